@@ -6,7 +6,7 @@
     ├── ProtocolError                 the wire layer (simulator.wire); not raised directly
     │   ├── LocalProtocolError        our own code misused the wire API (a bug on this side)
     │   └── RemoteProtocolError       the peer sent something the protocol forbids;
-    │                                 carries ``offset`` and ``reply_hint`` (the node to answer with)
+    │                                 carries ``offset`` and ``reply_hint`` (the node to answer)
     ├── StanzaError                   a server flow refuses a request; becomes <iq type="error">
     ├── ClientError                   the client library (simulator.client)
     │   ├── IqError                   the server answered an iq with type="error"; keeps the node

@@ -26,11 +26,14 @@ writes characters that are not printable as ``&#x..;`` references.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import sys
 from types import MappingProxyType
-from typing import Final, final
+from typing import TYPE_CHECKING, Final, final, overload
 
 from simulator.errors import LocalProtocolError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
 
 __all__ = ["Node"]
 
@@ -58,6 +61,7 @@ class Node:
     attrs: Mapping[str, str]
     children: tuple[Node, ...]
     data: bytes | None
+    _hash: int | None
 
     def __init__(
         self,
@@ -80,6 +84,13 @@ class Node:
         raise AttributeError("Node is immutable; use Node.replace()")
 
     # ---------------------------------------------------------------- access
+
+    @overload
+    def get(self, key: str) -> str | None: ...
+    @overload
+    def get(self, key: str, default: str) -> str: ...
+    @overload
+    def get(self, key: str, default: str | None) -> str | None: ...
 
     def get(self, key: str, default: str | None = None) -> str | None:
         """The value of attribute ``key``, or ``default``."""
@@ -253,11 +264,12 @@ def _unescape(s: str, where: int) -> str:
         return s
 
     def sub(m: re.Match[str]) -> str:
-        if m.group(1):
-            return chr(int(m.group(1), 16))
-        if m.group(2):
-            return chr(int(m.group(2)))
-        return _NAMED[m.group(3)]
+        if m.group(3):
+            return _NAMED[m.group(3)]
+        code = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+        if code > sys.maxunicode:  # chr() would raise ValueError or OverflowError
+            raise ValueError(f"character reference {m.group()} out of range near offset {where}")
+        return chr(code)
 
     result = _ENTITY.sub(sub, s)
     if "&" in _ENTITY.sub("", s):

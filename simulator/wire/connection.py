@@ -1,0 +1,344 @@
+"""`Connection` (bytes) and `NodeConnection` (nodes): one FunXMPP conversation, sans-IO.
+
+Both wrap the same :class:`~simulator.wire.handshake.Handshake`, so the login runs the
+same nodes, the same table and the same blob crypto whatever carries it. They differ only
+in what goes in and out:
+
+* :class:`Connection` speaks bytes: the client's 4-byte preamble (§1.2), 3-byte frame
+  headers (§1.3), the codec (§1.4), and RC4 + HMAC on the sealed kinds (§2.6).
+  ``receive_data(bytes)`` (``b""`` = end of file), ``next_event()``, ``send(...) -> bytes``.
+* :class:`NodeConnection` speaks ``Node`` objects for an in-process link:
+  ``receive_node(node)``, ``receive_eof()``, ``next_event()``, ``send(...) -> list[Node]``.
+
+``next_event()`` returns ``None`` when nothing can be reported yet: more input is needed,
+or the login waits for our answer (after ``LoginRequested`` or ``Challenged``, peer input
+stays buffered until we have sent ours; see the handshake's theory of operation). End of
+file is reported once as ``ConnectionClosed``; the state is then ``CLOSED`` and nothing
+more can be sent (there is no half-closed stream in this protocol).
+
+Errors follow h11. Anything the peer can cause raises ``RemoteProtocolError`` from
+``next_event()``, with ``reply_hint`` set to what a server answers before closing:
+``failure`` during the login, ``<stream:error><xml-not-well-formed/></stream:error>``
+after it, ``None`` for a bad preamble (§1.2), on the client side, or once the peer has
+closed. Our own misuse raises ``LocalProtocolError``. Either way the connection is in
+``State.ERROR`` afterwards and every call raises ``LocalProtocolError``, except one:
+``send(exc.reply_hint)``, which writes the hint (sealed if logged in) exactly once.
+
+Byte-exactness: a client encodes like the real 1.6 clients (``pack=True`` in
+``Dialect.V16``), a server like the canonical server writer (``pack=False``). With the
+recorded inputs this reproduces the golden sessions in ``tests/vectors`` byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+from simulator.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from simulator.wire.codec import decode, encode
+from simulator.wire.crypto import MAC_SIZE
+from simulator.wire.events import Event, Login, Role, SendEvent
+from simulator.wire.framing import MAX_PAYLOAD, FrameBuffer, frame_header
+from simulator.wire.handshake import Handshake, State, SwitchKeys, is_sealed, kind_of
+from simulator.wire.node import Node
+from simulator.wire.tokens import Dialect
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from simulator.wire.crypto import KeyStream
+    from simulator.wire.framing import Frame
+    from simulator.wire.handshake import Output
+
+__all__ = ["PREAMBLE_SIZE", "Connection", "NodeConnection"]
+
+PREAMBLE_SIZE = 4
+"""``W A 01 05|06``: raw bytes before the first frame (§1.2)."""
+
+
+class _ConnectionBase:
+    """What both connections share: the handshake funnel, the event queue, errors, EOF."""
+
+    def __init__(self, role: Role, dialect: Dialect | None) -> None:
+        self._role = role
+        self._dialect = dialect
+        self._hs = Handshake(role)
+        self._events: deque[Event] = deque()
+        self._eof = False
+        self._closed_reported = False
+        self._hint: Node | None = None  # the reply hint of the last RemoteProtocolError
+
+    # ---------------------------------------------------------------- properties
+
+    @property
+    def our_role(self) -> Role:
+        return self._role
+
+    @property
+    def dialect(self) -> Dialect | None:
+        """The wire dialect; a byte server learns it from the preamble (``None`` before)."""
+        return self._dialect
+
+    @property
+    def state(self) -> State:
+        """The login/stream state shared by both ends (see ``simulator.wire.handshake``)."""
+        return self._hs.state
+
+    @property
+    def user(self) -> str | None:
+        """The account logging in: from ``Login`` (client) or the peer's auth (server)."""
+        return self._hs.user
+
+    @property
+    def next_nonce(self) -> bytes | None:
+        """The nonce for the next fast re-login (§2.8): what our ``Success`` sent (server)
+        or what the peer's success carried (client). Store it per user."""
+        return self._hs.next_nonce
+
+    # ---------------------------------------------------------------- events out
+
+    def next_event(self) -> Event | None:
+        """The next event, or ``None`` if there is none until more input or our answer.
+
+        Raises:
+            RemoteProtocolError: the peer broke the protocol; see the module docstring.
+            LocalProtocolError: the connection is already in ``ERROR``.
+        """
+        if self._events:
+            return self._events.popleft()
+        self._check_usable("next_event")
+        while not self._events:
+            if self._closed_reported:
+                return None
+            before = self._hs.state  # the hint depends on the state before the fault
+            try:
+                if not self._step():
+                    return None
+            except RemoteProtocolError as exc:
+                self._hs.fail()
+                self._hint = exc.reply_hint = self._reply_hint(before)
+                raise
+        return self._events.popleft()
+
+    def _step(self) -> bool:
+        """Process one unit of peer input, or the EOF; ``False`` if there is nothing to do."""
+        if self._hs.peer_may_send and self._process_one():
+            return True
+        if not self._eof:
+            return False
+        self._check_nothing_left()
+        self._take(self._hs.receive_eof())
+        self._closed_reported = True
+        return True
+
+    def _reply_hint(self, state: State) -> Node | None:
+        return None if self._eof else self._hs.reply_hint(state)
+
+    def _process_one(self) -> bool:
+        """Turn one unit of peer input into outputs; ``False`` if none is complete."""
+        raise NotImplementedError
+
+    def _check_nothing_left(self) -> None:
+        """At EOF: raise ``RemoteProtocolError`` if the peer stopped mid-unit."""
+
+    def _take(self, outputs: list[Output]) -> None:
+        for out in outputs:
+            if isinstance(out, SwitchKeys):
+                self._switch_keys(out)
+            elif isinstance(out, Event):
+                self._events.append(out)
+
+    def _switch_keys(self, keys: SwitchKeys) -> None:
+        """Install keystreams; a node link has no frames to protect."""
+
+    def _check_usable(self, what: str) -> None:
+        if self._hs.state is State.ERROR:
+            raise LocalProtocolError(f"can't {what}: the connection is in ERROR")
+
+    def _check_can_receive(self) -> None:
+        self._check_usable("receive")
+        if self._eof:
+            raise LocalProtocolError("can't receive after end of file")
+
+    # ---------------------------------------------------------------- nodes out
+
+    def _outgoing(self, item: Node | SendEvent) -> Iterator[Node]:
+        """The nodes to write for ``item``, installing keys and queueing events in order."""
+        if self._hs.state is State.ERROR:
+            yield self._take_hint(item)
+            return
+        for out in self._hs.send(item):
+            if isinstance(out, Node):
+                yield out
+            else:
+                self._take([out])
+
+    def _take_hint(self, item: Node | SendEvent) -> Node:
+        hint, self._hint = self._hint, None
+        if hint is None or item != hint:
+            raise LocalProtocolError("can't send: the connection is in ERROR")
+        return hint
+
+
+class Connection(_ConnectionBase):
+    """One FunXMPP connection over bytes, for either role (PROTOCOL.md §1-§2).
+
+    Args:
+        role: which end we are.
+        dialect: the wire dialect. A client must choose it (it writes the preamble); a
+            server learns it from the client's preamble, and if one is given here it
+            refuses any other.
+    """
+
+    def __init__(self, role: Role, *, dialect: Dialect | None = None) -> None:
+        if role is Role.CLIENT and dialect is None:
+            raise LocalProtocolError("a client must choose its dialect (it sends it, §1.2)")
+        super().__init__(role, dialect)
+        self._buffer = FrameBuffer()
+        self._preamble_done = False
+        self._incoming: KeyStream | None = None
+        self._outgoing_keys: KeyStream | None = None
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Bytes from the peer, split anywhere; ``b""`` means the peer closed."""
+        self._check_can_receive()
+        if data:
+            self._buffer.feed(data if isinstance(data, bytes) else bytes(data))
+        else:
+            self._eof = True
+
+    def send(self, item: Node | SendEvent) -> bytes:
+        """The bytes to write for a login event, a stanza or ``StreamEnd``.
+
+        Write them with one call (§1.1): the frames are complete and in wire order.
+
+        Raises:
+            LocalProtocolError: not allowed now, or the node cannot be encoded; the
+                connection is in ERROR afterwards.
+        """
+        client = self._role is Role.CLIENT
+        out = bytearray()
+        try:
+            if client and not self._preamble_done and isinstance(item, Login):
+                out += self._dialect_or_fail().preamble
+            for node in self._outgoing(item):
+                out += self._frame(node)
+        except ProtocolError:
+            self._hs.fail()
+            raise
+        # A client's first successful send is its Login, preamble included.
+        self._preamble_done = self._preamble_done or client
+        return bytes(out)
+
+    def _dialect_or_fail(self) -> Dialect:
+        if self._dialect is None:
+            raise LocalProtocolError("nothing can be sent before the client's preamble arrived")
+        return self._dialect
+
+    def _frame(self, node: Node) -> bytes:
+        """Encode, and seal if the kind is sealed (§1.3, §2.6), one frame."""
+        dialect = self._dialect_or_fail()
+        pack = self._role is Role.CLIENT and dialect is Dialect.V16
+        payload = encode(node, dialect, pack=pack)
+        if not is_sealed(kind_of(node)):
+            return frame_header(len(payload), encrypted=False) + payload
+        if self._outgoing_keys is None:
+            raise LocalProtocolError(f"<{node.tag}> must be sealed but no keys exist yet")
+        if len(payload) + MAC_SIZE > MAX_PAYLOAD:
+            raise LocalProtocolError(f"<{node.tag}> is too big for a frame (§1.5)")
+        sealed = self._outgoing_keys.seal(payload)
+        return frame_header(len(sealed), encrypted=True) + sealed
+
+    def _switch_keys(self, keys: SwitchKeys) -> None:
+        self._incoming, self._outgoing_keys = keys.incoming, keys.outgoing
+
+    def _reply_hint(self, state: State) -> Node | None:
+        # Without a valid preamble there is no dialect to answer in: just close (§1.2).
+        return super()._reply_hint(state) if self._preamble_done else None
+
+    def _process_one(self) -> bool:
+        if self._role is Role.SERVER and not self._preamble_done:
+            return self._read_preamble()  # a unit of its own: the reply hint changes with it
+        frame = self._buffer.next_frame()
+        if frame is None:
+            return False
+        self._take(self._hs.receive(self._open(frame)))
+        return True
+
+    def _read_preamble(self) -> bool:
+        raw = self._buffer.take_exact(PREAMBLE_SIZE)
+        if raw is None:
+            return False
+        dialect = Dialect.from_preamble(raw)
+        if dialect is None or (self._dialect is not None and dialect is not self._dialect):
+            raise RemoteProtocolError(f"bad preamble {raw.hex()} (§1.2)", offset=0)
+        self._dialect, self._preamble_done = dialect, True
+        return True
+
+    def _open(self, frame: Frame) -> Node:
+        """Unseal and decode one frame, and check that its sealing fits its kind."""
+        payload = frame.payload
+        if frame.encrypted:
+            if self._incoming is None:
+                raise RemoteProtocolError(
+                    f"encrypted frame at offset {frame.offset} before the login keys exist",
+                    offset=frame.offset,
+                )
+            payload = self._incoming.open(payload, offset=frame.offset)
+        node = decode(payload, self._dialect_or_fail(), base_offset=frame.payload_offset)
+        if is_sealed(kind_of(node)) != frame.encrypted:
+            what = "encrypted" if frame.encrypted else "plaintext"
+            rule = "login nodes are plaintext" if frame.encrypted else "after login all is sealed"
+            raise RemoteProtocolError(
+                f"{what} <{node.tag}> frame at offset {frame.offset}: {rule} (§1.3)",
+                offset=frame.offset,
+            )
+        return node
+
+    def _check_nothing_left(self) -> None:
+        left = len(self._buffer)
+        if left and self._hs.peer_may_send:
+            raise RemoteProtocolError(
+                f"the peer closed the connection with {left} bytes of an unfinished frame",
+                offset=self._buffer.offset,
+            )
+
+
+class NodeConnection(_ConnectionBase):
+    """One FunXMPP conversation as ``Node`` objects: an in-process link, no bytes.
+
+    The login is the same handshake as :class:`Connection` (the blob is built and
+    verified with the real keys, §2.7); only framing and frame encryption are skipped.
+
+    Args:
+        role: which end we are.
+        dialect: the dialect the peer would have announced; informational here.
+    """
+
+    def __init__(self, role: Role, *, dialect: Dialect) -> None:
+        super().__init__(role, dialect)
+        self._inbox: deque[Node] = deque()
+
+    def receive_node(self, node: Node) -> None:
+        """One node from the peer."""
+        self._check_can_receive()
+        self._inbox.append(node)
+
+    def receive_eof(self) -> None:
+        """The peer went away."""
+        self._check_can_receive()
+        self._eof = True
+
+    def send(self, item: Node | SendEvent) -> list[Node]:
+        """The nodes to hand to the peer for a login event, a stanza or ``StreamEnd``.
+
+        Raises:
+            LocalProtocolError: not allowed now; the connection is in ERROR afterwards.
+        """
+        return list(self._outgoing(item))
+
+    def _process_one(self) -> bool:
+        if not self._inbox:
+            return False
+        self._take(self._hs.receive(self._inbox.popleft()))
+        return True

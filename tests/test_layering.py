@@ -1,0 +1,35 @@
+"""Import rules between layers (ARCHITECTURE.md "Seams that must stay clean")."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+# Runs in a fresh interpreter: this test process has trio loaded already (pytest-trio).
+IMPORT_ALL_OF_WIRE = """
+import importlib, json, pkgutil, sys
+import simulator.wire
+names = sorted(m.name for m in pkgutil.walk_packages(simulator.wire.__path__, "simulator.wire."))
+for name in names:
+    importlib.import_module(name)
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("trio", "simulator"))
+print(json.dumps({"modules": names, "loaded": loaded}))
+"""
+
+
+def test_wire_never_imports_trio_or_upper_layers() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_ALL_OF_WIRE], capture_output=True, text=True, check=True
+    )
+    report = json.loads(result.stdout)
+    assert {"simulator.wire.codec", "simulator.wire.framing"} <= set(report["modules"])
+    assert [m for m in report["loaded"] if m.split(".")[0] == "trio"] == []
+    upper = [
+        m
+        for m in report["loaded"]
+        if m.startswith("simulator.")
+        and m != "simulator.errors"
+        and not m.startswith("simulator.wire")
+    ]
+    assert upper == []
