@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Set-up and entry points for a fresh checkout: ``python3 dev.py demo`` and ``python3 dev.py test``.
+"""Set-up and entry points: ``python3 dev.py demo`` and ``python3 dev.py test``.
 
 Each command creates ``.venv`` (once) with the project and its test tools installed, and
 reinstalls only when ``pyproject.toml`` or this file changed. Nothing is installed outside
@@ -78,8 +78,18 @@ def _install_interop_clients() -> None:
         if target.exists():
             continue
         tmp = INTEROP / f"{name}.partial"
-        _run(PY, "-m", "pip", "install", "--disable-pip-version-check", "--quiet",
-             "--no-deps", "--target", tmp, *requirements)
+        _run(
+            PY,
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            tmp,
+            *requirements,
+        )
         tmp.rename(target)
 
 

@@ -1,0 +1,68 @@
+"""Exit codes, decided in one place (after pre-commit's ``error_handler``).
+
+=====  ==================================================================
+0      success (and ``--help``)
+1      ``FatalError``: the command gave up; one sentence on stderr
+2      usage error: argparse printed the usage and what was wrong
+3      a bug: one line on stderr, the traceback saved to a file it names
+130    interrupted with Ctrl-C
+=====  ==================================================================
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import traceback
+from typing import TYPE_CHECKING, Final
+
+from simulator.errors import FatalError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["EXIT_BUG", "EXIT_FATAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "exit_code_of"]
+
+EXIT_OK: Final = 0
+EXIT_FATAL: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_BUG: Final = 3
+EXIT_INTERRUPTED: Final = 130
+
+
+def exit_code_of(command: Callable[[], int]) -> int:
+    """Run ``command`` and turn how it ended into an exit code, reporting on stderr."""
+    try:
+        return command()
+    except SystemExit as exc:  # argparse exits for --help (0) and usage errors (2)
+        return _system_exit_code(exc)
+    except FatalError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        path = _save_traceback()
+        print(
+            f"error: unexpected {type(exc).__name__}: {exc} (this is a bug; traceback in {path})",
+            file=sys.stderr,
+        )
+        return EXIT_BUG
+
+
+def _system_exit_code(exc: SystemExit) -> int:
+    if exc.code is None:
+        return EXIT_OK
+    if isinstance(exc.code, int):
+        return exc.code
+    print(f"error: {exc.code}", file=sys.stderr)
+    return EXIT_FATAL
+
+
+def _save_traceback() -> str:
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="simulator-crash-", suffix=".log", delete=False, encoding="utf-8"
+    ) as log:
+        log.write(traceback.format_exc())
+    return log.name

@@ -1,0 +1,122 @@
+"""``simulator serve``: run the fake service for real clients until interrupted.
+
+    simulator serve --port 0 --account 491110000001:AQIDBAUGBwgJCgsMDQ4PEBESExQ=:Alice
+
+Prints one line ``listening on HOST:PORT`` once clients can connect (port 0 lets the
+OS choose), then serves until Ctrl-C or SIGTERM, which end it cleanly with exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import signal
+import sys
+from pathlib import Path
+
+import trio
+
+from simulator.errors import FatalError, ScenarioSyntaxError
+from simulator.server import ServerConfig, State, open_server
+from simulator.world import build_state, default_password, load_world
+
+__all__ = ["add_parser", "parse_account", "run"]
+
+NAME = "serve"
+HELP = "serve real clients (yowsup, Chat-API, any language) over TCP"
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(NAME, help=HELP, description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=0, help="port to bind; 0 = any free port (default)"
+    )
+    parser.add_argument("--world", type=Path, help="a world file (YAML) with accounts and more")
+    parser.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        metavar="PHONE[:PASSWORD_B64[:NAME]]",
+        help="register an account (repeatable); the password defaults to one derived "
+        "from the phone",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed for nonces and ids (default 0)")
+    parser.set_defaults(run=run)
+
+
+def parse_account(spec: str) -> tuple[str, str, str]:
+    """``PHONE[:PASSWORD_B64[:NAME]]`` -> (phone, password, name), or FatalError."""
+    phone, _, rest = spec.partition(":")
+    password, _, name = rest.partition(":")
+    if not phone.isdigit() or not 5 <= len(phone) <= 15:
+        raise FatalError(
+            f"--account {spec!r}: the phone must be 5 to 15 digits, country code first"
+        )
+    if not password:
+        password = default_password(phone)
+    try:
+        if not base64.b64decode(password, validate=True):
+            raise ValueError
+    except (binascii.Error, ValueError):
+        raise FatalError(
+            f"--account {spec!r}: the password must be base64 (as the service issued it)"
+        ) from None
+    return phone, password, name
+
+
+def _state(args: argparse.Namespace) -> State:
+    state = State()
+    if args.world is not None:
+        try:
+            build_state(load_world(args.world), state)
+        except ScenarioSyntaxError as exc:
+            raise FatalError(
+                f"{args.world} is not a valid world file:\n  " + "\n  ".join(exc.problems)
+            ) from None
+    for spec in args.account:
+        phone, password, name = parse_account(spec)
+        state.add_account(phone, password, push_name=name)
+    return state
+
+
+async def _serve(args: argparse.Namespace, state: State) -> None:
+    config = ServerConfig(epoch=None, seed=args.seed)
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with open_server(state=state, config=config) as server:
+            try:
+                host, port = await server.listen_tcp(args.host, args.port)
+            except OSError as exc:
+                raise FatalError(
+                    f"cannot listen on {args.host}:{args.port}: {exc.strerror}"
+                ) from None
+            print(f"listening on {host}:{port}", flush=True)
+            for account in state.accounts.values():
+                line = f"  account {account.phone} password {account.password_b64}"
+                print(
+                    f"{line} {account.push_name}".rstrip(),
+                    flush=True,
+                )
+            async for _signum in signals:
+                break
+
+
+def run(args: argparse.Namespace) -> int:
+    state = _state(args)
+    try:
+        trio.run(_serve, args, state)
+    except BaseExceptionGroup as group:
+        raise _single(group) from None
+    print("stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def _single(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """Nurseries wrap what escapes them; a lone error is shown as itself."""
+    while len(group.exceptions) == 1:
+        inner = group.exceptions[0]
+        if not isinstance(inner, BaseExceptionGroup):
+            return inner
+        group = inner
+    return group

@@ -1,0 +1,331 @@
+"""The client library's public class: :func:`open_client` and :class:`Client`.
+
+    async with open_client(server, "491234567890", "AQIDBAUGBwgJCgsMDQ4PEBESExQ=") as bot:
+        msg_id = await bot.send_text("491111111111", "hi")
+        reply = await bot.wait_for(GetMessage, timeout=5)
+
+:class:`Client` is the core (``core.py``: login, reader, events, ``send``, ``iq``) plus one
+mixin per flow family with the methods a bot calls. The mapping from the documented
+Chat-API function names to these methods is in ``simulator routes`` and the README.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, final
+
+import trio
+
+from simulator.client._api_account import AccountApi
+from simulator.client._api_contacts import ContactsApi
+from simulator.client._api_groups import GroupsApi
+from simulator.client.core import ClientCore, ClientState
+from simulator.jid import SERVER, user_jid
+from simulator.transport.connectors import Connector, MemoryConnector, TcpConnector
+from simulator.wire import events as wire
+from simulator.wire.node import Node
+from simulator.wire.tokens import Dialect
+
+if TYPE_CHECKING:
+    from simulator.server.server import Server
+
+__all__ = ["Client", "ClientState", "MessagingApi", "open_client"]
+
+DEFAULT_RESOURCE = {Dialect.V15: "S40-2.12.53", Dialect.V16: "S40-2.16.12"}
+
+
+def _connector(target: Server | Connector | tuple[str, int] | str) -> Connector:
+    if isinstance(target, tuple):
+        return TcpConnector(target[0], target[1])
+    if isinstance(target, str):
+        host, _, port = target.rpartition(":")
+        return TcpConnector(host or "127.0.0.1", int(port))
+    from simulator.server.server import Server
+
+    if isinstance(target, Server):
+        return MemoryConnector(target)
+    return target
+
+
+def _password(password: str | bytes) -> bytes:
+    return password if isinstance(password, bytes) else base64.b64decode(password)
+
+
+class MessagingApi(ClientCore):
+    """Messages, receipts, chat states, presence and the basic iqs (§3.1, §3.10-§3.14)."""
+
+    # ---------------------------------------------------------------- messages
+
+    async def send_message(self, to: str, payload: Iterable[Node], *, type: str = "text") -> str:
+        """Send a message with the given children; returns its id."""
+        msg_id = self.new_id()
+        await self.send(
+            Node("message", {"to": user_jid(to), "type": type, "id": msg_id}, list(payload))
+        )
+        return msg_id
+
+    async def send_text(self, to: str, text: str | bytes) -> str:
+        """sendMessage: a text message to a user or group; returns the message id."""
+        return await self.send_message(to, [Node("body", data=text)])
+
+    async def send_media(
+        self,
+        to: str,
+        media_type: str,
+        url: str,
+        *,
+        size: int,
+        mimetype: str = "",
+        filehash: str = "",
+        file: str = "",
+        caption: str | None = None,
+        thumbnail: bytes | None = None,
+        **extra: str,
+    ) -> str:
+        """sendMessageImage / Audio / Video: a media message pointing at an uploaded file."""
+        attrs = {"type": media_type, "url": url, "size": str(size), "encoding": "raw"}
+        if mimetype:
+            attrs["mimetype"] = mimetype
+        if filehash:
+            attrs["filehash"] = filehash
+        if file:
+            attrs["file"] = file
+        if caption is not None:
+            attrs["caption"] = caption
+        if media_type in ("image", "video"):
+            attrs.setdefault("width", extra.pop("width", "0"))
+            attrs.setdefault("height", extra.pop("height", "0"))
+        attrs.update(extra)
+        return await self.send_message(to, [Node("media", attrs, data=thumbnail)], type="media")
+
+    async def send_location(
+        self,
+        to: str,
+        latitude: float,
+        longitude: float,
+        *,
+        name: str | None = None,
+        url: str | None = None,
+    ) -> str:
+        """sendMessageLocation."""
+        attrs = {
+            "type": "location",
+            "latitude": str(latitude),
+            "longitude": str(longitude),
+            "encoding": "raw",
+        }
+        if name is not None:
+            attrs["name"] = name
+        if url is not None:
+            attrs["url"] = url
+        return await self.send_message(to, [Node("media", attrs)], type="media")
+
+    async def send_vcard(self, to: str, name: str, vcard: str | bytes) -> str:
+        """sendVcard: a contact card."""
+        card = Node("vcard", {"name": name}, data=vcard)
+        return await self.send_message(to, [Node("media", {"type": "vcard"}, [card])], type="media")
+
+    # ---------------------------------------------------------------- receipts and chat states
+
+    async def send_receipt(
+        self,
+        to: str,
+        ids: str | Sequence[str],
+        *,
+        type: str | None = None,
+        participant: str | None = None,
+    ) -> None:
+        """A delivery receipt (or ``type="read"``/``"played"``) for one or several messages."""
+        id_list = [ids] if isinstance(ids, str) else list(ids)
+        attrs = {"to": to, "id": id_list[0]}
+        if type is not None:
+            attrs["type"] = type
+        if participant is not None:
+            attrs["participant"] = participant
+        children = []
+        if len(id_list) > 1:
+            children = [Node("list", children=[Node("item", {"id": i}) for i in id_list[1:]])]
+        await self.send(Node("receipt", attrs, children))
+
+    async def mark_read(
+        self, to: str, ids: str | Sequence[str], *, participant: str | None = None
+    ) -> None:
+        """sendMessageRead: blue ticks for one or several messages."""
+        await self.send_receipt(to, ids, type="read", participant=participant)
+
+    async def send_chatstate(self, to: str, state: str) -> None:
+        """sendChatState: ``composing`` or ``paused``."""
+        await self.send(Node("chatstate", {"to": user_jid(to)}, [Node(state)]))
+
+    async def typing(self, to: str) -> None:
+        """sendMessageComposing."""
+        await self.send_chatstate(to, "composing")
+
+    async def paused(self, to: str) -> None:
+        """sendMessagePaused."""
+        await self.send_chatstate(to, "paused")
+
+    # ---------------------------------------------------------------- presence
+
+    async def set_presence(self, type: str = "available", *, name: str | None = None) -> None:
+        """sendPresence / sendAvailableForChat / sendOfflineStatus (``unavailable``)."""
+        attrs = {"type": type}
+        name = self.push_name if name is None and type == "available" else name
+        if name:
+            attrs["name"] = name
+        await self.send(Node("presence", attrs))
+
+    async def set_name(self, name: str) -> None:
+        """The nickname presence: change the push name others see."""
+        self.push_name = name
+        await self.send(Node("presence", {"name": name}))
+
+    async def subscribe(self, jid: str) -> None:
+        """sendPresenceSubscription: watch a user's presence."""
+        await self.send(Node("presence", {"type": "subscribe", "to": user_jid(jid)}))
+
+    async def unsubscribe(self, jid: str) -> None:
+        """sendPresenceUnsubscription."""
+        await self.send(Node("presence", {"type": "unsubscribe", "to": user_jid(jid)}))
+
+    # ---------------------------------------------------------------- simple iqs
+
+    async def ping(self, *, timeout: float = 30) -> None:
+        """sendPing: the keep-alive ping; returns when the server answered."""
+        await self.iq(
+            Node("iq", {"type": "get", "xmlns": "w:p", "to": SERVER}, [Node("ping")]),
+            timeout=timeout,
+        )
+
+    async def get_server_properties(self) -> dict[str, str]:
+        """sendGetServerProperties: the service's advertised limits."""
+        answer = await self.iq(
+            Node("iq", {"type": "get", "xmlns": "w", "to": SERVER}, [Node("props")])
+        )
+        props = answer.child("props")
+        return {p.get("name", ""): p.get("value", "") for p in (props.children if props else ())}
+
+    async def get_client_config(self) -> Node:
+        """sendGetClientConfig: the stored push configuration (the iq result)."""
+        return await self.iq(
+            Node(
+                "iq",
+                {"type": "get", "xmlns": "urn:xmpp:whatsapp:push", "to": SERVER},
+                [Node("config")],
+            )
+        )
+
+    async def set_client_config(self, **config: str) -> None:
+        """sendClientConfig / sendSetGCM: store push settings (platform, version, id...)."""
+        await self.iq(
+            Node(
+                "iq",
+                {"type": "set", "xmlns": "urn:xmpp:whatsapp:push", "to": SERVER},
+                [Node("config", config)],
+            )
+        )
+
+    async def last_seen(self, jid: str) -> int:
+        """Seconds since the user was last online (0 if online now)."""
+        answer = await self.iq(
+            Node(
+                "iq",
+                {"type": "get", "xmlns": "jabber:iq:last", "to": user_jid(jid)},
+                [Node("query")],
+            )
+        )
+        query = answer.child("query")
+        return int(query.get("seconds", "0") or 0) if query is not None else 0
+
+    async def normalize(self, cc: str, number: str) -> str:
+        """sendGetNormalizedJid: country code + national number -> phone number."""
+        request = Node("normalize", children=[Node("cc", data=cc), Node("in", data=number)])
+        answer = await self.iq(
+            Node(
+                "iq", {"type": "get", "xmlns": "urn:xmpp:whatsapp:account", "to": SERVER}, [request]
+            )
+        )
+        result = answer.child("normalize")
+        return result.get("result", "") if result is not None else ""
+
+
+@final
+class Client(MessagingApi, GroupsApi, ContactsApi, AccountApi):
+    """A logged-in FunXMPP client. Create it with :func:`open_client`."""
+
+
+@asynccontextmanager
+async def open_client(
+    target: Server | Connector | tuple[str, int] | str,
+    phone: str,
+    password: str | bytes,
+    *,
+    push_name: str = "",
+    dialect: Dialect = Dialect.V16,
+    resource: str | None = None,
+    passive: bool = False,
+    stored_nonce: bytes | None = None,
+    announce: bool = True,
+    auto_ack: bool = True,
+    auto_receipt: bool = True,
+    auto_pong: bool = True,
+    login_timeout: float = 30,
+) -> AsyncIterator[Client]:
+    """Connect, log in, and yield a :class:`Client`; close it when the block ends.
+
+    Args:
+        target: a :class:`~simulator.server.Server` (in-process), a connector, or a TCP
+            address as ``(host, port)`` or ``"host:port"``.
+        phone: the account's number, digits with country code.
+        password: the account password, base64 text as issued, or its raw 20 bytes.
+        push_name: the name others see (sent with the first presence).
+        dialect: the protocol dialect to speak (``WA 1 5`` or ``WA 1 6``).
+        passive: a passive login (no offline delivery, not marked online, §2.12).
+        stored_nonce: the nonce of an earlier login's ``success``: log in without a
+            challenge (fast re-login, §2.8).
+        announce: send ``<presence type="available" name=...>`` after the login.
+        auto_ack / auto_receipt / auto_pong: behave like a real client (see module doc).
+
+    Raises:
+        LoginFailed: the server refused the login.
+        ConnectionClosed: the connection ended during the login.
+    """
+    connector = _connector(target)
+    link = await connector.connect(dialect)
+    client = Client(
+        link,
+        phone,
+        push_name=push_name,
+        auto_ack=auto_ack,
+        auto_receipt=auto_receipt,
+        auto_pong=auto_pong,
+    )
+    try:
+        with trio.fail_after(login_timeout):
+            await client._login(
+                wire.Login(
+                    user=phone,
+                    password=_password(password),
+                    resource=resource or DEFAULT_RESOURCE[dialect],
+                    features=Node("stream:features"),
+                    passive=passive,
+                    timestamp=connector.now(),
+                    stored_nonce=stored_nonce,
+                )
+            )
+    except BaseException:
+        with trio.CancelScope(shield=True):
+            await link.aclose()
+        raise
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(client._reader)
+        if announce and not passive:
+            await client.set_presence("available")
+        try:
+            yield client
+        finally:
+            with trio.CancelScope(shield=True):
+                await client.aclose()
+            nursery.cancel_scope.cancel()

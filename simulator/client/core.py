@@ -1,0 +1,434 @@
+"""The core of the client library: login, the reader task, events, ``send`` and ``iq``.
+
+Theory of operation
+-------------------
+:func:`~simulator.client.open_client` opens a link through a connector, runs the login
+on it (the same handshake as every other client, §2) and starts :meth:`ClientCore._reader`;
+the block runs with the client logged in, and leaving it ends the stream and closes the
+link.
+
+The reader turns every incoming stanza into typed events (``parse.py``) and does what a
+real client does by itself, each switchable: it acks receipts and notifications
+(``auto_ack``), sends delivery receipts for messages (``auto_receipt``), and answers
+server pings (``auto_pong``). Answers to our own iqs resolve the waiting
+:meth:`ClientCore.iq` call by id instead of becoming events.
+
+Events are kept in arrival order until consumed: ``async for event in client.events()``
+takes them in order, :meth:`ClientCore.wait_for` takes the first one that matches, and
+callbacks registered with :meth:`ClientCore.on` see every event as it arrives.
+
+Exactly once: the automatic receipt or ack of a stanza goes out *before* the application
+sees the event, and after :meth:`ClientCore.aclose` has said goodbye nothing more is shown
+or confirmed, so the server delivers it again at the next login (§4.4).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import math
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import trio
+
+from simulator.client import events as ev
+from simulator.client.parse import parse
+from simulator.errors import ConnectionClosed, IqError, IqTimeout, LoginFailed, RemoteProtocolError
+from simulator.jid import SERVER, user_jid
+from simulator.transport.link import LinkClosed
+from simulator.wire import events as wire
+from simulator.wire.node import Node
+
+if TYPE_CHECKING:
+    from simulator.transport.link import Link
+
+__all__ = ["ClientCore", "ClientState"]
+
+E = TypeVar("E", bound=ev.Event)
+
+
+class ClientState(enum.Enum):
+    LOGGING_IN = "logging in"
+    """Connected, login not finished."""
+    OPEN = "open"
+    """Logged in; everything works."""
+    CLOSED = "closed"
+    """The connection is gone; sending raises :class:`~simulator.errors.ConnectionClosed`."""
+
+
+class _Inbox:
+    """Unconsumed events: arrival order overall, and one queue per event class.
+
+    ``wait_for(GetMessage)`` must not rescan thousands of acks and receipts the
+    application never asked for, so events are filed by class and only the queues of
+    matching classes are searched; a global sequence number keeps the arrival order.
+    """
+
+    __slots__ = ("_by_type", "_seq")
+
+    def __init__(self) -> None:
+        self._by_type: dict[type[ev.Event], deque[tuple[int, ev.Event]]] = {}
+        self._seq = 0
+
+    def __len__(self) -> int:
+        return sum(len(q) for q in self._by_type.values())
+
+    def append(self, event: ev.Event) -> None:
+        self._seq += 1
+        queue = self._by_type.get(type(event))
+        if queue is None:
+            queue = self._by_type[type(event)] = deque()
+        queue.append((self._seq, event))
+
+    def take(self, cls: type[E], predicate: Callable[[E], bool] | None = None) -> E | None:
+        """Remove and return the oldest event of class ``cls`` that matches."""
+        best: tuple[int, deque[tuple[int, ev.Event]], int] | None = None
+        for kind, queue in self._by_type.items():
+            if not queue or not issubclass(kind, cls):
+                continue
+            for index, (seq, event) in enumerate(queue):
+                if best is not None and seq > best[0]:
+                    break
+                if predicate is None or predicate(event):  # type: ignore[arg-type]
+                    best = (seq, queue, index)
+                    break
+        if best is None:
+            return None
+        _seq, queue, index = best
+        event = queue[index][1]
+        del queue[index]
+        return event  # type: ignore[return-value]
+
+    def drain(self) -> list[ev.Event]:
+        items = sorted(item for queue in self._by_type.values() for item in queue)
+        self._by_type.clear()
+        return [event for _seq, event in items]
+
+
+class ClientCore:
+    """The machinery of a client: login, reader, events, ``send`` and ``iq``.
+
+    The API methods live in mixins by flow family (:class:`~simulator.client.client.Client`
+    combines them); each is written against this class alone.
+    """
+
+    def __init__(
+        self,
+        link: Link,
+        phone: str,
+        *,
+        push_name: str = "",
+        auto_ack: bool = True,
+        auto_receipt: bool = True,
+        auto_pong: bool = True,
+    ) -> None:
+        self.link = link
+        self.phone = phone
+        self.jid = user_jid(phone)
+        self.push_name = push_name
+        self.auto_ack = auto_ack
+        self.auto_receipt = auto_receipt
+        self.auto_pong = auto_pong
+        self.state = ClientState.LOGGING_IN
+        self.login: ev.LoginSuccess | None = None
+        self.next_nonce: bytes | None = None
+        """The nonce from ``success``: pass it as ``stored_nonce`` for a fast re-login."""
+        self.close_reason: str | None = None
+        self._inbox = _Inbox()
+        self._arrived = trio.Event()
+        self._callbacks: list[tuple[type[ev.Event], Callable[[Any], object]]] = []
+        self._pending_iqs: dict[str, tuple[trio.Event, list[Node]]] = {}
+        self._ids = 0
+        self._id_prefix = "0"
+        self._closed = trio.Event()
+        self._send_lock = trio.Lock()
+        self._ending = False
+
+    def __repr__(self) -> str:
+        return f"<Client {self.jid} {self.state.value}>"
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def _login(self, login: wire.Login) -> None:
+        await self.link.send(login)
+        while True:
+            event = await self.link.receive()
+            if isinstance(event, wire.Challenged):
+                await self.link.send(wire.Response())
+            elif isinstance(event, wire.LoginSucceeded):
+                node = event.node
+                self.next_nonce = node.data
+                self.login = ev.LoginSuccess(
+                    node=node,
+                    kind=node.get("kind", ""),
+                    status=node.get("status", ""),
+                    creation=int(node.get("creation") or 0),
+                    expiration=int(node.get("expiration") or 0),
+                    t=int(node.get("t") or 0),
+                )
+                # Real clients number messages "<unix time>-<counter>" and repeat ids after a
+                # restart (§6.2); we start each login's counter at a point drawn from the
+                # login's nonce, so a reconnect at the same second never reuses an id.
+                self._id_prefix = node.get("t", "0")
+                self._ids = int.from_bytes((node.data or b"")[:3], "big") * 16
+                self.state = ClientState.OPEN
+                return
+            elif isinstance(event, wire.LoginFailed):
+                self.state = ClientState.CLOSED
+                raise LoginFailed(event.reason)
+            elif isinstance(event, wire.ConnectionClosed):
+                self.state = ClientState.CLOSED
+                raise ConnectionClosed("the server closed the connection during login")
+
+    async def aclose(self) -> None:
+        """End the stream and close the connection; idempotent.
+
+        Whatever arrives after the goodbye is not shown and not confirmed, so the
+        server delivers it again at the next login (§4.4).
+        """
+        if self.state is ClientState.OPEN:
+            async with self._send_lock:
+                self._ending = True
+                try:
+                    with trio.move_on_after(5):
+                        await self.link.send(wire.StreamEnd())
+                except (LinkClosed, RemoteProtocolError):
+                    pass
+        self.state = ClientState.CLOSED
+        self.close_reason = self.close_reason or "closed by the application"
+        self._closed.set()
+        await self.link.aclose()
+
+    async def wait_closed(self) -> None:
+        """Wait until the connection is gone (for example after a ``stream:error``)."""
+        await self._closed.wait()
+
+    # ---------------------------------------------------------------- reading
+
+    async def _reader(self) -> None:
+        try:
+            while True:
+                event = await self.link.receive()
+                if isinstance(event, wire.NodeReceived):
+                    await self._handle(event.node)
+                elif isinstance(event, wire.StreamEnded | wire.ConnectionClosed):
+                    self._lost("the server closed the connection")
+                    return
+        except RemoteProtocolError as exc:
+            self._lost(f"protocol error from the server: {exc}")
+        except LinkClosed:
+            self._lost(self.close_reason or "connection closed")
+
+    def _lost(self, reason: str) -> None:
+        self.close_reason = self.close_reason or reason
+        self.state = ClientState.CLOSED
+        for event, _slot in self._pending_iqs.values():
+            event.set()
+        self._emit(ev.Disconnected(node=Node("disconnected"), reason=self.close_reason))
+        self._closed.set()
+
+    async def _handle(self, node: Node) -> None:
+        if node.tag == "iq":
+            await self._handle_iq(node)
+            return
+        events = parse(node)
+        # The automatic receipt or ack goes out BEFORE the application sees the event,
+        # and an event whose answer could not go out (we already ended the stream) is
+        # not shown at all: the server keeps it and delivers it again next time. So
+        # with orderly goodbyes every stanza reaches the application exactly once.
+        if await self._auto_reply(node, events):
+            for event in events:
+                self._emit(event)
+
+    async def _handle_iq(self, node: Node) -> None:
+        iq_type = node.get("type")
+        if iq_type in ("result", "error"):
+            waiter = self._pending_iqs.get(node.get("id", ""))
+            if waiter is not None:
+                waiter[1].append(node)
+                waiter[0].set()
+            elif iq_type == "error":
+                error = node.child("error")
+                code = error.get("code", "") if error is not None else ""
+                self._emit(
+                    ev.GetError(
+                        node=node,
+                        id=node.get("id", ""),
+                        code=int(code) if code.isdigit() else None,
+                        text=(error.get("text", "") if error is not None else ""),
+                    )
+                )
+            return
+        if node.get("xmlns") == "urn:xmpp:ping":
+            self._emit(ev.Ping(node=node, id=node.get("id", "")))
+            if self.auto_pong:
+                with contextlib.suppress(ConnectionClosed):
+                    await self.send(
+                        Node("iq", {"to": SERVER, "id": node.get("id", ""), "type": "result"})
+                    )
+            return
+        self._emit(ev.Unhandled(node=node))
+
+    async def _auto_reply(self, node: Node, events: Sequence[ev.Event]) -> bool:
+        """Answer like a real client would; False if the answer could not be sent."""
+        tag = node.tag
+        answer: Node | None = None
+        if tag == "receipt" and self.auto_ack:
+            answer = _ack_for(node, "receipt")
+        elif tag == "notification" and self.auto_ack:
+            answer = _ack_for(node, "notification")
+        elif (
+            tag == "message"
+            and self.auto_receipt
+            and any(isinstance(e, ev.MessageEvent) for e in events)
+        ):
+            attrs = {"to": node.get("from", ""), "id": node.get("id", "")}
+            if node.get("participant"):
+                attrs["participant"] = node.get("participant", "")
+            answer = Node("receipt", attrs)
+        elif tag == "stream:error":
+            self.close_reason = f"stream error: {node.children[0].tag if node.children else ''}"
+        elif self._ending:
+            return False
+        if answer is None:
+            return True
+        try:
+            await self.send(answer)
+        except ConnectionClosed:
+            return False
+        return True
+
+    def _emit(self, event: ev.Event) -> None:
+        for cls, callback in self._callbacks:
+            if isinstance(event, cls):
+                callback(event)
+        self._inbox.append(event)
+        self._arrived.set()
+        self._arrived = trio.Event()
+
+    # ---------------------------------------------------------------- consuming events
+
+    def on(self, event_type: type[E], callback: Callable[[E], object]) -> Callable[[], None]:
+        """Call ``callback(event)`` for every event of this type as it arrives.
+
+        Callbacks run inside the reader and must not block; start a task for slow work.
+        Returns a function that removes the callback.
+        """
+        entry = (event_type, callback)
+        self._callbacks.append(entry)
+        return lambda: self._callbacks.remove(entry)
+
+    def events_nowait(self) -> list[ev.Event]:
+        """Take every event received so far, in order."""
+        return self._inbox.drain()
+
+    async def next_event(self, *, timeout: float = math.inf) -> ev.Event:
+        """Take the oldest unconsumed event, waiting for one if needed."""
+        return await self.wait_for(ev.Event, timeout=timeout)
+
+    async def events(self) -> AsyncIterator[ev.Event]:
+        """Every event in order, until the connection is gone."""
+        while True:
+            event = self._inbox.take(ev.Event)
+            if event is not None:
+                yield event
+            elif self.state is ClientState.CLOSED:
+                return
+            else:
+                await self._arrived.wait()
+
+    async def wait_for(
+        self,
+        event_type: type[E] = ev.Event,  # type: ignore[assignment]
+        predicate: Callable[[E], bool] | None = None,
+        *,
+        timeout: float = math.inf,
+    ) -> E:
+        """Take the first unconsumed event of this type (matching ``predicate``).
+
+        Raises:
+            trio.TooSlowError: nothing matched within ``timeout`` seconds (of trio time).
+            ConnectionClosed: the connection ended first.
+        """
+        with trio.fail_after(timeout):
+            while True:
+                event = self._inbox.take(event_type, predicate)
+                if event is not None:
+                    return event
+                if self.state is ClientState.CLOSED and self._closed.is_set():
+                    raise ConnectionClosed(self.close_reason or "connection closed")
+                await self._arrived.wait()
+
+    async def wait_for_message(self, *, timeout: float = math.inf) -> ev.GetMessage:
+        """The next text message (1:1 or group)."""
+        return await self.wait_for(ev.GetMessage, timeout=timeout)
+
+    async def wait_for_receipt(
+        self, msg_id: str | None = None, *, type: str | None = None, timeout: float = math.inf
+    ) -> ev.MessageReceivedClient:
+        """The next receipt for ``msg_id`` (any message if None), of ``type`` if given."""
+        return await self.wait_for(
+            ev.MessageReceivedClient,
+            lambda e: (msg_id is None or e.id == msg_id) and (type is None or e.type == type),
+            timeout=timeout,
+        )
+
+    # ---------------------------------------------------------------- sending
+
+    def new_id(self) -> str:
+        """A message id in the style of the real clients: ``<login time>-<counter>``."""
+        self._ids += 1
+        return f"{self._id_prefix}-{self._ids}"
+
+    async def send(self, node: Node) -> None:
+        """Send any stanza as it is."""
+        async with self._send_lock:
+            if self.state is not ClientState.OPEN or self._ending:
+                raise ConnectionClosed(f"cannot send: the client is {self.state.value}")
+            try:
+                await self.link.send(node)
+            except LinkClosed as exc:
+                self._lost("connection lost while sending")
+                raise ConnectionClosed(str(exc)) from exc
+
+    async def iq(self, node: Node, *, timeout: float = 30) -> Node:
+        """Send an iq and return the result node.
+
+        An ``id`` is added if the node has none.
+
+        Raises:
+            IqError: the server answered ``type="error"``; ``.node`` has the answer.
+            IqTimeout: no answer within ``timeout`` seconds.
+            ConnectionClosed: the connection ended first.
+        """
+        iq_id = node.get("id") or self.new_id()
+        if node.get("id") is None:
+            node = node.with_attrs(id=iq_id)
+        done = trio.Event()
+        slot: list[Node] = []
+        self._pending_iqs[iq_id] = (done, slot)
+        try:
+            await self.send(node)
+            with trio.move_on_after(timeout):
+                await done.wait()
+        finally:
+            del self._pending_iqs[iq_id]
+        if not slot:
+            if self.state is ClientState.CLOSED:
+                raise ConnectionClosed(self.close_reason or "connection closed")
+            raise IqTimeout(f"no answer to iq {iq_id!r} within {timeout} s")
+        answer = slot[0]
+        if answer.get("type") == "error":
+            raise IqError(answer)
+        return answer
+
+
+def _ack_for(node: Node, cls: str) -> Node:
+    attrs = {"to": node.get("from", ""), "class": cls, "id": node.get("id", "")}
+    if node.get("type"):
+        attrs["type"] = node.get("type", "")
+    if node.get("participant"):
+        attrs["participant"] = node.get("participant", "")
+    return Node("ack", attrs)

@@ -1,0 +1,366 @@
+"""Typed events of the client library, named after the documented Chat-API events.
+
+Each class says which documented event it stands for (``onGetMessage`` -> :class:`GetMessage`)
+and keeps the whole stanza in ``node`` for anything the fields do not cover. The table
+that maps every documented event to these classes (or says why there is none) is
+generated from :data:`DOCUMENTED` — see ``simulator routes``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from simulator.wire.node import Node
+
+__all__ = [
+    "DOCUMENTED",
+    "Disconnected",
+    "Event",
+    "GetAudio",
+    "GetError",
+    "GetGroupAudio",
+    "GetGroupImage",
+    "GetGroupLocation",
+    "GetGroupMessage",
+    "GetGroupVCard",
+    "GetGroupVideo",
+    "GetImage",
+    "GetLocation",
+    "GetMessage",
+    "GetReceipt",
+    "GetVCard",
+    "GetVideo",
+    "GroupMessageComposing",
+    "GroupMessagePaused",
+    "LoginSuccess",
+    "MessageComposing",
+    "MessageEvent",
+    "MessagePaused",
+    "MessageReceivedClient",
+    "MessageReceivedServer",
+    "OfflineDone",
+    "Ping",
+    "PresenceAvailable",
+    "PresenceUnavailable",
+    "StreamError",
+    "Unhandled",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of every client event. ``node`` is the stanza that raised it."""
+
+    node: Node = field(repr=False, compare=False)
+
+
+# -------------------------------------------------------------------- session
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoginSuccess(Event):
+    """onLoginSuccess: the server accepted the login (``<success>``)."""
+
+    kind: str
+    status: str
+    creation: int
+    expiration: int
+    t: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamError(Event):
+    """onStreamError: the server sent ``<stream:error>`` and will close (e.g. ``conflict``)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Disconnected(Event):
+    """onDisconnect: the connection is gone."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OfflineDone(Event):
+    """The server finished replaying stored stanzas (``<ib><offline count/></ib>``)."""
+
+    count: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ping(Event):
+    """onPing: a server ping; the client answers it by itself (onSendPong)."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetError(Event):
+    """onGetError: an ``<iq type="error">`` no pending request was waiting for."""
+
+    id: str
+    code: int | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unhandled(Event):
+    """A stanza the library has no typed event for (yet); ``node`` has all of it."""
+
+
+# -------------------------------------------------------------------- messages
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageEvent(Event):
+    """Fields every incoming message has. ``from_`` is the sender (a user JID, or the group
+    JID for group messages, whose author is then ``participant``)."""
+
+    from_: str
+    id: str
+    t: int
+    notify: str
+    offline: bool
+    participant: str | None = None
+
+    @property
+    def author(self) -> str:
+        """The user who wrote the message (the participant in a group)."""
+        return self.participant or self.from_
+
+    @property
+    def chat(self) -> str:
+        """Where to answer: the group for group messages, else the sender."""
+        return self.from_
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetMessage(MessageEvent):
+    """onGetMessage: a 1:1 text message. ``body`` is the raw bytes; ``text`` decodes UTF-8."""
+
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetGroupMessage(GetMessage):
+    """onGetGroupMessage: a text message in a group (``from_`` group, ``participant`` author)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MediaEvent(MessageEvent):
+    """A media message; ``media`` is the ``<media>`` child with every attribute."""
+
+    media: Node = field(repr=False, compare=False)
+
+    @property
+    def url(self) -> str | None:
+        return self.media.get("url")
+
+    @property
+    def caption(self) -> str | None:
+        return self.media.get("caption")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetImage(MediaEvent):
+    """onGetImage."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetGroupImage(GetImage):
+    """onGetGroupImage."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetAudio(MediaEvent):
+    """onGetAudio."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetGroupAudio(GetAudio):
+    """onGetGroupAudio."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetVideo(MediaEvent):
+    """onGetVideo."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetGroupVideo(GetVideo):
+    """onGetGroupVideo."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetLocation(MediaEvent):
+    """onGetLocation: ``latitude``/``longitude`` as sent."""
+
+    @property
+    def latitude(self) -> float:
+        return float(self.media.get("latitude") or 0)
+
+    @property
+    def longitude(self) -> float:
+        return float(self.media.get("longitude") or 0)
+
+    @property
+    def name(self) -> str | None:
+        return self.media.get("name")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetGroupLocation(GetLocation):
+    """onGetGroupLocation."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetVCard(MediaEvent):
+    """onGetvCard: ``name`` and the vCard text."""
+
+    @property
+    def name(self) -> str:
+        card = self.media.child("vcard")
+        return (card.get("name") or "") if card is not None else ""
+
+    @property
+    def vcard(self) -> bytes:
+        card = self.media.child("vcard")
+        return (card.data or b"") if card is not None else b""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetGroupVCard(GetVCard):
+    """onGetGroupvCard."""
+
+
+# -------------------------------------------------------------------- acks and receipts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageReceivedServer(Event):
+    """onMessageReceivedServer: the server acked a message we sent (one tick)."""
+
+    to: str
+    id: str
+    t: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetReceipt(Event):
+    """onGetReceipt: a receipt stanza. ``ids`` lists every message it confirms."""
+
+    from_: str
+    id: str
+    ids: tuple[str, ...]
+    type: str
+    """``delivery`` (no type on the wire), ``read``, ``played`` or ``retry``."""
+    participant: str | None
+    offline: bool
+    t: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageReceivedClient(Event):
+    """onMessageReceivedClient: one message we sent was delivered/read (once per id)."""
+
+    from_: str
+    id: str
+    type: str
+    participant: str | None
+    t: int
+
+
+# -------------------------------------------------------------------- presence, chat states
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PresenceAvailable(Event):
+    """onPresenceAvailable: a watched user is online."""
+
+    from_: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PresenceUnavailable(Event):
+    """onPresenceUnavailable: a watched user is offline; ``last`` is a time or ``deny``."""
+
+    from_: str
+    last: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageComposing(Event):
+    """onMessageComposing: a user is typing to us."""
+
+    from_: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessagePaused(Event):
+    """onMessagePaused: a user stopped typing."""
+
+    from_: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupMessageComposing(Event):
+    """onGroupMessageComposing: ``participant`` is typing in group ``from_``."""
+
+    from_: str
+    participant: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupMessagePaused(Event):
+    """onGroupMessagePaused."""
+
+    from_: str
+    participant: str
+
+
+DOCUMENTED: Final[dict[str, type[Event]]] = {
+    "onLoginSuccess": LoginSuccess,
+    "onStreamError": StreamError,
+    "onDisconnect": Disconnected,
+    "onPing": Ping,
+    "onGetError": GetError,
+    "onGetMessage": GetMessage,
+    "onGetGroupMessage": GetGroupMessage,
+    "onGetImage": GetImage,
+    "onGetGroupImage": GetGroupImage,
+    "onGetAudio": GetAudio,
+    "onGetGroupAudio": GetGroupAudio,
+    "onGetVideo": GetVideo,
+    "onGetGroupVideo": GetGroupVideo,
+    "onGetLocation": GetLocation,
+    "onGetGroupLocation": GetGroupLocation,
+    "onGetvCard": GetVCard,
+    "onGetGroupvCard": GetGroupVCard,
+    "onMessageReceivedServer": MessageReceivedServer,
+    "onMessageReceivedClient": MessageReceivedClient,
+    "onGetReceipt": GetReceipt,
+    "onPresenceAvailable": PresenceAvailable,
+    "onPresenceUnavailable": PresenceUnavailable,
+    "onMessageComposing": MessageComposing,
+    "onMessagePaused": MessagePaused,
+    "onGroupMessageComposing": GroupMessageComposing,
+    "onGroupMessagePaused": GroupMessagePaused,
+}
+"""Documented event name -> the class raised for it."""
+
+
+def documented() -> dict[str, type[Event]]:
+    """Every documented event name -> its class, across all flow families."""
+    from simulator.client import _events_account, _events_contacts, _events_groups
+
+    merged = dict(DOCUMENTED)
+    for family in (_events_groups, _events_contacts, _events_account):
+        merged.update(family.DOCUMENTED)
+    return merged

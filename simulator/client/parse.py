@@ -1,0 +1,161 @@
+"""Incoming stanzas -> typed events (:mod:`simulator.client.events`), by dict dispatch on tag."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from simulator.client import events as ev
+from simulator.wire.node import Node
+
+__all__ = ["parse"]
+
+Parser = Callable[[Node], list[ev.Event]]
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
+_MEDIA: Final[dict[str, tuple[type[ev.MediaEvent], type[ev.MediaEvent]]]] = {
+    "image": (ev.GetImage, ev.GetGroupImage),
+    "audio": (ev.GetAudio, ev.GetGroupAudio),
+    "video": (ev.GetVideo, ev.GetGroupVideo),
+    "location": (ev.GetLocation, ev.GetGroupLocation),
+    "vcard": (ev.GetVCard, ev.GetGroupVCard),
+}
+
+
+def _message(node: Node) -> list[ev.Event]:
+    participant = node.get("participant")
+    common = {
+        "node": node,
+        "from_": node.get("from", ""),
+        "id": node.get("id", ""),
+        "t": _int(node.get("t")),
+        "notify": node.get("notify", ""),
+        "offline": node.get("offline", "0") not in ("0", ""),
+        "participant": participant,
+    }
+    media = node.child("media")
+    if node.get("type") == "media" and media is not None:
+        kinds = _MEDIA.get(media.get("type", ""))
+        if kinds is not None:
+            return [kinds[1 if participant else 0](media=media, **common)]  # type: ignore[arg-type]
+    body = node.child("body")
+    if body is not None:
+        cls = ev.GetGroupMessage if participant else ev.GetMessage
+        return [cls(body=body.data or b"", **common)]  # type: ignore[arg-type]
+    return [ev.Unhandled(node=node)]
+
+
+def _receipt(node: Node) -> list[ev.Event]:
+    ids = [node.get("id", "")]
+    listing = node.child("list")
+    if listing is not None:
+        ids.extend(item.get("id", "") for item in listing.children_named("item"))
+    rtype = node.get("type") or "delivery"
+    t = _int(node.get("t"))
+    participant = node.get("participant")
+    sender = node.get("from", "")
+    out: list[ev.Event] = [
+        ev.GetReceipt(
+            node=node,
+            from_=sender,
+            id=node.get("id", ""),
+            ids=tuple(ids),
+            type=rtype,
+            participant=participant,
+            offline=node.get("offline", "0") not in ("0", ""),
+            t=t,
+        )
+    ]
+    out.extend(
+        ev.MessageReceivedClient(
+            node=node, from_=sender, id=msg_id, type=rtype, participant=participant, t=t
+        )
+        for msg_id in ids
+    )
+    return out
+
+
+def _ack(node: Node) -> list[ev.Event]:
+    if node.get("class") == "message":
+        return [
+            ev.MessageReceivedServer(
+                node=node, to=node.get("from", ""), id=node.get("id", ""), t=_int(node.get("t"))
+            )
+        ]
+    return [ev.Unhandled(node=node)]
+
+
+def _presence(node: Node) -> list[ev.Event]:
+    sender = node.get("from", "")
+    if node.get("type") == "unavailable":
+        return [ev.PresenceUnavailable(node=node, from_=sender, last=node.get("last", ""))]
+    if node.get("type") in (None, "available"):
+        return [ev.PresenceAvailable(node=node, from_=sender)]
+    return [ev.Unhandled(node=node)]
+
+
+def _chatstate(node: Node) -> list[ev.Event]:
+    sender = node.get("from", "")
+    participant = node.get("participant")
+    state = node.children[0].tag if node.children else ""
+    if participant:
+        if state == "composing":
+            return [ev.GroupMessageComposing(node=node, from_=sender, participant=participant)]
+        if state == "paused":
+            return [ev.GroupMessagePaused(node=node, from_=sender, participant=participant)]
+    elif state == "composing":
+        return [ev.MessageComposing(node=node, from_=sender)]
+    elif state == "paused":
+        return [ev.MessagePaused(node=node, from_=sender)]
+    return [ev.Unhandled(node=node)]
+
+
+def _ib(node: Node) -> list[ev.Event]:
+    offline = node.child("offline")
+    if offline is not None:
+        return [ev.OfflineDone(node=node, count=_int(offline.get("count")))]
+    return [ev.Unhandled(node=node)]
+
+
+def _stream_error(node: Node) -> list[ev.Event]:
+    reason = node.children[0].tag if node.children else "unknown"
+    return [ev.StreamError(node=node, reason=reason)]
+
+
+def _notification(node: Node) -> list[ev.Event]:
+    from simulator.client import _events_account, _events_contacts, _events_groups
+
+    kind = node.get("type", "")
+    for family in (_events_groups, _events_contacts, _events_account):
+        table: dict[str, Parser] = family.NOTIFICATION_PARSERS
+        parser = table.get(kind)
+        if parser is not None:
+            return parser(node)
+    return [ev.Unhandled(node=node)]
+
+
+PARSERS: Final[dict[str, Parser]] = {
+    "message": _message,
+    "receipt": _receipt,
+    "ack": _ack,
+    "presence": _presence,
+    "chatstate": _chatstate,
+    "ib": _ib,
+    "stream:error": _stream_error,
+    "notification": _notification,
+}
+
+
+def parse(node: Node) -> list[ev.Event]:
+    """The typed events one incoming stanza raises (iq results are handled by the client)."""
+    parser = PARSERS.get(node.tag)
+    if parser is None:
+        return [ev.Unhandled(node=node)]
+    return parser(node)

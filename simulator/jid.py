@@ -1,0 +1,67 @@
+"""JIDs as the service spells them (PROTOCOL.md §0).
+
+User ``<digits>@s.whatsapp.net``, group ``<creator>-<creation>@g.us``, broadcast list
+``<id>@broadcast``, the server ``s.whatsapp.net`` and the group service ``g.us``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+__all__ = [
+    "GROUP_SERVER",
+    "SERVER",
+    "USER_SERVER",
+    "is_broadcast",
+    "is_group",
+    "normalize_number",
+    "phone_of",
+    "user_jid",
+]
+
+SERVER: Final = "s.whatsapp.net"
+USER_SERVER: Final = "s.whatsapp.net"
+GROUP_SERVER: Final = "g.us"
+BROADCAST_SERVER: Final = "broadcast"
+
+_NUMBER_NOISE = re.compile(r"[\s+\-().]")
+_WELL_FORMED = re.compile(r"[0-9]{5,15}")
+
+
+def user_jid(phone_or_jid: str) -> str:
+    """``491234567890`` or ``491234567890@s.whatsapp.net`` -> the user JID."""
+    if "@" in phone_or_jid:
+        return phone_or_jid
+    return f"{phone_or_jid}@{USER_SERVER}"
+
+
+def group_jid(group_id: str) -> str:
+    """A bare group id (``<creator>-<creation>``) or a group JID -> the group JID."""
+    if "@" in group_id:
+        return group_id
+    return f"{group_id}@{GROUP_SERVER}"
+
+
+def phone_of(jid: str) -> str:
+    """The part before ``@`` (the phone number of a user JID)."""
+    return jid.split("@", 1)[0]
+
+
+def is_group(jid: str) -> bool:
+    """Clients treat a JID as a group iff it contains ``-`` (§0) or ends in ``@g.us``."""
+    return jid.endswith("@" + GROUP_SERVER) or ("-" in phone_of(jid) and "@" in jid)
+
+
+def is_broadcast(jid: str) -> bool:
+    return jid == "broadcast" or jid.endswith("@" + BROADCAST_SERVER)
+
+
+def normalize_number(raw: str) -> str | None:
+    """Digits of a phone number as typed (``+34 123-456 789``), or ``None`` if malformed.
+
+    PROTOCOL.md §3.7: drop ``+``, spaces, ``-``, ``(``, ``)``; a well-formed number has
+    5 to 15 digits.
+    """
+    digits = _NUMBER_NOISE.sub("", raw)
+    return digits if _WELL_FORMED.fullmatch(digits) else None

@@ -1,0 +1,64 @@
+"""Messages: the server ack to the sender and delivery to the recipients (PROTOCOL.md §3.10).
+
+The server never rewrites a message id, stamps its own ``t`` (ignoring the client's),
+and relays the payload children byte for byte (bodies are opaque bytes, §3.10).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from simulator.jid import is_broadcast, is_group
+from simulator.server.flows import broadcast, groups
+from simulator.server.session import stream_error
+from simulator.wire.node import Node
+
+if TYPE_CHECKING:
+    from simulator.server.context import HandlerContext
+    from simulator.server.router import Router
+
+__all__ = ["register"]
+
+MESSAGE_TYPES = frozenset({"text", "media"})
+
+
+def register(router: Router) -> None:
+    router.add("message", handle_message, section="§3.10")
+
+
+async def handle_message(ctx: HandlerContext, node: Node) -> None:
+    """Ack the sender with the server time, then deliver a copy to the recipient."""
+    to = node.get("to")
+    msg_id = node.get("id")
+    if not to or not msg_id or node.get("type") not in MESSAGE_TYPES:
+        # §3.10 step 1: the real server answered malformed messages with this and closed.
+        ctx.session.close(stream_error("xml-not-well-formed"), "malformed message")
+        return
+    t = str(ctx.now())
+    ctx.reply(Node("ack", {"class": "message", "id": msg_id, "from": to, "t": t}))
+    if is_group(to):
+        groups.fan_out(ctx, node, t)
+    elif is_broadcast(to):
+        broadcast.fan_out(ctx, node, t)
+    elif not ctx.state.blocks(to, ctx.jid):  # blocked: acked, never delivered (§3.4)
+        ctx.deliver(to, incoming_copy(ctx, node, t))
+
+
+def incoming_copy(
+    ctx: HandlerContext,
+    node: Node,
+    t: str,
+    *,
+    sender: str | None = None,
+    participant: str | None = None,
+    children: tuple[Node, ...] | None = None,
+) -> Node:
+    """The message as a recipient gets it: ``from`` the sender (or the group, with the
+    author as ``participant``), the server's ``t``, the author's push name as ``notify``."""
+    attrs = {"from": sender or ctx.jid}
+    if participant is not None:
+        attrs["participant"] = participant
+    attrs.update(type=node.get("type", "text"), id=node.get("id", ""), t=t)
+    attrs["notify"] = ctx.account.push_name
+    attrs["offline"] = "0"
+    return Node("message", attrs, node.children if children is None else children, node.data)

@@ -1,0 +1,91 @@
+"""Receipts and acks (PROTOCOL.md §3.11).
+
+A receipt from a client is acked at once, clears the referenced messages from the
+sender's mailbox, and is forwarded to the message's author, where it stays pending
+until the author acks it. Client acks clear the matching pending stanza, matched by
+(class, id) only: clients disagree about ``to`` and ``type`` (§3.11).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from simulator.jid import is_group
+from simulator.wire.node import Node
+
+if TYPE_CHECKING:
+    from simulator.server.context import HandlerContext
+    from simulator.server.router import Router
+    from simulator.server.state import PendingKind
+
+__all__ = ["receipt_ids", "register"]
+
+_ACK_CLASSES: Final[dict[str, PendingKind]] = {
+    "receipt": "receipt",
+    "notification": "notification",
+    "message": "message",
+}
+
+
+def register(router: Router) -> None:
+    router.add("receipt", handle_receipt, section="§3.11")
+    router.add("ack", handle_ack, section="§3.11")
+
+
+def receipt_ids(node: Node) -> list[str]:
+    """Every message id a receipt refers to: ``id`` and each ``list/item@id`` (§3.11)."""
+    ids = [node.get("id", "")]
+    listing = node.child("list")
+    if listing is not None:
+        ids.extend(item.get("id", "") for item in listing.children_named("item"))
+    return [i for i in ids if i]
+
+
+async def handle_receipt(ctx: HandlerContext, node: Node) -> None:
+    """Ack a client's receipt, clear what it confirms, forward it to the author."""
+    to = node.get("to", "")
+    receipt_id = node.get("id", "")
+    rtype = node.get("type")
+    participant = node.get("participant")
+    ack = {"class": "receipt", "id": receipt_id, "from": to}
+    if rtype:
+        ack["type"] = rtype
+    if participant:
+        ack["participant"] = participant
+    ctx.reply(Node("ack", ack))
+    if rtype == "retry":
+        pass  # a decryption failure confirms nothing; the author will send again
+    else:
+        mailbox = ctx.state.mailbox(ctx.jid)
+        for msg_id in receipt_ids(node):
+            mailbox.remove_by_id("message", msg_id, peer=to)
+    if node.child("offer") is not None:
+        return  # a call offer receipt (§3.18): acked, never forwarded
+    forward(ctx, node, to, participant)
+
+
+def forward(ctx: HandlerContext, node: Node, to: str, participant: str | None) -> None:
+    """Send the receipt on to the author of the message(s) it confirms."""
+    attrs = {"from": ctx.jid, "id": node.get("id", ""), "t": str(ctx.now())}
+    if is_group(to):
+        author = participant or ctx.server.message_author(to, node.get("id", ""))
+        if author is None:
+            return
+        attrs = {"from": to, "participant": ctx.jid, "id": node.get("id", ""), "t": attrs["t"]}
+        recipient = author
+    else:
+        recipient = to
+    if node.get("type"):
+        attrs["type"] = node.get("type", "")
+    attrs["offline"] = "0"
+    if ctx.state.blocks(recipient, ctx.jid) or ctx.state.blocks(ctx.jid, recipient):
+        return  # neither side of a block gets receipts (§3.4, §3.11)
+    ctx.deliver(recipient, Node("receipt", attrs, node.children))
+
+
+async def handle_ack(ctx: HandlerContext, node: Node) -> None:
+    """A client acknowledges a receipt, notification or message: stop re-delivering it."""
+    kind = _ACK_CLASSES.get(node.get("class", ""))
+    if kind is None:
+        return  # class="call" and unknown classes confirm nothing we keep
+    ctx.state.mailbox(ctx.jid).remove_by_id(kind, node.get("id", ""), peer=node.get("to"))

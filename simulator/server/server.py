@@ -1,0 +1,341 @@
+"""`Server`: the fake service. Owns the state, the router, the clock, the ids and the sessions.
+
+Use :func:`open_server` (an async context manager with its own nursery) to run one::
+
+    async with open_server(accounts=[("491234567890", "AQIDBAUGBwgJCgsMDQ4PEBESExQ=")]) as server:
+        host, port = await server.listen_tcp()          # for real clients
+        link = await server.connect_nodes()             # or in-process, no bytes at all
+
+Routing of stanzas between users lives here (``deliver``, ``send_live``); what each
+stanza means lives in the flow modules (``simulator.server.flows``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import socket
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final, Literal, final
+
+import trio
+import trio.testing
+
+from simulator.errors import StanzaError
+from simulator.jid import SERVER
+from simulator.server.clock import DEFAULT_EPOCH, IdSource, ServerClock
+from simulator.server.router import Router
+from simulator.server.session import Session, SessionState, stream_error
+from simulator.server.state import Account, State
+from simulator.transport.link import Link, StreamLink, node_link_pair
+from simulator.wire.connection import Connection, NodeConnection
+from simulator.wire.events import Role
+from simulator.wire.node import Node
+from simulator.wire.tokens import Dialect
+
+if TYPE_CHECKING:
+    from simulator.server.state import PendingKind
+
+__all__ = ["Server", "ServerConfig", "Tap", "open_server"]
+
+Direction = Literal["in", "out"]
+Tap = Callable[[Direction, str, Node], None]
+"""An observer: called with ("in", jid, node) for every stanza a user sends to the server
+and ("out", jid, node) for every stanza the server queues for a user."""
+
+DEFAULT_PROPS: Final[Mapping[str, str]] = {
+    # The values listed in the Chat-API docs (PROTOCOL.md §3.1).
+    "timeout": "300",
+    "location": "0",
+    "readreceipts": "1415214000",
+    "qr": "0",
+    "groups_v2": "1",
+    "lists": "1",
+    "library": "0",
+    "audio": "1",
+    "checkmarks": "0",
+    "newmedia": "0",
+    "video_max_edge": "960",
+    "image_max_kbytes": "5120",
+    "image_quality": "80",
+    "image_max_edge": "1280",
+    "media": "16",
+    "broadcast": "50",
+    "max_subject": "25",
+    "max_participants": "101",
+    "max_groups": "9999",
+}
+
+_PENDING_TAGS: Final = frozenset({"message", "receipt", "notification"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerConfig:
+    """Tunables of one server."""
+
+    epoch: float | None = DEFAULT_EPOCH
+    """Unix time at trio time 0; ``None`` = the wall clock (for ``simulator serve``)."""
+    seed: int = 0
+    """Seed of every id and nonce the server makes."""
+    outbox_limit: int = 10_000
+    """Stanzas queued for one peer before it counts as too slow and is disconnected."""
+    login_timeout: float = 60.0
+    """Seconds (server time) a peer may take to log in."""
+    props_version: str = "4"
+    props: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_PROPS))
+
+
+@final
+class Server:
+    """The fake FunXMPP service. Create it with :func:`open_server`."""
+
+    def __init__(
+        self,
+        nursery: trio.Nursery,
+        *,
+        state: State | None = None,
+        router: Router | None = None,
+        config: ServerConfig | None = None,
+    ) -> None:
+        from simulator.server.flows import default_router
+
+        self.config = config or ServerConfig()
+        self.state = state or State()
+        self.router = router or default_router()
+        self.clock = ServerClock(self.config.epoch)
+        self.ids = IdSource(self.config.seed)
+        self.sessions: dict[str, Session] = {}
+        self.all_sessions: set[Session] = set()
+        self.taps: list[Tap] = []
+        self._nursery = nursery
+        self._numbers = itertools.count(1)
+        self._awaiting: dict[tuple[str, str], trio.Event] = {}
+        self._answers: dict[tuple[str, str], Node] = {}
+
+    # ---------------------------------------------------------------- accounts
+
+    def add_account(self, phone: str, password: str | bytes, push_name: str = "") -> Account:
+        return self.state.add_account(phone, password, push_name=push_name)
+
+    def success_attrs(self, account: Account) -> dict[str, str]:
+        """The attributes of ``success`` (§2.9), in the order the recorded sessions show."""
+        return {
+            "status": account.status,
+            "kind": account.kind,
+            "creation": str(account.creation),
+            "expiration": str(account.expiration),
+            "props": self.config.props_version,
+            "t": str(self.clock.now()),
+        }
+
+    # ---------------------------------------------------------------- connections
+
+    async def handle_stream(self, stream: trio.abc.Stream, peer: str = "stream") -> None:
+        """Serve one byte-stream connection (TCP or in-memory) until it ends."""
+        await self.handle_link(StreamLink(stream, Connection(Role.SERVER), peer=peer))
+
+    async def handle_link(self, link: Link) -> None:
+        session = Session(self, link, next(self._numbers))
+        self.all_sessions.add(session)
+        try:
+            await session.run()
+        finally:
+            self.all_sessions.discard(session)
+
+    async def connect_nodes(self, dialect: Dialect = Dialect.V16) -> Link:
+        """An in-process client link of Node objects (the fast path); the server end runs here."""
+        client_end, server_end = node_link_pair(
+            NodeConnection(Role.CLIENT, dialect=dialect),
+            NodeConnection(Role.SERVER, dialect=dialect),
+        )
+        self._nursery.start_soon(self.handle_link, server_end)
+        await trio.lowlevel.checkpoint()
+        return client_end
+
+    async def connect_bytes(self, dialect: Dialect = Dialect.V16) -> Link:
+        """An in-process client link over a byte stream: the full wire, no sockets."""
+        client_stream, server_stream = trio.testing.memory_stream_pair()
+        self._nursery.start_soon(self.handle_stream, server_stream, "memory-bytes")
+        await trio.lowlevel.checkpoint()
+        return StreamLink(client_stream, Connection(Role.CLIENT, dialect=dialect), peer="server")
+
+    async def listen_tcp(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
+        """Start accepting TCP clients; returns the address actually bound."""
+        listeners = await trio.open_tcp_listeners(port, host=host)
+        for listener in listeners:
+            self._nursery.start_soon(self._accept_loop, listener)
+        sockname = listeners[0].socket.getsockname()
+        return sockname[0], sockname[1]
+
+    async def _accept_loop(self, listener: trio.SocketListener) -> None:
+        async with listener:
+            while True:
+                try:
+                    stream = await listener.accept()
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    return
+                except OSError:  # e.g. EMFILE: back off, keep serving the others
+                    await trio.sleep(0.1)
+                    continue
+                with contextlib.suppress(OSError):  # TCP_NODELAY keeps latency down (§1.1)
+                    stream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                name = stream.socket.getpeername()
+                self._nursery.start_soon(self.handle_stream, stream, f"tcp {name[0]}:{name[1]}")
+
+    # ---------------------------------------------------------------- session registry
+
+    def attach(self, session: Session) -> None:
+        """A session finished its login: make it the user's live session (§4.3)."""
+        if session.passive:
+            return
+        old = self.sessions.get(session.jid)
+        if old is not None and old is not session:
+            old.close(
+                stream_error("conflict", "Replaced by new connection"), "replaced by a new login"
+            )
+        self.sessions[session.jid] = session
+        session.replay_pending()
+
+    def detach(self, session: Session) -> None:
+        if self.sessions.get(session.jid) is session:
+            del self.sessions[session.jid]
+            self.on_disconnect(session)
+
+    def on_disconnect(self, session: Session) -> None:
+        """The user's live session ended: presence goes unavailable (§3.14)."""
+        from simulator.server.flows.presence import went_offline
+
+        went_offline(session.ctx)
+
+    def live(self, jid: str) -> Session | None:
+        session = self.sessions.get(jid)
+        if session is None or session.state is not SessionState.ACTIVE:
+            return None
+        return session
+
+    # ---------------------------------------------------------------- routing
+
+    async def dispatch(self, session: Session, node: Node) -> None:
+        for tap in self.taps:
+            tap("in", session.jid, node)
+        route = self.router.lookup(node)
+        if route is None:
+            if node.tag == "iq" and node.get("type") in ("get", "set"):
+                self._error_reply(session, node, StanzaError(501, "feature-not-implemented"))
+            return
+        try:
+            await route.handler(session.ctx, node)
+        except StanzaError as exc:
+            if node.tag == "iq":
+                self._error_reply(session, node, exc)
+
+    def _error_reply(self, session: Session, request: Node, exc: StanzaError) -> None:
+        attrs = {"code": str(exc.code), "text": exc.text}
+        if exc.backoff is not None:
+            attrs["backoff"] = str(exc.backoff)
+        session.push(
+            Node(
+                "iq",
+                {"from": request.get("to") or SERVER, "id": request.get("id", ""), "type": "error"},
+                [Node("error", attrs)],
+            )
+        )
+
+    def deliver(self, to: str, node: Node) -> None:
+        """Keep ``node`` pending for ``to`` and push it if ``to`` is connected (§4.4)."""
+        if to not in self.state.accounts:
+            return
+        kind: PendingKind = node.tag  # type: ignore[assignment]
+        assert kind in _PENDING_TAGS, f"only messages, receipts and notifications are kept: {node}"
+        self.state.mailbox(to).add((kind, node.get("id", ""), pending_peer(node)), node)
+        session = self.live(to)
+        if session is not None:
+            session.push(node)
+
+    def send_live(self, to: str, node: Node) -> bool:
+        session = self.live(to)
+        if session is None:
+            return False
+        session.push(node)
+        return True
+
+    def message_author(self, gjid: str, msg_id: str) -> str | None:
+        return self.state.group_message_authors.get((gjid, msg_id))
+
+    # ---------------------------------------------------------------- server-originated iqs
+
+    def ping(self, jid: str) -> str | None:
+        """Send a server ping (``urn:xmpp:ping``, §3.1) to a connected user; returns its id."""
+        session = self.live(jid)
+        if session is None:
+            return None
+        iq_id = f"{self.clock.now()}-ping-{self.ids.counter()}"
+        self._awaiting[(jid, iq_id)] = trio.Event()
+        session.push(
+            Node("iq", {"from": SERVER, "id": iq_id, "type": "get", "xmlns": "urn:xmpp:ping"})
+        )
+        return iq_id
+
+    async def wait_answer(self, jid: str, iq_id: str) -> Node:
+        """Wait for the answer to a server-originated iq."""
+        event = self._awaiting.get((jid, iq_id))
+        if event is None:
+            raise KeyError(f"no iq {iq_id!r} was sent to {jid}")
+        await event.wait()
+        del self._awaiting[(jid, iq_id)]
+        return self._answers.pop((jid, iq_id))
+
+    def iq_answered(self, jid: str, node: Node) -> None:
+        key = (jid, node.get("id", ""))
+        event = self._awaiting.get(key)
+        if event is not None and not event.is_set():
+            self._answers[key] = node
+            event.set()
+
+    def tap(self, observer: Tap) -> Callable[[], None]:
+        """Observe every stanza in and out; returns a function that removes the observer."""
+        self.taps.append(observer)
+        return lambda: self.taps.remove(observer)
+
+
+def pending_peer(node: Node) -> str:
+    """The third part of a mailbox key: ``from[/participant][#type]``.
+
+    A delivery and a read receipt for the same message share an id; the type keeps them
+    apart, and the ``from`` keeps apart equal ids of different senders (§4.1).
+    """
+    peer = node.get("from", "")
+    participant = node.get("participant")
+    if participant:
+        peer = f"{peer}/{participant}"
+    if node.tag == "receipt" and node.get("type"):
+        peer = f"{peer}#{node.get('type')}"
+    return peer
+
+
+@asynccontextmanager
+async def open_server(
+    *,
+    accounts: Iterable[tuple[str, str | bytes] | tuple[str, str | bytes, str]] = (),
+    config: ServerConfig | None = None,
+    state: State | None = None,
+    router: Router | None = None,
+) -> AsyncIterator[Server]:
+    """Run a server for the duration of the block; every session ends with it.
+
+    Args:
+        accounts: ``(phone, password_b64[, push_name])`` tuples to register up front.
+        config: clock epoch, id seed, limits.
+        state: a prepared world (accounts, contacts, groups...) to serve.
+        router: a custom routing table (default: every flow).
+    """
+    async with trio.open_nursery() as nursery:
+        server = Server(nursery, state=state, router=router, config=config)
+        for phone, password, *name in accounts:
+            server.add_account(phone, password, name[0] if name else "")
+        try:
+            yield server
+        finally:
+            nursery.cancel_scope.cancel()

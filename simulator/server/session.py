@@ -1,0 +1,257 @@
+"""`Session`: the life of one client connection on the server.
+
+Theory of operation
+-------------------
+A session owns one :class:`~simulator.transport.link.Link` and runs in three phases:
+
+1. **Login.** Read the handshake events; look the user up; answer with a challenge (or
+   accept a fast re-login blob), then ``success`` or ``failure`` (PROTOCOL.md §2). A peer
+   that stalls here is dropped after ``login_timeout`` seconds of server time.
+2. **Attach.** A non-passive session replaces any older session of the same user (the
+   old one gets ``<stream:error><conflict/>``, §3.17), then replays the user's mailbox
+   with ``offline="1"`` and ends the replay with ``<ib><offline count="N"/></ib>`` (§4.4).
+3. **Serve.** Two tasks: the reader feeds every stanza to the router, one at a time
+   (§4.3: strictly sequential per connection); the writer drains the outbound queue
+   and writes one frame per stanza. Everything for this peer (replies, deliveries from
+   other sessions, notifications) goes through that single queue, so the order the
+   handlers produce is the order on the wire, and the RC4/MAC state advances in step.
+
+Isolation: whatever the peer does (garbage, a stall, a disconnect mid-frame) ends only
+this session. A protocol error is answered with its reply hint (``stream:error``)
+before closing. A reader that falls more than ``outbox_limit`` stanzas behind is
+disconnected; whatever it did not acknowledge stays in its mailbox for next time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import math
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar, final
+
+import trio
+
+from simulator.errors import RemoteProtocolError
+from simulator.jid import SERVER
+from simulator.server.context import HandlerContext
+from simulator.transport.link import LinkClosed
+from simulator.wire.events import (
+    Authenticate,
+    ConnectionClosed,
+    Failure,
+    LoginRejected,
+    LoginRequested,
+    LoginVerified,
+    NodeReceived,
+    StreamEnded,
+    Success,
+)
+from simulator.wire.node import Node
+
+if TYPE_CHECKING:
+    from simulator.server.server import Server
+    from simulator.server.state import Account
+    from simulator.transport.link import Link
+
+__all__ = ["Session", "SessionState"]
+
+T = TypeVar("T")
+
+
+class SessionState(enum.Enum):
+    LOGGING_IN = "logging in"
+    ACTIVE = "active"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+def stream_error(reason: str, text: str | None = None) -> Node:
+    children = [Node(reason)]
+    if text is not None:
+        children.append(Node("text", data=text))
+    return Node("stream:error", children=children)
+
+
+@final
+class Session:
+    """One connection. Created and run by the server; see the module docstring."""
+
+    def __init__(self, server: Server, link: Link, number: int) -> None:
+        self.server = server
+        self.link = link
+        self.number = number
+        self.state = SessionState.LOGGING_IN
+        self.account: Account | None = None
+        self.jid = ""
+        self.passive = False
+        self.ctx = HandlerContext(server, self)
+        self.close_reason: str | None = None
+        self._out_tx, self._out_rx = trio.open_memory_channel[Node | None](math.inf)
+        self._cancel = trio.CancelScope()
+        self._outbox_limit = server.config.outbox_limit
+        # Links that can send without blocking (the in-memory node link) are written to
+        # directly: the writer task exists for byte streams, whose writes may block.
+        self._direct: Callable[[Node], None] | None = getattr(link, "send_nowait", None)
+
+    def __repr__(self) -> str:
+        return f"<Session #{self.number} {self.jid or '(not logged in)'} {self.state.value}>"
+
+    # ---------------------------------------------------------------- the whole life
+
+    async def run(self) -> None:
+        try:
+            with self._cancel:
+                account = await self._guarded(self._login_in_time)
+                if account is None:
+                    return
+                self.account = account
+                self.jid = account.jid
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._writer)
+                    self.state = SessionState.ACTIVE
+                    self.server.attach(self)
+                    await self._guarded(self._reader)
+                    self._out_tx.send_nowait(None)  # let the writer drain, then stop
+        finally:
+            self.state = SessionState.CLOSED
+            self.server.detach(self)
+            with trio.CancelScope(shield=True), trio.move_on_after(1):
+                await self.link.aclose()
+
+    async def _guarded(self, phase: Callable[[], Awaitable[T]]) -> T | None:
+        """Run a phase; what the peer can cause ends the session here, nowhere else."""
+        try:
+            return await phase()
+        except RemoteProtocolError as exc:
+            self.close_reason = f"protocol error: {exc}"
+            if exc.reply_hint is not None:
+                with trio.move_on_after(1), contextlib.suppress(LinkClosed, RemoteProtocolError):
+                    await self.link.send(exc.reply_hint)
+        except LinkClosed:
+            self.close_reason = self.close_reason or "connection lost"
+        self._cancel.cancel()  # the writer has nothing left to say on a broken link
+        return None
+
+    async def _login_in_time(self) -> Account | None:
+        with trio.move_on_after(self.server.config.login_timeout):
+            return await self._login()
+        self.close_reason = "login timed out"
+        return None
+
+    # ---------------------------------------------------------------- phase 1: login
+
+    async def _login(self) -> Account | None:
+        account: Account | None = None
+        while True:
+            event = await self.link.receive()
+            if isinstance(event, LoginRequested):
+                account = self.server.state.account(event.user)
+                if account is None:
+                    self.close_reason = f"unknown user {event.user}"
+                    await self.link.send(Failure())
+                    return None
+                await self.link.send(
+                    Authenticate(
+                        password=account.password,
+                        nonce=self.server.ids.nonce(),
+                        stored_nonce=account.next_nonce,
+                    )
+                )
+            elif isinstance(event, LoginVerified):
+                assert account is not None
+                self.passive = event.passive
+                nonce = self.server.ids.nonce()
+                account.next_nonce = nonce
+                await self.link.send(Success(attrs=self.server.success_attrs(account), nonce=nonce))
+                return account
+            elif isinstance(event, LoginRejected):
+                self.close_reason = f"wrong password for {event.user}"
+                await self.link.send(Failure())
+                return None
+            elif isinstance(event, ConnectionClosed):
+                self.close_reason = "closed during login"
+                return None
+
+    # ---------------------------------------------------------------- phase 3: serve
+
+    async def _reader(self) -> bool:
+        dispatch = self.server.dispatch
+        while True:
+            event = await self.link.receive()
+            if isinstance(event, NodeReceived):
+                await dispatch(self, event.node)
+            elif isinstance(event, StreamEnded):
+                self.close_reason = "client ended the stream"
+                self.state = SessionState.CLOSING
+                return True
+            elif isinstance(event, ConnectionClosed):
+                self.close_reason = self.close_reason or "client disconnected"
+                return True
+
+    async def _writer(self) -> None:
+        send = self.link.send
+        async for node in self._out_rx:
+            if node is None:
+                break
+            try:
+                await send(node)
+            except LinkClosed:
+                break
+        await self.link.aclose()
+        self._cancel.cancel()
+
+    # ---------------------------------------------------------------- outbound queue
+
+    def push(self, node: Node, *, force: bool = False) -> None:
+        """Queue a stanza for this peer; never blocks.
+
+        A peer that has fallen ``outbox_limit`` stanzas behind is disconnected: a slow
+        reader must never hold up the sessions that send to it. ``force`` skips that
+        check (the mailbox replay at login, however long).
+        """
+        if self.state is not SessionState.ACTIVE:
+            return
+        if not force and self._out_tx.statistics().current_buffer_used >= self._outbox_limit:
+            self.kill("too slow: outbound queue full")
+            return
+        for tap in self.server.taps:
+            tap("out", self.jid, node)
+        if self._direct is not None:
+            try:
+                self._direct(node)
+            except LinkClosed:
+                self.kill("connection lost")
+            return
+        self._out_tx.send_nowait(node)
+
+    def close(self, error: Node | None = None, reason: str = "closed by server") -> None:
+        """Send ``error`` (if any) after what is already queued, then close."""
+        if self.state is not SessionState.ACTIVE:
+            self.kill(reason)
+            return
+        self.close_reason = reason
+        if error is not None:
+            self.push(error, force=True)
+        self.state = SessionState.CLOSING
+        self._out_tx.send_nowait(None)
+
+    def kill(self, reason: str) -> None:
+        """Drop the connection now, without a goodbye."""
+        self.close_reason = self.close_reason or reason
+        self.state = SessionState.CLOSING
+        self._cancel.cancel()
+
+    def replay_pending(self) -> int:
+        """Queue the mailbox with ``offline="1"``, then ``<ib><offline count/></ib>`` (§4.4)."""
+        count = 0
+        for _key, node in self.server.state.mailbox(self.jid):
+            self.push(node.with_attrs(offline="1"), force=True)
+            count += 1
+        self.push(
+            Node("ib", {"from": SERVER}, [Node("offline", {"count": str(count)})]), force=True
+        )
+        # The replayed backlog is not a sign of slowness: live traffic gets the usual room
+        # on top of it.
+        self._outbox_limit += count + 1
+        return count

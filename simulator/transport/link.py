@@ -1,0 +1,212 @@
+"""`Link`: one end of a logged-in-or-logging-in FunXMPP conversation, whatever carries it.
+
+A link turns a sans-IO connection (``simulator.wire``) into something async code can use:
+``await link.receive()`` returns the next wire event, ``await link.send(x)`` sends a node
+or a handshake event. The server's session and the client library are written against
+this one interface, so the same code runs over every transport:
+
+* :class:`StreamLink` — the full wire (preamble, frames, RC4 + HMAC) over any
+  ``trio.abc.Stream``: TCP sockets, or in-memory byte streams.
+* :class:`NodeLink` — ``Node`` objects passed directly over memory channels, no bytes at
+  all; the login still runs the same handshake nodes through ``NodeConnection``.
+
+Writes are serialised per link: the RC4 state and MAC sequence number must advance in
+exactly the order frames hit the wire (PROTOCOL.md §2.6, §4.3), and each frame goes out
+in one ``send_all`` (yowsup's frame splitter breaks on split headers, §1.1).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Protocol, final
+
+import trio
+
+from simulator.errors import RemoteProtocolError
+from simulator.wire.events import ConnectionClosed, Event
+
+if TYPE_CHECKING:
+    from simulator.wire.connection import Connection, NodeConnection
+    from simulator.wire.events import SendEvent
+    from simulator.wire.node import Node
+
+__all__ = ["Link", "LinkClosed", "NodeLink", "StreamLink", "node_link_pair"]
+
+RECEIVE_SIZE = 65536
+
+
+class LinkClosed(Exception):
+    """The link is gone (peer closed, transport broke, or we closed it)."""
+
+
+class Link(Protocol):
+    """What a session or a client needs from a transport."""
+
+    async def receive(self) -> Event:
+        """The next event; ``ConnectionClosed`` once, then :class:`LinkClosed`."""
+        ...
+
+    async def send(self, item: Node | SendEvent) -> None:
+        """Send a node or a handshake event. Raises :class:`LinkClosed` if the link is gone."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the link; idempotent."""
+        ...
+
+    @property
+    def peer(self) -> str:
+        """A short description of the other end, for logs."""
+        ...
+
+
+@final
+class StreamLink:
+    """A :class:`Link` over a byte stream, running the full wire protocol."""
+
+    def __init__(self, stream: trio.abc.Stream, conn: Connection, *, peer: str = "stream") -> None:
+        self._stream = stream
+        self._conn = conn
+        self._send_lock = trio.Lock()
+        self._eof = False
+        self._closed = False
+        self._peer = peer
+
+    @property
+    def peer(self) -> str:
+        return self._peer
+
+    @property
+    def connection(self) -> Connection:
+        return self._conn
+
+    async def receive(self) -> Event:
+        while True:
+            if self._closed:
+                raise LinkClosed("link closed")
+            event = self._conn.next_event()
+            if event is not None:
+                if isinstance(event, ConnectionClosed):
+                    self._closed = True
+                return event
+            if self._eof:  # pragma: no cover - the connection reports EOF as an event
+                raise LinkClosed("link closed")
+            try:
+                data = await self._stream.receive_some(RECEIVE_SIZE)
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                data = b""
+                if self._closed:
+                    raise LinkClosed("link closed") from exc
+            if not data:
+                self._eof = True
+            self._conn.receive_data(data)
+
+    async def send(self, item: Node | SendEvent) -> None:
+        async with self._send_lock:
+            if self._closed:
+                raise LinkClosed("link closed")
+            data = self._conn.send(item)
+            if not data:
+                return
+            try:
+                await self._stream.send_all(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                self._closed = True
+                raise LinkClosed(f"transport broke: {exc}") from exc
+
+    async def aclose(self) -> None:
+        self._closed = True
+        await self._stream.aclose()
+
+
+@final
+class NodeLink:
+    """A :class:`Link` over memory channels of nodes: the fast in-process path.
+
+    The handshake runs through ``NodeConnection`` exactly as it would over bytes (the
+    response blob is still computed and verified); only framing and encryption are
+    skipped.
+    """
+
+    def __init__(
+        self,
+        conn: NodeConnection,
+        send_channel: trio.MemorySendChannel[Node],
+        receive_channel: trio.MemoryReceiveChannel[Node],
+        *,
+        peer: str = "memory",
+    ) -> None:
+        self._conn = conn
+        self._tx = send_channel
+        self._rx = receive_channel
+        self._closed = False
+        self._eof = False
+        self._peer = peer
+
+    @property
+    def peer(self) -> str:
+        return self._peer
+
+    @property
+    def connection(self) -> NodeConnection:
+        return self._conn
+
+    async def receive(self) -> Event:
+        while True:
+            if self._closed:
+                raise LinkClosed("link closed")
+            event = self._conn.next_event()
+            if event is not None:
+                if isinstance(event, ConnectionClosed):
+                    self._closed = True
+                return event
+            if self._eof:  # pragma: no cover - the connection reports EOF as an event
+                raise LinkClosed("link closed")
+            try:
+                node = await self._rx.receive()
+            except (trio.EndOfChannel, trio.ClosedResourceError, trio.BrokenResourceError):
+                self._eof = True
+                self._conn.receive_eof()
+            else:
+                self._conn.receive_node(node)
+
+    async def send(self, item: Node | SendEvent) -> None:
+        self.send_nowait(item)
+        await trio.lowlevel.checkpoint()
+
+    def send_nowait(self, item: Node | SendEvent) -> None:
+        """Send without blocking (the channels are unbounded): lets the server skip its
+        writer task on this transport, one task switch less per stanza."""
+        if self._closed:
+            raise LinkClosed("link closed")
+        for node in self._conn.send(item):
+            try:
+                self._tx.send_nowait(node)
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                self._closed = True
+                raise LinkClosed("peer went away") from exc
+
+    async def aclose(self) -> None:
+        self._closed = True
+        await self._tx.aclose()
+        await self._rx.aclose()
+
+
+def node_link_pair(client: NodeConnection, server: NodeConnection) -> tuple[NodeLink, NodeLink]:
+    """Two connected node links: (client end, server end).
+
+    The channels are unbounded: flow control belongs to the session's outbound queue,
+    which measures its own backlog (a link must never block a sender mid-fan-out).
+    """
+    c2s_tx, c2s_rx = trio.open_memory_channel["Node"](math.inf)
+    s2c_tx, s2c_rx = trio.open_memory_channel["Node"](math.inf)
+    return (
+        NodeLink(client, c2s_tx, s2c_rx, peer="server"),
+        NodeLink(server, s2c_tx, c2s_rx, peer="memory-client"),
+    )
+
+
+def describe_error(exc: RemoteProtocolError) -> str:
+    """One line for logs and transcripts."""
+    where = f" (offset {exc.offset})" if exc.offset is not None else ""
+    return f"{exc}{where}"

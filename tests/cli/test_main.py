@@ -1,0 +1,90 @@
+"""The command-line wiring: subcommands, exit codes, ``python -m simulator``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from simulator.cli import main
+from simulator.cli._errors import exit_code_of
+from simulator.errors import FatalError
+
+if TYPE_CHECKING:
+    import pytest
+
+
+def test_main_requires_a_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "usage: simulator" in capsys.readouterr().err
+
+
+def test_main_unknown_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["frobnicate"]) == 2
+    assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
+
+
+def test_main_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("simulator ")
+
+
+def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "decode" in out
+    assert "serve" in out
+
+
+def test_exit_code_success() -> None:
+    assert exit_code_of(lambda: 0) == 0
+
+
+def test_exit_code_fatal_error(capsys: pytest.CaptureFixture[str]) -> None:
+    def command() -> int:
+        raise FatalError("the world file does not exist")
+
+    assert exit_code_of(command) == 1
+    assert capsys.readouterr().err == "error: the world file does not exist\n"
+
+
+def test_exit_code_interrupted(capsys: pytest.CaptureFixture[str]) -> None:
+    def command() -> int:
+        raise KeyboardInterrupt
+
+    assert exit_code_of(command) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_exit_code_bug_saves_the_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    def command() -> int:
+        raise ZeroDivisionError("oops")
+
+    assert exit_code_of(command) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("error: unexpected ZeroDivisionError: oops (this is a bug; traceback in ")
+    path = Path(err.rstrip().removesuffix(")").rsplit(" ", 1)[-1])
+    try:
+        assert "ZeroDivisionError: oops" in path.read_text("utf-8")
+        assert "in command" in path.read_text("utf-8")
+    finally:
+        path.unlink()
+
+
+def test_exit_code_system_exit_with_message(capsys: pytest.CaptureFixture[str]) -> None:
+    def command() -> int:
+        raise SystemExit("gave up")
+
+    assert exit_code_of(command) == 1
+    assert capsys.readouterr().err == "error: gave up\n"
+
+
+def test_python_dash_m() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "simulator", "decode", "--dialect", "1.5", "--compact", "f80102"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "<stream:end/>\n", "")

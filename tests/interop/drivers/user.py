@@ -1,0 +1,305 @@
+"""A scriptable yowsup user: the peer a bot built on our client library talks to.
+
+Built from yowsup's own layers, without ``YowInterfaceLayer`` (it cannot be imported with
+yowsup 2.5.7 on Python >= 3.7) and without the axolotl layer: yowsup's network, stanza
+regulator, crypt, coder and logger layers, its full set of protocol layers (2.0.x:
+``YOWSUP_PROTOCOL_LAYERS_FULL``; 2.4+: ``YowStackBuilder.getProtocolLayers()``, the layers
+the demo stacks use), a transparent node tap (``yowdriver.make_node_tap``) between the two,
+and on top a small layer of ours that turns commands into yowsup protocol entities.
+
+Commands: JSON objects, one per line on stdin. End of stdin means ``quit``.
+
+    {"op": "send", "to": JID, "text": STR [, "id": STR]}         a text message
+    {"op": "receipt", "to": JID, "id": ID_OR_IDS [, "read": BOOL] [, "participant": JID]}
+    {"op": "ack", "id": ID, "to": JID [, "class": "receipt"] [, "type": STR]}
+    {"op": "presence", "type": "available" | "unavailable"}
+    {"op": "quit"}
+
+Events: JSON objects, one per line on stdout (see README.md): ``ready``, ``connected``,
+``authed``/``auth_failed``, ``message``/``receipt``/``ack``/``node`` for every node received,
+``sent`` for every node yowsup writes, ``error`` for a command that could not be run,
+then ``disconnected`` or ``stopped``.
+
+Options: ``--echo`` answers every incoming text message the way the version's demo echo
+bot does (2.0.x: delivery receipt, then the text back; 2.4+: the text back, then delivery
+and read receipts) -- a stand-in bot for yowsup 2.5.7, whose demo cannot run;
+``--no-auto-ack`` stops the driver from acking incoming receipts (by default it acks each
+one as the demo bots do: 2.0.x ``type="delivery"`` without ``to``, 2.4+ ``entity.ack()``).
+
+Environment, HOME and exit codes: as for ``echo_bot.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import yowdriver as yd
+
+
+@dataclass(frozen=True)
+class Options:
+    echo: bool
+    auto_ack: bool
+    legacy: bool
+
+
+class CommandError(Exception):
+    """A command line that cannot be run; reported as an ``error`` event."""
+
+
+def build_stack(endpoint: yd.Endpoint, layers_on_top: tuple[type[Any], ...], legacy: bool) -> Any:
+    """yowsup's own layers, the node tap and ``layers_on_top``, pointed at the simulator."""
+    from yowsup.layers.auth import YowAuthenticationProtocolLayer, YowCryptLayer
+    from yowsup.layers.coder import YowCoderLayer
+    from yowsup.layers.logger import YowLoggerLayer
+    from yowsup.layers.network import YowNetworkLayer
+    from yowsup.layers.stanzaregulator import YowStanzaRegulator
+    from yowsup.stacks import YowStack
+
+    tap, *top = layers_on_top
+    if legacy:
+        from yowsup.common import YowConstants
+        from yowsup.stacks import YOWSUP_PROTOCOL_LAYERS_FULL
+
+        core = (YowLoggerLayer, YowCoderLayer, YowCryptLayer, YowStanzaRegulator, YowNetworkLayer)
+        # 2.0.x: top first; a tuple is a parallel layer; no default properties.
+        stack = YowStack((*reversed(top), YOWSUP_PROTOCOL_LAYERS_FULL, tap, *core))
+        stack.setProp(YowCoderLayer.PROP_DOMAIN, YowConstants.DOMAIN)
+        stack.setProp(YowCoderLayer.PROP_RESOURCE, YowConstants.RESOURCE)
+    else:
+        from yowsup.layers import YowParallelLayer
+        from yowsup.stacks import YowStackBuilder
+
+        protocol = YowParallelLayer(YowStackBuilder.getProtocolLayers())
+        layers = (*YowStackBuilder.getCoreLayers(), tap, protocol, *top)
+        stack = YowStack(layers, reversed=False)  # sets domain and resource (env) itself
+    stack.setProp(YowNetworkLayer.PROP_ENDPOINT, endpoint.address)
+    stack.setProp(YowAuthenticationProtocolLayer.PROP_CREDENTIALS, endpoint.credentials)
+    return stack
+
+
+def make_driver_layer(events: yd.Events, session: yd.Session, options: Options) -> type[Any]:
+    """The top layer: runs commands, acks receipts, optionally echoes.
+
+    Commands that arrive before the login completed are held back until ``success``
+    (yowsup itself would send them unencrypted in the middle of the handshake).
+    """
+    from yowsup.layers import YowLayer
+    from yowsup.layers.protocol_acks.protocolentities import OutgoingAckProtocolEntity
+    from yowsup.layers.protocol_messages.protocolentities import TextMessageProtocolEntity
+    from yowsup.layers.protocol_presence.protocolentities import (
+        AvailablePresenceProtocolEntity,
+        UnavailablePresenceProtocolEntity,
+    )
+    from yowsup.layers.protocol_receipts.protocolentities import OutgoingReceiptProtocolEntity
+
+    class DriverLayer(YowLayer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.held: list[dict[str, Any]] = []
+
+        # ---------------------------------------------------------------- incoming
+        def receive(self, entity: Any) -> None:
+            tag = entity.getTag()
+            if tag == "success":
+                held, self.held = self.held, []
+                for command in held:
+                    self._execute(command)
+            elif tag == "receipt" and options.auto_ack:
+                self._ack_receipt(entity)
+            elif tag == "message" and options.echo:
+                self._echo(entity)
+
+        def _ack_receipt(self, receipt: Any) -> None:
+            if options.legacy:
+                self.toLower(OutgoingAckProtocolEntity(receipt.getId(), "receipt", "delivery"))
+            else:
+                self.toLower(receipt.ack())
+
+        def _echo(self, message: Any) -> None:
+            if message.getType() != "text" or message.isGroupMessage():
+                return
+            if options.legacy:
+                sender = message.getFrom()
+                self.toLower(OutgoingReceiptProtocolEntity(message.getId(), sender))
+                self.toLower(TextMessageProtocolEntity(message.getBody(), to=sender))
+            else:
+                self.toLower(message.forward(message.getFrom()))
+                self.toLower(message.ack())
+                self.toLower(message.ack(True))
+
+        # ---------------------------------------------------------------- commands
+        def run(self, command: dict[str, Any]) -> None:
+            """Run a command now, or once logged in; report one that cannot run."""
+            op = command.get("op")
+            if not isinstance(op, str) or not hasattr(self, f"_op_{op}"):
+                events.emit("error", kind="command", message=f"unknown op {op!r}", command=command)
+            elif session.authed or op == "quit":
+                self._execute(command)
+            else:
+                self.held.append(command)
+
+        def _execute(self, command: dict[str, Any]) -> None:
+            try:
+                getattr(self, f"_op_{command['op']}")(command)
+            except CommandError as exc:
+                events.emit("error", kind="command", message=str(exc), command=command)
+
+        def _op_send(self, cmd: dict[str, Any]) -> None:
+            text = _require(cmd, "text")
+            entity = TextMessageProtocolEntity(
+                yd.to_wire_str(text), _id=cmd.get("id"), to=_require(cmd, "to")
+            )
+            self.toLower(entity)
+
+        def _op_receipt(self, cmd: dict[str, Any]) -> None:
+            to, ids = _require(cmd, "to"), cmd.get("id")
+            read, participant = bool(cmd.get("read", False)), cmd.get("participant")
+            if options.legacy:
+                if not isinstance(ids, str) or participant is not None:
+                    raise CommandError("yowsup 2.0.x receipts take one id and no participant")
+                receipt = OutgoingReceiptProtocolEntity(ids, to, "read" if read else None)
+            else:
+                if not (isinstance(ids, str) or (isinstance(ids, list) and ids)):
+                    raise CommandError("'id' must be a message id or a non-empty list of ids")
+                receipt = OutgoingReceiptProtocolEntity(ids, to, read, participant=participant)
+            self.toLower(receipt)
+
+        def _op_ack(self, cmd: dict[str, Any]) -> None:
+            msg_id, ack_class = _require(cmd, "id"), cmd.get("class", "receipt")
+            if options.legacy:
+                ack = OutgoingAckProtocolEntity(msg_id, ack_class, cmd.get("type", "delivery"))
+            else:
+                to = _require(cmd, "to")
+                ack = OutgoingAckProtocolEntity(
+                    msg_id, ack_class, cmd.get("type"), to, cmd.get("participant")
+                )
+            self.toLower(ack)
+
+        def _op_presence(self, cmd: dict[str, Any]) -> None:
+            kinds = {
+                "available": AvailablePresenceProtocolEntity,
+                "unavailable": UnavailablePresenceProtocolEntity,
+            }
+            kind = cmd.get("type", "available")
+            if kind not in kinds:
+                raise CommandError(f"presence type must be one of {sorted(kinds)}")
+            self.toLower(kinds[kind]())
+
+        def _op_quit(self, cmd: dict[str, Any]) -> None:
+            raise yd.Stop("quit")
+
+        def __str__(self) -> str:
+            return "Driver Command Layer"
+
+    return DriverLayer
+
+
+def _require(cmd: dict[str, Any], key: str) -> str:
+    value = cmd.get(key)
+    if not isinstance(value, str) or not value:
+        raise CommandError(f"{key!r} must be a non-empty string")
+    return value
+
+
+def make_command_reader(events: yd.Events, driver: Any) -> Any:
+    """An asyncore dispatcher on stdin, so commands run on the loop's own thread."""
+    import asyncore
+
+    class CommandReader(asyncore.file_dispatcher):
+        def __init__(self) -> None:
+            super().__init__(sys.stdin.fileno())
+            self._pending = b""
+
+        def writable(self) -> bool:
+            return False
+
+        def handle_read(self) -> None:
+            data = self.recv(65536)  # b"" at end of input (handle_close was called)
+            *lines, self._pending = (self._pending + data).split(b"\n")
+            for line in lines:
+                if line.strip():
+                    self._run(line)
+
+        def _run(self, line: bytes) -> None:
+            text = line.decode("utf-8", "replace")
+            try:
+                command = json.loads(text)
+            except ValueError as exc:
+                events.emit("error", kind="command", message=f"not JSON: {exc}", line=text)
+                return
+            if isinstance(command, dict):
+                driver.run(command)
+            else:
+                events.emit("error", kind="command", message="not a JSON object", line=text)
+
+        def handle_close(self) -> None:
+            self.close()
+            raise yd.Stop("end of input")
+
+        def handle_error(self) -> None:
+            raise  # what asyncore caught: Stop, or a real bug
+
+    return CommandReader()
+
+
+def main(argv: list[str]) -> None:
+    yd.prepare_process()
+    events = yd.Events()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--echo", action="store_true", help="answer text messages like a bot")
+    parser.add_argument("--no-auto-ack", action="store_true", help="do not ack receipts")
+    args = parser.parse_args(argv)
+    endpoint = yd.read_endpoint(events)
+    version = yd.yowsup_version()
+    options = Options(echo=args.echo, auto_ack=not args.no_auto_ack, legacy=yd.is_legacy_stack())
+
+    import asyncore
+
+    from yowsup.layers import YowLayerEvent
+    from yowsup.layers.network import YowNetworkLayer
+
+    session = yd.Session()
+    driver_class = make_driver_layer(events, session, options)
+    stack = build_stack(endpoint, (yd.make_node_tap(events, session), driver_class), options.legacy)
+    driver = stack.getLayer(-1)
+    events.emit("ready", driver="user", yowsup=version, endpoint=list(endpoint.address))
+
+    reader = None
+    try:
+        stack.broadcastEvent(YowLayerEvent(YowNetworkLayer.EVENT_STATE_CONNECT))
+        reader = make_command_reader(events, driver)
+        while yd.network_open(stack):
+            asyncore.loop(timeout=1.0, count=1)
+    except yd.Stop as stop:
+        yd.disconnect(stack, str(stop))
+        yd.finish(events, session, stopped_by=str(stop))
+    except OSError as exc:
+        if session.authed:
+            raise
+        events.emit("error", kind="network", message=str(exc))
+    except Exception:
+        if session.auth_failure is None:
+            raise
+        # yowsup raises AuthError out of the loop after reporting <failure>.
+    finally:
+        if reader is not None:
+            reader.close()
+    yd.finish(events, session)
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.argv[1:])
+    except SystemExit:
+        raise
+    except yd.Stop:  # signalled before the session started
+        raise SystemExit(yd.EXIT_OK) from None
+    except BaseException:
+        traceback.print_exc()
+        raise SystemExit(yd.EXIT_CRASH) from None
