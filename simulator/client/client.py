@@ -34,6 +34,15 @@ if TYPE_CHECKING:
 __all__ = ["Client", "ClientState", "MessagingApi", "open_client"]
 
 DEFAULT_RESOURCE = {Dialect.V15: "S40-2.12.53", Dialect.V16: "S40-2.16.12"}
+# Like yowsup 2.4.102 on 1.5 (an empty list there marks yowsup 2.0, which the server
+# spares the notifications it cannot parse, §6.3), like 2.5.7 on 1.6.
+DEFAULT_FEATURES = {
+    Dialect.V15: Node(
+        "stream:features",
+        children=[Node("readreceipts"), Node("groups_v2"), Node("privacy"), Node("presence")],
+    ),
+    Dialect.V16: Node("stream:features"),
+}
 
 
 def _connector(target: Server | Connector | tuple[str, int] | str) -> Connector:
@@ -265,6 +274,7 @@ async def open_client(
     push_name: str = "",
     dialect: Dialect = Dialect.V16,
     resource: str | None = None,
+    features: Node | None = None,
     passive: bool = False,
     stored_nonce: bytes | None = None,
     announce: bool = True,
@@ -282,6 +292,9 @@ async def open_client(
         password: the account password, base64 text as issued, or its raw 20 bytes.
         push_name: the name others see (sent with the first presence).
         dialect: the protocol dialect to speak (``WA 1 5`` or ``WA 1 6``).
+        features: the client's ``<stream:features>``; by default what yowsup 2.4.102
+            (1.5) or 2.5.7 (1.6) sends. An empty one on 1.5 looks like yowsup 2.0, which
+            the server spares the notifications that version cannot parse (§6.3).
         passive: a passive login (no offline delivery, not marked online, §2.12).
         stored_nonce: the nonce of an earlier login's ``success``: log in without a
             challenge (fast re-login, §2.8).
@@ -309,7 +322,7 @@ async def open_client(
                     user=phone,
                     password=_password(password),
                     resource=resource or DEFAULT_RESOURCE[dialect],
-                    features=Node("stream:features"),
+                    features=features or DEFAULT_FEATURES[dialect],
                     passive=passive,
                     timestamp=connector.now(),
                     stored_nonce=stored_nonce,

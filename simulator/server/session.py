@@ -28,7 +28,7 @@ import contextlib
 import enum
 import math
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar, final
+from typing import TYPE_CHECKING, Final, TypeVar, final
 
 import trio
 
@@ -48,6 +48,7 @@ from simulator.wire.events import (
     Success,
 )
 from simulator.wire.node import Node
+from simulator.wire.tokens import Dialect
 
 if TYPE_CHECKING:
     from simulator.server.server import Server
@@ -57,6 +58,45 @@ if TYPE_CHECKING:
 __all__ = ["Session", "SessionState"]
 
 T = TypeVar("T")
+
+
+class Profile(enum.Enum):
+    """What the client on the other end can digest (PROTOCOL.md §6.3).
+
+    yowsup 2.0.x crashes its event loop on most notification types and on unknown
+    ``ib`` children, so a session that looks like it gets those held back: they stay in
+    the mailbox for another client of the same account, never pushed to this one.
+    """
+
+    LEGACY_20 = "yowsup 2.0"
+    """``WA 1 5`` with an empty ``stream:features`` (2.4.102 and Chat-API 2015 list four)."""
+    MODERN = "modern"
+
+
+# Notification types yowsup 2.0.x cannot parse (§6.2, §6.3); `picture` only with <set>.
+_LEGACY_UNSAFE_NOTIFICATIONS: Final = frozenset(
+    {"contacts", "w:gp2", "web", "account", "encrypt", "subject"}
+)
+
+
+def client_profile(link: Link, event: LoginRequested) -> Profile:
+    if link.dialect is Dialect.V15 and not event.features.children:
+        return Profile.LEGACY_20
+    return Profile.MODERN
+
+
+def digestible(profile: Profile, node: Node) -> bool:
+    """Whether a client of this profile survives receiving ``node`` (§6.2, §6.3)."""
+    if profile is Profile.MODERN:
+        return True
+    if node.tag == "notification":
+        kind = node.get("type")
+        if kind in _LEGACY_UNSAFE_NOTIFICATIONS:
+            return False
+        return not (kind == "picture" and node.child("set") is None)
+    if node.tag == "ib":
+        return all(child.tag in ("offline", "dirty") for child in node.children)
+    return True
 
 
 class SessionState(enum.Enum):
@@ -87,6 +127,8 @@ class Session:
         self.passive = False
         self.ctx = HandlerContext(server, self)
         self.close_reason: str | None = None
+        self.profile = Profile.MODERN
+        self.resource = ""
         self._out_tx, self._out_rx = trio.open_memory_channel[Node | None](math.inf)
         self._cancel = trio.CancelScope()
         self._outbox_limit = server.config.outbox_limit
@@ -146,6 +188,8 @@ class Session:
         while True:
             event = await self.link.receive()
             if isinstance(event, LoginRequested):
+                self.profile = client_profile(self.link, event)
+                self.resource = event.resource
                 account = self.server.state.account(event.user)
                 if account is None:
                     self.close_reason = f"unknown user {event.user}"
@@ -210,7 +254,7 @@ class Session:
         reader must never hold up the sessions that send to it. ``force`` skips that
         check (the mailbox replay at login, however long).
         """
-        if self.state is not SessionState.ACTIVE:
+        if self.state is not SessionState.ACTIVE or not digestible(self.profile, node):
             return
         if not force and self._out_tx.statistics().current_buffer_used >= self._outbox_limit:
             self.kill("too slow: outbound queue full")
@@ -246,8 +290,9 @@ class Session:
         """Queue the mailbox with ``offline="1"``, then ``<ib><offline count/></ib>`` (§4.4)."""
         count = 0
         for _key, node in self.server.state.mailbox(self.jid):
-            self.push(node.with_attrs(offline="1"), force=True)
-            count += 1
+            if digestible(self.profile, node):
+                self.push(node.with_attrs(offline="1"), force=True)
+                count += 1
         self.push(
             Node("ib", {"from": SERVER}, [Node("offline", {"count": str(count)})]), force=True
         )

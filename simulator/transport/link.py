@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from simulator.wire.connection import Connection, NodeConnection
     from simulator.wire.events import SendEvent
     from simulator.wire.node import Node
+    from simulator.wire.tokens import Dialect
 
 __all__ = ["Link", "LinkClosed", "NodeLink", "StreamLink", "node_link_pair"]
 
@@ -59,6 +60,11 @@ class Link(Protocol):
         """A short description of the other end, for logs."""
         ...
 
+    @property
+    def dialect(self) -> Dialect | None:
+        """The dialect spoken, once known (a server learns it from the preamble)."""
+        ...
+
 
 @final
 class StreamLink:
@@ -79,6 +85,10 @@ class StreamLink:
     @property
     def connection(self) -> Connection:
         return self._conn
+
+    @property
+    def dialect(self) -> Dialect | None:
+        return self._conn.dialect
 
     async def receive(self) -> Event:
         while True:
@@ -150,6 +160,10 @@ class NodeLink:
     @property
     def connection(self) -> NodeConnection:
         return self._conn
+
+    @property
+    def dialect(self) -> Dialect | None:
+        return self._conn.dialect
 
     async def receive(self) -> Event:
         while True:
