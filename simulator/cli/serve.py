@@ -3,7 +3,9 @@
     simulator serve --port 0 --account 491110000001:AQIDBAUGBwgJCgsMDQ4PEBESExQ=:Alice
 
 Prints one line ``listening on HOST:PORT`` once clients can connect (port 0 lets the
-OS choose), then serves until Ctrl-C or SIGTERM, which end it cleanly with exit 0.
+OS choose), then serves until Ctrl-C or SIGTERM, which end it cleanly with exit 0. With
+``--http-port`` it also serves registration and media over HTTP and prints
+``http on HOST:PORT`` (the base URL for ``code_request`` and the media URLs).
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "from the phone",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for nonces and ids (default 0)")
+    parser.add_argument(
+        "--http-port",
+        type=int,
+        metavar="PORT",
+        help="also serve registration and media over HTTP on this port (0 = any free port)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -98,6 +106,14 @@ async def _serve(args: argparse.Namespace, state: State) -> None:
                     f"{line} {account.push_name}".rstrip(),
                     flush=True,
                 )
+            if args.http_port is not None:
+                try:
+                    http_host, http_port = await server.listen_http(args.host, args.http_port)
+                except OSError as exc:
+                    raise FatalError(
+                        f"cannot listen on {args.host}:{args.http_port}: {exc.strerror}"
+                    ) from None
+                print(f"http on {http_host}:{http_port}", flush=True)
             async for _signum in signals:
                 break
 

@@ -93,7 +93,7 @@ class MessagingApi(ClientCore):
         thumbnail: bytes | None = None,
         **extra: str,
     ) -> str:
-        """sendMessageImage / Audio / Video: a media message pointing at an uploaded file."""
+        """A media message pointing at a file already uploaded (``upload_media`` does it all)."""
         attrs = {"type": media_type, "url": url, "size": str(size), "encoding": "raw"}
         if mimetype:
             attrs["mimetype"] = mimetype
@@ -118,7 +118,7 @@ class MessagingApi(ClientCore):
         name: str | None = None,
         url: str | None = None,
     ) -> str:
-        """sendMessageLocation."""
+        """sendMessageLocation: a location (latitude, longitude, optional name and url)."""
         attrs = {
             "type": "location",
             "latitude": str(latitude),
@@ -169,17 +169,21 @@ class MessagingApi(ClientCore):
         await self.send(Node("chatstate", {"to": user_jid(to)}, [Node(state)]))
 
     async def typing(self, to: str) -> None:
-        """sendMessageComposing."""
+        """sendMessageComposing: tell ``to`` we are typing."""
         await self.send_chatstate(to, "composing")
 
     async def paused(self, to: str) -> None:
-        """sendMessagePaused."""
+        """sendMessagePaused: tell ``to`` we stopped typing."""
         await self.send_chatstate(to, "paused")
 
     # ---------------------------------------------------------------- presence
 
     async def set_presence(self, type: str = "available", *, name: str | None = None) -> None:
-        """sendPresence / sendAvailableForChat / sendOfflineStatus (``unavailable``)."""
+        """sendPresence / sendAvailableForChat / sendActiveStatus / sendOfflineStatus: presence.
+
+        ``available`` (with our push name) or ``active`` go online; ``unavailable`` or
+        ``inactive`` go offline (§3.14).
+        """
         attrs = {"type": type}
         name = self.push_name if name is None and type == "available" else name
         if name:

@@ -356,6 +356,18 @@ DOCUMENTED: Final[dict[str, type[Event]]] = {
 """Documented event name -> the class raised for it."""
 
 
+RETURNED_BY: Final[dict[str, str]] = {
+    "onLoginFailed": "`open_client` raises `LoginFailed(reason)`",
+    "onAccountExpired": "`Client.login.status == \"expired\"` after `open_client`",
+    "onGetServerProperties": "`Client.get_server_properties()` returns the props",
+    "onGetNormalizedJid": "`Client.normalize()` returns the number",
+    "onGetPrivacyBlockedList": "`Client.get_blocked()` returns the list",
+    "onGetProfilePicture": "`Client.get_profile_picture()` returns the picture",
+    "onGetSyncResult": "`Client.sync_contacts()` returns a `SyncResult`",
+}
+"""Documented events that answer our own iqs: the method's return value stands for them."""
+
+
 def documented() -> dict[str, type[Event]]:
     """Every documented event name -> its class, across all flow families."""
     from simulator.client import _events_account, _events_contacts, _events_groups

@@ -121,7 +121,15 @@ def _ib(node: Node) -> list[ev.Event]:
     offline = node.child("offline")
     if offline is not None:
         return [ev.OfflineDone(node=node, count=_int(offline.get("count")))]
-    return [ev.Unhandled(node=node)]
+    from simulator.client._events_account import parse_ib
+
+    return parse_ib(node)  # dirty flags, account (payment) changes (§3.16)
+
+
+def _call(node: Node) -> list[ev.Event]:
+    from simulator.client._events_account import parse_call
+
+    return parse_call(node)
 
 
 def _stream_error(node: Node) -> list[ev.Event]:
@@ -150,6 +158,7 @@ PARSERS: Final[dict[str, Parser]] = {
     "ib": _ib,
     "stream:error": _stream_error,
     "notification": _notification,
+    "call": _call,
 }
 
 

@@ -113,6 +113,10 @@ class Server:
         self._numbers = itertools.count(1)
         self._awaiting: dict[tuple[str, str], trio.Event] = {}
         self._answers: dict[tuple[str, str], Node] = {}
+        from simulator.server.http import HttpService
+
+        self.http = HttpService(self)
+        """The HTTP side: registration and media (§4.7, §4.8); see ``simulator.server.http``."""
 
     # ---------------------------------------------------------------- accounts
 
@@ -168,6 +172,14 @@ class Server:
             self._nursery.start_soon(self._accept_loop, listener)
         sockname = listeners[0].socket.getsockname()
         return sockname[0], sockname[1]
+
+    async def listen_http(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
+        """Start the HTTP side (registration, media) on TCP; returns the address bound."""
+        return await self.http.listen(self._nursery, host, port)
+
+    async def connect_http(self) -> trio.abc.Stream:
+        """An in-process connection to the HTTP side: a byte stream, no sockets."""
+        return await self.http.connect(self._nursery)
 
     async def _accept_loop(self, listener: trio.SocketListener) -> None:
         async with listener:

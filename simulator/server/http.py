@@ -1,0 +1,333 @@
+"""The HTTP side of the service: registration (§4.8) and media upload/download (§4.7).
+
+Theory of operation
+-------------------
+:class:`HttpService` lives on every :class:`~simulator.server.Server` as ``server.http``.
+It serves HTTP/1.x with h11 on trio, one task per connection and **one request per
+connection**: every response carries ``Connection: close`` and the connection is closed
+after it (yowsup's uploader reads until the peer closes, §4.7). It is reached over TCP
+(``await server.listen_http()``, loopback by default) or in-process without sockets
+(``await server.connect_http()``, which the client library uses when given a ``Server``).
+
+Routes (the request handlers are sync functions of the flow modules)::
+
+    GET  /v2/code       account.http_code       request a verification code
+    GET  /v2/register   account.http_register   submit the code, get the password
+    GET  /v2/exist      account.http_exist      check credentials (recover the password)
+    POST /u/<token>     media.http_upload       the upload slot handed out by the w:m iq
+    GET  <file path>    media.http_download     a stored file, at the path of its URL
+
+Registration also accepts ``POST`` with a form body. Anything else is 404 (unknown
+path) or 405 (known path, wrong method).
+
+yowsup's uploader sends a request line with an absolute URL and **no HTTP version**
+(``POST https://host/u/tok``, §4.7), which h11 rejects. The first line of every request is
+therefore inspected before h11 sees it: a line of exactly two words gets `` HTTP/1.0``
+appended (1.0: no ``Host`` header required). Absolute-form targets are reduced to their
+path.
+
+Bounds: a request head may be :data:`MAX_HEAD` bytes, a body :data:`MAX_BODY` (more is
+answered 413), and a whole request must arrive within :data:`REQUEST_TIMEOUT` seconds of
+server time, or the connection is dropped. A malformed request is answered 400 and
+closed; nothing a peer sends reaches any other connection. At most
+:data:`MAX_CONNECTIONS` connections are served at once; more are answered 503.
+
+The advertised base URL
+-----------------------
+Media URLs handed to clients are ``<base>/u/<token>`` and ``<base>/d/<token>/<name>``.
+``base`` is :attr:`HttpService.advertised_url` when set, else ``http://HOST:PORT`` of the
+TCP listener. Real clients ignore the port and speak TLS to port 443 of the URL's host
+(§4.7), so an unmodified yowsup or Chat-API needs a TLS-terminating proxy on 443 in
+front of this endpoint, a hosts-file entry pointing the advertised host at it, and
+``advertised_url = "https://that-host"``; TLS itself is not built in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, final
+from urllib.parse import parse_qsl, urlsplit
+
+import h11
+import trio
+import trio.testing
+
+if TYPE_CHECKING:
+    from simulator.server.flows.account import Registrar
+    from simulator.server.flows.media import UploadSlot
+    from simulator.server.server import Server
+
+__all__ = [
+    "MAX_BODY",
+    "MAX_CONNECTIONS",
+    "MAX_HEAD",
+    "REQUEST_TIMEOUT",
+    "HttpRequest",
+    "HttpResponse",
+    "HttpService",
+]
+
+MAX_HEAD: Final = 16 * 1024
+"""Bytes a request line plus headers may take."""
+MAX_BODY: Final = 20 * 1024 * 1024
+"""Bytes a request body may take (the largest media file is 16 MiB, §3.9)."""
+REQUEST_TIMEOUT: Final = 30.0
+"""Seconds (server time) a peer has to send one whole request."""
+MAX_CONNECTIONS: Final = 256
+"""HTTP connections served at once."""
+
+_RECEIVE_SIZE: Final = 64 * 1024
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """One request as the handlers see it.
+
+    Query and form values are decoded as latin-1, so every byte of a raw identity
+    (yowsup 2.5 and Chat-API send 20 random bytes, URL-encoded) survives as one character.
+    """
+
+    method: str
+    path: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    """Lower-cased names."""
+    body: bytes = b""
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """What a handler answers."""
+
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+
+    @classmethod
+    def json(cls, payload: Mapping[str, object], status: int = 200) -> HttpResponse:
+        """A JSON object on a line of its own (yowsup looks for a line starting with ``{``)."""
+        return cls(status, json.dumps(payload, separators=(",", ":")).encode() + b"\n")
+
+    @classmethod
+    def text(cls, status: int, message: str = "") -> HttpResponse:
+        body = (message or http.HTTPStatus(status).phrase).encode() + b"\n"
+        return cls(status, body, "text/plain; charset=utf-8")
+
+
+Handler = Callable[["Server", HttpRequest], HttpResponse]
+
+
+class _Refused(Exception):
+    """The request cannot be served; answer ``status`` and close."""
+
+    def __init__(self, status: int, message: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@final
+class HttpService:
+    """The HTTP endpoints of one server; see the module docstring."""
+
+    def __init__(self, server: Server) -> None:
+        from simulator.server.flows.account import Registrar
+
+        self.server = server
+        self.address: tuple[str, int] | None = None
+        """Where the TCP listener is bound, once :meth:`listen` ran."""
+        self.advertised_url: str | None = None
+        """Base URL put into media URLs; ``None`` = ``http://HOST:PORT`` of the listener."""
+        self.registrar: Registrar = Registrar()
+        """Registration bookkeeping and the knobs that make each failure reachable (§4.8)."""
+        self.uploads: dict[str, UploadSlot] = {}
+        """Upload token -> the slot a ``w:m`` iq handed out (§3.9)."""
+        self.paths: dict[str, str] = {}
+        """Download path -> media hash (an index over ``state.media``)."""
+        self.active = 0
+        self._routes: dict[str, tuple[frozenset[str], Handler]] = _routes()
+
+    @property
+    def base_url(self) -> str | None:
+        """The base of every media URL, or ``None`` while no HTTP endpoint is known."""
+        if self.advertised_url:
+            return self.advertised_url.rstrip("/")
+        if self.address is not None:
+            return f"http://{self.address[0]}:{self.address[1]}"
+        return None
+
+    # ---------------------------------------------------------------- transports
+
+    async def listen(self, nursery: trio.Nursery, host: str, port: int) -> tuple[str, int]:
+        """Accept HTTP over TCP; returns the address bound."""
+        listeners = await trio.open_tcp_listeners(port, host=host)
+        for listener in listeners:
+            nursery.start_soon(self._accept_loop, nursery, listener)
+        sockname = listeners[0].socket.getsockname()
+        self.address = (sockname[0], sockname[1])
+        return self.address
+
+    async def connect(self, nursery: trio.Nursery) -> trio.abc.Stream:
+        """An in-process HTTP connection: the client end of a memory stream pair."""
+        client_end, server_end = trio.testing.memory_stream_pair()
+        nursery.start_soon(self.handle_stream, server_end)
+        await trio.lowlevel.checkpoint()
+        return client_end
+
+    async def _accept_loop(self, nursery: trio.Nursery, listener: trio.SocketListener) -> None:
+        async with listener:
+            while True:
+                try:
+                    stream = await listener.accept()
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    return
+                except OSError:  # e.g. EMFILE: back off, keep serving the others
+                    await trio.sleep(0.1)
+                    continue
+                nursery.start_soon(self.handle_stream, stream)
+
+    # ---------------------------------------------------------------- one connection
+
+    async def handle_stream(self, stream: trio.abc.Stream) -> None:
+        """Serve one request on ``stream``, answer it, close."""
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+        self.active += 1
+        try:
+            async with stream:
+                response: HttpResponse | None = None
+                with trio.move_on_after(REQUEST_TIMEOUT):
+                    try:
+                        if self.active > MAX_CONNECTIONS:
+                            raise _Refused(503)
+                        request = await _read_request(stream, conn)
+                        if request is None:
+                            return  # the peer went away before a whole request
+                        response = self.respond(request)
+                    except _Refused as refusal:
+                        response = HttpResponse.text(refusal.status, refusal.message)
+                    except h11.RemoteProtocolError as exc:
+                        response = HttpResponse.text(400, f"bad request: {exc}")
+                if response is not None:
+                    with trio.move_on_after(REQUEST_TIMEOUT):
+                        await _send_response(stream, conn, response)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the peer hung up; nobody else is affected
+        finally:
+            self.active -= 1
+
+    def respond(self, request: HttpRequest) -> HttpResponse:
+        """The answer to one request (sync: handlers change state, never wait)."""
+        from simulator.server.flows import media
+
+        route = self._routes.get(request.path)
+        if route is None:
+            if request.path.startswith(media.UPLOAD_PREFIX):
+                route = (frozenset({"POST"}), media.http_upload)
+            else:
+                route = (frozenset({"GET"}), media.http_download)
+        methods, handler = route
+        if request.method not in methods:
+            return HttpResponse.text(405)
+        return handler(self.server, request)
+
+
+def _routes() -> dict[str, tuple[frozenset[str], Handler]]:
+    from simulator.server.flows import account
+
+    form = frozenset({"GET", "POST"})
+    return {
+        "/v2/code": (form, account.http_code),
+        "/v2/register": (form, account.http_register),
+        "/v2/exist": (form, account.http_exist),
+    }
+
+
+# -------------------------------------------------------------------- reading and writing
+
+
+async def _read_request(stream: trio.abc.Stream, conn: h11.Connection) -> HttpRequest | None:
+    """Read one whole request; ``None`` if the peer closed first."""
+    pending = bytearray()  # held back until the request line is complete
+    line_seen = False
+    request: h11.Request | None = None
+    body = bytearray()
+    while True:
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            data = await stream.receive_some(_RECEIVE_SIZE)
+            if not line_seen:
+                pending += data
+                if data and b"\n" not in pending:
+                    if len(pending) > MAX_HEAD:
+                        raise _Refused(400, "request line too long")
+                    continue
+                line_seen = True
+                data = _fix_request_line(bytes(pending))
+            conn.receive_data(bytes(data))
+        elif isinstance(event, h11.Request):
+            request = event
+            length = dict(event.headers).get(b"content-length")
+            if length is not None and length.isdigit() and int(length) > MAX_BODY:
+                raise _Refused(413)
+        elif isinstance(event, h11.Data):
+            body += event.data
+            if len(body) > MAX_BODY:
+                raise _Refused(413)
+        elif isinstance(event, h11.EndOfMessage):
+            assert request is not None
+            return _request(request, bytes(body))
+        else:  # ConnectionClosed
+            return None
+
+
+def _fix_request_line(head: bytes) -> bytes:
+    """Give a version-less request line (yowsup's uploader, §4.7) an ``HTTP/1.0``."""
+    end = head.find(b"\n")
+    if end < 0:
+        return head
+    line = head[:end].rstrip(b"\r")
+    if len(line.split(b" ")) == 2:
+        return line + b" HTTP/1.0\r\n" + head[end + 1 :]
+    return head
+
+
+def _request(event: h11.Request, body: bytes) -> HttpRequest:
+    target = event.target.decode("latin-1")
+    parts = urlsplit(target)  # absolute-form (https://host/path) or origin-form (/path)
+    headers = {
+        name.decode("latin-1").lower(): value.decode("latin-1") for name, value in event.headers
+    }
+    query = dict(parse_qsl(parts.query, keep_blank_values=True, encoding="latin-1"))
+    if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        form = parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
+        query.update(form)
+    return HttpRequest(
+        method=event.method.decode("ascii", "replace"),
+        path=parts.path or "/",
+        query=query,
+        headers=headers,
+        body=body,
+    )
+
+
+async def _send_response(
+    stream: trio.abc.Stream, conn: h11.Connection, response: HttpResponse
+) -> None:
+    status = response.status
+    headers = [
+        ("Content-Type", response.content_type),
+        ("Content-Length", str(len(response.body))),
+        ("Connection", "close"),
+    ]
+    reason = http.HTTPStatus(status).phrase.encode()
+    with contextlib.suppress(h11.LocalProtocolError):
+        data = conn.send(h11.Response(status_code=status, headers=headers, reason=reason))
+        data = (data or b"") + (conn.send(h11.Data(data=response.body)) or b"")
+        data += conn.send(h11.EndOfMessage()) or b""
+        await stream.send_all(data)
