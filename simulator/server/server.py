@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal, final
 
 import trio
-import trio.testing
 
 from simulator.errors import StanzaError
 from simulator.jid import SERVER
@@ -160,6 +159,8 @@ class Server:
 
     async def connect_bytes(self, dialect: Dialect = Dialect.V16) -> Link:
         """An in-process client link over a byte stream: the full wire, no sockets."""
+        import trio.testing  # only here: it pulls in more than serving needs
+
         client_stream, server_stream = trio.testing.memory_stream_pair()
         self._nursery.start_soon(self.handle_stream, server_stream, "memory-bytes")
         await trio.lowlevel.checkpoint()
