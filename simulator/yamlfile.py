@@ -2,61 +2,125 @@
 
 ruamel.yaml keeps the position of every mapping key and sequence item; pydantic reports
 each error with a location path (``("steps", 3, "expect", "body")``). This module joins
-the two: :func:`load_model` returns the validated model or raises
-:class:`~simulator.errors.ScenarioSyntaxError` listing *every* error as
-``file:line: at steps[3].expect.body: <message>``.
+the two: :func:`validate_yaml` returns the validated model and a list of
+:class:`Problem` s, each printed as ``file:line: at steps[3].expect.body: <message>``;
+:func:`load_model` raises :class:`~simulator.errors.ScenarioSyntaxError` listing *every*
+problem.
+
+pydantic puts more than data keys in a location: the tags of discriminated unions and
+the names of union members. :func:`locate` walks the location along the data and keeps
+only the parts that are there (plus a last part that is missing: a required key), so
+the path shown is the path in the file.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import pydantic
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from simulator.errors import ScenarioSyntaxError
 
-__all__ = ["format_loc", "line_of", "load_model", "load_yaml"]
+__all__ = [
+    "Problem",
+    "format_loc",
+    "line_of",
+    "load_model",
+    "load_yaml",
+    "locate",
+    "parse_yaml",
+    "plain",
+    "problems_of",
+    "validate_yaml",
+]
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
+_MESSAGE_PREFIXES: Final = re.compile(r"^(Value error|Assertion failed), ")
 
-def load_yaml(text: str, path: str) -> Any:
-    """Parse YAML keeping positions; a syntax error becomes a one-line located problem."""
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a file: where, and what."""
+
+    path: str
+    line: int | None
+    at: str
+    """The path inside the file (``steps[3].expect.body``), or ``""`` for the whole file."""
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        at = f": at {self.at}" if self.at else ""
+        return f"{where}{at}: {self.message}"
+
+
+def parse_yaml(text: str, path: str) -> tuple[Any, list[Problem]]:
+    """Parse YAML keeping positions; a syntax error is one located problem."""
     yaml = YAML(typ="rt")
     try:
-        return yaml.load(text)
+        return yaml.load(text), []
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
+        line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise ScenarioSyntaxError([f"{path}:{line}: {problem}"]) from exc
+        return None, [Problem(path, line, "", f"invalid YAML: {problem}")]
+    except YAMLError as exc:
+        return None, [Problem(path, None, "", f"invalid YAML: {exc}")]
 
 
-def line_of(data: Any, loc: Sequence[int | str]) -> int | None:
-    """The 1-based line of the item at ``loc`` in data loaded by :func:`load_yaml`."""
+def load_yaml(text: str, path: str) -> Any:
+    """Parse YAML keeping positions; raise ``ScenarioSyntaxError`` on a syntax error."""
+    data, problems = parse_yaml(text, path)
+    if problems:
+        raise ScenarioSyntaxError([str(p) for p in problems])
+    return data
+
+
+def locate(
+    data: Any, loc: Sequence[int | str], *, missing: bool = True
+) -> tuple[int | None, tuple[int | str, ...]]:
+    """The 1-based line of ``loc`` in data loaded by :func:`parse_yaml`, and the parts of
+    ``loc`` that are in the data (and, with ``missing``, a last key that is not: the name
+    of a required key that was left out)."""
     line: int | None = None
+    kept: list[int | str] = []
     node = data
-    for part in loc:
+    for index, part in enumerate(loc):
         if isinstance(node, CommentedMap) and part in node:
             line = node.lc.key(part)[0] + 1
             node = node[part]
+            kept.append(part)
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
             line = node.lc.item(part)[0] + 1
             node = node[part]
-        else:
-            # pydantic adds union tags and model names to locations; skip what is not data.
-            continue
+            kept.append(part)
+        elif (
+            missing
+            and index == len(loc) - 1
+            and isinstance(node, CommentedMap)
+            and isinstance(part, str)
+        ):
+            kept.append(part)  # a required key that is missing: name it
     if line is None and isinstance(data, CommentedMap | CommentedSeq):
         line = data.lc.line + 1
-    return line
+    return line, tuple(kept)
+
+
+def line_of(data: Any, loc: Sequence[int | str]) -> int | None:
+    """The 1-based line of the item at ``loc`` in data loaded by :func:`parse_yaml`."""
+    return locate(data, loc)[0]
 
 
 def format_loc(loc: Sequence[int | str]) -> str:
+    """``("steps", 3, "expect")`` -> ``steps[3].expect``."""
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -66,13 +130,35 @@ def format_loc(loc: Sequence[int | str]) -> str:
     return out
 
 
-def _plain(data: Any) -> Any:
+def plain(data: Any) -> Any:
     """ruamel's containers as plain dicts and lists (pydantic validates those best)."""
     if isinstance(data, dict):
-        return {str(k): _plain(v) for k, v in data.items()}
+        return {str(k): plain(v) for k, v in data.items()}
     if isinstance(data, list):
-        return [_plain(v) for v in data]
+        return [plain(v) for v in data]
     return data
+
+
+def problems_of(exc: pydantic.ValidationError, data: Any, path: str) -> list[Problem]:
+    """Every error of a validation, located in the file."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        line, kept = locate(data, error["loc"], missing=error["type"] == "missing")
+        message = _MESSAGE_PREFIXES.sub("", error["msg"])
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        problems.append(Problem(path, line, format_loc(kept), message))
+    return problems
+
+
+def validate_yaml(
+    model: type[M], data: Any, path: str, *, context: dict[str, Any] | None = None
+) -> tuple[M | None, list[Problem]]:
+    """Validate data loaded by :func:`parse_yaml`; the model, or None and every problem."""
+    try:
+        return model.model_validate(plain(data), context=context), []
+    except pydantic.ValidationError as exc:
+        return None, problems_of(exc, data, path)
 
 
 def load_model(model: type[M], path: Path | str, *, text: str | None = None) -> M:
@@ -83,15 +169,9 @@ def load_model(model: type[M], path: Path | str, *, text: str | None = None) -> 
             text = path.read_text("utf-8")
         except OSError as exc:
             raise ScenarioSyntaxError([f"{path}: cannot read: {exc.strerror}"]) from exc
-    data = load_yaml(text, str(path))
-    try:
-        return model.model_validate(_plain(data), context={"path": str(path)})
-    except pydantic.ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_url=False):
-            loc = error["loc"]
-            line = line_of(data, loc)
-            where = f"{path}:{line}" if line is not None else str(path)
-            at = f" at {format_loc(loc)}" if loc else ""
-            problems.append(f"{where}:{at}: {error['msg']}")
-        raise ScenarioSyntaxError(problems) from exc
+    data, problems = parse_yaml(text, str(path))
+    if not problems:
+        result, problems = validate_yaml(model, data, str(path), context={"path": str(path)})
+        if result is not None:
+            return result
+    raise ScenarioSyntaxError([str(p) for p in problems])

@@ -358,7 +358,7 @@ DOCUMENTED: Final[dict[str, type[Event]]] = {
 
 RETURNED_BY: Final[dict[str, str]] = {
     "onLoginFailed": "`open_client` raises `LoginFailed(reason)`",
-    "onAccountExpired": "`Client.login.status == \"expired\"` after `open_client`",
+    "onAccountExpired": '`Client.login.status == "expired"` after `open_client`',
     "onGetServerProperties": "`Client.get_server_properties()` returns the props",
     "onGetNormalizedJid": "`Client.normalize()` returns the number",
     "onGetPrivacyBlockedList": "`Client.get_blocked()` returns the list",

@@ -36,9 +36,7 @@ async def test_a_yowsup_20_session_is_spared_notifications_it_cannot_parse(
                 [Node("set", data="hi")],
             ),
         )
-        status = await alice.wait_for(
-            ev.Event, lambda e: e.node.tag == "notification", timeout=5
-        )
+        status = await alice.wait_for(ev.Event, lambda e: e.node.tag == "notification", timeout=5)
         assert status.node.get("type") == "status"
         assert not [e for e in alice.events_nowait() if e.node.get("type") == "contacts"]
     async with user(ALICE, **legacy) as alice:

@@ -1,0 +1,264 @@
+"""Running the bot under test: in-process (a callable) or external (a program over TCP).
+
+:class:`BotSupervisor` starts the bot, notices when it is logged in (the server's first
+stanza to the bot's session: the offline replay), stops it, and turns its death into a
+failure of the step that was running: an exception from an in-process bot (with its
+traceback, starting in the bot's code), or an external program exiting with a non-zero
+code (with the tail of what it wrote). An external program gets the ``SIM_*`` environment,
+runs in the scenario's directory, and is terminated (then killed after 5 s) at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import traceback
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Final
+
+import trio
+
+from simulator.client.client import open_client
+from simulator.errors import ClientError
+from simulator.scenario.durations import format_duration
+from simulator.scenario.plan import CommandBot, InProcessBot
+from simulator.scenario.report import Failure
+from simulator.transport import MemoryConnector
+
+if TYPE_CHECKING:
+    from simulator.scenario.plan import BotFunction, BotPlan
+    from simulator.scenario.runner import Runtime
+
+__all__ = ["BotSupervisor"]
+
+OUTPUT_TAIL: Final = 40
+"""Lines of an external bot's output shown in a report."""
+TERMINATE_GRACE: Final = 5.0
+"""Seconds an external bot has to exit after SIGTERM before it is killed."""
+
+
+@dataclass(slots=True)
+class _Handle:
+    scope: trio.CancelScope
+    done: trio.Event = field(default_factory=trio.Event)
+    process: trio.Process | None = None
+    output: IO[bytes] | None = None
+    stopping: bool = False
+
+
+class BotSupervisor:
+    """Starts, watches and stops the bot of one run."""
+
+    def __init__(self, rt: Runtime, runner: InProcessBot | CommandBot | None) -> None:
+        self._rt = rt
+        self._runner = runner
+        self._handle: _Handle | None = None
+        self._logged_in = trio.Event()
+        self._tcp: tuple[str, int] | None = None
+        self.failure: Failure | None = None
+        """Set when the bot died; the runner fails the step with it."""
+
+    @property
+    def plan(self) -> BotPlan:
+        bot = self._rt.scenario.bot
+        assert bot is not None, "the loader allows bot steps only with a bot"
+        return bot
+
+    @property
+    def running(self) -> bool:
+        return self._handle is not None and not self._handle.done.is_set()
+
+    def saw_stanza(self) -> None:
+        """The server sent the bot's session a stanza: the bot is logged in."""
+        self._logged_in.set()
+
+    async def start(self) -> None:
+        rt = self._rt
+        if self.running:
+            rt.fail("the bot is already running")
+        if self._runner is None:
+            rt.fail(
+                "the scenario names no bot program: give bot.python or bot.command in the file,"
+                " or --bot / --bot-command"
+            )
+        self._logged_in = trio.Event()
+        if isinstance(self._runner, InProcessBot):
+            rt.note(f"the bot starts: {self._runner.target}")
+            try:
+                self._handle = await rt.nursery.start(self._python_bot, self._runner.function)
+            except ClientError as exc:
+                rt.fail(f"the bot could not log in: {exc}")
+        else:
+            await self._start_command(self._runner)
+
+    async def stop(self) -> None:
+        if self._handle is None or not self.running:
+            self._rt.fail("the bot is not running")
+        await self._stop(self._handle)
+        self._rt.note("the bot stopped")
+
+    async def shutdown(self) -> None:
+        """Stop the bot if it runs (the scenario is over)."""
+        if self._handle is not None and self.running:
+            await self._stop(self._handle)
+
+    def output(self) -> str:
+        """Everything an external bot wrote to stdout and stderr."""
+        if self._handle is None or self._handle.output is None or self._handle.output.closed:
+            return ""
+        stream = self._handle.output
+        stream.seek(0)
+        text = stream.read().decode("utf-8", "replace")
+        stream.seek(0, os.SEEK_END)
+        return text
+
+    def close(self) -> None:
+        if self._handle is not None and self._handle.output is not None:
+            self._handle.output.close()
+
+    # ---------------------------------------------------------------- in-process
+
+    async def _python_bot(
+        self, function: BotFunction, task_status: trio.TaskStatus[_Handle]
+    ) -> None:
+        bot = self.plan
+        handle = _Handle(trio.CancelScope())
+        try:
+            with handle.scope:
+                async with open_client(
+                    MemoryConnector(self._rt.server),
+                    bot.party.phone,
+                    bot.party.password,
+                    push_name=bot.party.name,
+                    announce=bot.announce,
+                    auto_receipt=bot.auto_receipt,
+                    auto_ack=bot.auto_ack,
+                ) as client:
+                    task_status.started(handle)
+                    try:
+                        await function(client)
+                    except Exception as exc:
+                        # Leave out this frame: the traceback starts in the bot's code.
+                        tb = exc.__traceback__.tb_next if exc.__traceback__ else None
+                        lines = "".join(traceback.format_exception(type(exc), exc, tb))
+                        self._died(
+                            f"the bot raised {type(exc).__name__}: {exc}",
+                            ("bot traceback:", *lines.rstrip().split("\n")),
+                        )
+                    else:
+                        self._rt.note("the bot function returned: the bot logs out")
+        finally:
+            handle.done.set()
+
+    # ---------------------------------------------------------------- external
+
+    async def _start_command(self, runner: CommandBot) -> None:
+        rt = self._rt
+        bot = self.plan
+        if self._tcp is None:
+            self._tcp = await rt.server.listen_tcp("127.0.0.1", 0)
+        host, port = self._tcp
+        argv = list(runner.argv)
+        if argv[0] == "python":
+            argv[0] = sys.executable
+        env = {**os.environ, **runner.env}
+        env.update(
+            SIM_HOST=host,
+            SIM_PORT=str(port),
+            SIM_PHONE=bot.party.phone,
+            SIM_PASSWORD=bot.party.password,
+            SIM_JID=bot.party.jid,
+        )
+        output = tempfile.TemporaryFile()  # noqa: SIM115 -- closed by close()
+        try:
+            process = await trio.lowlevel.open_process(
+                argv,
+                cwd=runner.cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        except OSError as exc:
+            output.close()
+            command = " ".join(runner.argv)
+            rt.fail(f"cannot start the bot command {command}: {exc.strerror or exc}")
+        handle = _Handle(trio.CancelScope(), process=process, output=output)
+        self._handle = handle
+        rt.nursery.start_soon(self._watch, handle)
+        command = " ".join(runner.argv)
+        rt.note(f"the bot starts: {command} (pid {process.pid}, server {host}:{port})")
+        with trio.move_on_after(bot.login_timeout):
+            await _first_of(self._logged_in, handle.done)
+        if self._logged_in.is_set():
+            return
+        if self.failure is not None:
+            rt.check_bot()
+        rt.fail(
+            f"the bot did not log in within {format_duration(bot.login_timeout)} (real time)",
+            details=self._tail(handle),
+        )
+
+    async def _watch(self, handle: _Handle) -> None:
+        assert handle.process is not None
+        try:
+            code = await handle.process.wait()
+        finally:
+            handle.done.set()
+        if handle.stopping:
+            return
+        if code != 0:
+            self._died(f"the bot process exited with code {code}", self._tail(handle))
+        else:
+            self._rt.note("the bot process exited with code 0")
+
+    def _tail(self, handle: _Handle) -> tuple[str, ...]:
+        if handle.output is None or handle.output.closed:
+            return ()
+        lines = self.output().rstrip().split("\n")
+        if lines == [""]:
+            return ("the bot wrote nothing",)
+        shown = lines[-OUTPUT_TAIL:]
+        more = (
+            [f"... {len(lines) - len(shown)} earlier lines left out"]
+            if len(lines) > len(shown)
+            else []
+        )
+        return ("bot output:", *more, *("  " + line for line in shown))
+
+    # ---------------------------------------------------------------- both
+
+    def _died(self, summary: str, details: tuple[str, ...]) -> None:
+        rt = self._rt
+        if self.failure is None:
+            self.failure = Failure(summary=summary, where=rt.current, at=rt.now(), details=details)
+        rt.cancel_step()
+
+    async def _stop(self, handle: _Handle) -> None:
+        handle.stopping = True
+        if handle.process is None:
+            handle.scope.cancel()
+            await handle.done.wait()
+            return
+        with trio.CancelScope(shield=True):
+            if handle.process.returncode is None:
+                handle.process.terminate()
+                with trio.move_on_after(TERMINATE_GRACE):
+                    await handle.done.wait()
+                if handle.process.returncode is None:
+                    handle.process.kill()
+            await handle.done.wait()
+
+
+async def _first_of(*events: trio.Event) -> None:
+    """Wait until one of ``events`` is set."""
+    async with trio.open_nursery() as nursery:
+
+        async def wait(event: trio.Event) -> None:
+            await event.wait()
+            nursery.cancel_scope.cancel()
+
+        for event in events:
+            nursery.start_soon(wait, event)

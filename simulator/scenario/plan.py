@@ -1,0 +1,383 @@
+"""The run plan: what the runner executes, built by the loader from the file models.
+
+The runner never sees YAML. A :class:`Scenario` holds the world, the bot and a tuple of
+steps; each step is a small frozen object with a :class:`Where` (file, line, step path,
+the step's YAML) and an ``async run(rt)`` that does its work through the
+:class:`~simulator.scenario.runner.Runtime`. Several file step types share a plan step:
+``send``, ``receipt``, ``read``, ``typing``, ``presence`` and ``raw`` are all a
+:class:`Transmit` of a node template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TypeAlias
+
+from simulator.scenario.durations import format_duration
+from simulator.scenario.match import Pattern, render_pattern
+
+if TYPE_CHECKING:
+    from simulator.client import Client
+    from simulator.scenario.runner import Runtime
+    from simulator.wire.node import Node
+    from simulator.world import World
+
+__all__ = [
+    "BotFunction",
+    "BotPlan",
+    "CommandBot",
+    "Expect",
+    "ExpectNone",
+    "Expectation",
+    "InProcessBot",
+    "Login",
+    "Logout",
+    "Options",
+    "Party",
+    "Scenario",
+    "SendIq",
+    "ServerDeliver",
+    "ServerPing",
+    "ServerPush",
+    "StartBot",
+    "Step",
+    "StopBot",
+    "Transmit",
+    "Unordered",
+    "Wait",
+    "Where",
+]
+
+BotFunction: TypeAlias = "Callable[[Client], Awaitable[None]]"
+"""An in-process bot: ``async def bot(client: Client) -> None``, given a logged-in client."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Where:
+    """Where a step is written: for failure reports and problems."""
+
+    path: str
+    line: int | None
+    step: str
+    """The step path, ``steps[3]`` or ``steps[3].unordered[1]``."""
+    source: str = ""
+    """The step's YAML as written."""
+
+    def __str__(self) -> str:
+        line = f":{self.line}" if self.line is not None else ""
+        return f"{self.path}{line}: at {self.step}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Party:
+    """An account of the world as a scenario names it."""
+
+    label: str
+    """How steps refer to it: ``alice`` (its name, lower case), ``bot``, or its phone."""
+    phone: str
+    jid: str
+    password: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Options:
+    """Scenario-wide settings (the ``options:`` key)."""
+
+    within: float = 5.0
+    strict: frozenset[str] = frozenset({"message"})
+    seed: int = 0
+    epoch: float = 1_420_070_400.0
+
+
+# -------------------------------------------------------------------- the bot
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InProcessBot:
+    """A bot callable run in the scenario's trio run, on its virtual clock."""
+
+    target: str
+    """How it was named (``bots.echo:run``), for reports."""
+    function: BotFunction = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandBot:
+    """An external program that logs in over TCP, on the real clock.
+
+    It gets ``SIM_HOST``, ``SIM_PORT``, ``SIM_PHONE``, ``SIM_PASSWORD`` and ``SIM_JID`` in
+    its environment, runs in ``cwd``, and is terminated when the scenario ends.
+    """
+
+    argv: tuple[str, ...]
+    cwd: Path | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BotPlan:
+    """The account under test and how to run it (``runner=None``: given at run time)."""
+
+    party: Party
+    runner: InProcessBot | CommandBot | None
+    autostart: bool = True
+    announce: bool = True
+    auto_receipt: bool = True
+    auto_ack: bool = True
+    login_timeout: float = 10.0
+    where: Where | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scenario:
+    """A loaded scenario, ready to run (see :func:`~simulator.scenario.load_scenario`)."""
+
+    name: str
+    description: str = ""
+    path: Path | None = None
+    line: int | None = None
+    world: World
+    parties: tuple[Party, ...]
+    bot: BotPlan | None
+    steps: tuple[Step, ...]
+    options: Options = field(default_factory=Options)
+    builtins: Mapping[str, str] = field(default_factory=dict)
+    """Captures bound from the start: every party's label -> its JID, ``server``."""
+
+    def party(self, jid: str) -> Party | None:
+        for party in self.parties:
+            if party.jid == jid:
+                return party
+        return None
+
+
+# -------------------------------------------------------------------- steps
+
+
+class Step(Protocol):
+    """One step of the plan."""
+
+    @property
+    def where(self) -> Where: ...
+
+    def describe(self) -> str:
+        """One line for transcripts: what the step does."""
+        ...
+
+    async def run(self, rt: Runtime) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Login:
+    where: Where
+    party: Party
+    passive: bool = False
+    announce: bool = True
+    auto_receipt: bool = True
+    auto_ack: bool = True
+
+    def describe(self) -> str:
+        return f"login {self.party.label}"
+
+    async def run(self, rt: Runtime) -> None:
+        await rt.login(self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Logout:
+    where: Where
+    party: Party
+
+    def describe(self) -> str:
+        return f"logout {self.party.label}"
+
+    async def run(self, rt: Runtime) -> None:
+        await rt.logout(self.party)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StartBot:
+    where: Where
+
+    def describe(self) -> str:
+        return "login bot (start it)"
+
+    async def run(self, rt: Runtime) -> None:
+        await rt.start_bot()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StopBot:
+    where: Where
+
+    def describe(self) -> str:
+        return "logout bot (stop it)"
+
+    async def run(self, rt: Runtime) -> None:
+        await rt.stop_bot()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transmit:
+    """A user sends a stanza (a node template: ``{{captures}}`` are filled in at run time).
+
+    ``new_id``: if the node has no ``id``, the client makes one (its usual
+    ``<t>-<counter>``). ``bind_id``: that capture is bound to the id, if not bound yet
+    (``id: "{{m1}}"`` in a send).
+    """
+
+    where: Where
+    party: Party
+    node: Node
+    summary: str
+    new_id: bool = False
+    bind_id: str | None = None
+
+    def describe(self) -> str:
+        return self.summary
+
+    async def run(self, rt: Runtime) -> None:
+        client = rt.client_of(self.party)
+        node = self.node
+        if self.bind_id is not None and self.bind_id not in rt.env:
+            rt.bind({self.bind_id: client.new_id()})
+        node = rt.render_node(node)
+        if self.new_id and node.get("id") is None:
+            node = node.with_attrs(id=client.new_id())
+        await rt.transmit(client, node)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendIq:
+    """A user sends an iq and checks the answer against ``result``."""
+
+    where: Where
+    party: Party
+    node: Node
+    result: Pattern
+    within: float | None = None
+
+    def describe(self) -> str:
+        return f"iq from {self.party.label}"
+
+    async def run(self, rt: Runtime) -> None:
+        await rt.send_iq(self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerPing:
+    """The server pings a connected party and waits for the answer."""
+
+    where: Where
+    party: Party
+    within: float | None = None
+
+    def describe(self) -> str:
+        return f"server pings {self.party.label}"
+
+    async def run(self, rt: Runtime) -> None:
+        await rt.server_ping(self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerDeliver:
+    """The server delivers a stanza, kept until acknowledged (messages, receipts,
+    notifications): live if the party is connected, else at its next login."""
+
+    where: Where
+    party: Party
+    node: Node
+
+    def describe(self) -> str:
+        return f"server delivers <{self.node.tag}> to {self.party.label}"
+
+    async def run(self, rt: Runtime) -> None:
+        node = rt.render_node(self.node)
+        if node.get("id") is None:
+            node = node.with_attrs(id=rt.server.ids.stanza_id())
+        rt.server.deliver(self.party.jid, node)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerPush:
+    """The server sends any stanza to a connected party, once."""
+
+    where: Where
+    party: Party
+    node: Node
+
+    def describe(self) -> str:
+        return f"server pushes <{self.node.tag}> to {self.party.label}"
+
+    async def run(self, rt: Runtime) -> None:
+        if not rt.server.send_live(self.party.jid, rt.render_node(self.node)):
+            rt.fail(f"the server cannot push to {self.party.label}: not connected")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Wait:
+    where: Where
+    seconds: float
+
+    def describe(self) -> str:
+        return f"wait {format_duration(self.seconds)}"
+
+    async def run(self, rt: Runtime) -> None:
+        await rt.wait(self.seconds)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Expectation:
+    """What one party should (or should not) receive."""
+
+    where: Where
+    party: str
+    """A party label, or ``server`` for what the bot sends."""
+    pattern: Pattern
+    within: float | None = None
+    """None: the scenario's default."""
+    optional: bool = False
+    label: str = ""
+    """What is expected, for reports: ``a message``."""
+
+    def describe(self) -> str:
+        return f"expect {self.party} <- {render_pattern(self.pattern, {}, indent=None)}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Expect:
+    where: Where
+    expectation: Expectation
+
+    def describe(self) -> str:
+        return self.expectation.describe()
+
+    async def run(self, rt: Runtime) -> None:
+        await rt.expect(self.expectation)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpectNone:
+    where: Where
+    expectation: Expectation
+
+    def describe(self) -> str:
+        return "expect none: " + self.expectation.describe().removeprefix("expect ")
+
+    async def run(self, rt: Runtime) -> None:
+        await rt.expect_none(self.expectation)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unordered:
+    where: Where
+    expectations: tuple[Expectation, ...]
+
+    def describe(self) -> str:
+        return f"unordered: {len(self.expectations)} expectations"
+
+    async def run(self, rt: Runtime) -> None:
+        await rt.unordered(self.expectations)

@@ -1,0 +1,781 @@
+"""The built-in step types, expectation kinds and server actions, and :data:`DEFAULT_REGISTRY`.
+
+Adding a step type: write a :class:`~simulator.scenario.model.StepSpec` subclass here (or
+in a flow's own module) with ``KEY``, its fields (each with a docstring: it becomes the
+schema's description) and ``plan(b)``, which checks names and captures through the
+builder ``b`` and returns a plan step (usually an existing one: a user sending a node is a
+:class:`~simulator.scenario.plan.Transmit`); then list it in :data:`DEFAULT_REGISTRY`. The
+same goes for an expectation kind (:class:`MatcherSpec`, ``pattern(b)``) and a server
+action (:class:`ServerActionSpec`). Regenerate ``scenarios/scenario.schema.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
+
+from pydantic import Field, create_model, model_validator
+from pydantic_core import PydanticCustomError
+
+from simulator.scenario import plan
+from simulator.scenario.match import Absent, AbsentOr, Pattern, Template
+from simulator.scenario.match import Literal as Exactly
+from simulator.scenario.model import (
+    Duration,
+    ExpectationBase,
+    FileModel,
+    MatcherSpec,
+    Registry,
+    ServerActionSpec,
+    ServerBase,
+    StepSpec,
+)
+from simulator.wire.node import Node
+
+if TYPE_CHECKING:
+    from simulator.scenario.loader import Builder
+    from simulator.scenario.match import Value
+
+__all__ = ["DEFAULT_REGISTRY"]
+
+
+# ==================================================================== users' actions
+
+
+class LoginSpec(StepSpec):
+    """A user logs in with the client library (``- login: alice``); ``bot`` starts the bot."""
+
+    KEY: ClassVar[str] = "login"
+    SHORT_FIELD: ClassVar[str | None] = "user"
+
+    user: str
+    """The user (or ``bot``, when the bot does not start by itself)."""
+    passive: bool = False
+    """A passive login: no offline delivery, not shown online."""
+    announce: bool = True
+    """Send the available presence after login."""
+    auto_receipt: bool = True
+    """The client sends delivery receipts for messages by itself."""
+    auto_ack: bool = True
+    """The client acks receipts and notifications by itself."""
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        if b.is_bot(self.user):
+            return b.start_bot("user")
+        party = b.user(self.user, "user", acting=False)
+        if party is None:
+            return None
+        b.logged_in(party, True, "user")
+        return plan.Login(
+            where=b.where,
+            party=party,
+            passive=self.passive,
+            announce=self.announce,
+            auto_receipt=self.auto_receipt,
+            auto_ack=self.auto_ack,
+        )
+
+
+class LogoutSpec(StepSpec):
+    """A user ends its session cleanly (``- logout: alice``); ``bot`` stops the bot."""
+
+    KEY: ClassVar[str] = "logout"
+    SHORT_FIELD: ClassVar[str | None] = "user"
+
+    user: str
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        if b.is_bot(self.user):
+            return b.stop_bot("user")
+        party = b.user(self.user, "user", acting=False)
+        if party is None:
+            return None
+        b.logged_in(party, False, "user")
+        return plan.Logout(where=b.where, party=party)
+
+
+class MediaSpec(FileModel):
+    """An image, audio or video message pointing at an uploaded file."""
+
+    url: str
+    size: int = 0
+    mimetype: str | None = None
+    caption: str | None = None
+    file: str | None = None
+    filehash: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+class LocationSpec(FileModel):
+    """A location message."""
+
+    latitude: float
+    longitude: float
+    name: str | None = None
+    url: str | None = None
+
+
+class VCardSpec(FileModel):
+    """A contact card."""
+
+    name: str
+    card: str
+    """The vCard text."""
+
+
+class SendSpec(StepSpec):
+    """A user sends a message: text, image, audio, video, location or vcard."""
+
+    KEY: ClassVar[str] = "send"
+    PAYLOADS: ClassVar[tuple[str, ...]] = ("text", "image", "audio", "video", "location", "vcard")
+
+    from_: str = Field(alias="from")
+    """The sender (a user)."""
+    to: str
+    """A user, ``bot``, a phone, a JID or a ``{{capture}}``."""
+    id: str | None = None
+    """The message id: ``"{{name}}"`` binds the id the client makes; a literal sets it."""
+    text: str | None = None
+    image: MediaSpec | None = None
+    audio: MediaSpec | None = None
+    video: MediaSpec | None = None
+    location: LocationSpec | None = None
+    vcard: VCardSpec | None = None
+
+    @model_validator(mode="after")
+    def _one_payload(self) -> SendSpec:
+        given = [key for key in self.PAYLOADS if getattr(self, key) is not None]
+        if len(given) != 1:
+            raise PydanticCustomError(
+                "send_payload",
+                "a send needs exactly one of: {listed}; got {got}",
+                {"listed": ", ".join(self.PAYLOADS), "got": " and ".join(given) or "none"},
+            )
+        return self
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        party = b.user(self.from_, "from")
+        to = b.peer(self.to, "to")
+        bind_id = None
+        attrs = {"to": to, "type": "media" if self.text is None else "text"}
+        if self.id is not None:
+            template = b.value(self.id, "id", regex=False)
+            bind_id = template.single_capture if isinstance(template, Template) else None
+            if bind_id is None:
+                attrs["id"] = b.text(self.id, "id")
+            else:
+                attrs["id"] = self.id
+                b.bind({bind_id})
+        node = Node("message", attrs, [self._payload(b)])
+        if party is None:
+            return None
+        summary = f"{party.label} sends a {self._kind()} to {self.to}"
+        return plan.Transmit(
+            where=b.where, party=party, node=node, summary=summary, new_id=True, bind_id=bind_id
+        )
+
+    def _kind(self) -> str:
+        return next(key for key in self.PAYLOADS if getattr(self, key) is not None)
+
+    def _payload(self, b: Builder) -> Node:
+        if self.text is not None:
+            return Node("body", data=b.text(self.text, "text"))
+        if self.location is not None:
+            loc = self.location
+            attrs = {
+                "type": "location",
+                "latitude": f"{loc.latitude:g}",
+                "longitude": f"{loc.longitude:g}",
+            }
+            attrs["encoding"] = "raw"
+            attrs.update({k: v for k, v in (("name", loc.name), ("url", loc.url)) if v is not None})
+            return Node("media", attrs)
+        if self.vcard is not None:
+            card = Node(
+                "vcard",
+                {"name": b.text(self.vcard.name, "vcard", "name")},
+                data=b.text(self.vcard.card, "vcard", "card"),
+            )
+            return Node("media", {"type": "vcard"}, [card])
+        kind = self._kind()
+        media: MediaSpec = getattr(self, kind)
+        attrs = {
+            "type": kind,
+            "url": b.text(media.url, kind, "url"),
+            "size": str(media.size),
+            "encoding": "raw",
+        }
+        for key in ("mimetype", "filehash", "file", "caption"):
+            value = getattr(media, key)
+            if value is not None:
+                attrs[key] = b.text(value, kind, key)
+        if kind in ("image", "video"):
+            attrs["width"] = str(media.width or 0)
+            attrs["height"] = str(media.height or 0)
+        return Node("media", attrs)
+
+
+class ReceiptSpec(StepSpec):
+    """A user sends a receipt for one or more messages (delivery, read or played)."""
+
+    KEY: ClassVar[str] = "receipt"
+
+    from_: str = Field(alias="from")
+    to: str
+    """Who sent the message(s): a user, ``bot``, or a group JID."""
+    id: str | list[str]
+    """The message id(s), usually a ``{{capture}}`` bound by an expectation."""
+    type: Literal["delivery", "read", "played"] = "delivery"
+    participant: str | None = None
+    """In a group: the author of the message."""
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        return _receipt(b, self.from_, self.to, self.id, self.type, self.participant)
+
+
+class ReadSpec(StepSpec):
+    """A user marks messages read (a ``read`` receipt: blue ticks)."""
+
+    KEY: ClassVar[str] = "read"
+
+    from_: str = Field(alias="from")
+    to: str
+    id: str | list[str]
+    participant: str | None = None
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        return _receipt(b, self.from_, self.to, self.id, "read", self.participant)
+
+
+def _receipt(
+    b: Builder, sender: str, to: str, ids: str | list[str], rtype: str, participant: str | None
+) -> plan.Step | None:
+    party = b.user(sender, "from")
+    id_list = [ids] if isinstance(ids, str) else ids
+    if not id_list:
+        b.problem("a receipt needs at least one id", "id")
+    texts = [b.text(i, "id") for i in id_list]
+    attrs = {"to": b.peer(to, "to"), "id": texts[0] if texts else ""}
+    if rtype != "delivery":
+        attrs["type"] = rtype
+    if participant is not None:
+        attrs["participant"] = b.peer(participant, "participant")
+    children = (
+        [Node("list", children=[Node("item", {"id": i}) for i in texts[1:]])]
+        if len(texts) > 1
+        else []
+    )
+    if party is None:
+        return None
+    summary = f"{party.label} sends a {rtype} receipt to {to}"
+    return plan.Transmit(
+        where=b.where, party=party, node=Node("receipt", attrs, children), summary=summary
+    )
+
+
+class TypingSpec(StepSpec):
+    """A user starts typing to someone (chat state ``composing``)."""
+
+    KEY: ClassVar[str] = "typing"
+    STATE: ClassVar[str] = "composing"
+
+    from_: str = Field(alias="from")
+    to: str
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        party = b.user(self.from_, "from")
+        node = Node("chatstate", {"to": b.peer(self.to, "to")}, [Node(self.STATE)])
+        if party is None:
+            return None
+        summary = f"{party.label} is {self.STATE} to {self.to}"
+        return plan.Transmit(where=b.where, party=party, node=node, summary=summary)
+
+
+class PausedSpec(TypingSpec):
+    """A user stops typing (chat state ``paused``)."""
+
+    KEY: ClassVar[str] = "paused"
+    STATE: ClassVar[str] = "paused"
+
+
+class PresenceSpec(StepSpec):
+    """A user sends a presence: available, unavailable, or (un)subscribe to someone's."""
+
+    KEY: ClassVar[str] = "presence"
+
+    from_: str = Field(alias="from")
+    type: Literal["available", "unavailable", "subscribe", "unsubscribe"] = "available"
+    to: str | None = None
+    """Whose presence to (un)subscribe to."""
+    name: str | None = None
+    """The push name to announce (default: the account's name, for ``available``)."""
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        party = b.user(self.from_, "from")
+        attrs: dict[str, str] = {"type": self.type}
+        if self.type in ("subscribe", "unsubscribe"):
+            if self.to is None:
+                b.problem(f"a {self.type} presence needs `to`", "to")
+            else:
+                attrs["to"] = b.peer(self.to, "to")
+        elif self.to is not None:
+            b.problem(f"an {self.type} presence goes to no one: remove `to`", "to")
+        if party is None:
+            return None
+        name = (
+            self.name
+            if self.name is not None
+            else (party.name if self.type == "available" else None)
+        )
+        if name:
+            attrs["name"] = b.text(name, "name")
+        summary = f"{party.label} sends presence {self.type}"
+        return plan.Transmit(
+            where=b.where, party=party, node=Node("presence", attrs), summary=summary
+        )
+
+
+class IqSpec(StepSpec):
+    """A user sends an iq (tx/rx notation) and checks the answer."""
+
+    KEY: ClassVar[str] = "iq"
+
+    from_: str = Field(alias="from")
+    node: str
+    """The request, e.g. ``<iq type="get" xmlns="w:p" to="s.whatsapp.net"><ping/></iq>``; an
+    ``id`` is added if it has none."""
+    result: str = '<iq type="result"/>'
+    """A pattern the answer must match (subset match; captures bind)."""
+    exact: bool = False
+    within: Duration | None = None
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        party = b.user(self.from_, "from")
+        node = b.node(self.node, "node")
+        if node is not None and node.tag != "iq":
+            b.problem(f"an iq step sends an <iq>, not <{node.tag}>", "node")
+        result = b.pattern(self.result, "result", exact=self.exact)
+        if party is None or node is None or result is None:
+            return None
+        b.bind(result.names())
+        return plan.SendIq(where=b.where, party=party, node=node, result=result, within=self.within)
+
+
+class RawSpec(StepSpec):
+    """A user sends any stanza exactly as written (tx/rx notation, captures filled in)."""
+
+    KEY: ClassVar[str] = "raw"
+
+    from_: str = Field(alias="from")
+    node: str
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        party = b.user(self.from_, "from")
+        node = b.node(self.node, "node")
+        if party is None or node is None:
+            return None
+        summary = f"{party.label} sends <{node.tag}>"
+        return plan.Transmit(where=b.where, party=party, node=node, summary=summary)
+
+
+class WaitSpec(StepSpec):
+    """Let time pass (virtual time with an in-process bot): ``- wait: 24h``."""
+
+    KEY: ClassVar[str] = "wait"
+    SHORT_FIELD: ClassVar[str | None] = "duration"
+
+    duration: Duration
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        return plan.Wait(where=b.where, seconds=self.duration)
+
+
+# ==================================================================== the service's actions
+
+
+class PingAction(ServerActionSpec):
+    """The server pings a connected party (``urn:xmpp:ping``) and waits for the answer."""
+
+    KEY: ClassVar[str] = "ping"
+    SHORT_FIELD: ClassVar[str | None] = "to"
+
+    to: str
+    within: Duration | None = None
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        party = b.account(self.to, "to")
+        if party is None:
+            return None
+        return plan.ServerPing(where=b.where, party=party, within=self.within)
+
+
+class DeliverAction(ServerActionSpec):
+    """The server delivers a message, receipt or notification, kept until acked."""
+
+    KEY: ClassVar[str] = "deliver"
+
+    to: str
+    node: str
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        party = b.account(self.to, "to")
+        node = b.node(self.node, "node")
+        if node is not None and node.tag not in ("message", "receipt", "notification"):
+            b.problem(
+                "the server keeps only messages, receipts and notifications,"
+                f" not <{node.tag}>; use push",
+                "node",
+            )
+            return None
+        if party is None or node is None:
+            return None
+        return plan.ServerDeliver(where=b.where, party=party, node=node)
+
+
+class PushAction(ServerActionSpec):
+    """The server sends any stanza to a connected party, once (not kept if offline)."""
+
+    KEY: ClassVar[str] = "push"
+
+    to: str
+    node: str
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        party = b.account(self.to, "to")
+        node = b.node(self.node, "node")
+        if party is None or node is None:
+            return None
+        return plan.ServerPush(where=b.where, party=party, node=node)
+
+
+class _ServerPlan(ServerBase, StepSpec):
+    """The plan of a ``server`` step: its one action's plan."""
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        key, action = self.chosen()
+        assert isinstance(action, ServerActionSpec)
+        return action.plan(b.at(key))
+
+
+class ServerSpec(StepSpec):
+    """The fake service does something by itself: ``- server: {ping: bot}``."""
+
+    KEY: ClassVar[str] = "server"
+
+    @classmethod
+    def specialize(cls, registry: Registry) -> type[StepSpec]:
+        return _specialized(cls, (registry.server_model(), _ServerPlan))
+
+
+def _specialized(
+    spec: type[StepSpec], bases: tuple[type[FileModel], ...], **fields: Any
+) -> type[StepSpec]:
+    """``spec`` for one registry: a model named like it, on ``bases``, with ``fields``."""
+    model = cast(
+        "type[StepSpec]",
+        create_model(
+            spec.__name__,
+            __base__=cast("tuple[type[StepSpec], ...]", bases),
+            __doc__=spec.__doc__,
+            __module__=__name__,
+            **fields,
+        ),
+    )
+    model.KEY = spec.KEY
+    model.SHORT_FIELD = spec.SHORT_FIELD
+    return model
+
+
+# ==================================================================== expectations
+
+
+class _ExpectPlan(ExpectationBase, StepSpec):
+    """The plan of ``expect`` (and, with ``NONE``, of ``expect_none``)."""
+
+    NONE: ClassVar[bool] = False
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        if self.NONE and self.optional:
+            b.problem("expect_none cannot be optional", "optional")
+        expectation = b.expectation(self)
+        if expectation is None:
+            return None
+        if self.NONE:
+            return plan.ExpectNone(where=b.where, expectation=expectation)
+        b.bind(expectation.pattern.names())
+        return plan.Expect(where=b.where, expectation=expectation)
+
+
+class _ExpectNonePlan(_ExpectPlan):
+    NONE: ClassVar[bool] = True
+
+
+class ExpectSpec(StepSpec):
+    """A party receives something: ``- expect: {to: alice, message: {from: bot, body: hi}}``."""
+
+    KEY: ClassVar[str] = "expect"
+
+    @classmethod
+    def specialize(cls, registry: Registry) -> type[StepSpec]:
+        return _specialized(cls, (registry.expectation_model(), _ExpectPlan))
+
+
+class ExpectNoneSpec(StepSpec):
+    """Nothing matching reaches the party in time: ``- expect_none: {to: alice, message: {}}``."""
+
+    KEY: ClassVar[str] = "expect_none"
+
+    @classmethod
+    def specialize(cls, registry: Registry) -> type[StepSpec]:
+        return _specialized(cls, (registry.expectation_model(), _ExpectNonePlan))
+
+
+class _UnorderedPlan(StepSpec):
+    expect: Sequence[ExpectationBase]
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        items = [b.at("expect", i).expectation(spec) for i, spec in enumerate(self.expect)]
+        if any(i is None for i in items):
+            return None
+        expectations = tuple(i for i in items if i is not None)
+        for expectation in expectations:
+            b.bind(expectation.pattern.names())
+        return plan.Unordered(where=b.where, expectations=expectations)
+
+
+class UnorderedSpec(StepSpec):
+    """Expectations met in any order: ``- unordered: [{to: alice, ...}, {to: bob, ...}]``."""
+
+    KEY: ClassVar[str] = "unordered"
+    SHORT_FIELD: ClassVar[str | None] = "expect"
+
+    @classmethod
+    def specialize(cls, registry: Registry) -> type[StepSpec]:
+        item = registry.expectation_model()
+        description = "The expectations; each waits its own ``within`` from the start of the group."
+        expect = (list[item], Field(min_length=1, description=description))  # type: ignore[valid-type]
+        return _specialized(cls, (_UnorderedPlan,), expect=expect)
+
+
+# -------------------------------------------------------------------- expectation kinds
+
+
+def _attrs(b: Builder, fields: list[tuple[str, str | None, str]]) -> tuple[tuple[str, Value], ...]:
+    """(attribute, value as written, kind) -> pattern attributes; kind ``jid`` resolves names."""
+    out: list[tuple[str, Value]] = []
+    for attr, written, kind in fields:
+        if written is None:
+            continue
+        out.append((attr, b.jid_value(written, attr) if kind == "jid" else b.value(written, attr)))
+    return tuple(out)
+
+
+class MessageMatch(MatcherSpec):
+    """A message; only the fields given are checked."""
+
+    KEY: ClassVar[str] = "message"
+
+    from_: str | None = Field(default=None, alias="from")
+    """The sender (a user, ``bot``, a JID, a group) or a ``{{capture}}`` / ``/regex/``."""
+    id: str | None = None
+    type: str | None = None
+    """``text`` or ``media``."""
+    participant: str | None = None
+    """In a group: the author."""
+    notify: str | None = None
+    """The sender's push name."""
+    body: str | None = None
+    """The text: literal, ``{{capture}}`` template or ``/regex/``."""
+    media: dict[str, str] | None = None
+    """Attributes the ``<media>`` child must have (``type``, ``url``, ``caption``...)."""
+
+    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
+        attrs = _attrs(
+            b,
+            [
+                ("from", self.from_, "jid"),
+                ("id", self.id, "value"),
+                ("type", self.type, "value"),
+                ("participant", self.participant, "jid"),
+                ("notify", self.notify, "value"),
+            ],
+        )
+        children: list[Pattern] = []
+        if self.body is not None:
+            children.append(Pattern("body", data=b.value(self.body, "body")))
+        if self.media is not None:
+            media = tuple((k, b.value(v, "media", k)) for k, v in self.media.items())
+            children.append(Pattern("media", media))
+        return Pattern("message", attrs, tuple(children))
+
+
+class ReceiptMatch(MatcherSpec):
+    """A receipt; ``type: delivery`` means a receipt without a type."""
+
+    KEY: ClassVar[str] = "receipt"
+
+    from_: str | None = Field(default=None, alias="from")
+    id: str | None = None
+    type: str | None = None
+    """``delivery``, ``read``, ``played`` or ``retry``."""
+    participant: str | None = None
+
+    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
+        attrs = list(
+            _attrs(
+                b,
+                [
+                    ("from", self.from_, "jid"),
+                    ("id", self.id, "value"),
+                    ("participant", self.participant, "jid"),
+                ],
+            )
+        )
+        if self.type == "delivery":
+            attrs.append(("type", Absent()))
+        elif self.type is not None:
+            attrs.append(("type", b.value(self.type, "type")))
+        return Pattern("receipt", tuple(attrs))
+
+
+class AckMatch(MatcherSpec):
+    """An ack (the server's single tick for a message is ``class: message``)."""
+
+    KEY: ClassVar[str] = "ack"
+
+    class_: str | None = Field(default=None, alias="class")
+    id: str | None = None
+    from_: str | None = Field(default=None, alias="from")
+    type: str | None = None
+
+    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
+        fields = [
+            ("class", self.class_, "value"),
+            ("id", self.id, "value"),
+            ("from", self.from_, "jid"),
+            ("type", self.type, "value"),
+        ]
+        return Pattern("ack", _attrs(b, fields))
+
+
+class PresenceMatch(MatcherSpec):
+    """A presence; ``type: available`` also matches a presence without a type."""
+
+    KEY: ClassVar[str] = "presence"
+
+    from_: str | None = Field(default=None, alias="from")
+    type: str | None = None
+    last: str | None = None
+    """For ``unavailable``: last seen (Unix time) or ``deny``."""
+
+    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
+        attrs = list(_attrs(b, [("from", self.from_, "jid"), ("last", self.last, "value")]))
+        if self.type == "available":
+            attrs.append(("type", AbsentOr(Exactly("available"))))
+        elif self.type is not None:
+            attrs.append(("type", b.value(self.type, "type")))
+        return Pattern("presence", tuple(attrs))
+
+
+class ChatstateMatch(MatcherSpec):
+    """A chat state: someone is typing (``composing``) or stopped (``paused``)."""
+
+    KEY: ClassVar[str] = "chatstate"
+
+    from_: str | None = Field(default=None, alias="from")
+    state: Literal["composing", "paused"] | None = None
+    participant: str | None = None
+
+    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
+        attrs = _attrs(b, [("from", self.from_, "jid"), ("participant", self.participant, "jid")])
+        children = (Pattern(self.state),) if self.state is not None else ()
+        return Pattern("chatstate", attrs, children)
+
+
+class NotificationMatch(MatcherSpec):
+    """A notification (groups, pictures, status, contacts...); use ``node`` for its content."""
+
+    KEY: ClassVar[str] = "notification"
+
+    from_: str | None = Field(default=None, alias="from")
+    type: str | None = None
+    id: str | None = None
+    participant: str | None = None
+
+    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
+        fields = [
+            ("from", self.from_, "jid"),
+            ("type", self.type, "value"),
+            ("id", self.id, "value"),
+            ("participant", self.participant, "jid"),
+        ]
+        return Pattern("notification", _attrs(b, fields))
+
+
+class IqMatch(MatcherSpec):
+    """An iq (for example the server's ping, or an answer the bot got)."""
+
+    KEY: ClassVar[str] = "iq"
+
+    from_: str | None = Field(default=None, alias="from")
+    id: str | None = None
+    type: str | None = None
+    xmlns: str | None = None
+
+    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
+        fields = [
+            ("from", self.from_, "jid"),
+            ("id", self.id, "value"),
+            ("type", self.type, "value"),
+            ("xmlns", self.xmlns, "value"),
+        ]
+        return Pattern("iq", _attrs(b, fields))
+
+
+class NodeMatch(MatcherSpec):
+    """Any stanza, as a pattern in the tx/rx notation: ``'<message><body>hi</body></message>'``.
+
+    Subset match unless ``exact``; values may be ``{{captures}}`` or ``/regexes/``.
+    """
+
+    KEY: ClassVar[str] = "node"
+    SHORT_FIELD: ClassVar[str | None] = "pattern"
+
+    pattern_: str = Field(alias="pattern")
+
+    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
+        return b.pattern(self.pattern_, exact=exact)
+
+
+DEFAULT_REGISTRY = Registry(
+    steps=(
+        LoginSpec,
+        LogoutSpec,
+        SendSpec,
+        ReceiptSpec,
+        ReadSpec,
+        TypingSpec,
+        PausedSpec,
+        PresenceSpec,
+        IqSpec,
+        RawSpec,
+        ServerSpec,
+        WaitSpec,
+        ExpectSpec,
+        ExpectNoneSpec,
+        UnorderedSpec,
+    ),
+    matchers=(
+        MessageMatch,
+        ReceiptMatch,
+        AckMatch,
+        PresenceMatch,
+        ChatstateMatch,
+        NotificationMatch,
+        IqMatch,
+        NodeMatch,
+    ),
+    server_actions=(PingAction, DeliverAction, PushAction),
+)
+"""Every built-in step type, expectation kind and server action."""

@@ -1,0 +1,236 @@
+"""The file models: structured validation errors, short forms, the registry and the schema."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import pydantic
+import pytest
+
+from simulator.scenario import (
+    DEFAULT_REGISTRY,
+    load_scenario,
+    run_scenario_sync,
+    scenario_json_schema,
+)
+from simulator.scenario import plan as plan_module
+from simulator.scenario.model import Registry, StepSpec
+from simulator.scenario.steps import LoginSpec, WaitSpec
+from simulator.wire.node import Node
+from tests.scenario.conftest import WriteScenario
+
+WORLD = {"accounts": [{"phone": "491110000001", "name": "Alice"}]}
+
+
+def errors(data: dict[str, Any]) -> list[dict[str, Any]]:
+    with pytest.raises(pydantic.ValidationError) as exc_info:
+        DEFAULT_REGISTRY.file_model().model_validate(data)
+    return [
+        {"loc": e["loc"], "type": e["type"], "msg": e["msg"]}
+        for e in exc_info.value.errors(include_url=False)
+    ]
+
+
+def test_a_valid_file_with_short_forms() -> None:
+    model = DEFAULT_REGISTRY.file_model().model_validate(
+        {
+            "$schema": "scenario.schema.json",
+            "name": "n",
+            "world": WORLD,
+            "steps": [
+                {"login": "alice"},
+                {"wait": "2h"},
+                {"wait": 3},
+                {"expect": {"to": "alice", "node": "<x/>"}},
+            ],
+        }
+    )
+    specs = [wrapper.spec() for wrapper in model.steps]
+    assert specs[0] == LoginSpec(user="alice")
+    assert specs[1] == WaitSpec(duration=7200.0)
+    assert specs[2] == WaitSpec(duration=3.0)
+    assert model.world.accounts[0].phone == "491110000001"  # type: ignore[union-attr]
+
+
+def test_world_as_a_path() -> None:
+    model = DEFAULT_REGISTRY.file_model().model_validate(
+        {"name": "n", "world": "shared.world.yaml", "steps": [{"wait": 1}]}
+    )
+    assert model.world.file == "shared.world.yaml"  # type: ignore[union-attr]
+
+
+def test_structured_errors() -> None:
+    assert errors(
+        {
+            "name": "",
+            "world": WORLD,
+            "colour": "red",
+            "steps": [
+                {"wait": "soon"},
+                {"sned": {}},
+                {"send": {"from": "alice", "to": "bot"}},
+                {"expect": {"to": "alice", "message": {"body": 1}}},
+                {"login": "alice", "logout": "alice"},
+            ],
+        }
+    ) == [
+        {
+            "loc": ("name",),
+            "type": "string_too_short",
+            "msg": "String should have at least 1 character",
+        },
+        {
+            "loc": ("steps", 0, "wait", "wait", "duration"),
+            "type": "duration",
+            "msg": "a duration is a number of seconds or a number with a unit: 500ms, 5s, 2m, 1h,"
+            " 1d;"
+            " got 'soon'",
+        },
+        {
+            "loc": ("steps", 1),
+            "type": "step_key",
+            "msg": "unknown step 'sned' (did you mean 'send'?); the steps are: expect,"
+            " expect_none, iq,"
+            " login, logout, paused, presence, raw, read, receipt, send, server, typing,"
+            " unordered, wait",
+        },
+        {
+            "loc": ("steps", 2, "send", "send"),
+            "type": "send_payload",
+            "msg": "a send needs exactly one of: text, image, audio, video, location, vcard; got"
+            " none",
+        },
+        {
+            "loc": ("steps", 3, "expect", "expect", "message", "body"),
+            "type": "string_type",
+            "msg": "Input should be a valid string",
+        },
+        {
+            "loc": ("steps", 4),
+            "type": "step_shape",
+            "msg": "a step is a mapping with one key, like `- wait: 2s`; got keys login, logout",
+        },
+        {"loc": ("colour",), "type": "extra_forbidden", "msg": "Extra inputs are not permitted"},
+    ]
+
+
+def test_one_of_errors() -> None:
+    assert errors(
+        {
+            "name": "n",
+            "world": WORLD,
+            "steps": [
+                {"expect": {"to": "alice"}},
+                {"expect": {"to": "alice", "message": {}, "receipt": {}}},
+                {"server": {}},
+            ],
+        }
+    ) == [
+        {
+            "loc": ("steps", 0, "expect", "expect"),
+            "type": "one_of",
+            "msg": "an expectation needs exactly one of: message, receipt, ack, presence,"
+            " chatstate,"
+            " notification, iq, node; got none",
+        },
+        {
+            "loc": ("steps", 1, "expect", "expect"),
+            "type": "one_of",
+            "msg": "an expectation needs exactly one of: message, receipt, ack, presence,"
+            " chatstate,"
+            " notification, iq, node; got message and receipt",
+        },
+        {
+            "loc": ("steps", 2, "server", "server"),
+            "type": "one_of",
+            "msg": "a server step needs exactly one of: ping, deliver, push; got none",
+        },
+    ]
+
+
+def test_bot_runner_is_python_or_command() -> None:
+    assert errors(
+        {
+            "name": "n",
+            "world": WORLD,
+            "bot": {"account": "x", "python": "a:b", "command": ["c"]},
+            "steps": [{"wait": 1}],
+        }
+    ) == [{"loc": ("bot",), "type": "bot_runner", "msg": "give either python or command, not both"}]
+
+
+def test_models_are_frozen() -> None:
+    spec = LoginSpec(user="alice")
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
+        spec.user = "bob"
+
+
+def test_registry_refuses_a_key_twice() -> None:
+    with pytest.raises(ValueError, match="the step key 'login' is registered twice"):
+        DEFAULT_REGISTRY.extend(steps=[LoginSpec])
+
+
+def test_schema_lists_every_step_with_its_short_form() -> None:
+    schema = scenario_json_schema()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    steps = [
+        item["$ref"].rsplit("/", 1)[1] for item in schema["properties"]["steps"]["items"]["oneOf"]
+    ]
+    assert steps == [
+        "LoginStep",
+        "LogoutStep",
+        "SendStep",
+        "ReceiptStep",
+        "ReadStep",
+        "TypingStep",
+        "PausedStep",
+        "PresenceStep",
+        "IqStep",
+        "RawStep",
+        "ServerStep",
+        "WaitStep",
+        "ExpectStep",
+        "ExpectNoneStep",
+        "UnorderedStep",
+    ]
+    assert schema["$defs"]["LoginStep"]["properties"]["login"] == {
+        "anyOf": [{"type": "string"}, {"$ref": "#/$defs/LoginSpec"}]
+    }
+    wait = schema["$defs"]["WaitStep"]["properties"]["wait"]["anyOf"]
+    assert wait[0]["type"] == "string" and "pattern" in wait[0]
+    assert wait[1]["type"] == "number"
+
+
+class HelloSpec(StepSpec):
+    """A user says hello to the bot (a project-specific step)."""
+
+    KEY: ClassVar[str] = "hello"
+    SHORT_FIELD: ClassVar[str | None] = "user"
+
+    user: str
+
+    def plan(self, b: Any) -> plan_module.Step | None:
+        party = b.user(self.user, "user")
+        node = Node(
+            "message", {"to": b.peer("bot", "to"), "type": "text"}, [Node("body", data="hello")]
+        )
+        if party is None:
+            return None
+        return plan_module.Transmit(
+            where=b.where, party=party, node=node, summary="hello", new_id=True
+        )
+
+
+def test_a_new_step_type_is_one_class_and_a_registration(write: WriteScenario) -> None:
+    registry: Registry = DEFAULT_REGISTRY.extend(steps=[HelloSpec])
+    assert "HelloStep" in registry.json_schema()["$defs"]
+    assert "HelloStep" not in DEFAULT_REGISTRY.json_schema()["$defs"]
+    path = write(
+        """
+        - login: alice
+        - hello: alice
+        - expect: {to: alice, message: {from: bot, body: HELLO}}
+        """
+    )
+    result = run_scenario_sync(load_scenario(path, registry=registry))
+    assert result.passed, result.report
