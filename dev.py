@@ -105,7 +105,7 @@ def test(args: list[str]) -> None:
 def demo(args: list[str]) -> None:
     """The main job: run the example scenario suite through the simulator."""
     setup()
-    _run(BIN / "simulator", "demo", *args)
+    _run(BIN / "simulator", "run", *(args or ["scenarios"]))
 
 
 def main(argv: list[str]) -> None:
