@@ -1,0 +1,58 @@
+"""``simulator serve``: bad input gets one readable sentence and exit 1 (the serving itself is
+exercised with real clients in tests/interop)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from simulator.cli import main
+from simulator.cli.serve import parse_account
+from simulator.errors import FatalError
+from simulator.world import default_password
+
+
+def test_an_account_without_password_gets_the_derived_one() -> None:
+    assert parse_account("491110000001") == ("491110000001", default_password("491110000001"), "")
+    assert parse_account("491110000001:AQID:Alice") == ("491110000001", "AQID", "Alice")
+
+
+@pytest.mark.parametrize(
+    ("spec", "sentence"),
+    [
+        ("alice", "the phone must be 5 to 15 digits"),
+        ("491110000001:not base64!", "the password must be base64"),
+    ],
+)
+def test_a_bad_account_is_one_sentence_and_exit_1(
+    spec: str, sentence: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--account", spec]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: --account") and sentence in err
+    assert err.count("\n") == 1
+    with pytest.raises(FatalError):
+        parse_account(spec)
+
+
+def test_a_bad_world_file_lists_every_problem_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = tmp_path / "world.yaml"
+    world.write_text("accounts:\n  - phone: abc\n  - {phone: '491110000001', colour: red}\n")
+    assert main(["serve", "--world", str(world)]) == 1
+    err = capsys.readouterr().err
+    assert f"{world} is not a valid world file" in err
+    assert f"{world}:2:" in err and f"{world}:3:" in err
+
+
+def test_a_port_in_use_is_one_sentence_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}")
