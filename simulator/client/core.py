@@ -107,6 +107,28 @@ class _Inbox:
         return [event for _seq, event in items]
 
 
+class _EventIterator:
+    """What :meth:`ClientCore.events` returns: takes events in arrival order."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: ClientCore) -> None:
+        self._client = client
+
+    def __aiter__(self) -> _EventIterator:
+        return self
+
+    async def __anext__(self) -> ev.Event:
+        client = self._client
+        while True:
+            event = client._inbox.take(ev.Event)
+            if event is not None:
+                return event
+            if client.state is ClientState.CLOSED:
+                raise StopAsyncIteration
+            await client._arrived.wait()
+
+
 class ClientCore:
     """The machinery of a client: login, reader, events, ``send`` and ``iq``.
 
@@ -328,16 +350,13 @@ class ClientCore:
         """Take the oldest unconsumed event, waiting for one if needed."""
         return await self.wait_for(ev.Event, timeout=timeout)
 
-    async def events(self) -> AsyncIterator[ev.Event]:
-        """Every event in order, until the connection is gone."""
-        while True:
-            event = self._inbox.take(ev.Event)
-            if event is not None:
-                yield event
-            elif self.state is ClientState.CLOSED:
-                return
-            else:
-                await self._arrived.wait()
+    def events(self) -> AsyncIterator[ev.Event]:
+        """Every event in order, until the connection is gone.
+
+        ``async for event in client.events(): ...``; breaking out of the loop is fine (the
+        iterator holds no resources: it is not an async generator).
+        """
+        return _EventIterator(self)
 
     async def wait_for(
         self,

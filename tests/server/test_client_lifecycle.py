@@ -1,0 +1,71 @@
+"""The client library's lifecycle and errors: IqTimeout, sending after close, callbacks."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from simulator.client import ClientState, ConnectionClosed, IqTimeout
+from simulator.client import events as ev
+from simulator.server import Server
+from simulator.wire.node import Node
+from tests.server.conftest import ALICE, BOB, OpenUser
+
+BOB_JID = f"{BOB}@s.whatsapp.net"
+
+
+async def test_an_unanswered_iq_times_out_on_virtual_time(
+    server: Server, user: OpenUser, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with user(ALICE) as alice:
+        start = trio.current_time()
+        with pytest.raises(IqTimeout, match="no answer to iq 'x1' within 30 s"):
+            # A result sent to the server answers nothing and is never answered.
+            await alice.iq(Node("iq", {"id": "x1", "type": "result", "xmlns": "w:p"}), timeout=30)
+        assert trio.current_time() - start == pytest.approx(30)
+
+
+async def test_sending_after_close_raises_connection_closed(server: Server, user: OpenUser) -> None:
+    async with user(ALICE) as alice:
+        pass
+    assert alice.state is ClientState.CLOSED
+    with pytest.raises(ConnectionClosed, match="cannot send: the client is closed"):
+        await alice.send_text(BOB_JID, "too late")
+
+
+async def test_a_waiting_call_ends_when_the_server_closes_the_connection(
+    server: Server, user: OpenUser
+) -> None:
+    async with user(ALICE) as alice:
+        session = server.live(alice.jid)
+        assert session is not None
+        session.kill("test")
+        with pytest.raises(ConnectionClosed):
+            await alice.wait_for(ev.GetMessage, timeout=5)
+        gone = await alice.wait_for(ev.Disconnected, timeout=5)
+    assert gone.reason
+
+
+async def test_callbacks_see_events_as_they_arrive(server: Server, user: OpenUser) -> None:
+    seen: list[str] = []
+    async with user(ALICE) as alice, user(BOB) as bob:
+        remove = bob.on(ev.GetMessage, lambda e: seen.append(e.text))
+        await alice.send_text(BOB_JID, "one")
+        await bob.wait_for(ev.GetMessage, timeout=5)
+        remove()
+        await alice.send_text(BOB_JID, "two")
+        await bob.wait_for(ev.GetMessage, timeout=5)
+    assert seen == ["one"]
+
+
+async def test_events_iterates_in_arrival_order(server: Server, user: OpenUser) -> None:
+    async with user(ALICE) as alice, user(BOB) as bob:
+        for text in ("a", "b", "c"):
+            await alice.send_text(BOB_JID, text)
+        texts = []
+        async for event in bob.events():
+            if isinstance(event, ev.GetMessage):
+                texts.append(event.text)
+                if len(texts) == 3:
+                    break
+    assert texts == ["a", "b", "c"]
