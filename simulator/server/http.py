@@ -56,6 +56,8 @@ import h11
 import trio
 import trio.testing
 
+from simulator.transport.tcp import listen_tcp
+
 if TYPE_CHECKING:
     from simulator.server.flows.account import Registrar
     from simulator.server.flows.media import UploadSlot
@@ -166,11 +168,7 @@ class HttpService:
 
     async def listen(self, nursery: trio.Nursery, host: str, port: int) -> tuple[str, int]:
         """Accept HTTP over TCP; returns the address bound."""
-        listeners = await trio.open_tcp_listeners(port, host=host)
-        for listener in listeners:
-            nursery.start_soon(self._accept_loop, nursery, listener)
-        sockname = listeners[0].socket.getsockname()
-        self.address = (sockname[0], sockname[1])
+        self.address = await listen_tcp(nursery, host, port, self.handle_stream)
         return self.address
 
     async def connect(self, nursery: trio.Nursery) -> trio.abc.Stream:
@@ -179,18 +177,6 @@ class HttpService:
         nursery.start_soon(self.handle_stream, server_end)
         await trio.lowlevel.checkpoint()
         return client_end
-
-    async def _accept_loop(self, nursery: trio.Nursery, listener: trio.SocketListener) -> None:
-        async with listener:
-            while True:
-                try:
-                    stream = await listener.accept()
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    return
-                except OSError:  # e.g. EMFILE: back off, keep serving the others
-                    await trio.sleep(0.1)
-                    continue
-                nursery.start_soon(self.handle_stream, stream)
 
     # ---------------------------------------------------------------- one connection
 

@@ -12,9 +12,7 @@ stanza means lives in the flow modules (``simulator.server.flows``).
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import socket
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ from simulator.server.router import Router
 from simulator.server.session import Session, SessionState, stream_error
 from simulator.server.state import Account, State
 from simulator.transport.link import Link, StreamLink, node_link_pair
+from simulator.transport.tcp import listen_tcp
 from simulator.wire.connection import Connection, NodeConnection
 from simulator.wire.events import Role
 from simulator.wire.node import Node
@@ -168,11 +167,11 @@ class Server:
 
     async def listen_tcp(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         """Start accepting TCP clients; returns the address actually bound."""
-        listeners = await trio.open_tcp_listeners(port, host=host)
-        for listener in listeners:
-            self._nursery.start_soon(self._accept_loop, listener)
-        sockname = listeners[0].socket.getsockname()
-        return sockname[0], sockname[1]
+        return await listen_tcp(self._nursery, host, port, self._serve_tcp_peer)
+
+    async def _serve_tcp_peer(self, stream: trio.SocketStream) -> None:
+        name = stream.socket.getpeername()
+        await self.handle_stream(stream, f"tcp {name[0]}:{name[1]}")
 
     async def listen_http(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         """Start the HTTP side (registration, media) on TCP; returns the address bound."""
@@ -181,21 +180,6 @@ class Server:
     async def connect_http(self) -> trio.abc.Stream:
         """An in-process connection to the HTTP side: a byte stream, no sockets."""
         return await self.http.connect(self._nursery)
-
-    async def _accept_loop(self, listener: trio.SocketListener) -> None:
-        async with listener:
-            while True:
-                try:
-                    stream = await listener.accept()
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    return
-                except OSError:  # e.g. EMFILE: back off, keep serving the others
-                    await trio.sleep(0.1)
-                    continue
-                with contextlib.suppress(OSError):  # TCP_NODELAY keeps latency down (§1.1)
-                    stream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                name = stream.socket.getpeername()
-                self._nursery.start_soon(self.handle_stream, stream, f"tcp {name[0]}:{name[1]}")
 
     # ---------------------------------------------------------------- session registry
 

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Protocol, final
 
 import trio
 
-from simulator.errors import RemoteProtocolError
 from simulator.wire.events import ConnectionClosed, Event
 
 if TYPE_CHECKING:
@@ -66,25 +65,18 @@ class Link(Protocol):
         ...
 
 
-@final
-class StreamLink:
-    """A :class:`Link` over a byte stream, running the full wire protocol."""
+class _LinkBase:
+    """What both links share: the receive loop over a sans-IO connection."""
 
-    def __init__(self, stream: trio.abc.Stream, conn: Connection, *, peer: str = "stream") -> None:
-        self._stream = stream
+    def __init__(self, conn: Connection | NodeConnection, peer: str) -> None:
         self._conn = conn
-        self._send_lock = trio.Lock()
-        self._eof = False
         self._closed = False
+        self._eof = False
         self._peer = peer
 
     @property
     def peer(self) -> str:
         return self._peer
-
-    @property
-    def connection(self) -> Connection:
-        return self._conn
 
     @property
     def dialect(self) -> Dialect | None:
@@ -101,21 +93,43 @@ class StreamLink:
                 return event
             if self._eof:  # pragma: no cover - the connection reports EOF as an event
                 raise LinkClosed("link closed")
-            try:
-                data = await self._stream.receive_some(RECEIVE_SIZE)
-            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                data = b""
-                if self._closed:
-                    raise LinkClosed("link closed") from exc
-            if not data:
-                self._eof = True
-            self._conn.receive_data(data)
+            await self._feed()
+
+    async def _feed(self) -> None:
+        """Wait for more input and hand it to the connection (EOF included)."""
+        raise NotImplementedError
+
+
+@final
+class StreamLink(_LinkBase):
+    """A :class:`Link` over a byte stream, running the full wire protocol."""
+
+    def __init__(self, stream: trio.abc.Stream, conn: Connection, *, peer: str = "stream") -> None:
+        super().__init__(conn, peer)
+        self._byte_conn = conn
+        self._stream = stream
+        self._send_lock = trio.Lock()
+
+    @property
+    def connection(self) -> Connection:
+        return self._byte_conn
+
+    async def _feed(self) -> None:
+        try:
+            data = await self._stream.receive_some(RECEIVE_SIZE)
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            if self._closed:
+                raise LinkClosed("link closed") from exc
+            data = b""
+        if not data:
+            self._eof = True
+        self._byte_conn.receive_data(data)
 
     async def send(self, item: Node | SendEvent) -> None:
         async with self._send_lock:
             if self._closed:
                 raise LinkClosed("link closed")
-            data = self._conn.send(item)
+            data = self._byte_conn.send(item)
             if not data:
                 return
             try:
@@ -130,7 +144,7 @@ class StreamLink:
 
 
 @final
-class NodeLink:
+class NodeLink(_LinkBase):
     """A :class:`Link` over memory channels of nodes: the fast in-process path.
 
     The handshake runs through ``NodeConnection`` exactly as it would over bytes (the
@@ -146,43 +160,23 @@ class NodeLink:
         *,
         peer: str = "memory",
     ) -> None:
-        self._conn = conn
+        super().__init__(conn, peer)
+        self._node_conn = conn
         self._tx = send_channel
         self._rx = receive_channel
-        self._closed = False
-        self._eof = False
-        self._peer = peer
-
-    @property
-    def peer(self) -> str:
-        return self._peer
 
     @property
     def connection(self) -> NodeConnection:
-        return self._conn
+        return self._node_conn
 
-    @property
-    def dialect(self) -> Dialect | None:
-        return self._conn.dialect
-
-    async def receive(self) -> Event:
-        while True:
-            if self._closed:
-                raise LinkClosed("link closed")
-            event = self._conn.next_event()
-            if event is not None:
-                if isinstance(event, ConnectionClosed):
-                    self._closed = True
-                return event
-            if self._eof:  # pragma: no cover - the connection reports EOF as an event
-                raise LinkClosed("link closed")
-            try:
-                node = await self._rx.receive()
-            except (trio.EndOfChannel, trio.ClosedResourceError, trio.BrokenResourceError):
-                self._eof = True
-                self._conn.receive_eof()
-            else:
-                self._conn.receive_node(node)
+    async def _feed(self) -> None:
+        try:
+            node = await self._rx.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError, trio.BrokenResourceError):
+            self._eof = True
+            self._node_conn.receive_eof()
+        else:
+            self._node_conn.receive_node(node)
 
     async def send(self, item: Node | SendEvent) -> None:
         self.send_nowait(item)
@@ -193,7 +187,7 @@ class NodeLink:
         writer task on this transport, one task switch less per stanza."""
         if self._closed:
             raise LinkClosed("link closed")
-        for node in self._conn.send(item):
+        for node in self._node_conn.send(item):
             try:
                 self._tx.send_nowait(node)
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
@@ -218,9 +212,3 @@ def node_link_pair(client: NodeConnection, server: NodeConnection) -> tuple[Node
         NodeLink(client, c2s_tx, s2c_rx, peer="server"),
         NodeLink(server, s2c_tx, c2s_rx, peer="memory-client"),
     )
-
-
-def describe_error(exc: RemoteProtocolError) -> str:
-    """One line for logs and transcripts."""
-    where = f" (offset {exc.offset})" if exc.offset is not None else ""
-    return f"{exc}{where}"
