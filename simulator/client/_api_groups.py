@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from simulator.client import payloads
 from simulator.client._events_groups import GroupInfo
 from simulator.client.core import ClientCore
 from simulator.errors import ClientError
@@ -169,9 +170,7 @@ class GroupsApi(ClientCore):
         self, recipients: str | Iterable[str], text: str | bytes, *, list_id: str | None = None
     ) -> str:
         """sendBroadcastMessage: one text to several users; returns the message id."""
-        return await self.send_broadcast_payload(
-            recipients, [Node("body", data=text)], list_id=list_id
-        )
+        return await self.send_broadcast_payload(recipients, [payloads.text(text)], list_id=list_id)
 
     async def send_broadcast_media(
         self,
@@ -189,11 +188,7 @@ class GroupsApi(ClientCore):
         ``attrs`` are the other ``<media>`` attributes (``mimetype``, ``filehash``,
         ``width``, ``height``, ``caption``...), as in a 1:1 media message (§3.10).
         """
-        media = Node(
-            "media",
-            {"type": media_type, "url": url, "size": str(size), "encoding": "raw", **attrs},
-            data=thumbnail,
-        )
+        media = payloads.media(media_type, url, size=size, thumbnail=thumbnail, **attrs)
         return await self.send_broadcast_payload(recipients, [media], type="media", list_id=list_id)
 
     async def send_broadcast_location(
@@ -207,14 +202,7 @@ class GroupsApi(ClientCore):
         list_id: str | None = None,
     ) -> str:
         """sendBroadcastLocation: a location to several users; returns the message id."""
-        attrs = {
-            "type": "location",
-            "latitude": str(latitude),
-            "longitude": str(longitude),
-            "encoding": "raw",
-        }
-        attrs.update({k: v for k, v in (("name", name), ("url", url)) if v is not None})
-        media = Node("media", attrs)
+        media = payloads.location(latitude, longitude, name=name, url=url)
         return await self.send_broadcast_payload(recipients, [media], type="media", list_id=list_id)
 
     async def send_broadcast_vcard(
@@ -226,5 +214,5 @@ class GroupsApi(ClientCore):
         list_id: str | None = None,
     ) -> str:
         """sendBroadcastVcard: a contact card to several users; returns the message id."""
-        card = Node("media", {"type": "vcard"}, [Node("vcard", {"name": name}, data=vcard)])
+        card = payloads.vcard(name, vcard)
         return await self.send_broadcast_payload(recipients, [card], type="media", list_id=list_id)

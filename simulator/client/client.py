@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, final
 
 import trio
 
+from simulator.client import payloads
 from simulator.client._api_account import AccountApi
 from simulator.client._api_contacts import ContactsApi
 from simulator.client._api_groups import GroupsApi
@@ -77,7 +78,7 @@ class MessagingApi(ClientCore):
 
     async def send_text(self, to: str, text: str | bytes) -> str:
         """sendMessage: a text message to a user or group; returns the message id."""
-        return await self.send_message(to, [Node("body", data=text)])
+        return await self.send_message(to, [payloads.text(text)])
 
     async def send_media(
         self,
@@ -94,20 +95,13 @@ class MessagingApi(ClientCore):
         **extra: str,
     ) -> str:
         """A media message pointing at a file already uploaded (``upload_media`` does it all)."""
-        attrs = {"type": media_type, "url": url, "size": str(size), "encoding": "raw"}
-        if mimetype:
-            attrs["mimetype"] = mimetype
-        if filehash:
-            attrs["filehash"] = filehash
-        if file:
-            attrs["file"] = file
+        attrs = {
+            k: v for k, v in (("mimetype", mimetype), ("filehash", filehash), ("file", file)) if v
+        }
         if caption is not None:
             attrs["caption"] = caption
-        if media_type in ("image", "video"):
-            attrs.setdefault("width", extra.pop("width", "0"))
-            attrs.setdefault("height", extra.pop("height", "0"))
-        attrs.update(extra)
-        return await self.send_message(to, [Node("media", attrs, data=thumbnail)], type="media")
+        node = payloads.media(media_type, url, size=size, thumbnail=thumbnail, **attrs, **extra)
+        return await self.send_message(to, [node], type="media")
 
     async def send_location(
         self,
@@ -119,22 +113,12 @@ class MessagingApi(ClientCore):
         url: str | None = None,
     ) -> str:
         """sendMessageLocation: a location (latitude, longitude, optional name and url)."""
-        attrs = {
-            "type": "location",
-            "latitude": str(latitude),
-            "longitude": str(longitude),
-            "encoding": "raw",
-        }
-        if name is not None:
-            attrs["name"] = name
-        if url is not None:
-            attrs["url"] = url
-        return await self.send_message(to, [Node("media", attrs)], type="media")
+        node = payloads.location(latitude, longitude, name=name, url=url)
+        return await self.send_message(to, [node], type="media")
 
     async def send_vcard(self, to: str, name: str, vcard: str | bytes) -> str:
         """sendVcard: a contact card."""
-        card = Node("vcard", {"name": name}, data=vcard)
-        return await self.send_message(to, [Node("media", {"type": "vcard"}, [card])], type="media")
+        return await self.send_message(to, [payloads.vcard(name, vcard)], type="media")
 
     # ---------------------------------------------------------------- receipts and chat states
 
