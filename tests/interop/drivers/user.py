@@ -13,12 +13,22 @@ Commands: JSON objects, one per line on stdin. End of stdin means ``quit``.
     {"op": "receipt", "to": JID, "id": ID_OR_IDS [, "read": BOOL] [, "participant": JID]}
     {"op": "ack", "id": ID, "to": JID [, "class": "receipt"] [, "type": STR]}
     {"op": "presence", "type": "available" | "unavailable"}
+    {"op": "presence", "type": "subscribe" | "unsubscribe", "to": JID}
+    {"op": "iq", "entity": CLASS_NAME [, "args": {KEYWORD: VALUE, ...}]}
     {"op": "quit"}
+
+``iq`` builds one of this yowsup version's own iq entity classes (any ``*IqProtocolEntity``
+its protocol layers import, e.g. ``GetSyncIqProtocolEntity``) with ``args`` as keyword
+arguments, reports ``requested`` (``entity``, ``id``) and hands it to the stack, whose
+layers send it (and register their own result callbacks) exactly as for an application.
 
 Events: JSON objects, one per line on stdout (see README.md): ``ready``, ``connected``,
 ``authed``/``auth_failed``, ``message``/``receipt``/``ack``/``node`` for every node received,
-``sent`` for every node yowsup writes, ``error`` for a command that could not be run,
-then ``disconnected`` or ``stopped``.
+``sent`` for every node yowsup writes, ``requested`` for every ``iq`` command sent,
+``entity`` for every iq, presence, notification or ib entity yowsup's protocol layers hand
+up (what yowsup parsed: ``entity`` class, ``tag``, ``fields``, ``text``; see
+``yowdriver.entity_fields``), ``error`` for a command that could not be run, then
+``disconnected`` or ``stopped``.
 
 Options: ``--echo`` answers every incoming text message the way the version's demo echo
 bot does (2.0.x: delivery receipt, then the text back; 2.4+: the text back, then delivery
@@ -83,6 +93,10 @@ def build_stack(endpoint: yd.Endpoint, layers_on_top: tuple[type[Any], ...], leg
     return stack
 
 
+REPORTED_ENTITIES = frozenset({"iq", "presence", "notification", "ib"})
+"""Tags whose parsed entities are reported as ``entity`` events."""
+
+
 def make_driver_layer(events: yd.Events, session: yd.Session, options: Options) -> type[Any]:
     """The top layer: runs commands, acks receipts, optionally echoes.
 
@@ -94,7 +108,9 @@ def make_driver_layer(events: yd.Events, session: yd.Session, options: Options) 
     from yowsup.layers.protocol_messages.protocolentities import TextMessageProtocolEntity
     from yowsup.layers.protocol_presence.protocolentities import (
         AvailablePresenceProtocolEntity,
+        SubscribePresenceProtocolEntity,
         UnavailablePresenceProtocolEntity,
+        UnsubscribePresenceProtocolEntity,
     )
     from yowsup.layers.protocol_receipts.protocolentities import OutgoingReceiptProtocolEntity
 
@@ -102,10 +118,13 @@ def make_driver_layer(events: yd.Events, session: yd.Session, options: Options) 
         def __init__(self) -> None:
             super().__init__()
             self.held: list[dict[str, Any]] = []
+            self.iq_classes: dict[str, type[Any]] | None = None
 
         # ---------------------------------------------------------------- incoming
         def receive(self, entity: Any) -> None:
             tag = entity.getTag()
+            if tag in REPORTED_ENTITIES:
+                events.emit("entity", **yd.entity_fields(entity))
             if tag == "success":
                 held, self.held = self.held, []
                 for command in held:
@@ -186,10 +205,33 @@ def make_driver_layer(events: yd.Events, session: yd.Session, options: Options) 
                 "available": AvailablePresenceProtocolEntity,
                 "unavailable": UnavailablePresenceProtocolEntity,
             }
+            watch = {
+                "subscribe": SubscribePresenceProtocolEntity,
+                "unsubscribe": UnsubscribePresenceProtocolEntity,
+            }
             kind = cmd.get("type", "available")
-            if kind not in kinds:
-                raise CommandError(f"presence type must be one of {sorted(kinds)}")
-            self.toLower(kinds[kind]())
+            if kind in watch:
+                self.toLower(watch[kind](_require(cmd, "to")))
+            elif kind in kinds:
+                self.toLower(kinds[kind]())
+            else:
+                raise CommandError(f"presence type must be one of {sorted([*kinds, *watch])}")
+
+        def _op_iq(self, cmd: dict[str, Any]) -> None:
+            name, args = _require(cmd, "entity"), cmd.get("args", {})
+            if not isinstance(args, dict):
+                raise CommandError("'args' must be an object of keyword arguments")
+            if self.iq_classes is None:
+                self.iq_classes = yd.iq_entity_classes()
+            cls = self.iq_classes.get(name)
+            if cls is None:
+                raise CommandError(f"this yowsup has no iq entity class {name!r}")
+            try:
+                entity = cls(**{key: _wire_args(value) for key, value in args.items()})
+            except (TypeError, AssertionError, ValueError) as exc:
+                raise CommandError(f"{name}(**{args!r}): {type(exc).__name__}: {exc}") from exc
+            events.emit("requested", entity=name, id=yd.wire_text(entity.getId()))
+            self.toLower(entity)
 
         def _op_quit(self, cmd: dict[str, Any]) -> None:
             raise yd.Stop("quit")
@@ -204,6 +246,17 @@ def _require(cmd: dict[str, Any], key: str) -> str:
     value = cmd.get(key)
     if not isinstance(value, str) or not value:
         raise CommandError(f"{key!r} must be a non-empty string")
+    return value
+
+
+def _wire_args(value: Any) -> Any:
+    """Command arguments as yowsup takes them: texts as latin-1 strings of their UTF-8."""
+    if isinstance(value, str):
+        return yd.to_wire_str(value)
+    if isinstance(value, list):
+        return [_wire_args(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _wire_args(v) for k, v in value.items()}
     return value
 
 

@@ -209,6 +209,73 @@ def describe(node: Any) -> dict[str, Any]:
     return fields
 
 
+# ----------------------------------------------------------------------------- entities
+
+_MAX_DEPTH = 6
+
+
+def jsonable(value: object, depth: int = 0) -> Any:
+    """What a yowsup entity holds, as JSON: how the tests see what yowsup parsed.
+
+    Text (yowsup's latin-1 ``str`` or bytes) becomes the UTF-8 text it encodes, or
+    ``{"hex": ...}`` when it is not UTF-8 (picture data); dicts, lists and tuples keep
+    their shape; any other object (a ``Group``) becomes ``{"class": name, **vars}``.
+    """
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str | bytes | bytearray):
+        raw = wire_bytes(value)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return {"hex": raw.hex()}
+    if depth >= _MAX_DEPTH:
+        return repr(value)
+    if isinstance(value, dict):
+        return {wire_text(k): jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v, depth + 1) for v in value]
+    if hasattr(value, "__dict__"):
+        fields = {k: jsonable(v, depth + 1) for k, v in vars(value).items()}
+        return {"class": type(value).__name__, **fields}
+    return repr(value)
+
+
+def entity_fields(entity: Any) -> dict[str, Any]:
+    """An entity's ``entity`` event: its class, tag, attributes (``vars``) and ``str()``."""
+    try:
+        text = str(entity)
+    except Exception as exc:  # some yowsup __str__ methods are broken (see README)
+        text = f"<str() failed: {type(exc).__name__}: {exc}>"
+    return {
+        "entity": type(entity).__name__,
+        "tag": entity.getTag(),
+        "fields": {k: jsonable(v) for k, v in vars(entity).items()},
+        "text": text,
+    }
+
+
+def iq_entity_classes() -> dict[str, type[Any]]:
+    """The iq entity classes of the protocol layers this process imported, by class name.
+
+    Only ``yowsup.layers.protocol_*.protocolentities`` packages already in ``sys.modules``
+    (the ones the stack's layers import) are searched, so nothing broken gets imported.
+    """
+    from yowsup.layers.protocol_iq.protocolentities import IqProtocolEntity
+
+    found: dict[str, type[Any]] = {}
+    for name, module in sorted(sys.modules.items()):
+        parts = name.split(".")
+        if len(parts) != 4 or parts[:2] != ["yowsup", "layers"] or parts[3] != "protocolentities":
+            continue
+        if not parts[2].startswith("protocol_") or module is None:
+            continue
+        for attr, value in vars(module).items():
+            if isinstance(value, type) and issubclass(value, IqProtocolEntity):
+                found.setdefault(attr, value)
+    return found
+
+
 # ----------------------------------------------------------------------------- the tap
 
 
