@@ -5,7 +5,8 @@ Registration needs no login and lives in ``simulator.client.registration``.
 Media travel over HTTP: :meth:`AccountApi.upload_media` asks for an upload slot (``w:m``),
 POSTs the file to the URL it got (or skips that when the service already has the file),
 and sends the media message with the served URL. HTTP goes over TCP to the URL's host
-and port, or in-process when ``via`` is the :class:`~simulator.server.Server` itself.
+and port, or in-process when ``via`` is the :class:`~simulator.server.Server` itself (by
+default, a client opened in-process reaches its own server's HTTP side that way).
 """
 
 from __future__ import annotations
@@ -108,6 +109,10 @@ class UploadTicket:
 class AccountApi(ClientCore):
     """Account, media upload and calls."""
 
+    http_via: Server | None = None
+    """The in-process server this client is connected to (set by ``open_client``): media
+    HTTP goes to it without sockets when no ``via`` is given."""
+
     # ---------------------------------------------------------------- media (§3.9, §4.7)
 
     async def request_upload(
@@ -187,7 +192,9 @@ class AccountApi(ClientCore):
                     "height": ticket.height,
                 }
             else:
-                info = await self._post_file(ticket.url, to, data, ext, mimetype, via)
+                info = await self._post_file(
+                    ticket.url, to, data, ext, mimetype, via or self.http_via
+                )
         except (IqError, HttpError) as exc:
             failed = exc.node if isinstance(exc, IqError) else request
             self._emit(MediaUploadFailed(node=failed, reason=str(exc)))
@@ -261,7 +268,7 @@ class AccountApi(ClientCore):
         Raises:
             HttpError: not found (``status`` 404) or not reachable.
         """
-        reply = await http_request("GET", url, via=via)
+        reply = await http_request("GET", url, via=via or self.http_via)
         if reply.status != 200:
             raise HttpError(f"GET {url}: HTTP {reply.status}", status=reply.status, body=reply.body)
         return reply.body

@@ -303,6 +303,8 @@ async def open_client(
         auto_receipt=auto_receipt,
         auto_pong=auto_pong,
     )
+    if isinstance(connector, MemoryConnector):
+        client.http_via = connector.server  # media HTTP in-process too, without sockets
     try:
         with trio.fail_after(login_timeout):
             await client._login(

@@ -4,7 +4,8 @@
 stanza to the bot's session: the offline replay), stops it, and turns its death into a
 failure of the step that was running: an exception from an in-process bot (with its
 traceback, starting in the bot's code), or an external program exiting with a non-zero
-code (with the tail of what it wrote). An external program gets the ``SIM_*`` environment,
+code (with the tail of what it wrote). An external program gets the ``SIM_*`` environment
+(``SIM_HTTP`` is the base URL of the HTTP side: registration and media),
 runs in the scenario's directory, and is terminated (then killed after 5 s) at the end.
 """
 
@@ -20,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Final
 
 import trio
 
-from simulator.client.client import open_client
+from simulator.client.client import Client, ClientState, open_client
 from simulator.errors import ClientError
 from simulator.scenario.durations import format_duration
 from simulator.scenario.plan import CommandBot, InProcessBot
@@ -46,6 +47,8 @@ class _Handle:
     process: trio.Process | None = None
     output: IO[bytes] | None = None
     stopping: bool = False
+    client: Client | None = None
+    """An in-process bot's client."""
 
 
 class BotSupervisor:
@@ -76,6 +79,9 @@ class BotSupervisor:
 
     async def start(self) -> None:
         rt = self._rt
+        handle = self._handle
+        if handle is not None and self.running and _disconnected(handle):
+            await self._stop(handle)  # the service ended its session; it may run on
         if self.running:
             rt.fail("the bot is already running")
         if self._runner is None:
@@ -136,6 +142,7 @@ class BotSupervisor:
                     auto_receipt=bot.auto_receipt,
                     auto_ack=bot.auto_ack,
                 ) as client:
+                    handle.client = client
                     task_status.started(handle)
                     try:
                         await function(client)
@@ -159,6 +166,7 @@ class BotSupervisor:
         bot = self.plan
         if self._tcp is None:
             self._tcp = await rt.server.listen_tcp("127.0.0.1", 0)
+            await rt.server.listen_http("127.0.0.1", 0)  # registration and media, for it too
         host, port = self._tcp
         argv = list(runner.argv)
         if argv[0] == "python":
@@ -170,6 +178,7 @@ class BotSupervisor:
             SIM_PHONE=bot.party.phone,
             SIM_PASSWORD=bot.party.password,
             SIM_JID=bot.party.jid,
+            SIM_HTTP=rt.server.http.base_url or "",
         )
         output = tempfile.TemporaryFile()  # noqa: SIM115 -- closed by close()
         try:
@@ -250,6 +259,11 @@ class BotSupervisor:
                 if handle.process.returncode is None:
                     handle.process.kill()
             await handle.done.wait()
+
+
+def _disconnected(handle: _Handle) -> bool:
+    """An in-process bot whose connection the service closed."""
+    return handle.client is not None and handle.client.state is ClientState.CLOSED
 
 
 async def _first_of(*events: trio.Event) -> None:

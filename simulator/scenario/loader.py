@@ -22,41 +22,24 @@ from __future__ import annotations
 import datetime
 import difflib
 import importlib
-import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from pydantic import TypeAdapter, ValidationError
 
 from simulator.errors import ScenarioError, ScenarioSyntaxError
-from simulator.jid import SERVER, user_jid
 from simulator.scenario import plan
-from simulator.scenario.match import (
-    CAPTURE,
-    Literal,
-    Pattern,
-    PatternError,
-    Regex,
-    Template,
-    check_node_template,
-    compile_node,
-    compile_template,
-    compile_value,
-    node_names,
-    parse_node_text,
-)
+from simulator.scenario.builder import NAMED_GROUP, Builder, Directory, Shared
+from simulator.scenario.match import CAPTURE
 from simulator.scenario.model import BotSpec, OptionsSpec, Registry, ScenarioFileBase, WorldFile
 from simulator.scenario.steps import DEFAULT_REGISTRY
-from simulator.world import World
+from simulator.world import World, world_problems
 from simulator.yamlfile import Problem, format_loc, locate, parse_yaml, plain, validate_yaml
 
 if TYPE_CHECKING:
-    from simulator.scenario.model import ExpectationBase
     from simulator.scenario.plan import BotFunction
-    from simulator.wire.node import Node
 
 __all__ = [
     "Builder",
@@ -67,10 +50,8 @@ __all__ = [
     "validate_files",
 ]
 
-RESERVED: Final = frozenset({"bot", "server"})
 SCENARIO_SUFFIXES: Final = (".yaml", ".yml")
 WORLD_SUFFIXES: Final = (".world.yaml", ".world.yml")
-_NAMED_GROUP: Final = re.compile(r"\(\?P(?:<|&lt;)([A-Za-z_][A-Za-z0-9_]*)(?:>|&gt;)")
 
 
 # -------------------------------------------------------------------- files
@@ -141,7 +122,7 @@ def check_file(
     data, problems = parse_yaml(text, shown)
     if problems:
         return None, problems
-    model, problems = validate_yaml(registry.file_model(), data, shown)
+    model, problems = validate_yaml(registry.file_model(), data, shown, context={"path": shown})
     if model is None:
         return _check_partially(path, text, data, registry, problems)
     return _build(path, text, data, model, registry, problems, broken_steps=frozenset())
@@ -163,7 +144,9 @@ def _check_partially(
         return None, problems
     top = {k: v for k, v in plain(data).items() if k in ("world", "bot")}
     try:
-        base = ScenarioFileBase.model_validate({**top, "name": "-", "steps": [None]})
+        base = ScenarioFileBase.model_validate(
+            {**top, "name": "-", "steps": [None]}, context={"path": str(path)}
+        )
     except ValidationError:  # pragma: no cover - world and bot validated above
         return None, problems
     steps_type: Any = registry.file_model().model_fields["steps"].annotation
@@ -184,24 +167,6 @@ def _check_partially(
 # -------------------------------------------------------------------- building the plan
 
 
-@dataclass
-class _Shared:
-    """What every builder of one file shares."""
-
-    path: Path
-    data: Any
-    lines: list[str]
-    directory: Directory
-    bot: plan.BotPlan | None
-    options: plan.Options
-    problems: list[Problem] = field(default_factory=list)
-    bound: set[str] = field(default_factory=set)
-    logged_in: set[str] = field(default_factory=set)
-    bot_running: bool = False
-    lenient: bool = False
-    """A login or logout could not be checked: stop checking who is logged in."""
-
-
 def _build(
     path: Path,
     text: str,
@@ -216,7 +181,7 @@ def _build(
     if world is None:
         return None, problems
     directory = Directory(world, model.bot.account if model.bot else None)
-    shared = _Shared(path, data, text.splitlines(), directory, None, _options(model.options))
+    shared = Shared(path, data, text.splitlines(), directory, None, _options(model.options))
     for message, loc in directory.problems:
         line, kept = locate(data, loc)
         problems.append(Problem(str(path), line, format_loc(kept), message))
@@ -224,6 +189,7 @@ def _build(
         shared.bot = _bot(model.bot, path, directory, shared, problems)
         shared.bot_running = model.bot.autostart
     shared.bound = set(directory.builtins)
+    shared.registered = {p.label for p in directory.parties} - directory.unregistered
     steps: list[plan.Step] = []
     for index, wrapper in enumerate(model.steps):
         if index in broken_steps or wrapper is None:
@@ -251,11 +217,11 @@ def _build(
     return scenario, problems
 
 
-def _skip_broken(shared: _Shared, index: int, keys: Sequence[str]) -> None:
+def _skip_broken(shared: Shared, index: int, keys: Sequence[str]) -> None:
     """A step that failed validation: what it would have bound counts as bound, and if it
     may have been a login or logout, who is logged in is no longer known."""
     source = _step_source(shared.lines, locate(shared.data, ("steps", index))[0])
-    shared.bound.update(CAPTURE.findall(source) + _NAMED_GROUP.findall(source))
+    shared.bound.update(CAPTURE.findall(source) + NAMED_GROUP.findall(source))
     raw = shared.data["steps"][index]
     key = str(next(iter(raw))) if isinstance(raw, dict) and raw else ""
     near = [key] if key in keys else difflib.get_close_matches(key, keys, n=1)
@@ -272,6 +238,8 @@ def _options(spec: OptionsSpec) -> plan.Options:
 
 def _world(path: Path, model: ScenarioFileBase, data: Any, problems: list[Problem]) -> World | None:
     if isinstance(model.world, World):
+        # With problems in the world, the steps are still checked (nothing runs).
+        problems.extend(world_problems(model.world, data, str(path), ("world",)))
         return model.world
     assert isinstance(model.world, WorldFile)
     world_path = path.parent / model.world.file
@@ -287,15 +255,18 @@ def _world(path: Path, model: ScenarioFileBase, data: Any, problems: list[Proble
         return None
     world_data, found = parse_yaml(world_text, str(world_path))
     if not found:
-        world, found = validate_yaml(World, world_data, str(world_path))
+        world, found = validate_yaml(
+            World, world_data, str(world_path), context={"path": str(world_path)}
+        )
         if world is not None:
+            problems.extend(world_problems(world, world_data, str(world_path)))
             return world
     problems.extend(found)
     return None
 
 
 def _bot(
-    spec: BotSpec, path: Path, directory: Directory, shared: _Shared, problems: list[Problem]
+    spec: BotSpec, path: Path, directory: Directory, shared: Shared, problems: list[Problem]
 ) -> plan.BotPlan | None:
     def problem(message: str, *loc: str) -> None:
         line, kept = locate(shared.data, ("bot", *loc))
@@ -305,6 +276,8 @@ def _bot(
     if party is None:
         problem(f"no account {spec.account!r} in the world ({directory.known()})", "account")
         return None
+    if party.label in directory.unregistered:
+        problem("the bot's account must be registered (not registered: false)", "account")
     runner: plan.InProcessBot | plan.CommandBot | None = None
     if spec.python is not None:
         try:
@@ -363,7 +336,7 @@ def import_bot(target: str, *, search: Sequence[Path] = ()) -> BotFunction:
     return cast("BotFunction", found)
 
 
-def _where(shared: _Shared, index: int, *rest: int | str) -> plan.Where:
+def _where(shared: Shared, index: int, *rest: int | str) -> plan.Where:
     line, kept = locate(shared.data, ("steps", index, *rest))
     return plan.Where(
         path=str(shared.path),
@@ -389,295 +362,3 @@ def _step_source(lines: list[str], line: int | None) -> str:
     while out and not out[-1].strip():
         out.pop()
     return "\n".join(out)
-
-
-class Directory:
-    """The world's accounts as steps name them.
-
-    An account is named by its ``name`` in any case (``Alice`` -> ``alice``), its phone or
-    its JID; the bot's account is also ``bot``. Names that are capture names are bound from
-    the start to the JIDs (``{{alice}}``, ``{{bot}}``), as is ``{{server}}``.
-    """
-
-    def __init__(self, world: World, bot_ref: str | None) -> None:
-        self.problems: list[tuple[str, tuple[int | str, ...]]] = []
-        self._by_name: dict[str, plan.Party] = {}
-        self._ambiguous: set[str] = set()
-        bot_phone = self._bot_phone(world, bot_ref)
-        parties = []
-        for index, account in enumerate(world.accounts):
-            name = account.name.casefold()
-            is_bot = account.phone == bot_phone
-            if name in RESERVED and not (is_bot and name == "bot"):
-                self.problems.append(
-                    (
-                        f"the name {account.name!r} is reserved; rename the account",
-                        ("world", "accounts", index, "name"),
-                    )
-                )
-                name = ""
-            label = "bot" if is_bot else (name or account.phone)
-            party = plan.Party(
-                label=label,
-                phone=account.phone,
-                jid=user_jid(account.phone),
-                password=account.effective_password,
-                name=account.name,
-            )
-            parties.append(party)
-            for alias in {label, name} - {""}:
-                if alias in self._by_name and self._by_name[alias] is not party:
-                    self._ambiguous.add(alias)
-                self._by_name.setdefault(alias, party)
-        self.parties = tuple(parties)
-        self.builtins: dict[str, str] = {"server": SERVER}
-        for alias, party in self._by_name.items():
-            if alias not in self._ambiguous and CAPTURE.fullmatch(f"{{{{{alias}}}}}"):
-                self.builtins[alias] = party.jid
-
-    @staticmethod
-    def _bot_phone(world: World, ref: str | None) -> str | None:
-        if ref is None:
-            return None
-        for account in world.accounts:
-            if ref in (account.phone, user_jid(account.phone)) or (
-                account.name and account.name.casefold() == ref.casefold()
-            ):
-                return account.phone
-        return None
-
-    def find(self, ref: str) -> plan.Party | None:
-        """The account named ``ref`` (name in any case, phone or JID), if exactly one."""
-        key = ref.casefold()
-        if key in self._by_name and key not in self._ambiguous:
-            return self._by_name[key]
-        for party in self.parties:
-            if ref in (party.phone, party.jid):
-                return party
-        return None
-
-    def is_ambiguous(self, ref: str) -> bool:
-        return ref.casefold() in self._ambiguous
-
-    def known(self) -> str:
-        names = [p.label for p in self.parties]
-        return "accounts: " + (", ".join(names) if names else "none")
-
-
-class Builder:
-    """Checks the names, captures and patterns of one step and reports problems at their line.
-
-    ``at(*keys)`` gives a builder for a part of the step (problems are located there).
-    """
-
-    def __init__(self, shared: _Shared, prefix: tuple[int | str, ...], where: plan.Where) -> None:
-        self._s = shared
-        self._prefix = prefix
-        self.where = where
-
-    def at(self, *rel: int | str) -> Builder:
-        """A builder for a part of this step (``b.at("expect", 2)``)."""
-        prefix = self._prefix + rel
-        where = self.where
-        if any(isinstance(part, int) for part in rel):  # a nested item: its own line and path
-            line, kept = locate(self._s.data, prefix)
-            where = plan.Where(
-                path=where.path, line=line, step=format_loc(kept), source=where.source
-            )
-        return Builder(self._s, prefix, where)
-
-    @property
-    def options(self) -> plan.Options:
-        return self._s.options
-
-    def problem(self, message: str, *rel: int | str) -> None:
-        """Report a problem at this step (or at a key under it)."""
-        line, kept = locate(self._s.data, self._prefix + rel)
-        self._s.problems.append(Problem(str(self._s.path), line, format_loc(kept), message))
-
-    # ---------------------------------------------------------------- names
-
-    def _unknown(self, ref: str, *rel: int | str) -> None:
-        if self._s.directory.is_ambiguous(ref):
-            self.problem(f"several accounts are named {ref!r}: name them by phone", *rel)
-        else:
-            self.problem(f"unknown user {ref!r} ({self._s.directory.known()})", *rel)
-
-    def is_bot(self, ref: str) -> bool:
-        bot = self._s.bot
-        return ref.casefold() == "bot" or (
-            bot is not None and self._s.directory.find(ref) == bot.party
-        )
-
-    def account(self, ref: str, *rel: int | str) -> plan.Party | None:
-        """Any account of the world, the bot's included."""
-        if ref.casefold() == "bot":
-            if self._s.bot is None:
-                self.problem("there is no bot in this scenario", *rel)
-                return None
-            return self._s.bot.party
-        party = self._s.directory.find(ref)
-        if party is None:
-            self._unknown(ref, *rel)
-        return party
-
-    def user(self, ref: str, *rel: int | str, acting: bool = True) -> plan.Party | None:
-        """A user that steps act as (not the bot); ``acting``: it must be logged in here."""
-        if self.is_bot(ref):
-            self.problem(
-                "the bot is the account under test: steps act as users, not as the bot", *rel
-            )
-            return None
-        party = self.account(ref, *rel)
-        if party is None:
-            return None
-        if acting and party.label not in self._s.logged_in and not self._s.lenient:
-            self.problem(
-                f"{party.label} is not logged in at this step:"
-                f" add `- login: {party.label}` before it",
-                *rel,
-            )
-        return party
-
-    def logged_in(self, party: plan.Party, state: bool, *rel: int | str) -> None:
-        """Record a login (True) or logout (False) of ``party`` here."""
-        now = party.label in self._s.logged_in
-        if now == state and not self._s.lenient:
-            self.problem(f"{party.label} is {'already' if state else 'not'} logged in here", *rel)
-        if state:
-            self._s.logged_in.add(party.label)
-        else:
-            self._s.logged_in.discard(party.label)
-
-    def start_bot(self, *rel: int | str) -> plan.Step | None:
-        if self._s.bot is None:
-            self.problem("there is no bot in this scenario", *rel)
-            return None
-        if self._s.bot_running and not self._s.lenient:
-            self.problem(
-                "the bot is already running here"
-                " (it starts by itself unless bot.autostart is false)",
-                *rel,
-            )
-        self._s.bot_running = True
-        return plan.StartBot(where=self.where)
-
-    def stop_bot(self, *rel: int | str) -> plan.Step | None:
-        if self._s.bot is None:
-            self.problem("there is no bot in this scenario", *rel)
-            return None
-        if not self._s.bot_running and not self._s.lenient:
-            self.problem("the bot is not running here", *rel)
-        self._s.bot_running = False
-        return plan.StopBot(where=self.where)
-
-    def party(self, ref: str, *rel: int | str) -> str | None:
-        """Who receives, in an expectation: a user's label, ``bot`` or ``server``."""
-        key = ref.casefold()
-        if key == "server" or self.is_bot(ref):
-            if self._s.bot is None:
-                self.problem("there is no bot in this scenario", *rel)
-                return None
-            return "server" if key == "server" else "bot"
-        party = self.account(ref, *rel)
-        return party.label if party is not None else None
-
-    def peer(self, ref: str, *rel: int | str) -> str:
-        """A destination in a sent stanza, as text for a node template."""
-        if ref.casefold() == "server":
-            return SERVER
-        party = self._s.directory.find(ref) if ref.casefold() != "bot" else self.account(ref, *rel)
-        if party is not None:
-            return party.jid
-        if ref.isdigit():
-            return user_jid(ref)
-        if "@" in ref or "{{" in ref:
-            return self.text(ref, *rel)
-        self._unknown(ref, *rel)
-        return ref
-
-    def jid_value(self, ref: str, *rel: int | str) -> Literal | Template | Regex:
-        """A JID in a pattern: a name, phone or JID, or a ``{{capture}}`` / ``/regex/``."""
-        if ref.startswith("/") or "{{" in ref or "@" in ref:
-            return self.value(ref, *rel)
-        if ref.casefold() == "server":
-            return Literal(SERVER)
-        party = self._s.directory.find(ref) if ref.casefold() != "bot" else self.account(ref, *rel)
-        if party is not None:
-            return Literal(party.jid)
-        if ref.isdigit():
-            return Literal(user_jid(ref))
-        self._unknown(ref, *rel)
-        return Literal(ref)
-
-    # ---------------------------------------------------------------- values, captures, nodes
-
-    def value(self, text: str, *rel: int | str, regex: bool = True) -> Literal | Template | Regex:
-        """A value in a pattern: literal, template with captures, or ``/regex/``."""
-        try:
-            return compile_value(text, regex=regex)
-        except PatternError as exc:
-            self.problem(str(exc), *rel)
-            return Literal(text)
-
-    def _require_bound(self, names: Iterable[str], *rel: int | str) -> None:
-        for name in sorted(set(names) - self._s.bound):
-            self.problem(
-                f"{{{{{name}}}}} is used before any step binds it (an expectation binds a capture"
-                " the first time it matches)",
-                *rel,
-            )
-
-    def text(self, text: str, *rel: int | str) -> str:
-        """Text sent by a step: its captures must be bound by earlier steps."""
-        try:
-            template = compile_template(text)
-        except PatternError as exc:
-            self.problem(str(exc), *rel)
-            return text
-        self._require_bound(template.names(), *rel)
-        return text
-
-    def node(self, text: str, *rel: int | str) -> Node | None:
-        """A node a step sends, in the tx/rx notation, with bound captures only."""
-        try:
-            node = parse_node_text(text)
-            check_node_template(node)
-        except PatternError as exc:
-            self.problem(str(exc), *rel)
-            return None
-        self._require_bound(node_names(node), *rel)
-        return node
-
-    def pattern(self, text: str, *rel: int | str, exact: bool = False) -> Pattern | None:
-        """A node pattern (expectations, iq results): captures bind on first use."""
-        try:
-            return compile_node(text, exact=exact)
-        except PatternError as exc:
-            self.problem(str(exc), *rel)
-            # Whatever it meant to bind counts as bound: one mistake, one report.
-            self.bind(CAPTURE.findall(text) + _NAMED_GROUP.findall(text))
-            return None
-
-    def bind(self, names: Iterable[str]) -> None:
-        """From the next step on, these captures are bound."""
-        self._s.bound.update(names)
-
-    def expectation(self, spec: ExpectationBase) -> plan.Expectation | None:
-        """The plan of an expectation mapping (``to``, one kind, ``within``...)."""
-        before = len(self._s.problems)
-        party = self.party(spec.to, "to")
-        key, matcher = spec.chosen()
-        if spec.exact and key != "node":
-            self.problem("exact applies to node patterns only", "exact")
-        pattern = matcher.pattern(self.at(key), exact=spec.exact)  # type: ignore[attr-defined]
-        if party is None or pattern is None or len(self._s.problems) > before:
-            return None
-        return plan.Expectation(
-            where=self.where,
-            party=party,
-            pattern=pattern,
-            within=spec.within,
-            optional=spec.optional,
-            label=f"a <{pattern.tag}>",
-        )

@@ -48,7 +48,7 @@ from simulator.world import World
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from simulator.scenario.loader import Builder
+    from simulator.scenario.builder import Builder
     from simulator.scenario.match import Pattern
     from simulator.scenario.plan import Step
 
@@ -58,6 +58,8 @@ __all__ = [
     "ExpectationBase",
     "FileModel",
     "MatcherSpec",
+    "Name",
+    "Names",
     "OneOf",
     "OptionsSpec",
     "Registry",
@@ -96,6 +98,29 @@ Duration = Annotated[
     ),
 ]
 """``500ms``, ``5s``, ``2m``, ``1h``, ``1d`` (combinable: ``1h30m``), or seconds as a number."""
+
+
+def _text(value: object) -> object:
+    # YAML reads an unquoted 491110000001 as an int; a phone number is text.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _one_or_many(value: object) -> object:
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return [_text(value)]
+    if isinstance(value, list):
+        return [_text(item) for item in value]
+    return value
+
+
+Names = Annotated[
+    list[str],
+    BeforeValidator(_one_or_many, json_schema_input_type=Union[str, list[str]]),  # noqa: UP007
+]
+"""One name or a list of names (``participants: bob`` is ``participants: [bob]``)."""
+
+Name = Annotated[str, BeforeValidator(_text)]
+"""A name, phone or JID (an unquoted phone is read as text)."""
 
 
 def short_form(cls: type[FileModel]) -> Any:

@@ -5,7 +5,10 @@ steps; each step is a small frozen object with a :class:`Where` (file, line, ste
 the step's YAML) and an ``async run(rt)`` that does its work through the
 :class:`~simulator.scenario.runner.Runtime`. Several file step types share a plan step:
 ``send``, ``receipt``, ``read``, ``typing``, ``presence`` and ``raw`` are all a
-:class:`Transmit` of a node template.
+:class:`Transmit` of a node template; the group, contact, privacy and profile steps are a
+:class:`SendIq`; what needs the client library (an upload, block = read the list, set it)
+is a :class:`UserAction`, and the service's own doings (hooks, registration over HTTP) a
+:class:`ServerAction`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BotFunction",
     "BotPlan",
+    "ClientAction",
     "CommandBot",
     "Expect",
     "ExpectNone",
@@ -38,20 +42,27 @@ __all__ = [
     "Party",
     "Scenario",
     "SendIq",
+    "ServerAction",
     "ServerDeliver",
     "ServerPing",
     "ServerPush",
+    "ServiceAction",
     "StartBot",
     "Step",
     "StopBot",
     "Transmit",
     "Unordered",
+    "UserAction",
     "Wait",
     "Where",
 ]
 
 BotFunction: TypeAlias = "Callable[[Client], Awaitable[None]]"
 """An in-process bot: ``async def bot(client: Client) -> None``, given a logged-in client."""
+ClientAction: TypeAlias = "Callable[[Client, Runtime], Awaitable[Node | None]]"
+"""What a :class:`UserAction` does with the user's client; returns the service's answer."""
+ServiceAction: TypeAlias = "Callable[[Runtime], Awaitable[Node | None]]"
+"""What a :class:`ServerAction` does; returns the answer to check (or None)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -259,12 +270,56 @@ class SendIq:
     node: Node
     result: Pattern
     within: float | None = None
+    summary: str = ""
+    """What the iq does, for transcripts (default ``iq from <user>``)."""
+    bind_group: str | None = None
+    """Bind this capture to the JID of the group the answer names (``create_group``)."""
 
     def describe(self) -> str:
-        return f"iq from {self.party.label}"
+        return self.summary or f"iq from {self.party.label}"
 
     async def run(self, rt: Runtime) -> None:
         await rt.send_iq(self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserAction:
+    """A user does something through its client library (two iqs, an upload...) and the
+    service's answer must match ``result`` (an action returning None answered a plain
+    ``<iq type="result"/>``)."""
+
+    where: Where
+    party: Party
+    summary: str
+    action: ClientAction = field(compare=False)
+    result: Pattern | None = None
+    within: float | None = None
+
+    def describe(self) -> str:
+        return self.summary
+
+    async def run(self, rt: Runtime) -> None:
+        await rt.user_action(self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerAction:
+    """The service does something (a hook of a flow, a registration request...); an
+    answer it returns must match ``result``."""
+
+    where: Where
+    summary: str
+    action: ServiceAction = field(compare=False)
+    result: Pattern | None = None
+    answer_note: str = "the answer"
+    party: str | None = None
+    """Whose answer it is, for reports."""
+
+    def describe(self) -> str:
+        return self.summary
+
+    async def run(self, rt: Runtime) -> None:
+        await rt.server_action(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

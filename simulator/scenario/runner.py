@@ -51,9 +51,10 @@ import trio
 import trio.testing
 
 from simulator.client import Client, ClientState, events
+from simulator.client._events_account import MediaMessageSent, MediaUploadFailed
 from simulator.client.client import open_client
 from simulator.errors import ClientError, ConnectionClosed, IqError, IqTimeout, StepFailed
-from simulator.jid import phone_of
+from simulator.jid import group_jid, phone_of
 from simulator.scenario.bots import BotSupervisor
 from simulator.scenario.durations import format_clock, format_duration
 from simulator.scenario.match import (
@@ -76,6 +77,7 @@ from simulator.scenario.report import (
 )
 from simulator.server import ServerConfig, open_server
 from simulator.transport import MemoryConnector
+from simulator.wire.node import Node
 from simulator.world import build_state
 
 if TYPE_CHECKING:
@@ -88,16 +90,21 @@ if TYPE_CHECKING:
         Party,
         Scenario,
         SendIq,
+        ServerAction,
         ServerPing,
+        UserAction,
     )
     from simulator.server import Server
-    from simulator.wire.node import Node
 
 __all__ = ["BotOverride", "Failed", "Inbox", "Runtime", "run_scenario", "run_scenario_sync"]
 
 BotOverride = InProcessBot | CommandBot
 SETTLE_REAL_SECONDS = 0.05
 """With an external bot: how long to let stanzas in flight arrive between steps."""
+LOCAL_EVENTS = (MediaMessageSent, MediaUploadFailed)
+"""Events a client raises about what it sent (a user's inbox holds what it received)."""
+IN_PROCESS_HTTP = "http://media.simulator.invalid"
+"""The base of media URLs when every party is in-process (their HTTP needs no socket)."""
 
 
 class Failed(StepFailed):
@@ -192,6 +199,8 @@ class Runtime:
         self.bot = BotSupervisor(self, bot)
         self._bot_jid = scenario.bot.party.jid if scenario.bot is not None else None
         self._labels = {party.jid: party.label for party in scenario.parties}
+        self.passwords: dict[str, str] = {}
+        """Label -> the password registration issued (``code_register``) for the run."""
         server.tap(self._on_tap)
 
     # ---------------------------------------------------------------- time, notes, failures
@@ -243,6 +252,10 @@ class Runtime:
     def bind(self, bound: Mapping[str, str]) -> None:
         self.env.update(bound)
 
+    def render_text(self, text: str) -> str:
+        """``text`` with its captures filled in."""
+        return self.render_node(Node("text", {"value": text})).attrs["value"]
+
     def render_node(self, node: Node) -> Node:
         try:
             return render_node(node, self.env)
@@ -278,7 +291,9 @@ class Runtime:
     async def login(self, step: Login) -> None:
         label = step.party.label
         if label in self._sessions:
-            self.fail(f"{label} is already logged in")
+            if self._sessions[label].client.state is not ClientState.CLOSED:
+                self.fail(f"{label} is already logged in")
+            await self.logout(step.party)  # the service ended that session
         try:
             session: _Session = await self.nursery.start(self._user_task, step)
         except ClientError as exc:
@@ -290,7 +305,7 @@ class Runtime:
         async with open_client(
             MemoryConnector(self.server),
             party.phone,
-            party.password,
+            self.passwords.get(party.label, party.password),
             push_name=party.name,
             passive=step.passive,
             announce=step.announce,
@@ -315,6 +330,8 @@ class Runtime:
                 if not session.stop.is_set():
                     self.note(f"{label} was disconnected: {event.reason}")
                 continue
+            if isinstance(event, LOCAL_EVENTS):
+                continue  # raised by the client about what it sent, not received
             if event.node is not last:  # one stanza can raise several events
                 last = event.node
                 inbox.add(self.now(), event.node)
@@ -379,18 +396,61 @@ class Runtime:
             )
         except ConnectionClosed as exc:
             self.fail(f"{step.party.label} lost its connection waiting for the iq's answer: {exc}")
-        result = match(step.result, answer, self.env)
+        self.check_answer(f"{step.party.label}'s iq", step.party.label, step.result, answer)
+        if step.bind_group is not None:
+            group = answer.child("group")
+            if group is None or not group.get("id"):
+                self.fail(f"the answer to {step.party.label}'s iq names no group: {answer}")
+            self.bind({step.bind_group: group_jid(group.get("id", ""))})
+
+    def check_answer(self, what: str, party: str | None, pattern: Pattern, answer: Node) -> None:
+        """Fail unless ``answer`` (to ``what``) matches ``pattern``; bind its captures."""
+        result = match(pattern, answer, self.env)
         if not result.ok:
             self.fail(
-                f"the answer to {step.party.label}'s iq does not match",
-                party=step.party.label,
-                pattern=step.result,
+                f"the answer to {what} does not match",
+                party=party,
+                pattern=pattern,
                 candidate=answer,
                 candidate_at=self.now(),
                 candidate_note="the answer",
                 difference=result.difference,
             )
         self.bind(result.bound)
+
+    async def user_action(self, step: UserAction) -> None:
+        label = step.party.label
+        client = self.client_of(step.party)
+        within = self.seconds(step.within)
+        answer: Node | None = None
+        timed_out = False
+        with trio.move_on_after(within) as scope:
+            try:
+                answer = await step.action(client, self)
+            except IqError as exc:
+                answer = exc.node
+            except IqTimeout:
+                timed_out = True
+            except ConnectionClosed as exc:
+                self.fail(f"{label} lost its connection: {exc}")
+            except ClientError as exc:
+                self.fail(f"{step.summary}: {exc}", party=label, pattern=step.result)
+        if timed_out or scope.cancelled_caught:
+            self.fail(
+                f"{label} got no answer within {format_duration(within)}",
+                party=label,
+                pattern=step.result,
+            )
+        if step.result is not None:
+            answer = answer if answer is not None else Node("iq", {"type": "result"})
+            self.check_answer(f"{label}'s request", label, step.result, answer)
+
+    async def server_action(self, step: ServerAction) -> None:
+        answer = await step.action(self)
+        if answer is not None:
+            self.note(f"{step.answer_note}: {one_line(answer)}")
+        if step.result is not None and answer is not None:
+            self.check_answer(step.answer_note, step.party, step.result, answer)
 
     async def server_ping(self, step: ServerPing) -> None:
         label = step.party.label
@@ -617,6 +677,8 @@ async def run_scenario(
     options = scenario.options
     config = ServerConfig(epoch=options.epoch - start, seed=options.seed)
     async with open_server(state=build_state(scenario.world), config=config) as server:
+        if not isinstance(bot, CommandBot):
+            server.http.advertised_url = IN_PROCESS_HTTP
         async with trio.open_nursery() as nursery:
             rt = Runtime(scenario, server, nursery, bot=bot, time_scale=time_scale)
             try:

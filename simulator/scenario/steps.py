@@ -5,8 +5,11 @@ in a flow's own module) with ``KEY``, its fields (each with a docstring: it beco
 schema's description) and ``plan(b)``, which checks names and captures through the
 builder ``b`` and returns a plan step (usually an existing one: a user sending a node is a
 :class:`~simulator.scenario.plan.Transmit`); then list it in :data:`DEFAULT_REGISTRY`. The
-same goes for an expectation kind (:class:`MatcherSpec`, ``pattern(b)``) and a server
-action (:class:`ServerActionSpec`). Regenerate ``scenarios/scenario.schema.json``.
+same goes for an expectation kind (:class:`~simulator.scenario.model.MatcherSpec`,
+``pattern(b)``; the core ones are in ``matchers``) and a server action
+(:class:`ServerActionSpec`). The steps, kinds and actions of the flows are in
+``flow_steps``, ``flow_matchers`` and ``service_steps``. Regenerate
+``scenarios/scenario.schema.json``.
 """
 
 from __future__ import annotations
@@ -17,26 +20,35 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 from pydantic import Field, create_model, model_validator
 from pydantic_core import PydanticCustomError
 
-from simulator.scenario import plan
-from simulator.scenario.match import Absent, AbsentOr, Pattern, Template
-from simulator.scenario.match import Literal as Exactly
+from simulator.scenario import flow_matchers, flow_steps, plan, service_steps
+from simulator.scenario.flow_steps import upload_step
+from simulator.scenario.match import Template
+from simulator.scenario.matchers import (
+    AckMatch,
+    ChatstateMatch,
+    IqMatch,
+    MessageMatch,
+    NodeMatch,
+    NotificationMatch,
+    PresenceMatch,
+    ReceiptMatch,
+)
 from simulator.scenario.model import (
     Duration,
     ExpectationBase,
     FileModel,
-    MatcherSpec,
     Registry,
     ServerActionSpec,
     ServerBase,
     StepSpec,
+    short_form,
 )
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
-    from simulator.scenario.loader import Builder
-    from simulator.scenario.match import Value
+    from simulator.scenario.builder import Builder
 
-__all__ = ["DEFAULT_REGISTRY"]
+__all__ = ["CORE_REGISTRY", "DEFAULT_REGISTRY"]
 
 
 # ==================================================================== users' actions
@@ -65,6 +77,7 @@ class LoginSpec(StepSpec):
         party = b.user(self.user, "user", acting=False)
         if party is None:
             return None
+        b.check_registered(party, "user")
         b.logged_in(party, True, "user")
         return plan.Login(
             where=b.where,
@@ -95,9 +108,15 @@ class LogoutSpec(StepSpec):
 
 
 class MediaSpec(FileModel):
-    """An image, audio or video message pointing at an uploaded file."""
+    """An image, audio or video: a ``path`` to upload (a plain string is one), or a message
+    pointing at a ``url`` already uploaded."""
 
-    url: str
+    SHORT_FIELD: ClassVar[str | None] = "path"
+
+    path: str | None = None
+    """A file (relative to the scenario) that the user uploads over the HTTP side, then
+    sends (``send: {image: cat.jpg}``): the full flow, as ``Client.upload_media``."""
+    url: str | None = None
     size: int = 0
     mimetype: str | None = None
     caption: str | None = None
@@ -105,6 +124,19 @@ class MediaSpec(FileModel):
     filehash: str | None = None
     width: int | None = None
     height: int | None = None
+
+    @model_validator(mode="after")
+    def _path_or_url(self) -> MediaSpec:
+        if (self.path is None) == (self.url is None):
+            raise PydanticCustomError("media", "give either path (to upload) or url")
+        written = self.model_fields_set & {"size", "file", "filehash", "width", "height"}
+        if self.path is not None and written:
+            raise PydanticCustomError(
+                "media",
+                "an upload takes these from the file: remove {keys}",
+                {"keys": ", ".join(sorted(written))},
+            )
+        return self
 
 
 class LocationSpec(FileModel):
@@ -137,9 +169,9 @@ class SendSpec(StepSpec):
     id: str | None = None
     """The message id: ``"{{name}}"`` binds the id the client makes; a literal sets it."""
     text: str | None = None
-    image: MediaSpec | None = None
-    audio: MediaSpec | None = None
-    video: MediaSpec | None = None
+    image: short_form(MediaSpec) | None = None  # type: ignore[valid-type]
+    audio: short_form(MediaSpec) | None = None  # type: ignore[valid-type]
+    video: short_form(MediaSpec) | None = None  # type: ignore[valid-type]
     location: LocationSpec | None = None
     vcard: VCardSpec | None = None
 
@@ -155,6 +187,19 @@ class SendSpec(StepSpec):
         return self
 
     def plan(self, b: Builder) -> plan.Step | None:
+        kind = self._kind()
+        media = getattr(self, kind) if kind in ("image", "audio", "video") else None
+        if isinstance(media, MediaSpec) and media.path is not None:
+            return upload_step(
+                b,
+                self.from_,
+                self.to,
+                kind,
+                media.path,
+                caption=media.caption,
+                mimetype=media.mimetype,
+                id=self.id,
+            )
         party = b.user(self.from_, "from")
         to = b.peer(self.to, "to")
         bind_id = None
@@ -202,7 +247,7 @@ class SendSpec(StepSpec):
         media: MediaSpec = getattr(self, kind)
         attrs = {
             "type": kind,
-            "url": b.text(media.url, kind, "url"),
+            "url": b.text(media.url or "", kind, "url"),
             "size": str(media.size),
             "encoding": "raw",
         }
@@ -558,197 +603,7 @@ class UnorderedSpec(StepSpec):
         return _specialized(cls, (_UnorderedPlan,), expect=expect)
 
 
-# -------------------------------------------------------------------- expectation kinds
-
-
-def _attrs(b: Builder, fields: list[tuple[str, str | None, str]]) -> tuple[tuple[str, Value], ...]:
-    """(attribute, value as written, kind) -> pattern attributes; kind ``jid`` resolves names."""
-    out: list[tuple[str, Value]] = []
-    for attr, written, kind in fields:
-        if written is None:
-            continue
-        out.append((attr, b.jid_value(written, attr) if kind == "jid" else b.value(written, attr)))
-    return tuple(out)
-
-
-class MessageMatch(MatcherSpec):
-    """A message; only the fields given are checked."""
-
-    KEY: ClassVar[str] = "message"
-
-    from_: str | None = Field(default=None, alias="from")
-    """The sender (a user, ``bot``, a JID, a group) or a ``{{capture}}`` / ``/regex/``."""
-    id: str | None = None
-    type: str | None = None
-    """``text`` or ``media``."""
-    participant: str | None = None
-    """In a group: the author."""
-    notify: str | None = None
-    """The sender's push name."""
-    body: str | None = None
-    """The text: literal, ``{{capture}}`` template or ``/regex/``."""
-    media: dict[str, str] | None = None
-    """Attributes the ``<media>`` child must have (``type``, ``url``, ``caption``...)."""
-
-    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
-        attrs = _attrs(
-            b,
-            [
-                ("from", self.from_, "jid"),
-                ("id", self.id, "value"),
-                ("type", self.type, "value"),
-                ("participant", self.participant, "jid"),
-                ("notify", self.notify, "value"),
-            ],
-        )
-        children: list[Pattern] = []
-        if self.body is not None:
-            children.append(Pattern("body", data=b.value(self.body, "body")))
-        if self.media is not None:
-            media = tuple((k, b.value(v, "media", k)) for k, v in self.media.items())
-            children.append(Pattern("media", media))
-        return Pattern("message", attrs, tuple(children))
-
-
-class ReceiptMatch(MatcherSpec):
-    """A receipt; ``type: delivery`` means a receipt without a type."""
-
-    KEY: ClassVar[str] = "receipt"
-
-    from_: str | None = Field(default=None, alias="from")
-    id: str | None = None
-    type: str | None = None
-    """``delivery``, ``read``, ``played`` or ``retry``."""
-    participant: str | None = None
-
-    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
-        attrs = list(
-            _attrs(
-                b,
-                [
-                    ("from", self.from_, "jid"),
-                    ("id", self.id, "value"),
-                    ("participant", self.participant, "jid"),
-                ],
-            )
-        )
-        if self.type == "delivery":
-            attrs.append(("type", Absent()))
-        elif self.type is not None:
-            attrs.append(("type", b.value(self.type, "type")))
-        return Pattern("receipt", tuple(attrs))
-
-
-class AckMatch(MatcherSpec):
-    """An ack (the server's single tick for a message is ``class: message``)."""
-
-    KEY: ClassVar[str] = "ack"
-
-    class_: str | None = Field(default=None, alias="class")
-    id: str | None = None
-    from_: str | None = Field(default=None, alias="from")
-    type: str | None = None
-
-    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
-        fields = [
-            ("class", self.class_, "value"),
-            ("id", self.id, "value"),
-            ("from", self.from_, "jid"),
-            ("type", self.type, "value"),
-        ]
-        return Pattern("ack", _attrs(b, fields))
-
-
-class PresenceMatch(MatcherSpec):
-    """A presence; ``type: available`` also matches a presence without a type."""
-
-    KEY: ClassVar[str] = "presence"
-
-    from_: str | None = Field(default=None, alias="from")
-    type: str | None = None
-    last: str | None = None
-    """For ``unavailable``: last seen (Unix time) or ``deny``."""
-
-    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
-        attrs = list(_attrs(b, [("from", self.from_, "jid"), ("last", self.last, "value")]))
-        if self.type == "available":
-            attrs.append(("type", AbsentOr(Exactly("available"))))
-        elif self.type is not None:
-            attrs.append(("type", b.value(self.type, "type")))
-        return Pattern("presence", tuple(attrs))
-
-
-class ChatstateMatch(MatcherSpec):
-    """A chat state: someone is typing (``composing``) or stopped (``paused``)."""
-
-    KEY: ClassVar[str] = "chatstate"
-
-    from_: str | None = Field(default=None, alias="from")
-    state: Literal["composing", "paused"] | None = None
-    participant: str | None = None
-
-    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
-        attrs = _attrs(b, [("from", self.from_, "jid"), ("participant", self.participant, "jid")])
-        children = (Pattern(self.state),) if self.state is not None else ()
-        return Pattern("chatstate", attrs, children)
-
-
-class NotificationMatch(MatcherSpec):
-    """A notification (groups, pictures, status, contacts...); use ``node`` for its content."""
-
-    KEY: ClassVar[str] = "notification"
-
-    from_: str | None = Field(default=None, alias="from")
-    type: str | None = None
-    id: str | None = None
-    participant: str | None = None
-
-    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
-        fields = [
-            ("from", self.from_, "jid"),
-            ("type", self.type, "value"),
-            ("id", self.id, "value"),
-            ("participant", self.participant, "jid"),
-        ]
-        return Pattern("notification", _attrs(b, fields))
-
-
-class IqMatch(MatcherSpec):
-    """An iq (for example the server's ping, or an answer the bot got)."""
-
-    KEY: ClassVar[str] = "iq"
-
-    from_: str | None = Field(default=None, alias="from")
-    id: str | None = None
-    type: str | None = None
-    xmlns: str | None = None
-
-    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
-        fields = [
-            ("from", self.from_, "jid"),
-            ("id", self.id, "value"),
-            ("type", self.type, "value"),
-            ("xmlns", self.xmlns, "value"),
-        ]
-        return Pattern("iq", _attrs(b, fields))
-
-
-class NodeMatch(MatcherSpec):
-    """Any stanza, as a pattern in the tx/rx notation: ``'<message><body>hi</body></message>'``.
-
-    Subset match unless ``exact``; values may be ``{{captures}}`` or ``/regexes/``.
-    """
-
-    KEY: ClassVar[str] = "node"
-    SHORT_FIELD: ClassVar[str | None] = "pattern"
-
-    pattern_: str = Field(alias="pattern")
-
-    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
-        return b.pattern(self.pattern_, exact=exact)
-
-
-DEFAULT_REGISTRY = Registry(
+CORE_REGISTRY = Registry(
     steps=(
         LoginSpec,
         LogoutSpec,
@@ -778,4 +633,44 @@ DEFAULT_REGISTRY = Registry(
     ),
     server_actions=(PingAction, DeliverAction, PushAction),
 )
-"""Every built-in step type, expectation kind and server action."""
+"""The steps of 1:1 messaging, the generic expectations and the raw server actions."""
+
+DEFAULT_REGISTRY = CORE_REGISTRY.extend(
+    steps=(
+        flow_steps.CreateGroupSpec,
+        flow_steps.AddParticipantsSpec,
+        flow_steps.RemoveParticipantsSpec,
+        flow_steps.PromoteSpec,
+        flow_steps.DemoteSpec,
+        flow_steps.SetSubjectSpec,
+        flow_steps.LeaveGroupSpec,
+        flow_steps.SyncContactsSpec,
+        flow_steps.BlockSpec,
+        flow_steps.UnblockSpec,
+        flow_steps.SetPrivacySpec,
+        flow_steps.SetStatusSpec,
+        flow_steps.SetPictureSpec,
+        flow_steps.BroadcastSpec,
+        service_steps.CodeRequestSpec,
+        service_steps.CodeRegisterSpec,
+    ),
+    matchers=(
+        flow_matchers.GroupMatch,
+        flow_matchers.ContactsMatch,
+        flow_matchers.PictureMatch,
+        flow_matchers.StatusMatch,
+    ),
+    server_actions=(
+        service_steps.ContactsAction,
+        service_steps.CallAction,
+        service_steps.PaymentAction,
+        service_steps.DirtyAction,
+        service_steps.WebAction,
+        service_steps.FeaturesAction,
+        service_steps.DisconnectAction,
+        service_steps.ConflictAction,
+        service_steps.KillAction,
+    ),
+)
+"""Every built-in step type, expectation kind and server action: the core ones and those
+of the flows (``flow_steps``, ``flow_matchers``, ``service_steps``)."""

@@ -22,6 +22,19 @@ world:
 
 WriteScenario = Callable[..., Path]
 
+STEP_KEYS = (
+    "add_participants, block, broadcast, code_register, code_request, create_group, demote,"
+    " expect, expect_none, iq, leave_group, login, logout, paused, presence, promote, raw, read,"
+    " receipt, remove_participants, send, server, set_picture, set_privacy, set_status,"
+    " set_subject, sync_contacts, typing, unblock, unordered, wait"
+)
+"""Every step key, as messages about unknown steps list them."""
+EXPECTATION_KINDS = (
+    "message, receipt, ack, presence, chatstate, notification, iq, node, group, contacts,"
+    " picture, status"
+)
+"""Every expectation kind, as messages about a missing one list them."""
+
 
 def scenario_text(
     steps: str, *, bot: str = "tests.scenario.bots.broken:shouting", head: str = ""

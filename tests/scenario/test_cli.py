@@ -14,7 +14,10 @@ from simulator.cli import main
 from simulator.cli.run import keyword_matcher, parse_shard
 from simulator.cli.schema import schema_text
 from simulator.errors import FatalError
+from simulator.scenario import collect_paths
 from tests.scenario.conftest import EXAMPLES, FILES, HERE, WriteScenario
+
+EXAMPLE_FILES = collect_paths([EXAMPLES])
 
 ECHO_STEPS = """
 - login: alice
@@ -50,12 +53,12 @@ def test_validate_lists_every_problem(capsys: pytest.CaptureFixture[str]) -> Non
     out, err = capsys.readouterr()
     assert len(out.splitlines()) == 14
     assert out.splitlines()[0].startswith(f"{FILES / 'bad.yaml'}:8: at bot.python: cannot import")
-    assert err == "1 of 3 scenario files have problems\n"
+    assert err == f"1 of {len(EXAMPLE_FILES) + 1} scenario files have problems\n"
 
 
 def test_validate_good_files(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(EXAMPLES)]) == 0
-    assert capsys.readouterr().out == "2 scenario files valid\n"
+    assert capsys.readouterr().out == f"{len(EXAMPLE_FILES)} scenario files valid\n"
 
 
 def test_validate_bad_paths(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -73,11 +76,23 @@ def test_run_passing_scenarios(capsys: pytest.CaptureFixture[str], tmp_path: Pat
         " wall Ns)",
         f"PASS  {EXAMPLES / 'echo_next_day.yaml'}  the echo bot still answers a day later"
         "  (virtual 1d, wall Ns)",
+        f"PASS  {EXAMPLES / 'media.yaml'}  the media bot checks uploaded images and sends one"
+        " back  (virtual 0s, wall Ns)",
+        f"PASS  {EXAMPLES / 'moderator.yaml'}  the moderator bot removes a spammer and promotes"
+        " on request  (virtual 1m, wall Ns)",
+        f"PASS  {EXAMPLES / 'offline_receipts.yaml'}  messages wait for an offline bot and the"
+        " receipts find their way back  (virtual 1h10m, wall Ns)",
+        f"PASS  {EXAMPLES / 'presence_last_seen.yaml'}  the last-seen bot follows presence and"
+        " respects privacy  (virtual 2h30m, wall Ns)",
+        f"PASS  {EXAMPLES / 'registration.yaml'}  a new number registers, logs in and is welcomed"
+        " by the bot  (virtual 1m5s, wall Ns)",
+        f"PASS  {EXAMPLES / 'reminder.yaml'}  the reminder bot reminds at the right virtual time"
+        "  (virtual 1d3h29m, wall Ns)",
         "",
-        "2 passed wall Ns (virtual time 1d1m)",
+        "8 passed wall Ns (virtual time 2d7h12m5s)",
     ]
     suite = ET.parse(junit).getroot().find("testsuite")
-    assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("2", "0")
+    assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("8", "0")
 
 
 def test_run_a_failing_scenario(capsys: pytest.CaptureFixture[str], write: WriteScenario) -> None:
@@ -127,7 +142,8 @@ def test_run_selects_with_k_and_shard(capsys: pytest.CaptureFixture[str]) -> Non
     ] == [str(EXAMPLES / "echo_next_day.yaml")]
     assert main(["run", str(EXAMPLES), "--shard", "1/2"]) == 0
     assert lines(capsys.readouterr().out)[0].startswith(f"PASS  {EXAMPLES / 'echo.yaml'}")
-    assert main(["run", str(EXAMPLES), "--shard", "3/3"]) == 0
+    past_the_end = len(EXAMPLE_FILES) + 1
+    assert main(["run", str(EXAMPLES), "--shard", f"{past_the_end}/{past_the_end}"]) == 0
     assert capsys.readouterr().out.startswith("no scenarios to run in this shard\n")
     assert main(["run", str(EXAMPLES), "-k", "nothing-like-this"]) == 1
     assert capsys.readouterr().err == "error: no scenario matches -k 'nothing-like-this'\n"

@@ -10,7 +10,7 @@ from simulator.errors import ScenarioError, ScenarioSyntaxError
 from simulator.scenario import collect_paths, load_scenario, validate_files
 from simulator.scenario import plan as plan_module
 from simulator.scenario.loader import check_file, import_bot
-from tests.scenario.conftest import EXAMPLES, FILES, WriteScenario
+from tests.scenario.conftest import EXAMPLES, EXPECTATION_KINDS, FILES, STEP_KEYS, WriteScenario
 
 
 def problems_of(path: Path) -> list[str]:
@@ -25,10 +25,7 @@ def test_a_malformed_file_lists_every_problem_with_its_line() -> None:
         f"{path}:10: at options.within: a duration is a number of seconds or a number with a unit:"
         " 500ms, 5s, 2m, 1h, 1d; got '5 parsecs'",
         f"{path}:13: at steps[1]: unknown step 'sned' (did you mean 'send'?); the steps are:"
-        " expect,"
-        " expect_none, iq, login, logout, paused, presence, raw, read, receipt, send, server,"
-        " typing,"
-        " unordered, wait",
+        f" {STEP_KEYS}",
         f"{path}:14: at steps[2].send.to: unknown user 'bob' (accounts: alice, bot)",
         f"{path}:14: at steps[2].send.text: {{{{name}}}} is used before any step binds it (an"
         " expectation binds a capture the first time it matches)",
@@ -46,9 +43,8 @@ def test_a_malformed_file_lists_every_problem_with_its_line() -> None:
         f"{path}:21: at steps[9].send.from: alice is not logged in at this step: add `- login:"
         " alice`"
         " before it",
-        f"{path}:22: at steps[10].expect: an expectation needs exactly one of: message, receipt,"
-        " ack,"
-        " presence, chatstate, notification, iq, node; got none",
+        f"{path}:22: at steps[10].expect: an expectation needs exactly one of:"
+        f" {EXPECTATION_KINDS}; got none",
         f"{path}:23: at steps[11]: a step is a mapping with one key, like `- wait: 2s`; got keys"
         " wait, login",
     ]

@@ -17,7 +17,7 @@ from simulator.scenario import plan as plan_module
 from simulator.scenario.model import Registry, StepSpec
 from simulator.scenario.steps import LoginSpec, WaitSpec
 from simulator.wire.node import Node
-from tests.scenario.conftest import WriteScenario
+from tests.scenario.conftest import EXPECTATION_KINDS, STEP_KEYS, WriteScenario
 
 WORLD = {"accounts": [{"phone": "491110000001", "name": "Alice"}]}
 
@@ -89,10 +89,7 @@ def test_structured_errors() -> None:
         {
             "loc": ("steps", 1),
             "type": "step_key",
-            "msg": "unknown step 'sned' (did you mean 'send'?); the steps are: expect,"
-            " expect_none, iq,"
-            " login, logout, paused, presence, raw, read, receipt, send, server, typing,"
-            " unordered, wait",
+            "msg": f"unknown step 'sned' (did you mean 'send'?); the steps are: {STEP_KEYS}",
         },
         {
             "loc": ("steps", 2, "send", "send"),
@@ -129,21 +126,19 @@ def test_one_of_errors() -> None:
         {
             "loc": ("steps", 0, "expect", "expect"),
             "type": "one_of",
-            "msg": "an expectation needs exactly one of: message, receipt, ack, presence,"
-            " chatstate,"
-            " notification, iq, node; got none",
+            "msg": f"an expectation needs exactly one of: {EXPECTATION_KINDS}; got none",
         },
         {
             "loc": ("steps", 1, "expect", "expect"),
             "type": "one_of",
-            "msg": "an expectation needs exactly one of: message, receipt, ack, presence,"
-            " chatstate,"
-            " notification, iq, node; got message and receipt",
+            "msg": f"an expectation needs exactly one of: {EXPECTATION_KINDS};"
+            " got message and receipt",
         },
         {
             "loc": ("steps", 2, "server", "server"),
             "type": "one_of",
-            "msg": "a server step needs exactly one of: ping, deliver, push; got none",
+            "msg": "a server step needs exactly one of: ping, deliver, push, contacts, call,"
+            " payment, dirty, web, features, disconnect, conflict, kill; got none",
         },
     ]
 
@@ -192,6 +187,22 @@ def test_schema_lists_every_step_with_its_short_form() -> None:
         "ExpectStep",
         "ExpectNoneStep",
         "UnorderedStep",
+        "CreateGroupStep",
+        "AddParticipantsStep",
+        "RemoveParticipantsStep",
+        "PromoteStep",
+        "DemoteStep",
+        "SetSubjectStep",
+        "LeaveGroupStep",
+        "SyncContactsStep",
+        "BlockStep",
+        "UnblockStep",
+        "SetPrivacyStep",
+        "SetStatusStep",
+        "SetPictureStep",
+        "BroadcastStep",
+        "CodeRequestStep",
+        "CodeRegisterStep",
     ]
     assert schema["$defs"]["LoginStep"]["properties"]["login"] == {
         "anyOf": [{"type": "string"}, {"$ref": "#/$defs/LoginSpec"}]

@@ -1,0 +1,236 @@
+"""The core expectation kinds: what one stanza a party receives looks like, in typed fields.
+
+Each :class:`~simulator.scenario.model.MatcherSpec` turns its fields into a
+:class:`~simulator.scenario.match.Pattern` (only the fields given are checked; names
+resolve to JIDs through the builder). The kinds of the flows' notifications are in
+``flow_matchers``; all of them are listed in :data:`~simulator.scenario.steps.DEFAULT_REGISTRY`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from pydantic import Field
+
+from simulator.scenario.match import Absent, AbsentOr, Pattern
+from simulator.scenario.match import Literal as Exactly
+from simulator.scenario.model import MatcherSpec, Name
+
+if TYPE_CHECKING:
+    from simulator.scenario.builder import Builder
+    from simulator.scenario.match import Value
+
+__all__ = [
+    "AckMatch",
+    "ChatstateMatch",
+    "IqMatch",
+    "MessageMatch",
+    "NodeMatch",
+    "NotificationMatch",
+    "PresenceMatch",
+    "ReceiptMatch",
+]
+
+
+def _attrs(b: Builder, fields: list[tuple[str, str | None, str]]) -> tuple[tuple[str, Value], ...]:
+    """(attribute, value as written, kind) -> pattern attributes; kind ``jid`` resolves names."""
+    return b.attrs(fields)
+
+
+class MessageMatch(MatcherSpec):
+    """A message; only the fields given are checked."""
+
+    KEY: ClassVar[str] = "message"
+
+    from_: str | None = Field(default=None, alias="from")
+    """The sender (a user, ``bot``, a JID, a group) or a ``{{capture}}`` / ``/regex/``."""
+    id: str | None = None
+    type: str | None = None
+    """``text`` or ``media``."""
+    participant: str | None = None
+    """In a group: the author."""
+    notify: str | None = None
+    """The sender's push name."""
+    body: str | None = None
+    """The text: literal, ``{{capture}}`` template or ``/regex/``."""
+    media: dict[str, str] | None = None
+    """Attributes the ``<media>`` child must have (``type``, ``url``, ``caption``...)."""
+    t: Name | None = None
+    """The server's timestamp (Unix time) when it took the message."""
+    offline: bool | None = None
+    """True: it was kept while the recipient was offline and came at its login."""
+
+    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
+        attrs = _attrs(
+            b,
+            [
+                ("from", self.from_, "jid"),
+                ("id", self.id, "value"),
+                ("type", self.type, "value"),
+                ("participant", self.participant, "jid"),
+                ("notify", self.notify, "value"),
+                ("t", self.t, "value"),
+            ],
+        )
+        if self.offline is not None:
+            attrs += (("offline", Exactly("1" if self.offline else "0")),)
+        children: list[Pattern] = []
+        if self.body is not None:
+            children.append(Pattern("body", data=b.value(self.body, "body")))
+        if self.media is not None:
+            media = tuple((k, b.value(v, "media", k)) for k, v in self.media.items())
+            children.append(Pattern("media", media))
+        return Pattern("message", attrs, tuple(children))
+
+
+class ReceiptMatch(MatcherSpec):
+    """A receipt; ``type: delivery`` means a receipt without a type."""
+
+    KEY: ClassVar[str] = "receipt"
+
+    from_: str | None = Field(default=None, alias="from")
+    id: str | None = None
+    type: str | None = None
+    """``delivery``, ``read``, ``played`` or ``retry``."""
+    participant: str | None = None
+
+    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
+        attrs = list(
+            _attrs(
+                b,
+                [
+                    ("from", self.from_, "jid"),
+                    ("id", self.id, "value"),
+                    ("participant", self.participant, "jid"),
+                ],
+            )
+        )
+        if self.type == "delivery":
+            attrs.append(("type", Absent()))
+        elif self.type is not None:
+            attrs.append(("type", b.value(self.type, "type")))
+        return Pattern("receipt", tuple(attrs))
+
+
+class AckMatch(MatcherSpec):
+    """An ack (the server's single tick for a message is ``class: message``)."""
+
+    KEY: ClassVar[str] = "ack"
+
+    class_: str | None = Field(default=None, alias="class")
+    id: str | None = None
+    from_: str | None = Field(default=None, alias="from")
+    type: str | None = None
+
+    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
+        fields = [
+            ("class", self.class_, "value"),
+            ("id", self.id, "value"),
+            ("from", self.from_, "jid"),
+            ("type", self.type, "value"),
+        ]
+        return Pattern("ack", _attrs(b, fields))
+
+
+class PresenceMatch(MatcherSpec):
+    """A presence; ``type: available`` also matches a presence without a type."""
+
+    KEY: ClassVar[str] = "presence"
+
+    from_: str | None = Field(default=None, alias="from")
+    type: str | None = None
+    last: Name | None = None
+    """For ``unavailable``: last seen (Unix time) or ``deny``."""
+    to: Name | None = None
+    """Whom a (un)subscribe is for (what the bot sends: ``to: server``)."""
+
+    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
+        fields = [("from", self.from_, "jid"), ("last", self.last, "value"), ("to", self.to, "jid")]
+        attrs = list(_attrs(b, fields))
+        if self.type == "available":
+            attrs.append(("type", AbsentOr(Exactly("available"))))
+        elif self.type is not None:
+            attrs.append(("type", b.value(self.type, "type")))
+        return Pattern("presence", tuple(attrs))
+
+
+class ChatstateMatch(MatcherSpec):
+    """A chat state: someone is typing (``composing``) or stopped (``paused``)."""
+
+    KEY: ClassVar[str] = "chatstate"
+
+    from_: str | None = Field(default=None, alias="from")
+    state: Literal["composing", "paused"] | None = None
+    participant: str | None = None
+
+    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
+        attrs = _attrs(b, [("from", self.from_, "jid"), ("participant", self.participant, "jid")])
+        children = (Pattern(self.state),) if self.state is not None else ()
+        return Pattern("chatstate", attrs, children)
+
+
+class NotificationMatch(MatcherSpec):
+    """A notification (groups, pictures, status, contacts...); use ``node`` for its content."""
+
+    KEY: ClassVar[str] = "notification"
+
+    from_: str | None = Field(default=None, alias="from")
+    type: str | None = None
+    id: str | None = None
+    participant: str | None = None
+
+    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
+        fields = [
+            ("from", self.from_, "jid"),
+            ("type", self.type, "value"),
+            ("id", self.id, "value"),
+            ("participant", self.participant, "jid"),
+        ]
+        return Pattern("notification", _attrs(b, fields))
+
+
+class IqMatch(MatcherSpec):
+    """An iq (for example the server's ping, or an answer the bot got)."""
+
+    KEY: ClassVar[str] = "iq"
+
+    from_: str | None = Field(default=None, alias="from")
+    id: str | None = None
+    type: str | None = None
+    xmlns: str | None = None
+    to: Name | None = None
+    """Where it goes (for iqs the bot sends: ``to: team``)."""
+    child: str | None = None
+    """A child it must have, by tag (``remove``, ``group``...)."""
+    error: int | None = None
+    """An error answer with this code (``type: error`` is implied)."""
+
+    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
+        fields = [
+            ("from", self.from_, "jid"),
+            ("id", self.id, "value"),
+            ("type", self.type if self.error is None else "error", "value"),
+            ("xmlns", self.xmlns, "value"),
+            ("to", self.to, "jid"),
+        ]
+        children: list[Pattern] = []
+        if self.child is not None:
+            children.append(Pattern(self.child))
+        if self.error is not None:
+            children.append(Pattern("error", (("code", Exactly(str(self.error))),)))
+        return Pattern("iq", _attrs(b, fields), tuple(children))
+
+
+class NodeMatch(MatcherSpec):
+    """Any stanza, as a pattern in the tx/rx notation: ``'<message><body>hi</body></message>'``.
+
+    Subset match unless ``exact``; values may be ``{{captures}}`` or ``/regexes/``.
+    """
+
+    KEY: ClassVar[str] = "node"
+    SHORT_FIELD: ClassVar[str | None] = "pattern"
+
+    pattern_: str = Field(alias="pattern")
+
+    def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
+        return b.pattern(self.pattern_, exact=exact)

@@ -1,0 +1,404 @@
+"""What only the service can cause, and registration (step types and ``server`` actions of
+:data:`~simulator.scenario.steps.DEFAULT_REGISTRY`).
+
+``server`` actions call the test hooks of the flows (``simulator.server.flows.account``,
+``contacts``) and end sessions the way the service did::
+
+    - server: {contacts: {user: bob, change: remove}}   # tell who synced bob that he left
+    - server: {call: {from: alice, to: bot}}            # an incoming call offer (live only)
+    - server: {payment: bot}                            # the account is paid for a year
+    - server: {dirty: {to: bot, categories: [groups]}}
+    - server: {web: bot}                                # WhatsApp Web asks to pair
+    - server: {disconnect: alice}                       # <stream:error><system-shutdown/>
+    - server: {conflict: bot}                           # another login took the session
+    - server: {kill: alice}                             # the connection drops, no goodbye
+
+Registration goes to the HTTP side in-process (``/v2/code``, ``/v2/register``). The JSON
+answer is checked as a node, ``<answer status="fail" reason="too_recent" retry_after="45"/>``,
+against the typed fields; an account of the world with ``registered: false`` can log in
+once a ``code_register`` step registered it::
+
+    - code_request: {user: newbie}                      # status: sent
+    - code_request: {user: newbie, status: fail, reason: too_recent, retry_after: 65}
+    - code_register: {user: newbie}                     # the code the "SMS" carried
+    - login: newbie
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from pydantic import Field
+
+from simulator.client.registration import RegistrationFailed, code_register, code_request
+from simulator.scenario import plan
+from simulator.scenario.match import Pattern
+from simulator.scenario.model import Name, Names, ServerActionSpec, StepSpec
+from simulator.server.flows import account
+from simulator.server.flows.contacts import notify_contacts
+from simulator.server.session import stream_error
+from simulator.wire.node import Node
+
+if TYPE_CHECKING:
+    from simulator.scenario.builder import Builder
+    from simulator.scenario.runner import Runtime
+    from simulator.server import Server
+
+__all__ = [
+    "CallAction",
+    "CodeRegisterSpec",
+    "CodeRequestSpec",
+    "ConflictAction",
+    "ContactsAction",
+    "DirtyAction",
+    "DisconnectAction",
+    "FeaturesAction",
+    "KillAction",
+    "PaymentAction",
+    "WebAction",
+]
+
+
+def _action(
+    b: Builder, summary: str, action: plan.ServiceAction, result: Pattern | None = None
+) -> plan.Step:
+    return plan.ServerAction(where=b.where, summary=summary, action=action, result=result)
+
+
+# ==================================================================== notifications and stanzas
+
+
+class ContactsAction(ServerActionSpec):
+    """Tell everyone who synced a user's number that it registered, left or changed."""
+
+    KEY: ClassVar[str] = "contacts"
+
+    user: Name
+    change: Literal["add", "remove", "update"]
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        party = b.account(self.user, "user")
+        if party is None:
+            return None
+        change = self.change
+
+        async def notify(rt: Runtime) -> None:
+            notify_contacts(rt.server, party.jid, change)
+
+        return _action(b, f"the server tells {self.user}'s contacts: {change}", notify)
+
+
+class CallAction(ServerActionSpec):
+    """An incoming call offer (live only: the callee must be connected)."""
+
+    KEY: ClassVar[str] = "call"
+
+    from_: Name = Field(alias="from")
+    to: Name
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        caller, callee = b.account(self.from_, "from"), b.account(self.to, "to")
+        if caller is None or callee is None:
+            return None
+
+        async def call(rt: Runtime) -> None:
+            if account.inject_call(rt.server, callee.jid, caller.jid) is None:
+                rt.fail(f"the server cannot ring {callee.label}: not connected")
+
+        return _action(b, f"{caller.label} calls {callee.label}", call)
+
+
+class PaymentAction(ServerActionSpec):
+    """A payment: the account is paid for ``delta`` more days (an ``account`` notification)."""
+
+    KEY: ClassVar[str] = "payment"
+    SHORT_FIELD: ClassVar[str | None] = "to"
+
+    to: Name
+    delta: int = 365
+    """Days paid for."""
+    sku: str = "1"
+    author: Name | None = None
+    """Who paid, if someone else."""
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        party = b.account(self.to, "to")
+        author = b.account(self.author, "author") if self.author is not None else None
+        if party is None:
+            return None
+        delta, sku = self.delta, self.sku
+
+        async def pay(rt: Runtime) -> None:
+            payer = author.jid if author is not None else None
+            account.notify_payment(rt.server, party.jid, author=payer, delta=delta, sku=sku)
+
+        return _action(b, f"the server takes a payment for {party.label}", pay)
+
+
+def _live(rt: Runtime, party: plan.Party, sent: bool | int, what: str) -> None:
+    if not sent:
+        rt.fail(f"the server cannot send {what} to {party.label}: not connected")
+
+
+class DirtyAction(ServerActionSpec):
+    """Mark categories dirty (``<ib><dirty/></ib>``, live only; the flags stay until cleaned)."""
+
+    KEY: ClassVar[str] = "dirty"
+    SHORT_FIELD: ClassVar[str | None] = "to"
+
+    to: Name
+    categories: Names = Field(default_factory=lambda: ["groups"])
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        party = b.account(self.to, "to")
+        if party is None:
+            return None
+        categories = list(self.categories)
+
+        async def dirty(rt: Runtime) -> None:
+            _live(rt, party, account.mark_dirty(rt.server, party.jid, categories), "dirty flags")
+
+        listed = ", ".join(categories)
+        return _action(b, f"the server marks {listed} dirty for {party.label}", dirty)
+
+
+class WebAction(ServerActionSpec):
+    """WhatsApp Web asks to pair (a ``web`` notification, kept until acked)."""
+
+    KEY: ClassVar[str] = "web"
+    SHORT_FIELD: ClassVar[str | None] = "to"
+
+    to: Name
+    sync: str = "1"
+    code: str = "simulator"
+    name: str = "Browser"
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        party = b.account(self.to, "to")
+        if party is None:
+            return None
+        blobs = self.sync.encode(), self.code.encode(), self.name.encode()
+
+        async def web(rt: Runtime) -> None:
+            sync, code, name = blobs
+            account.notify_web_sync(rt.server, party.jid, sync=sync, code=code, name=name)
+
+        return _action(b, f"WhatsApp Web asks {party.label} to pair", web)
+
+
+class FeaturesAction(ServerActionSpec):
+    """A contact's capabilities changed (a ``features`` notification)."""
+
+    KEY: ClassVar[str] = "features"
+
+    to: Name
+    from_: Name = Field(alias="from")
+    encrypt: str = "1"
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        party, sender = b.account(self.to, "to"), b.account(self.from_, "from")
+        if party is None or sender is None:
+            return None
+        encrypt = self.encrypt
+
+        async def features(rt: Runtime) -> None:
+            account.notify_features(rt.server, party.jid, sender.jid, encrypt=encrypt)
+
+        summary = f"the server tells {party.label} about {sender.label}'s features"
+        return _action(b, summary, features)
+
+
+# ==================================================================== sessions
+
+
+class _EndSession(ServerActionSpec):
+    """The service ends a connected user's (or the bot's) session."""
+
+    SHORT_FIELD: ClassVar[str | None] = "user"
+    HOW: ClassVar[str]
+
+    user: Name
+    """A user or ``bot``; it counts as logged out (``- login:`` brings it back)."""
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        party = b.session_ended(self.user, "user")
+        if party is None:
+            return None
+        end = self.end
+
+        async def act(rt: Runtime) -> None:
+            session = rt.server.live(party.jid)
+            if session is None:
+                rt.fail(f"the server cannot end {party.label}'s session: not connected")
+            end(rt.server, party.jid)
+
+        return _action(b, f"the server {self.HOW} {party.label}", act)
+
+    def end(self, server: Server, jid: str) -> None:
+        raise NotImplementedError
+
+
+class DisconnectAction(_EndSession):
+    """The server shuts a session down with a stream error (``system-shutdown`` by default)."""
+
+    KEY: ClassVar[str] = "disconnect"
+    HOW: ClassVar[str] = "disconnects"
+
+    reason: str = "system-shutdown"
+    """The stream error (``system-shutdown``, ``ack``, ``xml-not-well-formed``...)."""
+
+    def end(self, server: Server, jid: str) -> None:
+        account.shut_down(server, jid, self.reason)
+
+
+class ConflictAction(_EndSession):
+    """Another login took the account: ``<stream:error><conflict/>``, then the close."""
+
+    KEY: ClassVar[str] = "conflict"
+    HOW: ClassVar[str] = "replaces the session of"
+
+    def end(self, server: Server, jid: str) -> None:
+        session = server.live(jid)
+        if session is not None:
+            session.close(stream_error("conflict", "Replaced by new connection"), "conflict")
+
+
+class KillAction(_EndSession):
+    """The connection drops without a goodbye (no stream error)."""
+
+    KEY: ClassVar[str] = "kill"
+    HOW: ClassVar[str] = "drops the connection of"
+
+    def end(self, server: Server, jid: str) -> None:
+        session = server.live(jid)
+        if session is not None:
+            session.kill("killed by the scenario")
+
+
+# ==================================================================== registration (§4.8)
+
+
+def default_identity(phone: str) -> str:
+    """The device identity a registration step sends unless told (deterministic)."""
+    return hashlib.sha1(f"simulator-identity:{phone}".encode()).hexdigest()[:20]
+
+
+def answer_node(answer: Mapping[str, object]) -> Node:
+    """A JSON answer of the HTTP side as a node (``<answer status="sent" .../>``) to match."""
+    attrs = {
+        key: value if isinstance(value, str) else json.dumps(value) for key, value in answer.items()
+    }
+    return Node("answer", attrs)
+
+
+class _Registration(StepSpec):
+    STATUS: ClassVar[str]
+
+    user: Name
+    """An account of the world (``registered: false`` for a new number)."""
+    identity: str | None = None
+    """The device identity (default: one derived from the phone)."""
+    cc: str | None = Field(default=None, pattern=r"^[0-9]{1,3}$")
+    """Where the country code ends (default: the first two digits)."""
+    status: str | None = None
+    """The answer's ``status``."""
+    reason: str | None = None
+    """The answer's ``reason`` (``too_recent``, ``mismatch``...)."""
+    retry_after: int | str | None = None
+    """Seconds before the next try (``too_recent``, ``too_many_guesses``)."""
+    param: str | None = None
+
+    def expected(self, b: Builder, extra: list[tuple[str, str | None, str]]) -> Pattern:
+        status = self.status or (self.STATUS if self.reason is None else "fail")
+        retry = str(self.retry_after) if self.retry_after is not None else None
+        fields = [
+            ("reason", self.reason, ""),
+            ("retry_after", retry, ""),
+            ("param", self.param, ""),
+            *extra,
+        ]
+        return Pattern("answer", (("status", b.value(status, "status")), *b.attrs(fields)))
+
+    def numbers(self, b: Builder, party: plan.Party) -> tuple[str, str, str]:
+        """(country code, national number, identity) as the request sends them."""
+        cc = self.cc or party.phone[:2]
+        if not party.phone.startswith(cc):
+            b.problem(f"{party.label}'s phone {party.phone} does not start with {cc}", "cc")
+        return cc, party.phone[len(cc) :], self.identity or default_identity(party.phone)
+
+
+class CodeRequestSpec(_Registration):
+    """Ask for a verification code (``/v2/code``); the answer must say ``sent`` unless told."""
+
+    KEY: ClassVar[str] = "code_request"
+    STATUS: ClassVar[str] = "sent"
+
+    method: Literal["sms", "voice"] = "sms"
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        party = b.user(self.user, "user", acting=False)
+        pattern = self.expected(b, [])
+        if party is None:
+            return None
+        cc, number, identity = self.numbers(b, party)
+        method = self.method
+
+        async def request(rt: Runtime) -> Node:
+            try:
+                answer = await code_request(rt.server, cc, number, identity=identity, method=method)
+            except RegistrationFailed as exc:
+                return answer_node(exc.answer)
+            return answer_node(answer.answer)
+
+        return plan.ServerAction(
+            where=b.where,
+            summary=f"{party.label} asks for a registration code by {method}",
+            action=request,
+            result=pattern,
+            answer_note=f"{party.label}'s code request",
+            party=party.label,
+        )
+
+
+class CodeRegisterSpec(_Registration):
+    """Submit the code (``/v2/register``); with status ``ok`` the user may log in after it."""
+
+    KEY: ClassVar[str] = "code_register"
+    STATUS: ClassVar[str] = "ok"
+
+    code: str | None = None
+    """The code (default: the one the service last sent to the number)."""
+    type: Literal["new", "existing"] | None = None
+    """``new`` for a number that was not on the service."""
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        party = b.user(self.user, "user", acting=False)
+        pattern = self.expected(b, [("type", self.type, "")])
+        code = b.text(self.code, "code") if self.code is not None else None
+        if party is None:
+            return None
+        if self.status in (None, "ok") and self.reason is None:
+            b.registered(party)
+        cc, number, identity = self.numbers(b, party)
+
+        async def register(rt: Runtime) -> Node:
+            sent = rt.server.http.registrar.code_for(party.phone) or ""
+            given = rt.render_text(code) if code is not None else sent
+            try:
+                creds = await code_register(rt.server, cc, number, given, identity=identity)
+            except RegistrationFailed as exc:
+                return answer_node(exc.answer)
+            rt.passwords[party.label] = creds.password
+            return answer_node(creds.answer)
+
+        return plan.ServerAction(
+            where=b.where,
+            summary=f"{party.label} registers with the code",
+            action=register,
+            result=pattern,
+            answer_note=f"{party.label}'s registration",
+            party=party.label,
+        )
