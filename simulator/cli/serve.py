@@ -6,6 +6,10 @@ Prints one line ``listening on HOST:PORT`` once clients can connect (port 0 lets
 OS choose), then serves until Ctrl-C or SIGTERM, which end it cleanly with exit 0. With
 ``--http-port`` it also serves registration and media over HTTP and prints
 ``http on HOST:PORT`` (the base URL for ``code_request`` and the media URLs).
+
+With ``--record FILE --record-bot ACCOUNT`` it records the session and, when stopped,
+writes it to FILE as a scenario that replays it (``simulator run FILE --bot ...``); see
+``simulator.scenario.record`` for what becomes which step.
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ import base64
 import binascii
 import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import trio
 
 from simulator.errors import FatalError, ScenarioSyntaxError
-from simulator.server import ServerConfig, State, open_server
+from simulator.scenario.record import LiveRecorder, find_account, recording, write_recording
+from simulator.server import Server, ServerConfig, State, open_server
 from simulator.world import build_state, default_password, load_world
 
 __all__ = ["add_parser", "parse_account", "run"]
@@ -50,6 +57,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         type=int,
         metavar="PORT",
         help="also serve registration and media over HTTP on this port (0 = any free port)",
+    )
+    parser.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="record the session; when stopped, write it to FILE as a scenario that replays it",
+    )
+    parser.add_argument(
+        "--record-bot",
+        metavar="ACCOUNT",
+        help="with --record: the account under test (phone or name); the others are users",
     )
     parser.set_defaults(run=run)
 
@@ -89,10 +107,38 @@ def _state(args: argparse.Namespace) -> State:
     return state
 
 
-async def _serve(args: argparse.Namespace, state: State) -> None:
+def _record_bot(args: argparse.Namespace, state: State) -> str | None:
+    """The JID of the bot to record (None: not recording), or FatalError."""
+    if args.record is None and args.record_bot is None:
+        return None
+    if args.record is None or args.record_bot is None:
+        raise FatalError("--record FILE and --record-bot ACCOUNT go together")
+    if not args.record.parent.is_dir():
+        raise FatalError(f"--record {args.record}: the directory does not exist")
+    account = find_account(state, args.record_bot)
+    if account is None:
+        raise FatalError(f"--record-bot {args.record_bot!r}: no such account (phone or name)")
+    return account.jid
+
+
+@asynccontextmanager
+async def _recording(server: Server, bot: str | None) -> AsyncIterator[LiveRecorder | None]:
+    if bot is None:
+        yield None
+        return
+    async with recording(server, bot) as recorder:
+        yield recorder
+
+
+async def _serve(
+    args: argparse.Namespace, state: State, bot: str | None = None
+) -> LiveRecorder | None:
     config = ServerConfig(epoch=None, seed=args.seed)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with open_server(state=state, config=config) as server:
+        async with (
+            open_server(state=state, config=config) as server,
+            _recording(server, bot) as recorder,
+        ):
             try:
                 host, port = await server.listen_tcp(args.host, args.port)
             except OSError as exc:
@@ -114,16 +160,27 @@ async def _serve(args: argparse.Namespace, state: State) -> None:
                         f"cannot listen on {args.host}:{args.http_port}: {exc.strerror}"
                     ) from None
                 print(f"http on {http_host}:{http_port}", flush=True)
+            if recorder is not None:
+                print(f"recording to {args.record}", flush=True)
             async for _signum in signals:
                 break
+    return recorder
 
 
 def run(args: argparse.Namespace) -> int:
     state = _state(args)
+    bot = _record_bot(args, state)
     try:
-        trio.run(_serve, args, state)
+        recorder = trio.run(_serve, args, state, bot)
     except BaseExceptionGroup as group:
         raise _single(group) from None
+    if recorder is not None:
+        try:
+            lines = write_recording(recorder, args.record, seed=args.seed, world=args.world)
+        except OSError as exc:
+            raise FatalError(f"cannot write {args.record}: {exc.strerror}") from None
+        for line in lines:
+            print(line, file=sys.stderr, flush=True)
     print("stopped", file=sys.stderr, flush=True)
     return 0
 
