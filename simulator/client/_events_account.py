@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from simulator.client.events import Event, Unhandled
+from simulator.client.events import int_attr as _int
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -47,13 +48,6 @@ __all__ = [
     "parse_call",
     "parse_ib",
 ]
-
-
-def _int(value: str | None) -> int:
-    try:
-        return int(value or 0)
-    except ValueError:
-        return 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from simulator.client.events import Event, Unhandled
+from simulator.client.events import int_attr as _int
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,13 +30,6 @@ __all__ = [
     "ProfilePictureChanged",
     "ProfilePictureDeleted",
 ]
-
-
-def _int(value: str | None) -> int:
-    try:
-        return int(value or 0)
-    except ValueError:
-        return 0
 
 
 # -------------------------------------------------------------------- contacts

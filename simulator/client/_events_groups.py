@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TypedDict
 
 from simulator.client.events import Event, Unhandled
+from simulator.client.events import int_attr as _int
 from simulator.jid import group_jid
 
 if TYPE_CHECKING:
@@ -47,13 +48,6 @@ __all__ = [
     "GroupsParticipantsPromote",
     "GroupsParticipantsRemove",
 ]
-
-
-def _int(value: str | None) -> int:
-    try:
-        return int(value or 0)
-    except ValueError:
-        return 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -45,7 +45,16 @@ __all__ = [
     "PresenceUnavailable",
     "StreamError",
     "Unhandled",
+    "int_attr",
 ]
+
+
+def int_attr(value: str | None) -> int:
+    """An integer attribute as the clients read it: missing or malformed counts as 0."""
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,18 +6,12 @@ from collections.abc import Callable
 from typing import Final
 
 from simulator.client import events as ev
+from simulator.client.events import int_attr as _int
 from simulator.wire.node import Node
 
 __all__ = ["parse"]
 
 Parser = Callable[[Node], list[ev.Event]]
-
-
-def _int(value: str | None) -> int:
-    try:
-        return int(value or 0)
-    except ValueError:
-        return 0
 
 
 _MEDIA: Final[dict[str, tuple[type[ev.MediaEvent], type[ev.MediaEvent]]]] = {
