@@ -3,7 +3,11 @@ exercised with real clients in tests/interop)."""
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -56,3 +60,35 @@ def test_a_port_in_use_is_one_sentence_and_exit_1(capsys: pytest.CaptureFixture[
         assert main(["serve", "--port", str(port)]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_and_sigterm_end_serve_cleanly_with_exit_0(signum: int) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "simulator",
+        "serve",
+        "--port",
+        "0",
+        "--account",
+        "491110000001",
+    ]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        watchdog = threading.Timer(30, proc.kill)  # a hang fails the test instead of stalling it
+        watchdog.start()
+        try:
+            assert proc.stdout is not None and proc.stderr is not None
+            first = proc.stdout.readline()
+            assert first.startswith("listening on 127.0.0.1:")
+            proc.send_signal(signum)
+            out = first + proc.stdout.read()
+            err = proc.stderr.read()
+        finally:
+            watchdog.cancel()
+            proc.kill()
+    assert proc.returncode == 0
+    assert "account 491110000001 password " in out
+    assert err.strip().endswith("stopped")
