@@ -1,12 +1,58 @@
 """simulator: a local fake of the 2014-2016 WhatsApp service (FunXMPP) for testing bots.
 
-The public surface, by subpackage: :mod:`simulator.wire` (the sans-IO protocol core),
-:mod:`simulator.server` (the fake service), :mod:`simulator.transport` (links and
-connectors), :mod:`simulator.client` (the client library).
+The entry points most users need are available here; each subpackage has its own
+public surface:
+
+* :mod:`simulator.wire` — the sans-IO protocol core (Node, codec, login, Connection);
+* :mod:`simulator.server` — the fake service (:func:`open_server`);
+* :mod:`simulator.transport` — links and connectors (memory, TCP);
+* :mod:`simulator.client` — the client library (:func:`open_client`, typed events);
+* :mod:`simulator.scenario` — scenario files and their runner (:func:`run_file`);
+* :mod:`simulator.testing` — the pieces the pytest plugin's fixtures are made of.
+
+The names below are imported on first use, so ``import simulator`` stays cheap (the pytest
+plugin is imported by every pytest run of a project that has the simulator installed).
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from simulator.client import Client, open_client
+    from simulator.scenario import load_scenario, run_file
+    from simulator.server import Server, open_server
+    from simulator.wire import Dialect, Node
+
+__all__ = [
+    "Client",
+    "Dialect",
+    "Node",
+    "Server",
+    "__version__",
+    "load_scenario",
+    "open_client",
+    "open_server",
+    "run_file",
+]
+
+_LAZY = {
+    "Client": "simulator.client",
+    "open_client": "simulator.client",
+    "load_scenario": "simulator.scenario",
+    "run_file": "simulator.scenario",
+    "Server": "simulator.server",
+    "open_server": "simulator.server",
+    "Dialect": "simulator.wire",
+    "Node": "simulator.wire",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'simulator' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

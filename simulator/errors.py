@@ -12,7 +12,14 @@
     │   ├── IqError                   the server answered an iq with type="error"; keeps the node
     │   ├── IqTimeout                 no answer to an iq in time
     │   ├── LoginFailed               the server refused the login (<failure>)
-    │   └── ConnectionClosed          the connection ended (stream:error, EOF, local close)
+    │   ├── ConnectionClosed          the connection ended (stream:error, EOF, local close)
+    │   ├── HttpError                 an HTTP request (media, registration) failed
+    │   │                             (simulator.client._http)
+    │   └── RegistrationFailed        the registration endpoint said no; status, reason,
+    │       │                         param, retry_after (simulator.client.registration)
+    │       ├── CodeRequestFailed     /v2/code (…TooRecent, …TooManyGuesses below it)
+    │       ├── CodeRegisterFailed    /v2/register
+    │       └── CredentialsBad        /v2/exist
     ├── ScenarioError                 scenario files and runs (simulator.scenario)
     │   ├── ScenarioSyntaxError       a file is malformed; lists every problem with file and line
     │   └── StepFailed                an expectation was not met during a run
