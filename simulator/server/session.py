@@ -287,7 +287,8 @@ class Session:
         self._cancel.cancel()
 
     def replay_pending(self) -> int:
-        """Queue the mailbox with ``offline="1"``, then ``<ib><offline count/></ib>`` (§4.4)."""
+        """Queue the mailbox with ``offline="1"``, then ``<ib><offline count/></ib>`` (§4.4),
+        then any dirty flags still set (§3.16)."""
         count = 0
         for _key, node in self.server.state.mailbox(self.jid):
             if digestible(self.profile, node):
@@ -296,6 +297,11 @@ class Session:
         self.push(
             Node("ib", {"from": SERVER}, [Node("offline", {"count": str(count)})]), force=True
         )
+        # Flags the client has not cleaned yet are said again at every login (§3.16).
+        dirty = self.account.dirty if self.account is not None else {}
+        for category, since in dirty.items():
+            flag = Node("dirty", {"type": category, "timestamp": str(since)})
+            self.push(Node("ib", {"from": SERVER}, [flag]), force=True)
         # The replayed backlog is not a sign of slowness: live traffic gets the usual room
         # on top of it.
         self._outbox_limit += count + 1

@@ -461,3 +461,24 @@ async def test_unacknowledged_stanzas_can_be_enforced(server: Server, user: Open
         error = await bob.wait_for(ev.StreamError, timeout=5)
     assert error.reason == "ack"
     assert len(server.state.mailbox(BOB_JID)) == 1  # kept for the next login
+
+
+async def test_dirty_flags_not_yet_cleaned_are_said_again_at_login(
+    server: Server, user: OpenUser
+) -> None:
+    async with user(ALICE) as alice:
+        pass
+    hooks.mark_dirty(server, ALICE, ["groups"])  # Alice is offline: nothing is sent now
+    since = str(server.clock.now())
+    async with user(ALICE) as alice:
+        done = await alice.wait_for(ev.OfflineDone, timeout=5)
+        flag = await alice.wait_for(Dirty, timeout=5)
+        await alice.clear_dirty(["groups"])
+    assert done.count == 0
+    assert flag.node == Node(
+        "ib", {"from": "s.whatsapp.net"}, [Node("dirty", {"type": "groups", "timestamp": since})]
+    )
+    async with user(ALICE) as alice:
+        await alice.wait_for(ev.OfflineDone, timeout=5)
+        await alice.ping(timeout=5)
+        assert not [e for e in alice.events_nowait() if isinstance(e, Dirty)]
