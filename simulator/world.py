@@ -52,7 +52,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
-import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
@@ -72,7 +71,7 @@ from pydantic_core import PydanticCustomError
 
 from simulator.errors import ScenarioSyntaxError
 from simulator.jid import group_jid, phone_of, user_jid
-from simulator.server.state import BroadcastList, Group, Picture, State, Status
+from simulator.server.state import BroadcastList, Group, Picture, State, Status, default_password
 from simulator.yamlfile import Problem, format_loc, load_yaml, locate, validate_yaml
 
 __all__ = [
@@ -142,11 +141,6 @@ Timestamp = Annotated[
     Field(ge=0),
 ]
 """Unix time, or a date and time (UTC unless it has a zone)."""
-
-
-def default_password(phone: str) -> str:
-    """The password an account gets when the world does not give one (deterministic)."""
-    return base64.b64encode(hashlib.sha1(b"simulator:" + phone.encode()).digest()).decode()
 
 
 class _Spec(BaseModel):

@@ -21,17 +21,13 @@ from typing import TYPE_CHECKING, Final
 
 from simulator.cli.validate import DEFAULT_PATH, files_of
 from simulator.errors import FatalError, ScenarioError
-from simulator.scenario import CommandBot, InProcessBot, ScenarioResult, import_bot, junit_xml
-from simulator.scenario.durations import format_duration
-from simulator.scenario.loader import check_file
-from simulator.scenario.runner import run_scenario_sync
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Sequence
 
     from simulator.cli import Subparsers
-    from simulator.scenario import Scenario
+    from simulator.scenario import CommandBot, InProcessBot, Scenario, ScenarioResult
 
 __all__ = ["add_parser", "keyword_matcher", "parse_shard", "run"]
 
@@ -76,6 +72,8 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from simulator.scenario import junit_xml
+
     if not args.time_scale > 0:
         raise FatalError(f"--time-scale must be more than 0, not {args.time_scale}")
     scenarios = _load(files_of(args.paths))
@@ -98,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load(files: Sequence[Path]) -> list[Scenario]:
+    from simulator.scenario.loader import check_file
+
     scenarios: list[Scenario] = []
     problems: list[str] = []
     for path in files:
@@ -118,6 +118,8 @@ def _load(files: Sequence[Path]) -> list[Scenario]:
 def _bot_override(
     args: argparse.Namespace, scenarios: Sequence[Scenario]
 ) -> InProcessBot | CommandBot | None:
+    from simulator.scenario import CommandBot, InProcessBot, import_bot
+
     if args.bot:
         search = [Path.cwd(), *{s.path.parent for s in scenarios if s.path is not None}]
         try:
@@ -138,6 +140,9 @@ def _bot_override(
 def _run_all(
     scenarios: Sequence[Scenario], override: InProcessBot | CommandBot | None, time_scale: float
 ) -> list[ScenarioResult]:
+    from simulator.scenario.durations import format_duration
+    from simulator.scenario.runner import run_scenario_sync
+
     started = time.perf_counter()
     results: list[ScenarioResult] = []
     if not scenarios:
@@ -158,6 +163,8 @@ def _run_all(
 
 
 def _progress_line(result: ScenarioResult) -> str:
+    from simulator.scenario.durations import format_duration
+
     status = "PASS" if result.passed else "FAIL"
     times = f"virtual {format_duration(result.virtual_seconds)}, wall {result.wall_seconds:.2f}s"
     where = f"{result.path}" if result.path is not None else "(scenario)"

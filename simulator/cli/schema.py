@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from simulator.errors import FatalError
-from simulator.scenario import scenario_json_schema
 
 if TYPE_CHECKING:
     import argparse
@@ -35,6 +34,8 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
 
 def schema_text() -> str:
     """The schema as the committed ``scenario.schema.json`` holds it."""
+    from simulator.scenario import scenario_json_schema
+
     return json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 

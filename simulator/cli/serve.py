@@ -22,13 +22,16 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
 
 from simulator.errors import FatalError, ScenarioSyntaxError
-from simulator.scenario.record import LiveRecorder, find_account, recording, write_recording
 from simulator.server import Server, ServerConfig, State, open_server
-from simulator.world import build_state, default_password, load_world
+from simulator.server.state import default_password
+
+if TYPE_CHECKING:
+    from simulator.scenario.record import LiveRecorder
 
 __all__ = ["add_parser", "parse_account", "run"]
 
@@ -95,6 +98,8 @@ def parse_account(spec: str) -> tuple[str, str, str]:
 def _state(args: argparse.Namespace) -> State:
     state = State()
     if args.world is not None:
+        from simulator.world import build_state, load_world  # pydantic: only when needed
+
         try:
             build_state(load_world(args.world), state)
         except ScenarioSyntaxError as exc:
@@ -115,6 +120,8 @@ def _record_bot(args: argparse.Namespace, state: State) -> str | None:
         raise FatalError("--record FILE and --record-bot ACCOUNT go together")
     if not args.record.parent.is_dir():
         raise FatalError(f"--record {args.record}: the directory does not exist")
+    from simulator.scenario.record import find_account
+
     account = find_account(state, args.record_bot)
     if account is None:
         raise FatalError(f"--record-bot {args.record_bot!r}: no such account (phone or name)")
@@ -126,6 +133,8 @@ async def _recording(server: Server, bot: str | None) -> AsyncIterator[LiveRecor
     if bot is None:
         yield None
         return
+    from simulator.scenario.record import recording
+
     async with recording(server, bot) as recorder:
         yield recorder
 
@@ -176,6 +185,8 @@ def run(args: argparse.Namespace) -> int:
         raise _single(group) from None
     if recorder is not None:
         try:
+            from simulator.scenario.record import write_recording
+
             lines = write_recording(recorder, args.record, seed=args.seed, world=args.world)
         except OSError as exc:
             raise FatalError(f"cannot write {args.record}: {exc.strerror}") from None

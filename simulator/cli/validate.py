@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from simulator.errors import FatalError, ScenarioError
-from simulator.scenario.loader import check_file, collect_paths
 
 if TYPE_CHECKING:
     import argparse
@@ -39,6 +38,8 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
 
 def files_of(paths: Sequence[str]) -> list[Path]:
     """The scenario files under ``paths`` (default ``scenarios/``), or ``FatalError``."""
+    from simulator.scenario.loader import collect_paths
+
     try:
         files = collect_paths(paths or [DEFAULT_PATH])
     except ScenarioError as exc:
@@ -51,6 +52,8 @@ def files_of(paths: Sequence[str]) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from simulator.scenario.loader import check_file
+
     files = files_of(args.paths)
     bad = 0
     for path in files:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal, final
@@ -39,6 +40,12 @@ __all__ = [
 PendingKind = Literal["message", "receipt", "notification"]
 
 DEFAULT_PUSH_NAME: Final = ""
+
+
+def default_password(phone: str) -> str:
+    """The password an account gets when nobody gave one: derived from the phone, so every
+    run logs in the same way (worlds, ``simulator serve --account PHONE``)."""
+    return base64.b64encode(hashlib.sha1(b"simulator:" + phone.encode()).digest()).decode()
 
 
 def decode_password(password: str | bytes) -> bytes:
