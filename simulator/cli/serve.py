@@ -70,7 +70,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--record-bot",
         metavar="ACCOUNT",
-        help="with --record: the account under test (phone or name); the others are users",
+        help="with --record: the account under test (phone or name; default: the first "
+        "account to log in); the others are users",
     )
     parser.set_defaults(run=run)
 
@@ -113,13 +114,15 @@ def _state(args: argparse.Namespace) -> State:
 
 
 def _record_bot(args: argparse.Namespace, state: State) -> str | None:
-    """The JID of the bot to record (None: not recording), or FatalError."""
-    if args.record is None and args.record_bot is None:
+    """The JID of the bot to record (None: the first account to log in), or FatalError."""
+    if args.record is None:
+        if args.record_bot is not None:
+            raise FatalError("--record-bot ACCOUNT needs --record FILE")
         return None
-    if args.record is None or args.record_bot is None:
-        raise FatalError("--record FILE and --record-bot ACCOUNT go together")
     if not args.record.parent.is_dir():
         raise FatalError(f"--record {args.record}: the directory does not exist")
+    if args.record_bot is None:
+        return None
     from simulator.scenario.record import find_account
 
     account = find_account(state, args.record_bot)
@@ -129,8 +132,10 @@ def _record_bot(args: argparse.Namespace, state: State) -> str | None:
 
 
 @asynccontextmanager
-async def _recording(server: Server, bot: str | None) -> AsyncIterator[LiveRecorder | None]:
-    if bot is None:
+async def _recording(
+    server: Server, record: bool, bot: str | None
+) -> AsyncIterator[LiveRecorder | None]:
+    if not record:
         yield None
         return
     from simulator.scenario.record import recording
@@ -146,7 +151,7 @@ async def _serve(
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with (
             open_server(state=state, config=config) as server,
-            _recording(server, bot) as recorder,
+            _recording(server, args.record is not None, bot) as recorder,
         ):
             try:
                 host, port = await server.listen_tcp(args.host, args.port)
@@ -170,7 +175,8 @@ async def _serve(
                     ) from None
                 print(f"http on {http_host}:{http_port}", flush=True)
             if recorder is not None:
-                print(f"recording to {args.record}", flush=True)
+                who = "" if bot is not None else " (the bot: the first account to log in)"
+                print(f"recording to {args.record}{who}", flush=True)
             async for _signum in signals:
                 break
     return recorder

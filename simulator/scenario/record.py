@@ -25,10 +25,11 @@ server, unit-testable), in two passes:
 
 The rules
 ---------
-* The bot is the account named with ``--record-bot``; every other account that logs in
-  is a user. The world is written inline: every account the server knew, with names and
-  passwords as they were when recording started (``simulator serve --world FILE`` refers
-  to that file instead, unless accounts were added: see :func:`write_recording`).
+* The bot is the account named with ``--record-bot`` (without it: the first account
+  that logs in, so start the bot first); every other account that logs in is a user.
+  The world is written inline: every account the server knew, with names and passwords
+  as they were when recording started (``simulator serve --world FILE`` refers to that
+  file instead, unless accounts were added: see :func:`write_recording`).
 * What a user sends becomes a step: ``send`` (text messages), ``receipt`` / ``read``,
   ``typing`` / ``paused``, ``presence``, ``iq`` (a request and its answer, checked as the
   step's ``result``), and ``raw`` for anything else (or anything a typed step would not
@@ -121,18 +122,33 @@ class LiveRecorder:
     :meth:`watch`, which looks every ``interval`` seconds.
     """
 
-    def __init__(self, server: Server, bot: str) -> None:
-        account = find_account(server.state, bot)
-        if account is None:
-            raise ValueError(f"no account {bot!r} (a phone, JID or push name) to record as the bot")
+    def __init__(self, server: Server, bot: str | None = None) -> None:
+        self._bot: str | None = None
+        if bot is not None:
+            account = find_account(server.state, bot)
+            if account is None:
+                raise ValueError(
+                    f"no account {bot!r} (a phone, JID or push name) to record as the bot"
+                )
+            self._bot = account.jid
         self.server = server
-        self.bot = account.jid
         self.events: list[Tapped] = []
         self._accounts = {jid: _spec(account) for jid, account in server.state.accounts.items()}
         self._sessions: dict[str, object] = {}
         self._untap: Callable[[], None] | None = None
         self.started = self._now()
         """Server time when the recorder was made."""
+
+    @property
+    def bot(self) -> str:
+        """The bot's JID: as given, or else the first account that logged in (start the bot
+        first, then the users). Raises ``ValueError`` while nobody has."""
+        if self._bot is not None:
+            return self._bot
+        for event in self.events:
+            if event.direction == "login":
+                return event.jid
+        raise ValueError("nobody logged in: there is no bot to record")
 
     @property
     def recording(self) -> bool:
@@ -191,11 +207,12 @@ class LiveRecorder:
 
 @asynccontextmanager
 async def recording(
-    server: Server, bot: str, *, interval: float = WATCH_INTERVAL
+    server: Server, bot: str | None = None, *, interval: float = WATCH_INTERVAL
 ) -> AsyncIterator[LiveRecorder]:
     """Record ``server`` for the duration of the block.
 
-    ``bot`` is the account under test: its phone, JID or push name (if unique).
+    ``bot`` is the account under test: its phone, JID or push name (if unique); ``None``:
+    the first account that logs in.
     """
     recorder = LiveRecorder(server, bot)
     recorder.start()
@@ -280,7 +297,10 @@ def write_recording(
         else:
             reference = Path(os.path.relpath(world.resolve(), path.resolve().parent))
             options = replace(options, world=reference.as_posix())
-    recording = recorder.scenario(options)
+    try:
+        recording = recorder.scenario(options)
+    except ValueError as exc:  # nobody logged in, so there is no bot
+        return [f"nothing recorded: {exc}"]
     path.write_text(recording.text, "utf-8")
     stanzas = sum(1 for event in events if event.node is not None)
     lines = [f"recorded {stanzas} stanzas as {recording.steps} steps in {path}"]

@@ -462,6 +462,25 @@ async def test_a_recorded_session_replays_green_and_fails_a_broken_bot(
     assert 'expected data "hello", got "HELLO"' in broken.report
 
 
+async def test_without_a_named_bot_the_first_account_to_log_in_is_the_bot(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_server(state=build_state(LIVE_WORLD)) as server:
+        recorder = LiveRecorder(server)
+        with pytest.raises(ValueError, match="nobody logged in"):
+            _ = recorder.bot
+        recorder.start()
+        async with trio.open_nursery() as nursery:
+            read = await nursery.start(_echo_bot, MemoryConnector(server))
+            await _alice(MemoryConnector(server), read, 0)
+            nursery.cancel_scope.cancel()
+        recorder.stop()
+    assert recorder.bot == f"{ECHO_PHONE}@s.whatsapp.net"
+    named = LiveRecorder(server, "echo")
+    named.events.extend(recorder.events)
+    assert recorder.scenario().text == named.scenario().text
+
+
 async def test_the_recorder_notices_logouts_and_relogins_from_the_session_table(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
@@ -536,8 +555,8 @@ def test_record_options_are_checked_before_serving(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     account = ["--account", f"{ECHO_PHONE}::Echo"]
-    assert main(["serve", *account, "--record", str(tmp_path / "s.yaml")]) == 1
-    assert capsys.readouterr().err == "error: --record FILE and --record-bot ACCOUNT go together\n"
+    assert main(["serve", *account, "--record-bot", "echo"]) == 1
+    assert capsys.readouterr().err == "error: --record-bot ACCOUNT needs --record FILE\n"
     assert main(["serve", *account, "--record", str(tmp_path / "s.yaml"), "--record-bot", "x"]) == 1
     assert capsys.readouterr().err == "error: --record-bot 'x': no such account (phone or name)\n"
     missing = tmp_path / "no" / "s.yaml"
