@@ -162,10 +162,9 @@ async def _serve(
             print(f"listening on {host}:{port}", flush=True)
             for account in state.accounts.values():
                 line = f"  account {account.phone} password {account.password_b64}"
-                print(
-                    f"{line} {account.push_name}".rstrip(),
-                    flush=True,
-                )
+                print(f"{line} {account.push_name}".rstrip(), flush=True)
+            for group in state.groups.values():
+                print(f"  group {group.jid} {group.subject}".rstrip(), flush=True)
             if args.http_port is not None:
                 try:
                     http_host, http_port = await server.listen_http(args.host, args.http_port)
