@@ -64,16 +64,9 @@ def test_a_port_in_use_is_one_sentence_and_exit_1(capsys: pytest.CaptureFixture[
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_and_sigterm_end_serve_cleanly_with_exit_0(signum: int) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "simulator",
-        "serve",
-        "--port",
-        "0",
-        "--account",
-        "491110000001",
-    ]
+    world = Path(__file__).resolve().parents[2] / "scenarios" / "worlds" / "team.world.yaml"
+    command = [sys.executable, "-m", "simulator", "serve", "--port", "0", "--world", str(world)]
+    command += ["--account", "491110000099"]
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as proc:
@@ -90,5 +83,7 @@ def test_ctrl_c_and_sigterm_end_serve_cleanly_with_exit_0(signum: int) -> None:
             watchdog.cancel()
             proc.kill()
     assert proc.returncode == 0
-    assert "account 491110000001 password " in out
+    assert "  account 491110000001 password BZcTHLrDUDNFr0un8OkYiBaMzX8= Alice\n" in out
+    assert "  account 491110000099 password " in out
+    assert "  group 491110000001-1400000000@g.us Release team\n" in out
     assert err.strip().endswith("stopped")
