@@ -6,6 +6,8 @@ What raises them:
 * ``<ib><account/></ib>`` -> :class:`PaymentRecieved` (onPaymentRecieved, spelled as documented)
 * ``<notification type="web">`` -> :class:`WebSync` (onWebSync)
 * ``<notification type="features">`` -> :class:`GetFeature` (onGetFeature)
+* ``<notification type="encrypt">`` -> :class:`PreKeysLow` (not a documented event; the
+  name is ours)
 * ``<call><offer/></call>`` -> :class:`CallReceived` (onCallReceived); other call children
   (``reject``, ``terminate``, ``transport``, ``relaylatency``) -> :class:`CallUpdate`
   (not a documented event)
@@ -44,6 +46,7 @@ __all__ = [
     "MediaUploadFailed",
     "PaidAccount",
     "PaymentRecieved",
+    "PreKeysLow",
     "WebSync",
     "parse_call",
     "parse_ib",
@@ -89,6 +92,19 @@ class GetFeature(Event):
 
     from_: str
     encrypt: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreKeysLow(Event):
+    """The service is running out of our one-time pre-keys; undocumented (the name is ours).
+
+    Raised by ``<notification type="encrypt"><count value/></notification>`` (§3.12): a
+    client answers with ``upload_keys`` and fresh one-time pre-keys (yowsup uploads
+    ``200 - count``).
+    """
+
+    count: int
+    """How many one-time pre-keys the service still holds for us."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,6 +203,13 @@ def _features(node: Node) -> list[Event]:
     return [GetFeature(node=node, from_=node.get("from", ""), encrypt=encrypt.get("value", ""))]
 
 
+def _encrypt(node: Node) -> list[Event]:
+    count = node.child("count")
+    if count is None:
+        return [Unhandled(node=node)]
+    return [PreKeysLow(node=node, count=_int(count.get("value")))]
+
+
 def parse_ib(node: Node) -> list[Event]:
     """``<ib>`` children other than ``offline``: ``dirty`` and ``account`` (§3.16)."""
     events: list[Event] = []
@@ -234,6 +257,7 @@ NOTIFICATION_PARSERS: Final[dict[str, Callable[[Node], list[Event]]]] = {
     "account": _paid,
     "web": _web,
     "features": _features,
+    "encrypt": _encrypt,
 }
 """``<notification type=...>`` -> the parser raising this family's events."""
 

@@ -21,6 +21,7 @@ import trio
 from simulator.client import payloads
 from simulator.client._api_account import AccountApi
 from simulator.client._api_contacts import ContactsApi
+from simulator.client._api_encrypt import EncryptApi
 from simulator.client._api_groups import GroupsApi
 from simulator.client.core import ClientCore, ClientState
 from simulator.jid import SERVER, user_jid
@@ -249,7 +250,7 @@ class MessagingApi(ClientCore):
 
 
 @final
-class Client(MessagingApi, GroupsApi, ContactsApi, AccountApi):
+class Client(MessagingApi, GroupsApi, ContactsApi, AccountApi, EncryptApi):
     """A logged-in FunXMPP client. Create it with :func:`open_client`."""
 
 

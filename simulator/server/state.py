@@ -28,6 +28,7 @@ __all__ = [
     "PRIVACY_VALUES",
     "Account",
     "BroadcastList",
+    "EncryptionKeys",
     "Group",
     "Mailbox",
     "MediaFile",
@@ -224,6 +225,38 @@ class MediaFile:
     height: int | None = None
 
 
+# ---- encryption keys
+
+
+@dataclass(slots=True)
+class EncryptionKeys:
+    """The public key material one user uploaded (§3.12); the service never decrypts.
+
+    Byte strings are kept exactly as uploaded and handed out the same way.
+    """
+
+    identity: bytes
+    registration: bytes
+    type: bytes
+    signed_prekey: tuple[bytes, bytes, bytes]
+    """The signed pre-key as uploaded: (id, public key, signature)."""
+    prekeys: dict[int, tuple[bytes, bytes]] = field(default_factory=dict)
+    """One-time pre-keys, id (big-endian) -> (id bytes, public key), oldest upload first."""
+    low_notified: bool = False
+    """The owner was told its stock is low, and no upload has refilled it since."""
+
+    def add_prekeys(self, prekeys: list[tuple[bytes, bytes]]) -> None:
+        """Add one-time pre-keys; an id already in stock gets the new key."""
+        for key_id, value in prekeys:
+            self.prekeys[int.from_bytes(key_id, "big")] = (key_id, value)
+
+    def take_prekey(self) -> tuple[bytes, bytes] | None:
+        """Remove and return the oldest one-time pre-key, or ``None`` if none is left."""
+        if not self.prekeys:
+            return None
+        return self.prekeys.pop(next(iter(self.prekeys)))
+
+
 PRIVACY_CATEGORIES: Final = ("last", "status", "profile")
 PRIVACY_VALUES: Final = ("all", "contacts", "none")
 
@@ -257,6 +290,8 @@ class State:
         self.broadcast_lists: dict[str, dict[str, BroadcastList]] = {}
         # base64 SHA-256 -> file (§3.9)
         self.media: dict[str, MediaFile] = {}
+        # user -> the public keys it uploaded for end-to-end encryption (§3.12)
+        self.encryption_keys: dict[str, EncryptionKeys] = {}
 
     # ---------------------------------------------------------------- accounts
 
@@ -282,6 +317,7 @@ class State:
 
     def remove_account(self, jid: str) -> Account | None:
         self.mailboxes.pop(jid, None)
+        self.encryption_keys.pop(jid, None)
         self.unsubscribe_all(jid)
         return self.accounts.pop(jid, None)
 

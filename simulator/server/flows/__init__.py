@@ -14,6 +14,7 @@ from simulator.server.flows import (
     broadcast,
     chatstate,
     contacts,
+    encrypt,
     groups,
     iq_basic,
     media,
@@ -42,6 +43,7 @@ FLOWS: Final[tuple[Callable[[Router], None], ...]] = (
     profile.register,
     account.register,
     media.register,
+    encrypt.register,
 )
 
 

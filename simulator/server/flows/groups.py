@@ -322,7 +322,8 @@ def fan_out(ctx: HandlerContext, node: Node, t: str) -> None:
     """Deliver a group message to every other participant (§3.10, §4.5).
 
     A sender that is not a participant is acked and nothing is delivered; a member who
-    blocked the sender gets nothing (§3.4).
+    blocked the sender gets nothing (§3.4). An end-to-end encrypted message is split:
+    each member gets only its own ``<participants>`` entry (:func:`_own_copy`).
     """
     from simulator.server.flows.messages import incoming_copy
 
@@ -332,6 +333,28 @@ def fan_out(ctx: HandlerContext, node: Node, t: str) -> None:
         return
     ctx.state.group_message_authors[(gjid, node.get("id", ""))] = ctx.jid
     copy = incoming_copy(ctx, node, t, sender=gjid, participant=ctx.jid)
+    per_member = node.child("participants") is not None  # end-to-end encrypted (§3.12)
     for member in members:
         if member != ctx.jid and not ctx.state.blocks(member, ctx.jid):
-            ctx.deliver(member, copy)
+            own = _own_copy(copy, member) if per_member else copy
+            if own is not None:
+                ctx.deliver(member, own)
+
+
+def _own_copy(copy: Node, member: str) -> Node | None:
+    """An encrypted group message as ``member`` gets it (§3.12): ``<participants>`` is
+    replaced by the ``<enc>`` of its ``<to jid=member>`` entry, if it has one.
+
+    The shared ``skmsg`` ``<enc>`` stays. ``None`` when nothing is left for ``member`` (a
+    re-send after a ``retry`` receipt carries only the asker's entry).
+    """
+    children: list[Node] = []
+    for child in copy.children:
+        if child.tag != "participants":
+            children.append(child)
+            continue
+        for entry in child.children_named("to"):
+            if user_jid(entry.get("jid", "")) == member:
+                children.extend(entry.children_named("enc"))
+                break
+    return copy.replace(children=children) if children else None
