@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from simulator.server.context import HandlerContext
     from simulator.server.router import Router
 
-__all__ = ["fan_out", "group_node", "register"]
+__all__ = ["fan_out", "group_node", "member_group", "register"]
 
 XMLNS: Final = "w:g2"
 ADMIN: Final = "admin"
@@ -118,7 +118,13 @@ def _notification(ctx: HandlerContext, group: Group, payload: Node) -> Node:
 
 def _group(ctx: HandlerContext, node: Node, *, admin: bool = False) -> Group:
     """The group the iq is addressed to, if the requester may act on it."""
-    group = ctx.state.groups.get(group_jid(node.get("to", "")))
+    return member_group(ctx, node.get("to", ""), admin=admin)
+
+
+def member_group(ctx: HandlerContext, gjid: str, *, admin: bool = False) -> Group:
+    """Group ``gjid`` if the requester is in it (and an admin, with ``admin``), else the
+    refusal in the order of the module docstring: 404, 401, 403."""
+    group = ctx.state.groups.get(group_jid(gjid))
     if group is None:
         raise StanzaError(404, "item-not-found")
     if ctx.jid not in group.participants:

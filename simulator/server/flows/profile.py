@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final
 
 from simulator.errors import StanzaError
 from simulator.jid import is_group, user_jid
+from simulator.server.flows.groups import member_group
 from simulator.server.state import Picture, Status
 from simulator.wire.node import Node
 
@@ -50,11 +51,7 @@ def register(router: Router) -> None:
 def _picture_access(ctx: HandlerContext, target: str) -> None:
     """Raise unless the requester may see ``target``'s picture (404 unknown, 401 hidden)."""
     if is_group(target):
-        group = ctx.state.groups.get(target)
-        if group is None:
-            raise StanzaError(404, "item-not-found")
-        if ctx.jid not in group.participants:
-            raise StanzaError(401, "not-authorized")
+        member_group(ctx, target)
     elif target not in ctx.state.accounts:
         raise StanzaError(404, "item-not-found")
     elif not ctx.state.can_see(target, ctx.jid, "profile"):
@@ -120,13 +117,7 @@ async def handle_legacy_set_picture(ctx: HandlerContext, node: Node) -> None:
 def _may_change_picture(ctx: HandlerContext, target: str) -> None:
     """Only the user itself, or a group admin (403; 401 outside the group; 404 no group)."""
     if is_group(target):
-        group = ctx.state.groups.get(target)
-        if group is None:
-            raise StanzaError(404, "item-not-found")
-        if ctx.jid not in group.participants:
-            raise StanzaError(401, "not-authorized")
-        if group.participants[ctx.jid] != "admin":
-            raise StanzaError(403, "forbidden")
+        member_group(ctx, target, admin=True)
     elif user_jid(target) != ctx.jid:
         raise StanzaError(401, "not-authorized")
 
