@@ -19,7 +19,7 @@ import base64
 import binascii
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -144,6 +144,16 @@ async def _recording(
         yield recorder
 
 
+async def _listen(
+    listen: Callable[[str, int], Awaitable[tuple[str, int]]], host: str, port: int
+) -> tuple[str, int]:
+    """Bind with ``listen``; a failure is one sentence for the user."""
+    try:
+        return await listen(host, port)
+    except OSError as exc:
+        raise FatalError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
 async def _serve(
     args: argparse.Namespace, state: State, bot: str | None = None
 ) -> LiveRecorder | None:
@@ -153,12 +163,7 @@ async def _serve(
             open_server(state=state, config=config) as server,
             _recording(server, args.record is not None, bot) as recorder,
         ):
-            try:
-                host, port = await server.listen_tcp(args.host, args.port)
-            except OSError as exc:
-                raise FatalError(
-                    f"cannot listen on {args.host}:{args.port}: {exc.strerror}"
-                ) from None
+            host, port = await _listen(server.listen_tcp, args.host, args.port)
             print(f"listening on {host}:{port}", flush=True)
             for account in state.accounts.values():
                 line = f"  account {account.phone} password {account.password_b64}"
@@ -166,12 +171,7 @@ async def _serve(
             for group in state.groups.values():
                 print(f"  group {group.jid} {group.subject}".rstrip(), flush=True)
             if args.http_port is not None:
-                try:
-                    http_host, http_port = await server.listen_http(args.host, args.http_port)
-                except OSError as exc:
-                    raise FatalError(
-                        f"cannot listen on {args.host}:{args.http_port}: {exc.strerror}"
-                    ) from None
+                http_host, http_port = await _listen(server.listen_http, args.host, args.http_port)
                 print(f"http on {http_host}:{http_port}", flush=True)
             if recorder is not None:
                 who = "" if bot is not None else " (the bot: the first account to log in)"
