@@ -29,6 +29,7 @@ import trio
 from simulator.errors import FatalError, ScenarioSyntaxError
 from simulator.server import Server, ServerConfig, State, open_server
 from simulator.server.state import default_password
+from simulator.server.throttle import LoginThrottle
 
 if TYPE_CHECKING:
     from simulator.scenario.record import LiveRecorder
@@ -54,7 +55,27 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="register an account (repeatable); the password defaults to one derived "
         "from the phone",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed for nonces and ids (default 0)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help="make ids, nonces, codes and passwords repeatable from this seed (default: "
+        "unpredictable, from the system's random source)",
+    )
+    parser.add_argument(
+        "--login-failures",
+        type=int,
+        default=LoginThrottle().max_failures,
+        metavar="N",
+        help="wrong passwords per number within --login-window before its logins are "
+        "refused for a while, doubling (default %(default)s; 0 = no throttling)",
+    )
+    parser.add_argument(
+        "--login-window",
+        type=float,
+        default=LoginThrottle().window,
+        metavar="SECONDS",
+        help="how long a wrong password counts (default %(default)s)",
+    )
     parser.add_argument(
         "--http-port",
         type=int,
@@ -131,6 +152,15 @@ def _record_bot(args: argparse.Namespace, state: State) -> str | None:
     return account.jid
 
 
+def login_throttle(args: argparse.Namespace) -> LoginThrottle | None:
+    """The throttle ``--login-failures``/``--login-window`` ask for, or FatalError."""
+    if args.login_failures < 0 or args.login_window <= 0:
+        raise FatalError("--login-failures must be 0 or more and --login-window above 0")
+    if args.login_failures == 0:
+        return None
+    return LoginThrottle(max_failures=args.login_failures, window=args.login_window)
+
+
 @asynccontextmanager
 async def _recording(
     server: Server, record: bool, bot: str | None
@@ -157,7 +187,7 @@ async def _listen(
 async def _serve(
     args: argparse.Namespace, state: State, bot: str | None = None
 ) -> LiveRecorder | None:
-    config = ServerConfig(epoch=None, seed=args.seed)
+    config = ServerConfig(epoch=None, seed=args.seed, login_throttle=login_throttle(args))
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with (
             open_server(state=state, config=config) as server,
@@ -182,6 +212,7 @@ async def _serve(
 
 
 def run(args: argparse.Namespace) -> int:
+    login_throttle(args)  # a bad value is one sentence before anything starts
     state = _state(args)
     bot = _record_bot(args, state)
     try:
@@ -192,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             from simulator.scenario.record import write_recording
 
-            lines = write_recording(recorder, args.record, seed=args.seed, world=args.world)
+            lines = write_recording(recorder, args.record, seed=args.seed or 0, world=args.world)
         except OSError as exc:
             raise FatalError(f"cannot write {args.record}: {exc.strerror}") from None
         for line in lines:

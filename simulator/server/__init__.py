@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from simulator.errors import StanzaError
-from simulator.server.clock import DEFAULT_EPOCH, IdSource, ServerClock
+from simulator.server.clock import DEFAULT_EPOCH, IdSource, SecretSource, ServerClock
 from simulator.server.context import HandlerContext
 from simulator.server.router import Route, Router
 from simulator.server.server import Server, ServerConfig, open_server
@@ -18,6 +18,7 @@ __all__ = [
     "Mailbox",
     "Route",
     "Router",
+    "SecretSource",
     "Server",
     "ServerClock",
     "ServerConfig",

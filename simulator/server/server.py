@@ -22,10 +22,11 @@ import trio
 
 from simulator.errors import StanzaError
 from simulator.jid import SERVER
-from simulator.server.clock import DEFAULT_EPOCH, IdSource, ServerClock
+from simulator.server.clock import DEFAULT_EPOCH, IdSource, SecretSource, ServerClock
 from simulator.server.router import Router
 from simulator.server.session import Session, SessionState, stream_error
 from simulator.server.state import Account, State
+from simulator.server.throttle import LoginThrottle, LoginThrottler
 from simulator.transport.link import Link, StreamLink, node_link_pair
 from simulator.transport.tcp import listen_tcp
 from simulator.wire.connection import Connection, NodeConnection
@@ -75,12 +76,22 @@ class ServerConfig:
 
     epoch: float | None = DEFAULT_EPOCH
     """Unix time at trio time 0; ``None`` = the wall clock (for ``simulator serve``)."""
-    seed: int = 0
-    """Seed of every id and nonce the server makes."""
+    seed: int | None = 0
+    """Seed of every id and secret the server makes (ids and secrets from independent
+    streams, see ``simulator.server.clock``); ``None``: unpredictable (``simulator serve``
+    without ``--seed``)."""
     outbox_limit: int = 10_000
     """Stanzas queued for one peer before it counts as too slow and is disconnected."""
     login_timeout: float = 60.0
     """Seconds (server time) a peer may take to log in."""
+    login_throttle: LoginThrottle | None = None
+    """Failed-login throttling (``simulator.server.throttle``); ``None``: off (scenarios
+    and tests, unless they ask), ``simulator serve`` turns it on."""
+    key_fetch_limit: int | None = 5
+    """One-time pre-keys one requester may take of one user per ``key_fetch_window``;
+    more is ``406 not-acceptable`` with ``backoff`` (§3.12). ``None``: no limit."""
+    key_fetch_window: int = 3600
+    """Seconds (server time) of the key-fetch window."""
     props_version: str = "4"
     props: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_PROPS))
 
@@ -104,6 +115,9 @@ class Server:
         self.router = router or default_router()
         self.clock = ServerClock(self.config.epoch)
         self.ids = IdSource(self.config.seed)
+        self.secrets = SecretSource(self.config.seed)
+        throttle = self.config.login_throttle
+        self.login_throttle = LoginThrottler(throttle) if throttle is not None else None
         self.sessions: dict[str, Session] = {}
         self.all_sessions: set[Session] = set()
         self.taps: list[Tap] = []

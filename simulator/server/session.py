@@ -5,8 +5,11 @@ Theory of operation
 A session owns one :class:`~simulator.transport.link.Link` and runs in three phases:
 
 1. **Login.** Read the handshake events; look the user up; answer with a challenge (or
-   accept a fast re-login blob), then ``success`` or ``failure`` (PROTOCOL.md §2). A peer
-   that stalls here is dropped after ``login_timeout`` seconds of server time.
+   accept a fast re-login blob), then ``success`` or ``failure`` (PROTOCOL.md §2). An
+   unknown number is challenged like a known one and refused after its response; failed
+   logins are throttled per number when ``login_throttle`` is set
+   (``simulator.server.throttle``). A peer that stalls here is dropped after
+   ``login_timeout`` seconds of server time.
 2. **Attach.** A non-passive session replaces any older session of the same user (the
    old one gets ``<stream:error><conflict/>``, §3.17), then replays the user's mailbox
    with ``offline="1"`` and ends the replay with ``<ib><offline count="N"/></ib>`` (§4.4).
@@ -35,6 +38,7 @@ import trio
 from simulator.errors import RemoteProtocolError
 from simulator.jid import SERVER
 from simulator.server.context import HandlerContext
+from simulator.server.throttle import LOCKED_REASON
 from simulator.transport.link import LinkClosed
 from simulator.wire.events import (
     Authenticate,
@@ -184,33 +188,46 @@ class Session:
     # ---------------------------------------------------------------- phase 1: login
 
     async def _login(self) -> Account | None:
+        """Known and unknown numbers look the same from outside: both get a challenge,
+        and an unknown one (checked against a random password nobody has) the same
+        ``not-authorized`` after its response. A throttled number (``login_throttle``)
+        gets the challenge too, and ``temporarily-unavailable`` unchecked."""
         account: Account | None = None
+        user = ""
+        throttle = self.server.login_throttle
         while True:
             event = await self.link.receive()
             if isinstance(event, LoginRequested):
                 self.profile = client_profile(self.link, event)
                 self.resource = event.resource
-                account = self.server.state.account(event.user)
-                if account is None:
-                    self.close_reason = f"unknown user {event.user}"
-                    await self.link.send(Failure())
-                    return None
+                user = event.user
+                account = self.server.state.account(user)
                 await self.link.send(
                     Authenticate(
-                        password=account.password,
-                        nonce=self.server.ids.nonce(),
-                        stored_nonce=account.next_nonce,
+                        password=account.password if account else self.server.secrets.decoy(),
+                        nonce=self.server.secrets.nonce(),
+                        stored_nonce=account.next_nonce if account else None,
                     )
                 )
-            elif isinstance(event, LoginVerified):
-                assert account is not None
+            elif isinstance(event, (LoginVerified, LoginRejected)) and (
+                throttle is not None and throttle.locked(user, trio.current_time())
+            ):
+                self.close_reason = f"login for {user} refused: too many failures"
+                await self.link.send(Failure(reason=LOCKED_REASON))
+                return None
+            elif isinstance(event, LoginVerified) and account is not None:
+                if throttle is not None:
+                    throttle.succeeded(user)
                 self.passive = event.passive
-                nonce = self.server.ids.nonce()
+                nonce = self.server.secrets.nonce()
                 account.next_nonce = nonce
                 await self.link.send(Success(attrs=self.server.success_attrs(account), nonce=nonce))
                 return account
-            elif isinstance(event, LoginRejected):
-                self.close_reason = f"wrong password for {event.user}"
+            elif isinstance(event, (LoginVerified, LoginRejected)):
+                known = account is not None
+                self.close_reason = f"{'wrong password for' if known else 'unknown user'} {user}"
+                if throttle is not None:
+                    throttle.failed(user, trio.current_time())
                 await self.link.send(Failure())
                 return None
             elif isinstance(event, ConnectionClosed):

@@ -292,6 +292,8 @@ class State:
         self.media: dict[str, MediaFile] = {}
         # user -> the public keys it uploaded for end-to-end encryption (§3.12)
         self.encryption_keys: dict[str, EncryptionKeys] = {}
+        # (requester, owner) -> when the requester took one of the owner's one-time keys
+        self.key_fetches: dict[tuple[str, str], list[int]] = {}
 
     # ---------------------------------------------------------------- accounts
 
@@ -318,8 +320,18 @@ class State:
     def remove_account(self, jid: str) -> Account | None:
         self.mailboxes.pop(jid, None)
         self.encryption_keys.pop(jid, None)
+        self.forget_key_fetches(jid)
         self.unsubscribe_all(jid)
         return self.accounts.pop(jid, None)
+
+    def key_fetch_times(self, requester: str, owner: str) -> list[int]:
+        """When ``requester`` took ``owner``'s one-time pre-keys (a list to change in place)."""
+        return self.key_fetches.setdefault((requester, owner), [])
+
+    def forget_key_fetches(self, owner: str) -> None:
+        """``owner`` re-installed: its old fetches count no more."""
+        for key in [k for k in self.key_fetches if k[1] == owner]:
+            del self.key_fetches[key]
 
     # ---------------------------------------------------------------- pending stanzas
 

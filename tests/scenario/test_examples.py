@@ -65,7 +65,7 @@ def test_a_moderator_that_never_removes() -> None:
         '!   type="set"                        !   type="get"',
         '    xmlns="w:g2"                      |   xmlns="w:g2"',
         '    to="491110000001-1400000000@g.us" |   to="491110000001-1400000000@g.us"',
-        '                                      |   id="1420070400-54719953"',
+        '                                      |   id="1420070400-265431489"',
         "!   <remove/>                         !",
         '                                      |   <query request="interactive"/>',
         "  </iq>                               | </iq>",
@@ -75,7 +75,7 @@ def test_a_moderator_that_never_removes() -> None:
     # The transcript shows the announcement that nothing backed.
     assert (
         '  +00:00:00.000  bot   --> tx  <message to="491110000001-1400000000@g.us" type="text"'
-        ' id="1420070400-54719954"><body>Removed Carol: no casino talk here.</body></message>\n'
+        ' id="1420070400-265431490"><body>Removed Carol: no casino talk here.</body></message>\n'
     ) in transcript
     assert "<remove>" not in transcript
     assert transcript.endswith(
@@ -107,7 +107,7 @@ def test_a_reminder_an_hour_late() -> None:
     # Sent at 01:30, an hour after it was due; kept for Alice until her login at 03:29.
     assert (
         '  +01:30:00.000  bot   --> tx  <message to="491110000001@s.whatsapp.net" type="text"'
-        ' id="1420070400-54719955"><body>Reminder: drink water</body></message>\n'
+        ' id="1420070400-265431491"><body>Reminder: drink water</body></message>\n'
     ) in transcript
 
 
@@ -122,18 +122,18 @@ def test_a_help_desk_that_marks_the_wrong_message_read() -> None:
     )
     assert '      - {to: server, receipt: {id: "{{m1}}", type: read}}' in head
     table = head.index(
-        "  expected (server receives)   nearest of the 2 unmatched <receipt> (at +01:00:00.000)"
+        "  expected (server receives)    nearest of the 2 unmatched <receipt> (at +01:00:00.000)"
     )
     assert head[table + 1 : table + 5] == [
-        "  <receipt                   | <receipt",
-        '!   id="1420070400-54719953" !   id="1420074000-142334993"',
-        '    type="read"              |   type="read"',
-        '                             |   to="491110000001@s.whatsapp.net"',
+        "  <receipt                    | <receipt",
+        '!   id="1420070400-265431489" !   id="1420074000-239465729"',
+        '    type="read"               |   type="read"',
+        '                              |   to="491110000001@s.whatsapp.net"',
     ]
     assert (
-        'first difference: receipt@id: expected "1420070400-54719953", got "1420074000-142334993"'
+        'first difference: receipt@id: expected "1420070400-265431489", got "1420074000-239465729"'
     ) in head
     assert (
         '  +01:00:00.000  bot   --> tx  <receipt to="491110000001@s.whatsapp.net"'
-        ' id="1420074000-142334993" type="read"/>\n'
+        ' id="1420074000-239465729" type="read"/>\n'
     ) in transcript

@@ -42,8 +42,8 @@ def head_of(report: str, path: Path) -> list[str]:
 def test_every_flow_step_and_kind_passes() -> None:
     result = run_file(FILES / "flows.yaml")
     assert result.passed, result.report
-    assert result.steps_run == result.steps_total == 75
-    assert result.virtual_seconds == 5  # five expect_none of 1s
+    assert result.steps_run == result.steps_total == 79
+    assert result.virtual_seconds == 6  # six expect_none of 1s
 
 
 def test_the_flows_give_the_same_transcript_every_run() -> None:
@@ -136,7 +136,7 @@ def test_an_unexpected_refusal_shows_the_error_answer(write: WriteScenario) -> N
         "  <iq                     | <iq",
         '!   type="result"         !   type="error"',
         '                          |   from="491110000001-1400000000@g.us"',
-        '                          |   id="1420070400-142334993"',
+        '                          |   id="1420070400-239465729"',
         '                          |   <error code="403" text="forbidden"/>',
         "  />                      | </iq>",
         "  (rows marked ! differ)",
@@ -160,7 +160,7 @@ def test_an_expected_refusal_that_does_not_come(write: WriteScenario) -> None:
         "  <iq                       | <iq",
         '!   type="error"            !   type="result"',
         '                            |   from="491110000001-1400000000@g.us"',
-        '                            |   id="1420070400-142334993"',
+        '                            |   id="1420070400-239465729"',
         '!   <error code="403"/>     !',
         '                            |   <add type="success"'
         ' participant="491119999999@s.whatsapp.net"/>',

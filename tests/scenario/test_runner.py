@@ -71,7 +71,7 @@ def test_a_wrong_answer_shows_step_expectation_nearest_candidate_and_transcript(
             "  <message                             | <message",
             '    from="491119999999@s.whatsapp.net" |   from="491119999999@s.whatsapp.net"',
             '                                       |   type="text"',
-            '                                       |   id="1420070400-54719953"',
+            '                                       |   id="1420070400-265431489"',
             '                                       |   t="1420070400"',
             '                                       |   notify="Echo"',
             '                                       |   offline="0"',
@@ -85,11 +85,11 @@ def test_a_wrong_answer_shows_step_expectation_nearest_candidate_and_transcript(
     transcript = result.report.split("\ntranscript up to the failure")[1]
     assert (
         '  +00:00:00.000  alice --> tx  <message to="491119999999@s.whatsapp.net" type="text"'
-        ' id="1420070400-142334993"><body>hello</body></message>\n'
+        ' id="1420070400-239465729"><body>hello</body></message>\n'
     ) in transcript
     assert (
         '  +00:00:00.000  alice <-- rx  <message from="491119999999@s.whatsapp.net" type="text"'
-        ' id="1420070400-54719953" t="1420070400" notify="Echo"'
+        ' id="1420070400-265431489" t="1420070400" notify="Echo"'
         ' offline="0"><body>HELLO</body></message>\n'
     ) in transcript
     assert transcript.endswith(
@@ -182,7 +182,7 @@ def test_unexpected_messages_left_at_the_end_fail(write: WriteScenario) -> None:
             "",
             "unexpected (checked at the end for the tags in options.strict: message):",
             '  +00:00:00.000  <message from="491119999999@s.whatsapp.net" type="text"'
-            ' id="1420070400-54719954"'
+            ' id="1420070400-265431490"'
             ' t="1420070400" notify="Echo" offline="0"><body>again</body></message>',
             "add an expectation for each, or change options.strict",
         ]

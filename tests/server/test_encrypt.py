@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 import trio
 
@@ -10,10 +12,10 @@ from simulator.client import events as ev
 from simulator.client._api_encrypt import KeyBundle, PreKey, SignedPreKey
 from simulator.client._events_account import PreKeysLow
 from simulator.errors import IqError
-from simulator.server import Server
+from simulator.server import Server, ServerConfig, open_server
 from simulator.server.flows.encrypt import LOW_PREKEYS
 from simulator.wire.node import Node
-from tests.server.conftest import ALICE, BOB, CAROL, OpenUser
+from tests.server.conftest import ALICE, BOB, CAROL, PASSWORD, OpenUser
 
 ALICE_JID = f"{ALICE}@s.whatsapp.net"
 BOB_JID = f"{BOB}@s.whatsapp.net"
@@ -70,6 +72,15 @@ async def message_node(client: Client) -> Node:
 
 def notices(client: Client) -> list[PreKeysLow]:
     return [e for e in client.events_nowait() if isinstance(e, PreKeysLow)]
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    """The test server without the key-fetch limit: these tests drain stocks on purpose
+    (the limit has its own tests in test_authorization.py)."""
+    accounts = [(ALICE, PASSWORD, "Alice"), (BOB, PASSWORD, "Bob"), (CAROL, PASSWORD, "Carol")]
+    async with open_server(accounts=accounts, config=ServerConfig(key_fetch_limit=None)) as srv:
+        yield srv
 
 
 # -------------------------------------------------------------------- upload and fetch
@@ -149,22 +160,43 @@ async def test_a_fetch_hands_out_the_bundle_and_uses_up_its_one_time_key(
     assert bundle.node.child("key") == key_node(b"\x00\x00\x02", b"\x02" * 32)
 
 
-async def test_an_upload_replaces_identity_and_signed_key_and_adds_one_time_keys(
+async def test_an_upload_replaces_registration_and_signed_key_and_adds_one_time_keys(
     server: Server, user: OpenUser
 ) -> None:
-    new_identity = b"\xee" * 32
     new_signed = SignedPreKey(7, b"\x77" * 32, b"\x99" * 64)
     async with user(ALICE) as alice, user(BOB) as bob:
         await upload(bob, prekeys(1, 2))
-        await bob.upload_keys(new_identity, 99, new_signed, prekeys(3, 1))
+        await bob.upload_keys(IDENTITY, 99, new_signed, prekeys(3, 1))
         fetched = [await alice.get_key_bundles([BOB_JID]) for _ in range(4)]
     handed_out = [f[BOB_JID] for f in fetched[:3]]
     assert [b.prekey for b in handed_out] == prekeys(1, 3)  # oldest first, each once
     assert {(b.identity, b.registration, b.signed_prekey) for b in handed_out} == {
-        (new_identity, 99, new_signed)
+        (IDENTITY, 99, new_signed)
     }
     # The stock is empty: a bundle without <key> crashes clients, so Bob is left out.
     assert fetched[3] == {}
+
+
+async def test_a_new_identity_drops_every_key_of_the_old_install(
+    server: Server, user: OpenUser
+) -> None:
+    """A re-installed client uploads a fresh identity: the old install's one-time keys
+    are gone from its device, so handing one out would lose the message (yowsup 2.5.7:
+    ``No such prekeyRecord!``)."""
+    new_identity = b"\xee" * 32
+    new_signed = SignedPreKey(7, b"\x77" * 32, b"\x99" * 64)
+    async with user(ALICE) as alice:
+        async with user(BOB) as bob:
+            await upload(bob, prekeys(1, 20))
+        async with user(BOB) as reinstalled:
+            await reinstalled.upload_keys(new_identity, 99, new_signed, prekeys(500, 2))
+        fetched = [await alice.get_key_bundles([BOB_JID]) for _ in range(3)]
+    handed_out = [f[BOB_JID] for f in fetched[:2]]
+    assert [b.prekey for b in handed_out] == prekeys(500, 2)
+    assert {(b.identity, b.registration, b.signed_prekey) for b in handed_out} == {
+        (new_identity, 99, new_signed)
+    }
+    assert fetched[2] == {}  # none of the old twenty is ever handed out
 
 
 async def test_users_without_keys_are_left_out(server: Server, user: OpenUser) -> None:

@@ -226,7 +226,7 @@ def code_request(server: Server, params: Mapping[str, str], user_agent: str) -> 
         return _fail("too_recent", retry_after=sent[-1] + registrar.retry_after - now)
     if len(sent) >= registrar.codes_per_day:
         return _fail("too_many")
-    code = server.ids.digits(6)
+    code = server.secrets.digits(6)
     registrar.pending[phone] = PendingCode(code, params["id"], method, now)
     sent.append(now)
     wait = registrar.retry_after
@@ -276,7 +276,7 @@ def code_register(server: Server, params: Mapping[str, str], user_agent: str) ->
         return _fail("mismatch")
     del registrar.pending[phone]
     registrar.wrong.pop(phone, None)
-    password = server.ids.nonce(20)
+    password = server.secrets.password(20)
     account = server.state.account(phone)
     kind = "existing" if account is not None else "new"
     if account is None:

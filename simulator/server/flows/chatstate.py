@@ -30,8 +30,11 @@ async def handle_chatstate(ctx: HandlerContext, node: Node) -> None:
     if not to or len(states) != 1:
         return  # yowsup asserts on anything else (§3.13): never relay it
     if is_group(to):
+        members = ctx.state.group_members(to)
+        if ctx.jid not in members:
+            return  # only participants speak in a group, even to say they are typing
         relayed = Node("chatstate", {"from": to, "participant": ctx.jid}, states)
-        for member in ctx.state.group_members(to):
+        for member in members:
             if member != ctx.jid and not ctx.state.blocks(member, ctx.jid):
                 ctx.send_live(member, relayed)
     elif not ctx.state.blocks(to, ctx.jid):

@@ -11,8 +11,11 @@ Upload (``set``): ``identity``, ``registration``, ``type``, the signed pre-key `
 Chat-API the identity first), so they are found by tag. An upload replaces the identity,
 registration, type and signed pre-key and *adds* its one-time pre-keys (ids are
 big-endian, 3 bytes from every client; up to 4 are accepted; a re-sent id replaces that
-key). Answer: an empty result. A part missing or without data is ``400 bad-request`` and
-nothing is stored.
+key). An upload with a *different identity* is a re-installed client: its old one-time
+pre-keys (and old signed pre-key) died with the old install, so they are all dropped and
+only the new upload's keys are handed out (a bundle with an old key makes the recipient
+fail with ``No such prekeyRecord!`` and lose the message). Answer: an empty result. A
+part missing or without data is ``400 bad-request`` and nothing is stored.
 
 Fetch (``get``): ``<key><user jid/>…</key>`` is answered with one ``<user jid>`` bundle per
 requested user, in request order, each with the oldest one-time pre-key, which is thereby
@@ -23,6 +26,15 @@ used up. Left out of the ``<list>``:
   (yowsup reads its ``id`` unconditionally), and handing one key out twice breaks the
   second session (the owner deletes a key when it is first used). So a user without
   one-time keys counts as keyless until it uploads more.
+
+Limit: one requester may take at most ``key_fetch_limit`` one-time pre-keys of one
+user within ``key_fetch_window`` seconds (server config; default 5 per hour). A fetch that
+would go over is refused as a whole, ``406 not-acceptable`` with ``backoff`` = seconds
+until the oldest of those fetches leaves the window (§4.2: throttling), and takes
+nothing. A bundle without a one-time key would be the Signal protocol's answer, but no
+client of the era accepts one (above), so the limit is an error the client can wait out.
+One peer alone can thus no longer drain another user's stock; the owner is still told
+when it runs low and tops it up. An upload with a new identity forgets who fetched.
 
 Low stock: a fetch that leaves a user fewer than :data:`LOW_PREKEYS` one-time keys sends
 that user ``<notification type="encrypt"><count value="N"/></notification>`` (N = keys
@@ -38,6 +50,7 @@ and ``receipts`` forwards ``retry`` receipts with their children.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Final
 
 from simulator.errors import StanzaError
@@ -101,9 +114,11 @@ async def handle_upload(ctx: HandlerContext, node: Node) -> None:
     key_type = _data(node, "type")
     prekeys = _prekeys(node)
     keys = ctx.state.encryption_keys.get(ctx.jid)
-    if keys is None:
+    if keys is None or keys.identity != identity:
+        # First upload, or a re-install: nothing of an older identity is handed out again.
         keys = EncryptionKeys(identity, registration, key_type, signed)
         ctx.state.encryption_keys[ctx.jid] = keys
+        ctx.state.forget_key_fetches(ctx.jid)
     else:
         keys.identity, keys.registration, keys.type = identity, registration, key_type
         keys.signed_prekey = signed
@@ -120,12 +135,15 @@ async def handle_fetch(ctx: HandlerContext, node: Node) -> None:
         raise StanzaError(400, "bad-request")
     bundles: list[Node] = []
     running_low: list[tuple[str, int]] = []
-    for jid in dict.fromkeys(user_jid(u.get("jid", "")) for u in request.children_named("user")):
+    jids = list(dict.fromkeys(user_jid(u.get("jid", "")) for u in request.children_named("user")))
+    _check_fetch_limit(ctx, jids)
+    for jid in jids:
         keys = ctx.state.encryption_keys.get(jid)
         if keys is None:
             continue  # never uploaded keys: left out, the sender goes plaintext
         prekey = keys.take_prekey()
         if prekey is not None:
+            ctx.state.key_fetch_times(ctx.jid, jid).append(ctx.now())
             bundles.append(_bundle(jid, keys, prekey))
         if len(keys.prekeys) < LOW_PREKEYS and not keys.low_notified:
             keys.low_notified = True
@@ -134,6 +152,27 @@ async def handle_fetch(ctx: HandlerContext, node: Node) -> None:
     for jid, count in running_low:
         attrs = {"from": SERVER, "type": XMLNS, "id": ctx.new_id(), "t": str(ctx.now())}
         ctx.deliver(jid, Node("notification", attrs, [Node("count", {"value": str(count)})]))
+
+
+def _check_fetch_limit(ctx: HandlerContext, jids: list[str]) -> None:
+    """Refuse (406 + backoff) a fetch that would take more one-time keys of a user than
+    ``key_fetch_limit`` per ``key_fetch_window``; nothing is taken then."""
+    config = ctx.server.config
+    limit, window = config.key_fetch_limit, config.key_fetch_window
+    if limit is None:
+        return
+    now = ctx.now()
+    backoff = 0
+    for jid in jids:
+        keys = ctx.state.encryption_keys.get(jid)
+        if keys is None or not keys.prekeys:
+            continue  # nothing would be taken
+        times = ctx.state.key_fetch_times(ctx.jid, jid)
+        times[:] = [t for t in times if t > now - window]
+        if len(times) >= limit:
+            backoff = max(backoff, times[len(times) - limit] + window - now)
+    if backoff:
+        raise StanzaError(406, "not-acceptable", backoff=max(1, math.ceil(backoff)))
 
 
 def _bundle(jid: str, keys: EncryptionKeys, prekey: tuple[bytes, bytes]) -> Node:

@@ -19,8 +19,9 @@ the ``max_subject`` property ``406 not-acceptable``; a create or add that would 
 group larger than ``max_participants`` ``406 not-acceptable`` — the whole request is
 refused, nothing is added. Leaving a group one is not in is ``405 not-allowed``; a leave
 naming several groups is refused as a whole if any of them is wrong. JIDs that cannot be
-added (unregistered, already members) or removed (not members) are left out of the
-success list (§3.5).
+added (unregistered, already members, or users who blocked the requester) or removed (not
+members) are left out of the success list (§3.5: the era's only per-JID failure form);
+a user who blocked the requester is neither added nor told anything, on create as on add.
 
 Who is told (§4.6): every ``w:gp2`` notification goes to the participants except the
 actor, delivered with ``ctx.deliver`` (kept pending until acked, replayed at login). The
@@ -156,6 +157,13 @@ def _requested(node: Node) -> list[str]:
     return jids
 
 
+def _addable(ctx: HandlerContext, jid: str) -> bool:
+    """Whether the requester may put ``jid`` into a group: a registered user who has not
+    blocked the requester. A user who blocked you hears nothing from you, and a group
+    would be a way around that (§3.4)."""
+    return jid in ctx.state.accounts and not ctx.state.blocks(jid, ctx.jid)
+
+
 def _check_size(ctx: HandlerContext, size: int) -> None:
     if size > _limit(ctx, "max_participants", 101):
         raise StanzaError(406, "not-acceptable")
@@ -185,7 +193,7 @@ async def handle_create(ctx: HandlerContext, node: Node) -> None:
     """Create a group (creator = admin) and send every invited user the full GROUP."""
     request = node.children[0]
     subject = _subject(ctx, request.get("subject"))
-    invited = [j for j in _jids(request) if j != ctx.jid and j in ctx.state.accounts]
+    invited = [j for j in _jids(request) if j != ctx.jid and _addable(ctx, j)]
     _check_size(ctx, 1 + len(invited))
     now = ctx.now()
     members: dict[str, str | None] = {ctx.jid: ADMIN, **dict.fromkeys(invited)}
@@ -228,9 +236,7 @@ async def handle_add(ctx: HandlerContext, node: Node) -> None:
     """An admin adds users: one ``<add type="success">`` each; all others are told."""
     group = _group(ctx, node, admin=True)
     added = [
-        jid
-        for jid in _requested(node)
-        if jid in ctx.state.accounts and jid not in group.participants
+        jid for jid in _requested(node) if _addable(ctx, jid) and jid not in group.participants
     ]
     _check_size(ctx, len(group.participants) + len(added))
     group.participants.update(dict.fromkeys(added))

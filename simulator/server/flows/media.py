@@ -95,7 +95,7 @@ async def handle_request_upload(ctx: HandlerContext, node: Node) -> None:
     base = ctx.server.http.base_url
     if base is None:
         raise StanzaError(503, "service-unavailable")  # no HTTP endpoint to upload to
-    token = ctx.server.ids.token()
+    token = ctx.server.secrets.token()
     uploads = ctx.server.http.uploads
     mine = [t for t, slot in uploads.items() if slot.owner == ctx.jid]
     for old in mine[: max(0, len(mine) - MAX_SLOTS_PER_USER + 1)]:

@@ -68,7 +68,7 @@ def forward(ctx: HandlerContext, node: Node, to: str, participant: str | None) -
     """Send the receipt on to the author of the message(s) it confirms."""
     attrs = {"from": ctx.jid, "id": node.get("id", ""), "t": str(ctx.now())}
     if is_group(to):
-        author = participant or ctx.server.message_author(to, node.get("id", ""))
+        author = _group_author(ctx, to, node.get("id", ""), participant)
         if author is None:
             return
         attrs = {"from": to, "participant": ctx.jid, "id": node.get("id", ""), "t": attrs["t"]}
@@ -81,6 +81,27 @@ def forward(ctx: HandlerContext, node: Node, to: str, participant: str | None) -
     if ctx.state.blocks(recipient, ctx.jid) or ctx.state.blocks(ctx.jid, recipient):
         return  # neither side of a block gets receipts (§3.4, §3.11)
     ctx.deliver(recipient, Node("receipt", attrs, node.children))
+
+
+def _group_author(
+    ctx: HandlerContext, gjid: str, msg_id: str, participant: str | None
+) -> str | None:
+    """Who gets a group receipt: the author of the message, if the sender may confirm it.
+
+    Only a participant of the group confirms its messages, and only to another
+    participant; a ``participant`` that names someone else than the recorded author of
+    that id is not believed (§3.11). ``None``: acked, forwarded to nobody.
+    """
+    members = ctx.state.group_members(gjid)
+    if ctx.jid not in members:
+        return None
+    recorded = ctx.server.message_author(gjid, msg_id)
+    author = participant or recorded
+    if author is None or author == ctx.jid or author not in members:
+        return None
+    if recorded is not None and author != recorded:
+        return None
+    return author
 
 
 async def handle_ack(ctx: HandlerContext, node: Node) -> None:
