@@ -152,6 +152,11 @@ def _record_bot(args: argparse.Namespace, state: State) -> str | None:
     return account.jid
 
 
+def server_config(args: argparse.Namespace) -> ServerConfig:
+    """The wall clock; unpredictable ids and secrets unless ``--seed``; login throttling."""
+    return ServerConfig(epoch=None, seed=args.seed, login_throttle=login_throttle(args))
+
+
 def login_throttle(args: argparse.Namespace) -> LoginThrottle | None:
     """The throttle ``--login-failures``/``--login-window`` ask for, or FatalError."""
     if args.login_failures < 0 or args.login_window <= 0:
@@ -187,7 +192,7 @@ async def _listen(
 async def _serve(
     args: argparse.Namespace, state: State, bot: str | None = None
 ) -> LiveRecorder | None:
-    config = ServerConfig(epoch=None, seed=args.seed, login_throttle=login_throttle(args))
+    config = server_config(args)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with (
             open_server(state=state, config=config) as server,
