@@ -7,6 +7,10 @@ OS choose), then serves until Ctrl-C or SIGTERM, which end it cleanly with exit 
 ``--http-port`` it also serves registration and media over HTTP and prints
 ``http on HOST:PORT`` (the base URL for ``code_request`` and the media URLs).
 
+Nonces, SMS codes, passwords and ids are unpredictable unless ``--seed N`` is given, and
+wrong passwords are throttled per number (``--login-failures N`` within ``--login-window
+SECONDS``; ``--login-failures 0`` turns that off); see README's "Security".
+
 With ``--record FILE --record-bot ACCOUNT`` it records the session and, when stopped,
 writes it to FILE as a scenario that replays it (``simulator run FILE --bot ...``); see
 ``simulator.scenario.record`` for what becomes which step.

@@ -447,6 +447,24 @@ async def _(w: World) -> None:
     assert [(r.from_, r.id) for r in receipts] == [(jid(STRANGER), "m-1")]  # its own, only
 
 
+# -------------------------------------------------------------------- other people's accounts
+
+
+@case("picture-set-of-another", "anybody", VICTIM, MALLORY, STRANGER)
+async def _(w: World) -> None:
+    pictures = [Node("picture", {"type": "image"}, data=b"\xff\xd8mine")]
+    request = Node("iq", {"type": "set", "xmlns": "w:profile:picture", "to": jid(VICTIM)}, pictures)
+    await refused(401, w[STRANGER].iq(request))
+    assert w.server.state.pictures[jid(VICTIM)].image == b"\xff\xd8picture"
+
+
+@case("change-number-onto-another", "anybody", VICTIM)
+async def _(w: World) -> None:
+    w.server.state.accounts[jid(VICTIM)].identity = "victim's device"
+    await refused(401, w[STRANGER].change_number(VICTIM, "a guess"))
+    assert jid(VICTIM) in w.server.state.accounts
+
+
 # -------------------------------------------------------------------- media and lists
 
 

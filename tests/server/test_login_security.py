@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 import trio
 
-from simulator.cli import build_parser
+from simulator.cli import build_parser, main
 from simulator.cli.serve import server_config
 from simulator.client import LoginFailed, open_client
 from simulator.server import Server, ServerConfig, open_server
@@ -262,3 +262,12 @@ def test_unseeded_secrets_come_from_the_system() -> None:
     assert not SecretSource(None).seeded
     assert SecretSource(None).nonce() != SecretSource(None).nonce()
     assert len(SecretSource(None).token()) == 32
+
+
+@pytest.mark.parametrize("argv", [["--login-failures", "-1"], ["--login-window", "0"]])
+def test_a_bad_throttle_knob_is_one_sentence_and_exit_1(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", *argv]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: --login-failures must be 0 or more") and err.count("\n") == 1
