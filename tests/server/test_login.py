@@ -33,9 +33,11 @@ async def test_wrong_password_is_refused_with_not_authorized(
     assert caught.value.reason == "not-authorized"
 
 
-async def test_unknown_account_is_refused_with_not_authorized(
+async def test_unknown_account_is_challenged_then_refused_with_not_authorized(
     server: Server, user: OpenUser
 ) -> None:
+    """Like a wrong password (no account enumeration); the wire shape is compared in
+    test_login_security.py."""
     with pytest.raises(LoginFailed) as caught:
         async with user("490000000000"):
             pass  # pragma: no cover

@@ -124,6 +124,24 @@ async def test_wrong_passwords_lock_the_number_then_the_lock_passes(
     assert await login(throttled, transport, ALICE, PASSWORD) == "ok"
 
 
+async def test_a_fast_relogin_is_locked_too(
+    throttled: Server, transport: str, autojump_clock: trio.testing.MockClock
+) -> None:
+    """The stored-nonce blob is a password check like any other: locked means refused."""
+    connector = MemoryConnector(throttled, mode=transport)  # type: ignore[arg-type]
+    async with open_client(connector, ALICE, PASSWORD) as alice:
+        nonce = alice.next_nonce
+    for _ in range(POLICY.max_failures):
+        await login(throttled, transport, ALICE, WRONG)
+    with pytest.raises(LoginFailed) as refused:
+        async with open_client(connector, ALICE, PASSWORD, stored_nonce=nonce):
+            pass  # pragma: no cover - never reached
+    assert refused.value.reason == LOCKED_REASON
+    await trio.sleep(POLICY.base_delay)
+    async with open_client(connector, ALICE, PASSWORD, stored_nonce=nonce) as again:
+        await again.ping(timeout=5)
+
+
 async def test_each_further_failure_doubles_the_lock(
     throttled: Server, transport: str, autojump_clock: trio.testing.MockClock
 ) -> None:
