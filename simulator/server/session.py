@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Final, TypeVar, final
 import trio
 
 from simulator.errors import RemoteProtocolError
-from simulator.jid import SERVER
+from simulator.jid import SERVER, user_jid
 from simulator.server.context import HandlerContext
 from simulator.server.throttle import LOCKED_REASON
 from simulator.transport.link import LinkClosed
@@ -200,7 +200,7 @@ class Session:
             if isinstance(event, LoginRequested):
                 self.profile = client_profile(self.link, event)
                 self.resource = event.resource
-                user = event.user
+                user = user_jid(event.user)  # one throttle key per account, however written
                 account = self.server.state.account(user)
                 await self.link.send(
                     Authenticate(

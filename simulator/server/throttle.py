@@ -1,7 +1,8 @@
 """Failed-login throttling: a password cannot be guessed at wire speed.
 
-Policy (:class:`LoginThrottle`), per phone number as the peer wrote it in ``<auth user>``,
-whether or not that number is registered (so the answer says nothing about which numbers
+Policy (:class:`LoginThrottle`), per phone number in ``<auth user>`` (as a user JID, the
+way the account is looked up, so ``N`` and ``N@s.whatsapp.net`` share one count), whether
+or not that number is registered (so the answer says nothing about which numbers
 exist): after ``max_failures`` wrong responses within ``window`` seconds the number is
 locked for ``base_delay`` seconds, doubling with each further failure up to ``max_delay``.
 While it is locked every login for it still gets a challenge, and after the response,

@@ -317,6 +317,20 @@ async def _(w: World) -> None:
     assert (answer.from_, answer.last) == (jid(PRIVATE), "deny")
 
 
+@case("privacy-contacts-only", "stranger", PRIVATE)
+async def _(w: World) -> None:
+    private = w[PRIVATE]
+    await private.sync_contacts([f"+{ALICE}"])
+    await private.set_privacy_settings(last="contacts", status="contacts", profile="contacts")
+    await refused(401, w[STRANGER].last_seen(jid(PRIVATE)))
+    await refused(401, w[STRANGER].get_profile_picture(jid(PRIVATE)))
+    assert await w[STRANGER].get_statuses([jid(PRIVATE)]) == {}
+    # The contact sees all three: the rule refuses the wrong party, not everybody.
+    assert await w[ALICE].last_seen(jid(PRIVATE)) == 0
+    assert await w[ALICE].get_profile_picture(jid(PRIVATE)) is not None
+    assert jid(PRIVATE) in await w[ALICE].get_statuses([jid(PRIVATE)])
+
+
 @case("privacy-changes-untold", "stranger", STRANGER)
 async def _(w: World) -> None:
     # STRANGER has PRIVATE in its address book; PRIVATE's changes are still not its business.

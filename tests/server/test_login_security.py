@@ -166,6 +166,17 @@ async def test_an_unknown_number_is_throttled_exactly_like_a_known_one(
     assert await sequence(ALICE) == await sequence(UNKNOWN)
 
 
+async def test_writing_the_number_another_way_shares_its_lock(
+    throttled: Server, autojump_clock: trio.testing.MockClock
+) -> None:
+    for form in (ALICE, f"{ALICE}@s.whatsapp.net", ALICE):
+        wrong = (await raw_login(await throttled.connect_nodes(), form, WRONG))[-1]
+        assert isinstance(wrong, WireLoginFailed) and wrong.reason == "not-authorized"
+    events = await raw_login(await throttled.connect_nodes(), f"{ALICE}@s.whatsapp.net", PASSWORD)
+    failure = events[-1]
+    assert isinstance(failure, WireLoginFailed) and failure.reason == LOCKED_REASON
+
+
 async def test_one_number_locked_leaves_the_others_alone(
     transport: str, autojump_clock: trio.testing.MockClock
 ) -> None:
