@@ -35,7 +35,7 @@ import trio
 from simulator.errors import RemoteProtocolError
 from simulator.jid import SERVER
 from simulator.server.context import HandlerContext
-from simulator.transport.link import LinkClosed
+from simulator.transport.link import LinkClosed, LinkStalled
 from simulator.wire.events import (
     Authenticate,
     ConnectionClosed,
@@ -135,6 +135,8 @@ class Session:
         # Links that can send without blocking (the in-memory node link) are written to
         # directly: the writer task exists for byte streams, whose writes may block.
         self._direct: Callable[[Node], None] | None = getattr(link, "send_nowait", None)
+        # What such a link holds for a peer that does not read counts against the limit.
+        self._link_backlog: Callable[[], int] | None = getattr(link, "backlog", None)
 
     def __repr__(self) -> str:
         return f"<Session #{self.number} {self.jid or '(not logged in)'} {self.state.value}>"
@@ -170,6 +172,8 @@ class Session:
             if exc.reply_hint is not None:
                 with trio.move_on_after(1), contextlib.suppress(LinkClosed, RemoteProtocolError):
                     await self.link.send(exc.reply_hint)
+        except LinkStalled as exc:
+            self.close_reason = self.close_reason or f"read timeout: {exc}"
         except LinkClosed:
             self.close_reason = self.close_reason or "connection lost"
         self._cancel.cancel()  # the writer has nothing left to say on a broken link
@@ -256,7 +260,7 @@ class Session:
         """
         if self.state is not SessionState.ACTIVE or not digestible(self.profile, node):
             return
-        if not force and self._out_tx.statistics().current_buffer_used >= self._outbox_limit:
+        if not force and self.backlog() >= self._outbox_limit:
             self.kill("too slow: outbound queue full")
             return
         for tap in self.server.taps:
@@ -268,6 +272,14 @@ class Session:
                 self.kill("connection lost")
             return
         self._out_tx.send_nowait(node)
+
+    def backlog(self) -> int:
+        """Stanzas queued for this peer and not yet written (or, on an in-process link,
+        not yet taken by the peer)."""
+        queued = self._out_tx.statistics().current_buffer_used
+        if self._link_backlog is not None:
+            queued += self._link_backlog()
+        return queued
 
     def close(self, error: Node | None = None, reason: str = "closed by server") -> None:
         """Send ``error`` (if any) after what is already queued, then close."""
