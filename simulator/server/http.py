@@ -316,6 +316,9 @@ class HttpService:
             elif isinstance(event, h11.Request):
                 request = event
                 slot.reading_head = False
+                # h11 only bounds a head that arrives in pieces; one read can hold it whole.
+                if _head_size(event) > config.http_max_head:
+                    raise _Refused(431)
                 length = _content_length(event)
                 if length is not None and length > config.http_max_body:
                     raise _Refused(413)
@@ -354,6 +357,12 @@ def _content_length(event: h11.Request) -> int | None:
         if name == b"content-length":
             return int(value)
     return None
+
+
+def _head_size(event: h11.Request) -> int:
+    """About the bytes of the request line and headers as sent."""
+    size = len(event.method) + len(event.target) + 12
+    return size + sum(len(name) + len(value) + 4 for name, value in event.headers)
 
 
 def _path(event: h11.Request) -> str:

@@ -19,7 +19,10 @@ A session owns one :class:`~simulator.transport.link.Link` and runs in three pha
 Isolation: whatever the peer does (garbage, a stall, a disconnect mid-frame) ends only
 this session. A protocol error is answered with its reply hint (``stream:error``)
 before closing. A reader that falls more than ``outbox_limit`` stanzas behind is
-disconnected; whatever it did not acknowledge stays in its mailbox for next time.
+disconnected (on every link: on the in-process node link, what the peer has not taken
+counts too); whatever it did not acknowledge stays in its mailbox for next time. A peer
+that stops in the middle of a frame for ``frame_timeout`` seconds is dropped (the link
+raises ``LinkStalled``); one idle between frames is not.
 """
 
 from __future__ import annotations

@@ -85,6 +85,8 @@ async def test_when_every_slot_is_past_its_head_a_new_connection_gets_503() -> N
         (b"POST /v2/code HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n", b"413"),
         # More than the upload slot announced (plus the form around it).
         (b"POST /u/tok HTTP/1.1\r\nHost: x\r\nContent-Length: 67000\r\n\r\n", b"413"),
+        # A head over the head limit.
+        (b"GET /v2/exist HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n", b"431"),
         # A wrong method: 405 before the body.
         (b"PUT /v2/code HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n", b"405"),
     ],
