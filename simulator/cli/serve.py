@@ -104,6 +104,14 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _seconds_or_never(text: str) -> float | None:
+    return None if text.strip() in ("0", "0.0") else _positive_float(text)
+
+
+SERVE_IDLE_TIMEOUT = 600.0
+"""``--idle-timeout`` default: ten times the interval real clients ping at (§3.1)."""
+
+
 def _add_limits(parser: argparse.ArgumentParser) -> None:
     """One flag per limit users may need to change; defaults come from ``ServerConfig``."""
     d = ServerConfig()
@@ -124,6 +132,14 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
             _positive_float,
             d.frame_timeout,
             "time a peer may stop in the middle of a frame",
+        ),
+        (
+            "--idle-timeout",
+            "SECONDS",
+            _seconds_or_never,
+            SERVE_IDLE_TIMEOUT,
+            "silence after login before a server ping; as long again and the peer is "
+            "dropped; 0 = never",
         ),
         ("--max-frame", "BYTES", _positive_int, d.wire.max_frame, "largest frame after login"),
         (
@@ -170,6 +186,7 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
         max_pending_logins=args.max_pending_logins,
         login_timeout=args.login_timeout,
         frame_timeout=args.frame_timeout,
+        idle_timeout=args.idle_timeout,
         outbox_limit=args.outbox_limit,
         offline_limit=args.offline_limit,
         http_max_connections=args.http_max_connections,

@@ -88,6 +88,10 @@ class ServerConfig:
     frame_timeout: float = 60.0
     """Seconds (server time) a byte-stream peer may stop in the middle of a frame (or of
     the preamble) before it is dropped; a peer idle between frames is not timed."""
+    idle_timeout: float | None = None
+    """Seconds (server time) a logged-in peer may send nothing before it gets a server
+    ping; silent as long again, it is dropped. ``None``: never (in-process tests and
+    scenarios); ``simulator serve`` uses 600 (real clients ping every 50-60 s)."""
     max_connections: int = 512
     """TCP connections served at once, logged in or not; more are closed on arrival."""
     max_pending_logins: int = 64
@@ -109,6 +113,28 @@ class ServerConfig:
     """Seconds (server time) an HTTP peer has to send one whole request."""
     props_version: str = "4"
     props: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_PROPS))
+
+    def __post_init__(self) -> None:
+        for name in _POSITIVE_FIELDS:
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"ServerConfig.{name} must be above 0, not {value}")
+
+
+_POSITIVE_FIELDS: Final = (
+    "outbox_limit",
+    "login_timeout",
+    "frame_timeout",
+    "idle_timeout",
+    "max_connections",
+    "max_pending_logins",
+    "offline_limit",
+    "http_max_connections",
+    "http_max_head",
+    "http_max_body",
+    "http_max_form",
+    "http_request_timeout",
+)
 
 
 @final

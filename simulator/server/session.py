@@ -22,7 +22,9 @@ before closing. A reader that falls more than ``outbox_limit`` stanzas behind is
 disconnected (on every link: on the in-process node link, what the peer has not taken
 counts too); whatever it did not acknowledge stays in its mailbox for next time. A peer
 that stops in the middle of a frame for ``frame_timeout`` seconds is dropped (the link
-raises ``LinkStalled``); one idle between frames is not.
+raises ``LinkStalled``). One idle between frames is fine as long as it answers pings:
+with ``idle_timeout`` set, a peer silent that long gets a server ping (§3.1), and is
+dropped if it stays silent as long again.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from simulator.transport.link import LinkClosed, LinkStalled
 from simulator.wire.events import (
     Authenticate,
     ConnectionClosed,
+    Event,
     Failure,
     LoginRejected,
     LoginRequested,
@@ -229,7 +232,7 @@ class Session:
     async def _reader(self) -> bool:
         dispatch = self.server.dispatch
         while True:
-            event = await self.link.receive()
+            event = await self._receive()
             if isinstance(event, NodeReceived):
                 await dispatch(self, event.node)
             elif isinstance(event, StreamEnded):
@@ -239,6 +242,22 @@ class Session:
             elif isinstance(event, ConnectionClosed):
                 self.close_reason = self.close_reason or "client disconnected"
                 return True
+
+    async def _receive(self) -> Event:
+        """The next event; with ``idle_timeout``, a silent peer is pinged, then dropped."""
+        idle = self.server.config.idle_timeout
+        if idle is None:
+            return await self.link.receive()
+        with trio.move_on_after(idle):
+            return await self.link.receive()
+        server = self.server
+        iq_id = f"{server.clock.now()}-idle-{server.ids.counter()}"
+        self.push(
+            Node("iq", {"from": SERVER, "id": iq_id, "type": "get", "xmlns": "urn:xmpp:ping"})
+        )
+        with trio.move_on_after(idle):
+            return await self.link.receive()
+        raise LinkStalled(f"silent for {2 * idle:g} s, no answer to a ping")
 
     async def _writer(self) -> None:
         send = self.link.send

@@ -112,21 +112,21 @@ def test_serve_warns_when_bound_beyond_loopback(host: str, warned: bool) -> None
 
 def test_the_limit_flags_reach_the_server_config() -> None:
     flags = "--max-connections 7 --max-pending-logins 3 --login-timeout 5 --frame-timeout 2.5"
-    flags += " --max-frame 8000 --outbox-limit 11 --offline-limit 12"
+    flags += " --max-frame 8000 --outbox-limit 11 --offline-limit 12 --idle-timeout 0"
     flags += " --http-max-connections 13 --http-max-body 14"
     args = build_parser().parse_args(["serve", *flags.split()])
     config = server_config(args)
     assert (config.max_connections, config.max_pending_logins) == (7, 3)
-    assert (config.login_timeout, config.frame_timeout) == (5.0, 2.5)
+    assert (config.login_timeout, config.frame_timeout, config.idle_timeout) == (5.0, 2.5, None)
     assert (config.wire.max_frame, config.wire.max_login_frame) == (8000, 8000)
     assert (config.outbox_limit, config.offline_limit) == (11, 12)
     assert (config.http_max_connections, config.http_max_body) == (13, 14)
     assert config.epoch is None
 
 
-def test_the_limit_flags_default_to_the_server_config_defaults() -> None:
+def test_the_limit_flags_default_to_the_server_config_defaults_but_idle_users_are_probed() -> None:
     config = server_config(build_parser().parse_args(["serve"]))
-    assert config == ServerConfig(epoch=None, seed=0)
+    assert config == ServerConfig(epoch=None, seed=0, idle_timeout=600)
 
 
 def test_a_frame_limit_beyond_the_wire_is_one_sentence_and_exit_1(

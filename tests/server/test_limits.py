@@ -21,7 +21,14 @@ from simulator.server import Server, ServerConfig, open_server
 from simulator.transport import MemoryConnector
 from simulator.transport.link import Link, StreamLink
 from simulator.wire.connection import Connection
-from simulator.wire.events import Challenged, Login, LoginSucceeded, Response, Role
+from simulator.wire.events import (
+    Challenged,
+    Login,
+    LoginSucceeded,
+    NodeReceived,
+    Response,
+    Role,
+)
 from simulator.wire.framing import frame_header
 from simulator.wire.limits import WireLimits
 from simulator.wire.tokens import Dialect
@@ -144,7 +151,9 @@ async def test_connections_beyond_the_total_cap_are_closed_on_arrival() -> None:
 # -------------------------------------------------------------------- after login
 
 
-async def _raw_login(server: Server, nursery: trio.Nursery, phone: str) -> trio.abc.Stream:
+async def _raw_login(
+    server: Server, nursery: trio.Nursery, phone: str
+) -> tuple[trio.abc.Stream, Connection]:
     """Log ``phone`` in over an in-memory byte stream we write by hand."""
     client, server_end = trio.testing.memory_stream_pair()
     nursery.start_soon(server.handle_stream, server_end, "memory-raw")
@@ -160,7 +169,7 @@ async def _raw_login(server: Server, nursery: trio.Nursery, phone: str) -> trio.
         elif isinstance(event, Challenged):
             await client.send_all(conn.send(Response()))
         elif isinstance(event, LoginSucceeded):
-            return client
+            return client, conn
 
 
 async def test_a_peer_stalled_mid_frame_after_login_is_dropped_after_the_timeout(
@@ -171,8 +180,8 @@ async def test_a_peer_stalled_mid_frame_after_login_is_dropped_after_the_timeout
         open_server(accounts=ACCOUNTS, config=config) as server,
         trio.open_nursery() as nursery,
     ):
-        stalled = await _raw_login(server, nursery, CAROL)
-        idle = await _raw_login(server, nursery, DAVE)
+        stalled, _ = await _raw_login(server, nursery, CAROL)
+        idle, _ = await _raw_login(server, nursery, DAVE)
         await stalled.send_all(frame_header(100, encrypted=True) + bytes(10))
         start = trio.current_time()
         await talk(MemoryConnector(server, mode="bytes"))  # others are not held up
@@ -185,6 +194,35 @@ async def test_a_peer_stalled_mid_frame_after_login_is_dropped_after_the_timeout
         await talk(MemoryConnector(server, mode="bytes"))
         await idle.aclose()
         await stalled.aclose()
+
+
+async def test_a_silent_peer_is_pinged_then_dropped_and_one_that_answers_stays(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    config = ServerConfig(idle_timeout=100)
+    async with (
+        open_server(accounts=ACCOUNTS, config=config) as server,
+        trio.open_nursery() as nursery,
+    ):
+        silent, conn = await _raw_login(server, nursery, CAROL)
+        start = trio.current_time()
+        async with open_client(MemoryConnector(server, mode="bytes"), ALICE, PASSWORD) as alice:
+            pings: list[float] = []
+            with trio.fail_after(1000):
+                while chunk := await silent.receive_some():
+                    conn.receive_data(chunk)
+                    while (event := conn.next_event()) is not None:
+                        if isinstance(event, NodeReceived) and event.node.get("xmlns") == (
+                            "urn:xmpp:ping"
+                        ):
+                            pings.append(trio.current_time() - start)
+            assert pings == [pytest.approx(100)]  # pinged once, after 100 s of silence
+            assert trio.current_time() - start == pytest.approx(200)  # then dropped
+            assert server.live(jid(CAROL)) is None
+            await trio.sleep(1000)  # Alice's client answers the pings: she stays
+            assert server.live(jid(ALICE)) is not None
+            await alice.ping()
+        await silent.aclose()
 
 
 async def _node_login(server: Server, phone: str) -> Link:
@@ -230,3 +268,11 @@ async def test_a_full_offline_queue_forgets_its_oldest_stanzas() -> None:
             done = await bob.wait_for(ev.OfflineDone, timeout=10)
         assert [g.id for g in got] == sent[3:]
         assert done.count == 5
+
+
+@pytest.mark.parametrize(
+    "field", ["max_pending_logins", "max_connections", "offline_limit", "frame_timeout"]
+)
+def test_a_limit_of_zero_is_refused_when_the_config_is_made(field: str) -> None:
+    with pytest.raises(ValueError, match=f"ServerConfig.{field} must be above 0"):
+        ServerConfig(**{field: 0})
