@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 import trio
@@ -274,5 +275,6 @@ async def test_a_full_offline_queue_forgets_its_oldest_stanzas() -> None:
     "field", ["max_pending_logins", "max_connections", "offline_limit", "frame_timeout"]
 )
 def test_a_limit_of_zero_is_refused_when_the_config_is_made(field: str) -> None:
+    changes: dict[str, Any] = {field: 0}
     with pytest.raises(ValueError, match=f"ServerConfig.{field} must be above 0"):
-        ServerConfig(**{field: 0})
+        ServerConfig(**changes)
