@@ -9,7 +9,11 @@ OS choose), then serves until Ctrl-C or SIGTERM, which end it cleanly with exit 
 
 Nonces, SMS codes, passwords and ids are unpredictable unless ``--seed N`` is given, and
 wrong passwords are throttled per number (``--login-failures N`` within ``--login-window
-SECONDS``; ``--login-failures 0`` turns that off); see README's "Security".
+SECONDS``; ``--login-failures 0`` turns that off); see README's "Limits and security".
+It binds 127.0.0.1 unless told otherwise: this is a test fake (test passwords, no TLS, no
+abuse protection beyond the limits in the README's "Limits and security"), and it prints
+a warning on stderr when bound to any other address. The limits flags (``--max-...``,
+``--*-timeout``, ``--http-max-...``) change the bounds on what one peer may hold.
 
 With ``--record FILE --record-bot ACCOUNT`` it records the session and, when stopped,
 writes it to FILE as a scenario that replays it (``simulator run FILE --bot ...``); see
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import ipaddress
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -34,11 +39,12 @@ from simulator.errors import FatalError, ScenarioSyntaxError
 from simulator.server import Server, ServerConfig, State, open_server
 from simulator.server.state import default_password
 from simulator.server.throttle import LoginThrottle
+from simulator.wire.limits import MAX_FRAME, WireLimits
 
 if TYPE_CHECKING:
     from simulator.scenario.record import LiveRecorder
 
-__all__ = ["add_parser", "parse_account", "run"]
+__all__ = ["add_parser", "exposure_warning", "parse_account", "run", "server_config"]
 
 NAME = "serve"
 HELP = "serve real clients (yowsup, Chat-API, any language) over TCP"
@@ -98,7 +104,136 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="with --record: the account under test (phone or name; default: the first "
         "account to log in); the others are users",
     )
+    _add_limits(parser)
     parser.set_defaults(run=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
+
+
+def _seconds_or_never(text: str) -> float | None:
+    return None if text.strip() in ("0", "0.0") else _positive_float(text)
+
+
+SERVE_IDLE_TIMEOUT = 600.0
+"""``--idle-timeout`` default: ten times the interval real clients ping at (§3.1)."""
+
+
+def _add_limits(parser: argparse.ArgumentParser) -> None:
+    """One flag per limit users may need to change; defaults come from ``ServerConfig``."""
+    d = ServerConfig()
+    limits = parser.add_argument_group("limits (README: Limits and security)")
+    flags: list[tuple[str, str, Callable[[str], object], object, str]] = [
+        ("--max-connections", "N", _positive_int, d.max_connections, "TCP connections at once"),
+        (
+            "--max-pending-logins",
+            "N",
+            _positive_int,
+            d.max_pending_logins,
+            "TCP connections not logged in yet; one more drops the oldest",
+        ),
+        ("--login-timeout", "SECONDS", _positive_float, d.login_timeout, "time to log in"),
+        (
+            "--frame-timeout",
+            "SECONDS",
+            _positive_float,
+            d.frame_timeout,
+            "time a peer may stop in the middle of a frame",
+        ),
+        (
+            "--idle-timeout",
+            "SECONDS",
+            _seconds_or_never,
+            SERVE_IDLE_TIMEOUT,
+            "silence after login before a server ping; as long again and the peer is "
+            "dropped; 0 = never",
+        ),
+        ("--max-frame", "BYTES", _positive_int, d.wire.max_frame, "largest frame after login"),
+        (
+            "--outbox-limit",
+            "N",
+            _positive_int,
+            d.outbox_limit,
+            "stanzas queued for a peer that does not read before it is dropped",
+        ),
+        (
+            "--offline-limit",
+            "N",
+            _positive_int,
+            d.offline_limit,
+            "stanzas kept per user while offline; a full queue forgets its oldest",
+        ),
+        (
+            "--http-max-connections",
+            "N",
+            _positive_int,
+            d.http_max_connections,
+            "HTTP connections at once",
+        ),
+        ("--http-max-body", "BYTES", _positive_int, d.http_max_body, "largest upload body"),
+    ]
+    for flag, metavar, kind, default, text in flags:
+        limits.add_argument(
+            flag, type=kind, default=default, metavar=metavar, help=f"{text} (default {default})"
+        )
+
+
+def server_config(args: argparse.Namespace) -> ServerConfig:
+    """The served server's config from the command line: the wall clock, unpredictable ids
+    and secrets unless ``--seed``, login throttling, and the limits flags."""
+    if args.max_frame > MAX_FRAME:
+        raise FatalError(f"--max-frame {args.max_frame}: a frame holds at most {MAX_FRAME} bytes")
+    wire = WireLimits(
+        max_frame=args.max_frame,
+        max_login_frame=min(args.max_frame, WireLimits().max_login_frame),
+    )
+    return ServerConfig(
+        epoch=None,
+        seed=args.seed,
+        login_throttle=login_throttle(args),
+        max_connections=args.max_connections,
+        max_pending_logins=args.max_pending_logins,
+        login_timeout=args.login_timeout,
+        frame_timeout=args.frame_timeout,
+        idle_timeout=args.idle_timeout,
+        outbox_limit=args.outbox_limit,
+        offline_limit=args.offline_limit,
+        http_max_connections=args.http_max_connections,
+        http_max_body=args.http_max_body,
+        wire=wire,
+    )
+
+
+def exposure_warning(host: str) -> str | None:
+    """A warning for a listener bound to ``host`` (the address actually bound), or ``None``
+    when only this machine can reach it."""
+    try:
+        loopback = ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if loopback:
+        return None
+    return (
+        f"warning: listening on {host}, reachable from other machines. simulator serve is "
+        "a test fake (test passwords, no TLS); bind 127.0.0.1 unless that is what you want."
+    )
 
 
 def parse_account(spec: str) -> tuple[str, str, str]:
@@ -156,11 +291,6 @@ def _record_bot(args: argparse.Namespace, state: State) -> str | None:
     return account.jid
 
 
-def server_config(args: argparse.Namespace) -> ServerConfig:
-    """The wall clock; unpredictable ids and secrets unless ``--seed``; login throttling."""
-    return ServerConfig(epoch=None, seed=args.seed, login_throttle=login_throttle(args))
-
-
 def login_throttle(args: argparse.Namespace) -> LoginThrottle | None:
     """The throttle ``--login-failures``/``--login-window`` ask for, or FatalError."""
     if args.login_failures < 0 or args.login_window <= 0:
@@ -204,6 +334,9 @@ async def _serve(
         ):
             host, port = await _listen(server.listen_tcp, args.host, args.port)
             print(f"listening on {host}:{port}", flush=True)
+            warning = exposure_warning(host)
+            if warning is not None:
+                print(warning, file=sys.stderr, flush=True)
             for account in state.accounts.values():
                 line = f"  account {account.phone} password {account.password_b64}"
                 print(f"{line} {account.push_name}".rstrip(), flush=True)

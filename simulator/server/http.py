@@ -26,11 +26,20 @@ therefore inspected before h11 sees it: a line of exactly two words gets `` HTTP
 appended (1.0: no ``Host`` header required). Absolute-form targets are reduced to their
 path.
 
-Bounds: a request head may be :data:`MAX_HEAD` bytes, a body :data:`MAX_BODY` (more is
-answered 413), and a whole request must arrive within :data:`REQUEST_TIMEOUT` seconds of
-server time, or the connection is dropped. A malformed request is answered 400 and
-closed; nothing a peer sends reaches any other connection. At most
-:data:`MAX_CONNECTIONS` connections are served at once; more are answered 503.
+Bounds (``ServerConfig.http_*``; defaults below): a request head may be
+:data:`MAX_HEAD` bytes (431 beyond), and a whole request must arrive within
+:data:`REQUEST_TIMEOUT` seconds of server time, or the connection is dropped. The request
+is routed as soon as its head is in, before any of the body is read: a wrong path or
+method, an unknown upload token or a ``Content-Length`` over the route's limit is answered
+at once. The body is then read in pieces and refused with 413 the moment it passes the
+limit: an upload may be as large as its slot's announced size plus the form around it
+(never above :data:`MAX_BODY`), any other body ``http_max_form`` bytes. A malformed
+request is answered 400 and closed; nothing a peer sends reaches any other connection.
+
+At most :data:`MAX_CONNECTIONS` connections are served at once. When one more arrives,
+the oldest connection still sending its request head is dropped to make room (slow or
+half-sent requests cannot keep real ones out); if every slot is past its head, the new
+connection is answered 503.
 
 The advertised base URL
 -----------------------
@@ -48,7 +57,7 @@ import contextlib
 import http
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, final
 from urllib.parse import parse_qsl, urlsplit
 
@@ -74,13 +83,14 @@ __all__ = [
 ]
 
 MAX_HEAD: Final = 16 * 1024
-"""Bytes a request line plus headers may take."""
+"""Default bytes a request line plus headers may take (``http_max_head``)."""
 MAX_BODY: Final = 20 * 1024 * 1024
-"""Bytes a request body may take (the largest media file is 16 MiB, §3.9)."""
+"""Default bytes an upload body may take (``http_max_body``; the largest media file is
+16 MiB, §3.9)."""
 REQUEST_TIMEOUT: Final = 30.0
-"""Seconds (server time) a peer has to send one whole request."""
+"""Default seconds (server time) a peer has to send one whole request."""
 MAX_CONNECTIONS: Final = 256
-"""HTTP connections served at once."""
+"""Default HTTP connections served at once (``http_max_connections``)."""
 
 _RECEIVE_SIZE: Final = 64 * 1024
 
@@ -126,12 +136,22 @@ Handler = Callable[["Server", HttpRequest], HttpResponse]
 
 
 class _Refused(Exception):
-    """The request cannot be served; answer ``status`` and close."""
+    """The request cannot be served; answer ``response`` and close."""
 
-    def __init__(self, status: int, message: str = "") -> None:
+    def __init__(
+        self, status: int, message: str = "", response: HttpResponse | None = None
+    ) -> None:
         super().__init__(message)
-        self.status = status
-        self.message = message
+        self.response = response or HttpResponse.text(status, message)
+
+
+@dataclass(eq=False, slots=True)
+class _Slot:
+    """One HTTP connection being served."""
+
+    scope: trio.CancelScope = field(default_factory=trio.CancelScope)
+    reading_head: bool = True
+    """Still waiting for the request line and headers: the first to go when full."""
 
 
 @final
@@ -152,8 +172,13 @@ class HttpService:
         """Upload token -> the slot a ``w:m`` iq handed out (§3.9)."""
         self.paths: dict[str, str] = {}
         """Download path -> media hash (an index over ``state.media``)."""
-        self.active = 0
+        self._slots: dict[_Slot, None] = {}  # connections being served, oldest first
         self._routes: dict[str, tuple[frozenset[str], Handler]] = _routes()
+
+    @property
+    def active(self) -> int:
+        """HTTP connections being served right now."""
+        return len(self._slots)
 
     @property
     def base_url(self) -> str | None:
@@ -182,45 +207,134 @@ class HttpService:
 
     async def handle_stream(self, stream: trio.abc.Stream) -> None:
         """Serve one request on ``stream``, answer it, close."""
-        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
-        self.active += 1
+        config = self.server.config
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=config.http_max_head)
+        slot = _Slot()
+        room = self._make_room(config.http_max_connections)
+        self._slots[slot] = None
         try:
             async with stream:
-                response: HttpResponse | None = None
-                with trio.move_on_after(REQUEST_TIMEOUT):
-                    try:
-                        if self.active > MAX_CONNECTIONS:
-                            raise _Refused(503)
-                        request = await _read_request(stream, conn)
-                        if request is None:
-                            return  # the peer went away before a whole request
-                        response = self.respond(request)
-                    except _Refused as refusal:
-                        response = HttpResponse.text(refusal.status, refusal.message)
-                    except h11.RemoteProtocolError as exc:
-                        response = HttpResponse.text(400, f"bad request: {exc}")
-                if response is not None:
-                    with trio.move_on_after(REQUEST_TIMEOUT):
-                        await _send_response(stream, conn, response)
+                with slot.scope:
+                    response: HttpResponse | None = None
+                    with trio.move_on_after(config.http_request_timeout):
+                        try:
+                            if not room:
+                                raise _Refused(503)
+                            request = await self._read_request(stream, conn, slot)
+                            if request is None:
+                                return  # the peer went away before a whole request
+                            response = self.respond(request)
+                        except _Refused as refusal:
+                            response = refusal.response
+                        except h11.RemoteProtocolError as exc:
+                            response = HttpResponse.text(
+                                exc.error_status_hint, f"bad request: {exc}"
+                            )
+                    if response is not None:
+                        with trio.move_on_after(config.http_request_timeout):
+                            await _send_response(stream, conn, response)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass  # the peer hung up; nobody else is affected
         finally:
-            self.active -= 1
+            self._slots.pop(slot, None)
 
-    def respond(self, request: HttpRequest) -> HttpResponse:
-        """The answer to one request (sync: handlers change state, never wait)."""
+    def _make_room(self, limit: int) -> bool:
+        """Make room for one more connection; ``False`` if every slot is past its head."""
+        while len(self._slots) >= limit:
+            oldest = next((s for s in self._slots if s.reading_head), None)
+            if oldest is None:
+                return False
+            del self._slots[oldest]
+            oldest.scope.cancel()  # its connection closes without an answer
+        return True
+
+    def _route(self, method: str, path: str) -> Handler:
+        """The handler of ``method path``, or ``_Refused`` (404 / 405)."""
         from simulator.server.flows import media
 
-        route = self._routes.get(request.path)
+        route = self._routes.get(path)
         if route is None:
-            if request.path.startswith(media.UPLOAD_PREFIX):
+            if path.startswith(media.UPLOAD_PREFIX):
                 route = (frozenset({"POST"}), media.http_upload)
             else:
                 route = (frozenset({"GET"}), media.http_download)
         methods, handler = route
-        if request.method not in methods:
-            return HttpResponse.text(405)
+        if method not in methods:
+            raise _Refused(405)
+        return handler
+
+    def body_limit(self, method: str, path: str) -> int:
+        """The largest body ``method path`` may carry, known from the head alone.
+
+        Raises ``_Refused`` for what needs no body to answer: a wrong method, an unknown
+        upload token (the upload's own 404 answer).
+        """
+        from simulator.server.flows import media
+
+        config = self.server.config
+        handler = self._route(method, path)
+        if handler is not media.http_upload:
+            return config.http_max_form
+        slot = self.uploads.get(path[len(media.UPLOAD_PREFIX) :])
+        if slot is None:
+            raise _Refused(404, response=media.unknown_upload())
+        # The file itself plus the multipart form around it.
+        return min(config.http_max_body, slot.size + config.http_max_form)
+
+    def respond(self, request: HttpRequest) -> HttpResponse:
+        """The answer to one request (sync: handlers change state, never wait)."""
+        try:
+            handler = self._route(request.method, request.path)
+        except _Refused as refusal:
+            return refusal.response
         return handler(self.server, request)
+
+    async def _read_request(
+        self, stream: trio.abc.Stream, conn: h11.Connection, slot: _Slot
+    ) -> HttpRequest | None:
+        """Read one request, routing it on its head; ``None`` if the peer closed first."""
+        config = self.server.config
+        pending = bytearray()  # held back until the request line is complete
+        line_seen = False
+        request: h11.Request | None = None
+        limit = 0
+        body = bytearray()
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                data = await stream.receive_some(_RECEIVE_SIZE)
+                if not line_seen:
+                    pending += data
+                    if data and b"\n" not in pending:
+                        if len(pending) > config.http_max_head:
+                            raise _Refused(431, "request line too long")
+                        continue
+                    line_seen = True
+                    data = _fix_request_line(bytes(pending))
+                    pending = bytearray()
+                conn.receive_data(bytes(data))
+            elif isinstance(event, h11.Request):
+                request = event
+                slot.reading_head = False
+                # h11 only bounds a head that arrives in pieces; one read can hold it whole.
+                if _head_size(event) > config.http_max_head:
+                    raise _Refused(431)
+                length = _content_length(event)
+                if length is not None and length > config.http_max_body:
+                    raise _Refused(413)
+                method = event.method.decode("ascii", "replace")
+                limit = self.body_limit(method, _path(event))
+                if length is not None and length > limit:
+                    raise _Refused(413)
+            elif isinstance(event, h11.Data):
+                if len(body) + len(event.data) > limit:
+                    raise _Refused(413)
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                assert request is not None
+                return _request(request, bytes(body))
+            else:  # ConnectionClosed
+                return None
 
 
 def _routes() -> dict[str, tuple[frozenset[str], Handler]]:
@@ -237,39 +351,22 @@ def _routes() -> dict[str, tuple[frozenset[str], Handler]]:
 # -------------------------------------------------------------------- reading and writing
 
 
-async def _read_request(stream: trio.abc.Stream, conn: h11.Connection) -> HttpRequest | None:
-    """Read one whole request; ``None`` if the peer closed first."""
-    pending = bytearray()  # held back until the request line is complete
-    line_seen = False
-    request: h11.Request | None = None
-    body = bytearray()
-    while True:
-        event = conn.next_event()
-        if event is h11.NEED_DATA:
-            data = await stream.receive_some(_RECEIVE_SIZE)
-            if not line_seen:
-                pending += data
-                if data and b"\n" not in pending:
-                    if len(pending) > MAX_HEAD:
-                        raise _Refused(400, "request line too long")
-                    continue
-                line_seen = True
-                data = _fix_request_line(bytes(pending))
-            conn.receive_data(bytes(data))
-        elif isinstance(event, h11.Request):
-            request = event
-            length = dict(event.headers).get(b"content-length")
-            if length is not None and length.isdigit() and int(length) > MAX_BODY:
-                raise _Refused(413)
-        elif isinstance(event, h11.Data):
-            body += event.data
-            if len(body) > MAX_BODY:
-                raise _Refused(413)
-        elif isinstance(event, h11.EndOfMessage):
-            assert request is not None
-            return _request(request, bytes(body))
-        else:  # ConnectionClosed
-            return None
+def _content_length(event: h11.Request) -> int | None:
+    """The announced body length (h11 has already checked it is a number)."""
+    for name, value in event.headers:
+        if name == b"content-length":
+            return int(value)
+    return None
+
+
+def _head_size(event: h11.Request) -> int:
+    """About the bytes of the request line and headers as sent."""
+    size = len(event.method) + len(event.target) + 12
+    return size + sum(len(name) + len(value) + 4 for name, value in event.headers)
+
+
+def _path(event: h11.Request) -> str:
+    return urlsplit(event.target.decode("latin-1")).path or "/"
 
 
 def _fix_request_line(head: bytes) -> bytes:

@@ -13,6 +13,7 @@ stanza means lives in the flow modules (``simulator.server.flows``).
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from simulator.transport.link import Link, StreamLink, node_link_pair
 from simulator.transport.tcp import listen_tcp
 from simulator.wire.connection import Connection, NodeConnection
 from simulator.wire.events import Role
+from simulator.wire.limits import WireLimits
 from simulator.wire.node import Node
 from simulator.wire.tokens import Dialect
 
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
 __all__ = ["Server", "ServerConfig", "Tap", "open_server"]
 
 Direction = Literal["in", "out"]
+_log = logging.getLogger("simulator.server")
+
 Tap = Callable[[Direction, str, Node], None]
 """An observer: called with ("in", jid, node) for every stanza a user sends to the server
 and ("out", jid, node) for every stanza the server queues for a user."""
@@ -92,8 +96,56 @@ class ServerConfig:
     more is ``406 not-acceptable`` with ``backoff`` (§3.12). ``None``: no limit."""
     key_fetch_window: int = 3600
     """Seconds (server time) of the key-fetch window."""
+    frame_timeout: float = 60.0
+    """Seconds (server time) a byte-stream peer may stop in the middle of a frame (or of
+    the preamble) before it is dropped; a peer idle between frames is not timed."""
+    idle_timeout: float | None = None
+    """Seconds (server time) a logged-in peer may send nothing before it gets a server
+    ping; silent as long again, it is dropped. ``None``: never (in-process tests and
+    scenarios); ``simulator serve`` uses 600 (real clients ping every 50-60 s)."""
+    max_connections: int = 512
+    """TCP connections served at once, logged in or not; more are closed on arrival."""
+    max_pending_logins: int = 64
+    """TCP connections not logged in yet; a new one beyond this drops the oldest."""
+    offline_limit: int = 10_000
+    """Stanzas kept for one user (the offline queue, §4.4); a full one forgets its oldest."""
+    wire: WireLimits = field(default_factory=WireLimits)
+    """Frame and node limits of every byte-stream connection (``simulator.wire.limits``)."""
+    http_max_connections: int = 256
+    """HTTP connections served at once; beyond it the oldest one still sending its
+    request head is dropped, or (if none) the new one gets 503."""
+    http_max_head: int = 16 * 1024
+    """Bytes an HTTP request line plus headers may take (431 beyond)."""
+    http_max_body: int = 20 * 1024 * 1024
+    """Bytes an upload body may take (413 beyond); an upload is also held to its slot size."""
+    http_max_form: int = 64 * 1024
+    """Bytes any other request body may take (413 beyond)."""
+    http_request_timeout: float = 30.0
+    """Seconds (server time) an HTTP peer has to send one whole request."""
     props_version: str = "4"
     props: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_PROPS))
+
+    def __post_init__(self) -> None:
+        for name in _POSITIVE_FIELDS:
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"ServerConfig.{name} must be above 0, not {value}")
+
+
+_POSITIVE_FIELDS: Final = (
+    "outbox_limit",
+    "login_timeout",
+    "frame_timeout",
+    "idle_timeout",
+    "max_connections",
+    "max_pending_logins",
+    "offline_limit",
+    "http_max_connections",
+    "http_max_head",
+    "http_max_body",
+    "http_max_form",
+    "http_request_timeout",
+)
 
 
 @final
@@ -120,6 +172,10 @@ class Server:
         self.login_throttle = LoginThrottler(throttle) if throttle is not None else None
         self.sessions: dict[str, Session] = {}
         self.all_sessions: set[Session] = set()
+        self.logging_in: dict[Session, None] = {}
+        """TCP sessions that have not logged in yet, oldest first (``max_pending_logins``)."""
+        self.tcp_connections = 0
+        """TCP connections open right now (``max_connections``)."""
         self.taps: list[Tap] = []
         self._nursery = nursery
         self._numbers = itertools.count(1)
@@ -148,17 +204,42 @@ class Server:
 
     # ---------------------------------------------------------------- connections
 
-    async def handle_stream(self, stream: trio.abc.Stream, peer: str = "stream") -> None:
-        """Serve one byte-stream connection (TCP or in-memory) until it ends."""
-        await self.handle_link(StreamLink(stream, Connection(Role.SERVER), peer=peer))
+    async def handle_stream(
+        self, stream: trio.abc.Stream, peer: str = "stream", *, capped: bool = False
+    ) -> None:
+        """Serve one byte-stream connection (TCP or in-memory) until it ends.
 
-    async def handle_link(self, link: Link) -> None:
+        ``capped``: count it against ``max_pending_logins`` until it has logged in.
+        """
+        config = self.config
+        link = StreamLink(
+            stream,
+            Connection(Role.SERVER, limits=config.wire),
+            peer=peer,
+            frame_timeout=config.frame_timeout,
+        )
+        await self.handle_link(link, capped=capped)
+
+    async def handle_link(self, link: Link, *, capped: bool = False) -> None:
         session = Session(self, link, next(self._numbers))
         self.all_sessions.add(session)
+        if capped:
+            self._make_room_to_log_in()
+            self.logging_in[session] = None
         try:
             await session.run()
         finally:
             self.all_sessions.discard(session)
+            self.logging_in.pop(session, None)
+
+    def _make_room_to_log_in(self) -> None:
+        """Drop the oldest peers still logging in until one more fits: a crowd of peers
+        that never log in cannot keep a real client out (it only ages them out)."""
+        while len(self.logging_in) >= self.config.max_pending_logins:
+            oldest = next(iter(self.logging_in))
+            del self.logging_in[oldest]
+            _log.info("dropping %s (%s): too many peers logging in", oldest, oldest.link.peer)
+            oldest.kill("too many connections logging in")
 
     async def connect_nodes(self, dialect: Dialect = Dialect.V16) -> Link:
         """An in-process client link of Node objects (the fast path); the server end runs here."""
@@ -184,8 +265,16 @@ class Server:
         return await listen_tcp(self._nursery, host, port, self._serve_tcp_peer)
 
     async def _serve_tcp_peer(self, stream: trio.SocketStream) -> None:
-        name = stream.socket.getpeername()
-        await self.handle_stream(stream, f"tcp {name[0]}:{name[1]}")
+        if self.tcp_connections >= self.config.max_connections:
+            _log.warning("refusing a connection: %d are open", self.tcp_connections)
+            await stream.aclose()
+            return
+        self.tcp_connections += 1
+        try:
+            name = stream.socket.getpeername()
+            await self.handle_stream(stream, f"tcp {name[0]}:{name[1]}", capped=True)
+        finally:
+            self.tcp_connections -= 1
 
     async def listen_http(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         """Start the HTTP side (registration, media) on TCP; returns the address bound."""
@@ -199,6 +288,7 @@ class Server:
 
     def attach(self, session: Session) -> None:
         """A session finished its login: make it the user's live session (§4.3)."""
+        self.logging_in.pop(session, None)
         if session.passive:
             return
         old = self.sessions.get(session.jid)
@@ -260,7 +350,12 @@ class Server:
             return
         kind: PendingKind = node.tag  # type: ignore[assignment]
         assert kind in _PENDING_TAGS, f"only messages, receipts and notifications are kept: {node}"
-        self.state.mailbox(to).add((kind, node.get("id", ""), pending_peer(node)), node)
+        box = self.state.mailbox(to)
+        key = (kind, node.get("id", ""), pending_peer(node))
+        if key not in box and len(box) >= self.config.offline_limit:
+            dropped = box.drop_oldest()
+            _log.warning("offline queue of %s is full: forgot %s", to, dropped)
+        box.add(key, node)
         session = self.live(to)
         if session is not None:
             session.push(node)

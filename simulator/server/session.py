@@ -22,7 +22,12 @@ A session owns one :class:`~simulator.transport.link.Link` and runs in three pha
 Isolation: whatever the peer does (garbage, a stall, a disconnect mid-frame) ends only
 this session. A protocol error is answered with its reply hint (``stream:error``)
 before closing. A reader that falls more than ``outbox_limit`` stanzas behind is
-disconnected; whatever it did not acknowledge stays in its mailbox for next time.
+disconnected (on every link: on the in-process node link, what the peer has not taken
+counts too); whatever it did not acknowledge stays in its mailbox for next time. A peer
+that stops in the middle of a frame for ``frame_timeout`` seconds is dropped (the link
+raises ``LinkStalled``). One idle between frames is fine as long as it answers pings:
+with ``idle_timeout`` set, a peer silent that long gets a server ping (§3.1), and is
+dropped if it stays silent as long again.
 """
 
 from __future__ import annotations
@@ -39,10 +44,11 @@ from simulator.errors import RemoteProtocolError
 from simulator.jid import SERVER, user_jid
 from simulator.server.context import HandlerContext
 from simulator.server.throttle import LOCKED_REASON
-from simulator.transport.link import LinkClosed
+from simulator.transport.link import LinkClosed, LinkStalled
 from simulator.wire.events import (
     Authenticate,
     ConnectionClosed,
+    Event,
     Failure,
     LoginRejected,
     LoginRequested,
@@ -139,6 +145,8 @@ class Session:
         # Links that can send without blocking (the in-memory node link) are written to
         # directly: the writer task exists for byte streams, whose writes may block.
         self._direct: Callable[[Node], None] | None = getattr(link, "send_nowait", None)
+        # What such a link holds for a peer that does not read counts against the limit.
+        self._link_backlog: Callable[[], int] | None = getattr(link, "backlog", None)
 
     def __repr__(self) -> str:
         return f"<Session #{self.number} {self.jid or '(not logged in)'} {self.state.value}>"
@@ -174,6 +182,8 @@ class Session:
             if exc.reply_hint is not None:
                 with trio.move_on_after(1), contextlib.suppress(LinkClosed, RemoteProtocolError):
                     await self.link.send(exc.reply_hint)
+        except LinkStalled as exc:
+            self.close_reason = self.close_reason or f"read timeout: {exc}"
         except LinkClosed:
             self.close_reason = self.close_reason or "connection lost"
         self._cancel.cancel()  # the writer has nothing left to say on a broken link
@@ -239,7 +249,7 @@ class Session:
     async def _reader(self) -> bool:
         dispatch = self.server.dispatch
         while True:
-            event = await self.link.receive()
+            event = await self._receive()
             if isinstance(event, NodeReceived):
                 await dispatch(self, event.node)
             elif isinstance(event, StreamEnded):
@@ -249,6 +259,22 @@ class Session:
             elif isinstance(event, ConnectionClosed):
                 self.close_reason = self.close_reason or "client disconnected"
                 return True
+
+    async def _receive(self) -> Event:
+        """The next event; with ``idle_timeout``, a silent peer is pinged, then dropped."""
+        idle = self.server.config.idle_timeout
+        if idle is None:
+            return await self.link.receive()
+        with trio.move_on_after(idle):
+            return await self.link.receive()
+        server = self.server
+        iq_id = f"{server.clock.now()}-idle-{server.ids.counter()}"
+        self.push(
+            Node("iq", {"from": SERVER, "id": iq_id, "type": "get", "xmlns": "urn:xmpp:ping"})
+        )
+        with trio.move_on_after(idle):
+            return await self.link.receive()
+        raise LinkStalled(f"silent for {2 * idle:g} s, no answer to a ping")
 
     async def _writer(self) -> None:
         send = self.link.send
@@ -273,7 +299,7 @@ class Session:
         """
         if self.state is not SessionState.ACTIVE or not digestible(self.profile, node):
             return
-        if not force and self._out_tx.statistics().current_buffer_used >= self._outbox_limit:
+        if not force and self.backlog() >= self._outbox_limit:
             self.kill("too slow: outbound queue full")
             return
         for tap in self.server.taps:
@@ -285,6 +311,14 @@ class Session:
                 self.kill("connection lost")
             return
         self._out_tx.send_nowait(node)
+
+    def backlog(self) -> int:
+        """Stanzas queued for this peer and not yet written (or, on an in-process link,
+        not yet taken by the peer)."""
+        queued = self._out_tx.statistics().current_buffer_used
+        if self._link_backlog is not None:
+            queued += self._link_backlog()
+        return queued
 
     def close(self, error: Node | None = None, reason: str = "closed by server") -> None:
         """Send ``error`` (if any) after what is already queued, then close."""

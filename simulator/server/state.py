@@ -149,6 +149,17 @@ class Mailbox:
                     break
         return self.remove(chosen)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def drop_oldest(self) -> PendingKey | None:
+        """Forget the oldest entry (a full mailbox making room); returns its key."""
+        if not self._entries:
+            return None
+        key = next(iter(self._entries))
+        self.remove(key)
+        return key
+
     def clear(self) -> None:
         self._entries.clear()
         self._by_id.clear()

@@ -13,6 +13,11 @@ this one interface, so the same code runs over every transport:
 Writes are serialised per link: the RC4 state and MAC sequence number must advance in
 exactly the order frames hit the wire (PROTOCOL.md §2.6, §4.3), and each frame goes out
 in one ``send_all`` (yowsup's frame splitter breaks on split headers, §1.1).
+
+Reading: a :class:`StreamLink` reads at most what its connection suggests
+(``Connection.receive_size``: one login frame before the login is complete), and with a
+``frame_timeout`` a peer that stops in the middle of a frame for that long ends the link
+with :class:`LinkStalled`. A peer idle between frames is not timed here.
 """
 
 from __future__ import annotations
@@ -30,13 +35,15 @@ if TYPE_CHECKING:
     from simulator.wire.node import Node
     from simulator.wire.tokens import Dialect
 
-__all__ = ["Link", "LinkClosed", "NodeLink", "StreamLink", "node_link_pair"]
-
-RECEIVE_SIZE = 65536
+__all__ = ["Link", "LinkClosed", "LinkStalled", "NodeLink", "StreamLink", "node_link_pair"]
 
 
 class LinkClosed(Exception):
     """The link is gone (peer closed, transport broke, or we closed it)."""
+
+
+class LinkStalled(LinkClosed):
+    """The peer stopped in the middle of a frame for longer than the frame timeout."""
 
 
 class Link(Protocol):
@@ -104,19 +111,35 @@ class _LinkBase:
 class StreamLink(_LinkBase):
     """A :class:`Link` over a byte stream, running the full wire protocol."""
 
-    def __init__(self, stream: trio.abc.Stream, conn: Connection, *, peer: str = "stream") -> None:
+    def __init__(
+        self,
+        stream: trio.abc.Stream,
+        conn: Connection,
+        *,
+        peer: str = "stream",
+        frame_timeout: float | None = None,
+    ) -> None:
         super().__init__(conn, peer)
         self._byte_conn = conn
         self._stream = stream
         self._send_lock = trio.Lock()
+        self._frame_timeout = frame_timeout
 
     @property
     def connection(self) -> Connection:
         return self._byte_conn
 
     async def _feed(self) -> None:
+        conn = self._byte_conn
+        timeout = self._frame_timeout if conn.buffered else None
         try:
-            data = await self._stream.receive_some(RECEIVE_SIZE)
+            with trio.move_on_after(math.inf if timeout is None else timeout) as scope:
+                data = await self._stream.receive_some(conn.receive_size)
+            if scope.cancelled_caught:
+                self._closed = True
+                raise LinkStalled(
+                    f"stalled for {timeout:g} s with {conn.buffered} bytes of a frame"
+                )
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             if self._closed:
                 raise LinkClosed("link closed") from exc
@@ -181,6 +204,11 @@ class NodeLink(_LinkBase):
     async def send(self, item: Node | SendEvent) -> None:
         self.send_nowait(item)
         await trio.lowlevel.checkpoint()
+
+    def backlog(self) -> int:
+        """Nodes sent and not yet taken by the peer: what the session's outbound limit
+        counts on this link, which has no writer queue of its own."""
+        return self._tx.statistics().current_buffer_used
 
     def send_nowait(self, item: Node | SendEvent) -> None:
         """Send without blocking (the channels are unbounded): lets the server skip its

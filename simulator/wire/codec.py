@@ -28,7 +28,10 @@ token data, ``FE`` lengths in 1.6). It walks a cursor over a ``memoryview`` and 
 copies the frame. Whatever the bytes, it returns a ``Node`` or raises
 ``RemoteProtocolError`` naming the byte offset (``base_offset`` + position in the
 payload), with ``<stream:error><xml-not-well-formed/></stream:error>`` as the reply hint
-(§3.17). Nesting (child lists and JIDs inside JIDs) is limited to ``MAX_DEPTH``.
+(§3.17). What the bytes may make it build is bounded by a
+:class:`~simulator.wire.limits.WireLimits` (nesting depth, children and attributes per
+node, nodes per frame, string length): each announced size is checked before anything is
+built for it, so no frame can cost more than its limits, whatever it announces.
 
 Text: the wire carries bytes. Tags, keys and values become ``str`` through UTF-8 with
 ``surrogateescape`` and go back the same way, so any byte string survives a round trip.
@@ -64,6 +67,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Final
 
 from simulator.errors import LocalProtocolError, RemoteProtocolError
+from simulator.wire.limits import DEFAULT_LIMITS, WireLimits
 from simulator.wire.node import Node
 from simulator.wire.tokens import PRIMARY_FIRST, Dialect, token_table
 
@@ -86,8 +90,8 @@ STREAM_START: Final = "stream:start"
 STREAM_END: Final = "stream:end"
 """Pseudo tag of the stream end (tag byte ``02``, §1.3)."""
 
-MAX_DEPTH: Final = 64
-"""Deepest nesting of child lists either way, and of JID pairs inside JID pairs when reading."""
+MAX_DEPTH: Final = DEFAULT_LIMITS.max_depth
+"""Deepest nesting of child lists when writing; the reader's default limit is the same."""
 MAX_LIST_SIZE: Final = 0xFFFF
 """Largest list: ``F9`` has a 16-bit size (§1.4.1)."""
 MAX_STRING_SIZE: Final = 0xFFFFF
@@ -297,9 +301,11 @@ _NOT_STRINGS: Final = {
 class _Reader:
     """A cursor over one frame payload. ``pos`` is the next byte to read."""
 
-    __slots__ = ("base", "buf", "dialect", "end", "pos", "secondary", "singles")
+    __slots__ = ("base", "buf", "dialect", "end", "limits", "nodes", "pos", "secondary", "singles")
 
-    def __init__(self, data: bytes | memoryview, dialect: Dialect, base: int) -> None:
+    def __init__(
+        self, data: bytes | memoryview, dialect: Dialect, base: int, limits: WireLimits
+    ) -> None:
         self.buf = memoryview(data).cast("B")
         self.end = len(self.buf)
         self.pos = 0
@@ -307,6 +313,8 @@ class _Reader:
         self.dialect = dialect
         self.singles = _single_byte_strings(dialect)
         self.secondary = token_table(dialect).secondary
+        self.limits = limits
+        self.nodes = 0  # nodes started so far, against limits.max_nodes
 
     # ---------------------------------------------------------------- primitives
 
@@ -352,6 +360,13 @@ class _Reader:
         size = self.list_size(self.byte("a node"), start)
         if size == 0:
             raise self.fail("a node cannot be an empty list", start)
+        self.nodes += 1
+        if self.nodes > self.limits.max_nodes:
+            raise self.fail(f"more than {self.limits.max_nodes} nodes in one frame", start)
+        if (size - 1) // 2 > self.limits.max_attrs:
+            raise self.fail(
+                f"a node with {(size - 1) // 2} attributes (limit {self.limits.max_attrs})", start
+            )
         tag = self.tag()
         attrs: dict[str, str] = {}
         for _ in range((size - 1) // 2):  # a repeated key: the last one wins (§1.4.1)
@@ -380,10 +395,14 @@ class _Reader:
         at = self.pos
         first = self.peek()
         if first in _LIST_MARKERS:
-            if depth >= MAX_DEPTH:
-                raise self.fail(f"nodes nested deeper than {MAX_DEPTH}", at)
+            if depth >= self.limits.max_depth:
+                raise self.fail(f"nodes nested deeper than {self.limits.max_depth}", at)
             self.pos += 1
             count = self.list_size(first, at)
+            if count > self.limits.max_children:
+                raise self.fail(
+                    f"a node with {count} children (limit {self.limits.max_children})", at
+                )
             return Node(tag, attrs, [self.node(depth + 1) for _ in range(count)])
         if first in (_BYTES8, _BYTES20, _BYTES31):
             self.pos += 1
@@ -424,8 +443,8 @@ class _Reader:
         return self.secondary[index]
 
     def jid(self, depth: int, at: int) -> str:
-        if depth >= MAX_DEPTH:
-            raise self.fail(f"JID pairs nested deeper than {MAX_DEPTH}", at)
+        if depth >= self.limits.max_depth:
+            raise self.fail(f"JID pairs nested deeper than {self.limits.max_depth}", at)
         user = self.string(depth + 1)
         server_at = self.pos
         server = self.string(depth + 1)
@@ -444,6 +463,8 @@ class _Reader:
             size = int.from_bytes(self.take(4, "a 4-byte string length", at), "big") & 0x7FFFFFFF
         else:
             raise self.fail("the 31-bit string length 0xFE does not exist in dialect 1.5", at)
+        if size > self.limits.max_string:
+            raise self.fail(f"a string of {size} bytes (limit {self.limits.max_string})", at)
         return self.take(size, f"a string of {size} bytes", at)
 
     def packed(self, marker: int, at: int) -> str:
@@ -471,7 +492,13 @@ class _Reader:
         return digits.translate(_NIBBLE_TEXT)
 
 
-def decode(data: bytes | memoryview, dialect: Dialect, *, base_offset: int = 0) -> Node:
+def decode(
+    data: bytes | memoryview,
+    dialect: Dialect,
+    *,
+    base_offset: int = 0,
+    limits: WireLimits = DEFAULT_LIMITS,
+) -> Node:
     """Read the one node of a frame payload.
 
     Args:
@@ -479,15 +506,18 @@ def decode(data: bytes | memoryview, dialect: Dialect, *, base_offset: int = 0) 
         dialect: the connection's dialect (its preamble, §1.2).
         base_offset: added to positions in ``data`` in error messages and
             ``RemoteProtocolError.offset``, e.g. the stream offset of the payload.
+        limits: what the bytes may make us build (depth, children, attributes, nodes,
+            string length); see :class:`~simulator.wire.limits.WireLimits`.
 
     Raises:
-        RemoteProtocolError: the bytes are not exactly one node of this dialect. Its
-            message names the offset; ``reply_hint`` is ``XML_NOT_WELL_FORMED``.
+        RemoteProtocolError: the bytes are not exactly one node of this dialect, or go
+            over a limit. Its message names the offset; ``reply_hint`` is
+            ``XML_NOT_WELL_FORMED``.
 
     >>> decode(bytes.fromhex("f8034a44c2"), Dialect.V15)
     Node.parse('<iq id="1"/>')
     """
-    reader = _Reader(data, dialect, base_offset)
+    reader = _Reader(data, dialect, base_offset, limits)
     node = reader.node(0)
     if reader.pos != reader.end:
         raise reader.fail(f"{reader.end - reader.pos} bytes follow the node", reader.pos)

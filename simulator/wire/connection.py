@@ -24,6 +24,13 @@ closed. Our own misuse raises ``LocalProtocolError``. Either way the connection 
 ``State.ERROR`` afterwards and every call raises ``LocalProtocolError``, except one:
 ``send(exc.reply_hint)``, which writes the hint (sealed if logged in) exactly once.
 
+Limits: a :class:`~simulator.wire.limits.WireLimits` bounds what the peer's bytes may
+make us hold. Until the login is complete a frame may announce at most
+``max_login_frame`` bytes (login nodes are small), afterwards ``max_frame``; nodes are
+decoded within the node limits. :attr:`Connection.buffered` and
+:attr:`Connection.receive_size` tell the I/O layer how much is held and how much to read
+next, so a peer that never logs in costs at most about two login frames of memory.
+
 Byte-exactness: a client encodes like the real 1.6 clients (``pack=True`` in
 ``Dialect.V16``), a server like the canonical server writer (``pack=False``). With the
 recorded inputs this reproduces the golden sessions in ``tests/vectors`` byte for byte.
@@ -40,6 +47,7 @@ from simulator.wire.crypto import MAC_SIZE
 from simulator.wire.events import Event, Login, Role, SendEvent
 from simulator.wire.framing import MAX_PAYLOAD, FrameBuffer, frame_header
 from simulator.wire.handshake import Handshake, State, SwitchKeys, is_sealed, kind_of
+from simulator.wire.limits import DEFAULT_LIMITS, WireLimits
 from simulator.wire.node import Node
 from simulator.wire.tokens import Dialect
 
@@ -54,6 +62,10 @@ __all__ = ["PREAMBLE_SIZE", "Connection", "NodeConnection"]
 
 PREAMBLE_SIZE = 4
 """``W A 01 05|06``: raw bytes before the first frame (§1.2)."""
+RECEIVE_SIZE = 65536
+"""What :attr:`Connection.receive_size` suggests once logged in."""
+
+_LOGGED_IN = frozenset({State.ESTABLISHED, State.CLIENT_ENDED, State.SERVER_ENDED})
 
 
 class _ConnectionBase:
@@ -188,16 +200,53 @@ class Connection(_ConnectionBase):
         dialect: the wire dialect. A client must choose it (it writes the preamble); a
             server learns it from the client's preamble, and if one is given here it
             refuses any other.
+        limits: what the peer may make us hold (frame sizes before and after the
+            login, node limits); see :class:`~simulator.wire.limits.WireLimits`.
     """
 
-    def __init__(self, role: Role, *, dialect: Dialect | None = None) -> None:
+    def __init__(
+        self,
+        role: Role,
+        *,
+        dialect: Dialect | None = None,
+        limits: WireLimits = DEFAULT_LIMITS,
+    ) -> None:
         if role is Role.CLIENT and dialect is None:
             raise LocalProtocolError("a client must choose its dialect (it sends it, §1.2)")
         super().__init__(role, dialect)
-        self._buffer = FrameBuffer()
+        self._limits = limits
+        self._buffer = FrameBuffer(limits.max_login_frame)
         self._preamble_done = False
         self._incoming: KeyStream | None = None
         self._outgoing_keys: KeyStream | None = None
+
+    @property
+    def limits(self) -> WireLimits:
+        return self._limits
+
+    @property
+    def logged_in(self) -> bool:
+        """Whether the login is complete (the larger frame limit applies)."""
+        return self._hs.state in _LOGGED_IN
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet turned into events: a partial frame (or frames
+        waiting for our answer during the login)."""
+        return len(self._buffer)
+
+    @property
+    def buffer_capacity(self) -> int:
+        """Bytes of storage the receive buffer holds right now."""
+        return self._buffer.capacity
+
+    @property
+    def receive_size(self) -> int:
+        """How many bytes the I/O layer should ask for at most in its next read: one
+        login frame before the login is complete, ``RECEIVE_SIZE`` after."""
+        if self.logged_in:
+            return RECEIVE_SIZE
+        return self._limits.max_login_frame + 3
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """Bytes from the peer, split anywhere; ``b""`` means the peer closed."""
@@ -259,6 +308,8 @@ class Connection(_ConnectionBase):
     def _process_one(self) -> bool:
         if self._role is Role.SERVER and not self._preamble_done:
             return self._read_preamble()  # a unit of its own: the reply hint changes with it
+        if self.logged_in:
+            self._buffer.max_payload = self._limits.max_frame
         frame = self._buffer.next_frame()
         if frame is None:
             return False
@@ -285,7 +336,9 @@ class Connection(_ConnectionBase):
                     offset=frame.offset,
                 )
             payload = self._incoming.open(payload, offset=frame.offset)
-        node = decode(payload, self._dialect_or_fail(), base_offset=frame.payload_offset)
+        node = decode(
+            payload, self._dialect_or_fail(), base_offset=frame.payload_offset, limits=self._limits
+        )
         if is_sealed(kind_of(node)) != frame.encrypted:
             what = "encrypted" if frame.encrypted else "plaintext"
             rule = "login nodes are plaintext" if frame.encrypted else "after login all is sealed"

@@ -9,6 +9,12 @@ Flags: only ``ENCRYPTED`` (0x8) or nothing. ``COMPRESSED`` (0x4) is refused: no 
 sets it, and only Chat-API's reader knows it, so a peer sending it is confused or hostile
 (§1.3, §6.1). Any other bit is refused as well. The buffer does not decrypt: the
 connection checks ``Frame.flags`` against the login state and unseals the payload.
+
+Memory: a frame whose header announces more than ``max_payload`` bytes is refused as soon
+as the header is complete, before any of its payload is kept; nothing is ever allocated
+for an announced size, only for bytes that arrived. Once everything received has been
+handed out the buffer lets go of its storage, so one big frame does not pin its size for
+the life of the connection.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Final, final
 
 from simulator.errors import LocalProtocolError, RemoteProtocolError
 from simulator.wire.codec import XML_NOT_WELL_FORMED
+from simulator.wire.limits import MAX_FRAME
 
 __all__ = [
     "COMPRESSED",
@@ -31,7 +38,7 @@ __all__ = [
 
 HEADER_SIZE: Final = 3
 """Bytes in a frame header: flag nibble + 20-bit length (§1.3)."""
-MAX_PAYLOAD: Final = 0xFFFFF
+MAX_PAYLOAD: Final = MAX_FRAME
 """Largest payload a header can announce, MAC bytes included (§1.5)."""
 ENCRYPTED: Final = 0x8
 """Flag: RC4 ciphertext followed by a 4-byte MAC (§2.6)."""
@@ -98,12 +105,19 @@ class FrameBuffer:
     Frame(flags=0, payload=b'\\x02', offset=4)
     """
 
-    __slots__ = ("_buf", "_dropped", "_pos")
+    __slots__ = ("_buf", "_dropped", "_pos", "max_payload")
 
-    def __init__(self) -> None:
+    def __init__(self, max_payload: int = MAX_PAYLOAD) -> None:
         self._buf = bytearray()
         self._pos = 0  # next unread byte in _buf
         self._dropped = 0  # stream offset of _buf[0]
+        self.max_payload = max_payload
+        """Largest payload a header may announce; the connection lowers it before login."""
+
+    @property
+    def capacity(self) -> int:
+        """Bytes of storage held right now (for tests and diagnostics)."""
+        return self._buf.__alloc__()
 
     def __len__(self) -> int:
         """Bytes received and not yet handed out."""
@@ -141,6 +155,8 @@ class FrameBuffer:
         if available < HEADER_SIZE:
             return None
         length = (head & 0xF) << 16 | self._buf[self._pos + 1] << 8 | self._buf[self._pos + 2]
+        if length > self.max_payload:
+            raise self._too_big(length)
         if available < HEADER_SIZE + length:
             return None
         offset = self.offset
@@ -152,13 +168,23 @@ class FrameBuffer:
         self._pos += n
         out = bytes(self._buf[start : self._pos])
         # Drop what was read when that is cheap (all of it) or pays for itself (most of it).
-        if self._pos == len(self._buf) or (
-            self._pos >= _COMPACT_AT and self._pos * 2 >= len(self._buf)
-        ):
+        if self._pos == len(self._buf):
+            self._dropped += self._pos
+            self._buf = bytearray()  # a fresh one: the old storage is freed, not kept
+            self._pos = 0
+        elif self._pos >= _COMPACT_AT and self._pos * 2 >= len(self._buf):
             del self._buf[: self._pos]
             self._dropped += self._pos
             self._pos = 0
         return out
+
+    def _too_big(self, length: int) -> RemoteProtocolError:
+        offset = self.offset
+        return RemoteProtocolError(
+            f"a frame of {length} bytes at offset {offset} (limit {self.max_payload} now)",
+            offset=offset,
+            reply_hint=XML_NOT_WELL_FORMED,
+        )
 
     def _bad_flags(self, flags: int) -> RemoteProtocolError:
         if flags & COMPRESSED:

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from simulator.cli import main
-from simulator.cli.serve import parse_account
+from simulator.cli import build_parser, main
+from simulator.cli.serve import exposure_warning, parse_account, server_config
 from simulator.errors import FatalError
+from simulator.server import ServerConfig
 from simulator.world import default_password
 
 
@@ -87,3 +88,60 @@ def test_ctrl_c_and_sigterm_end_serve_cleanly_with_exit_0(signum: int) -> None:
     assert "  account 491110000099 password " in out
     assert "  group 491110000001-1400000000@g.us Release team\n" in out
     assert err.strip().endswith("stopped")
+    assert "warning" not in err  # bound to loopback: nothing to warn about
+
+
+@pytest.mark.parametrize(
+    ("host", "warned"),
+    [
+        ("127.0.0.1", False),
+        ("127.0.0.5", False),
+        ("::1", False),
+        ("localhost", False),
+        ("0.0.0.0", True),
+        ("::", True),
+        ("192.168.1.20", True),
+    ],
+)
+def test_serve_warns_when_bound_beyond_loopback(host: str, warned: bool) -> None:
+    warning = exposure_warning(host)
+    assert (warning is not None) == warned
+    if warning is not None:
+        assert warning.startswith(f"warning: listening on {host}, reachable from other machines")
+
+
+def test_the_limit_flags_reach_the_server_config() -> None:
+    flags = "--max-connections 7 --max-pending-logins 3 --login-timeout 5 --frame-timeout 2.5"
+    flags += " --max-frame 8000 --outbox-limit 11 --offline-limit 12 --idle-timeout 0"
+    flags += " --http-max-connections 13 --http-max-body 14"
+    args = build_parser().parse_args(["serve", *flags.split()])
+    config = server_config(args)
+    assert (config.max_connections, config.max_pending_logins) == (7, 3)
+    assert (config.login_timeout, config.frame_timeout, config.idle_timeout) == (5.0, 2.5, None)
+    assert (config.wire.max_frame, config.wire.max_login_frame) == (8000, 8000)
+    assert (config.outbox_limit, config.offline_limit) == (11, 12)
+    assert (config.http_max_connections, config.http_max_body) == (13, 14)
+    assert config.epoch is None
+
+
+def test_the_limit_flags_default_to_the_server_config_defaults_but_idle_users_are_probed() -> None:
+    config = server_config(build_parser().parse_args(["serve"]))
+    # serve differs from the Python defaults in exactly these: the wall clock, no seed,
+    # login throttling on, idle peers probed.
+    assert config.login_throttle is not None
+    assert config == ServerConfig(
+        epoch=None, seed=None, idle_timeout=600, login_throttle=config.login_throttle
+    )
+
+
+def test_a_frame_limit_beyond_the_wire_is_one_sentence_and_exit_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["serve", "--max-frame", "2000000"]) == 1
+    err = capsys.readouterr().err
+    assert err == "error: --max-frame 2000000: a frame holds at most 1048575 bytes\n"
+
+
+def test_a_limit_below_one_is_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--max-connections", "0"]) == 2
+    assert "'0' is not a whole number of at least 1" in capsys.readouterr().err

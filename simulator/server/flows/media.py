@@ -44,6 +44,7 @@ __all__ = [
     "image_size",
     "register",
     "size_limit",
+    "unknown_upload",
 ]
 
 MEDIA_TYPES: Final = ("image", "audio", "video")
@@ -128,12 +129,17 @@ async def handle_download_ack(ctx: HandlerContext, node: Node) -> None:
 # -------------------------------------------------------------------- HTTP
 
 
+def unknown_upload() -> HttpResponse:
+    """The answer to a POST at a token no ``w:m`` iq handed out (or already used)."""
+    return HttpResponse.json({"error": "unknown upload"}, 404)
+
+
 def http_upload(server: Server, request: HttpRequest) -> HttpResponse:
     """Store the file POSTed to an upload slot; answer its download URL as a JSON line."""
     token = request.path[len(UPLOAD_PREFIX) :]
     slot = server.http.uploads.get(token)
     if slot is None:
-        return HttpResponse.json({"error": "unknown upload"}, 404)
+        return unknown_upload()
     boundary = _boundary(request.headers.get("content-type", ""))
     if boundary is None:
         return HttpResponse.json({"error": "multipart/form-data expected"}, 400)
