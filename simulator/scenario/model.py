@@ -28,7 +28,7 @@ import datetime
 import difflib
 import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Optional, Union, cast
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Optional, Union, cast
 
 from pydantic import (
     BaseModel,
@@ -65,6 +65,7 @@ __all__ = [
     "Registry",
     "ScenarioFileBase",
     "ServerActionSpec",
+    "StanzaTag",
     "StepSpec",
     "StepWrapper",
     "WorldFile",
@@ -314,6 +315,20 @@ class BotSpec(FileModel):
         return self
 
 
+StanzaTag = Literal[
+    "message",
+    "receipt",
+    "ack",
+    "presence",
+    "chatstate",
+    "notification",
+    "iq",
+    "call",
+    "ib",
+    "stream:error",
+]
+"""The tags of the stanzas a party receives (the closed set ``options.strict`` picks from)."""
+
 _DEFAULT_START = datetime.datetime(2015, 1, 1, tzinfo=datetime.UTC)
 
 
@@ -322,7 +337,7 @@ class OptionsSpec(FileModel):
 
     within: Duration = 5.0
     """Default time an expectation, iq or ping waits."""
-    strict: list[str] = Field(default_factory=lambda: ["message"])
+    strict: list[StanzaTag] = Field(default_factory=lambda: ["message"])
     """Stanza tags handled strictly: expectations take them in the order they came, and a
     user must not leave one unmatched at the end. Other tags (acks, receipts, presences...)
     match whichever one fits and may be left over."""

@@ -31,7 +31,7 @@ def test_a_malformed_file_lists_every_problem_with_its_line() -> None:
         " expectation binds a capture the first time it matches)",
         f"{path}:15: at steps[3].send: a send needs exactly one of: text, image, audio, video,"
         " location, vcard; got none",
-        f"{path}:16: at steps[4].expect.message.colour: unknown key",
+        f"{path}:16: at steps[4].expect.message.colour: unknown key 'colour'",
         f"{path}:17: at steps[5].expect.node: not a node in the tx/rx notation: mismatched closing"
         " tag for <body> at offset 26 in '<message><body>hi</message>'",
         f"{path}:18: at steps[6].expect.to: unknown user 'carol' (accounts: alice, bot)",
@@ -179,7 +179,7 @@ def test_world_file_problems_are_located_in_the_world_file(tmp_path: Path) -> No
     world = tmp_path / "w.world.yaml"
     assert problems_of(tmp_path / "s.yaml") == [
         f"{world}:2: at accounts[0].phone: String should match pattern '^[0-9]{{5,15}}$'",
-        f"{world}:3: at accounts[1].size: unknown key",
+        f"{world}:3: at accounts[1].size: unknown key 'size'",
     ]
     assert problems_of(tmp_path / "t.yaml") == [
         f"{tmp_path / 't.yaml'}:2: at world: cannot read the world file"
@@ -198,7 +198,7 @@ def test_yaml_syntax_and_unreadable_files(tmp_path: Path) -> None:
     ]
     (tmp_path / "b.yaml").write_text("- just a list\n")
     assert problems_of(tmp_path / "b.yaml") == [
-        f"{tmp_path / 'b.yaml'}:1: Input should be a valid dictionary or instance of Scenario"
+        f"{tmp_path / 'b.yaml'}:1: the file holds a list, not a mapping (name:, world:, steps: ...)"
     ]
 
 
