@@ -169,7 +169,7 @@ def _message(error: Any, model: type[Any] | None) -> str:
         choices = re.findall(r"'((?:[^'\\]|\\.)*)'", str(error.get("ctx", {}).get("expected", "")))
         return f"{value!r} is not one of {', '.join(choices)}{did_you_mean(str(value), choices)}"
     if kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
-        return f"expected text, got the number {value!r}: quote it (\"{value}\")"
+        return f'expected text, got the number {value!r}: quote it ("{value}")'
     if kind == "model_type" and not error["loc"]:
         return _top_level(value)
     return message
