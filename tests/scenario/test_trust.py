@@ -5,7 +5,6 @@ for ``to: bot`` / ``to: server``)."""
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import pytest
 
@@ -76,7 +75,9 @@ def test_the_correct_bot_passes_the_echo_contract_whatever_the_options(
 PRESENT = {
     "message": "{to: alice, message: {from: bot, body: hi}}",
     "message to bot": "{to: bot, message: {from: alice, body: hi}}",
-    "message to server": "{to: server, node: '<message to=\"{{alice}}\"><body>hi</body></message>'}",
+    "message to server": (
+        "{to: server, node: '<message to=\"{{alice}}\"><body>hi</body></message>'}"
+    ),
     "receipt": "{to: alice, receipt: {from: bot}}",
     "ack": "{to: alice, ack: {class: message}}",
     "chatstate": "{to: bot, chatstate: {from: alice, state: composing}}",
