@@ -53,8 +53,8 @@ import trio
 import trio.testing
 
 from simulator.client import Client, ClientState, events
-from simulator.client._events_account import MediaMessageSent, MediaUploadFailed
 from simulator.client.client import open_client
+from simulator.client.events import MediaMessageSent, MediaUploadFailed
 from simulator.errors import ClientError, ConnectionClosed, IqError, IqTimeout, StepFailed
 from simulator.jid import group_jid, phone_of
 from simulator.scenario.bots import BotSupervisor
