@@ -54,7 +54,7 @@ import binascii
 import datetime
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -104,8 +104,29 @@ def _as_text(value: object) -> object:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-Phone = Annotated[str, BeforeValidator(_as_text), StringConstraints(pattern=r"^[0-9]{5,15}$")]
-Ref = Annotated[str, BeforeValidator(_as_text), StringConstraints(min_length=1)]
+PHONE_PATTERN: Final = r"^[0-9]{5,15}$"
+# Each ``json_schema_input_type`` below is what the published JSON Schema accepts: every
+# form the validator takes (an unquoted number, a single name for a list...), so that an
+# editor reading the schema agrees with the loader.
+Phone = Annotated[
+    str,
+    BeforeValidator(
+        _as_text,
+        json_schema_input_type=Union[  # noqa: UP007 -- a type expression pydantic reads
+            Annotated[str, StringConstraints(pattern=PHONE_PATTERN)],
+            Annotated[int, Field(ge=10_000, le=999_999_999_999_999)],
+        ],
+    ),
+    StringConstraints(pattern=PHONE_PATTERN),
+]
+Ref = Annotated[
+    str,
+    BeforeValidator(
+        _as_text,
+        json_schema_input_type=Union[Annotated[str, StringConstraints(min_length=1)], int],  # noqa: UP007
+    ),
+    StringConstraints(min_length=1),
+]
 """An account (name, phone or JID), or for pictures a group."""
 
 
@@ -114,7 +135,7 @@ def _refs(value: object) -> object:
     return [value] if isinstance(value, str | int) and not isinstance(value, bool) else value
 
 
-Refs = Annotated[list[Ref], BeforeValidator(_refs)]
+Refs = Annotated[list[Ref], BeforeValidator(_refs, json_schema_input_type=Union[Ref, list[Ref]])]  # noqa: UP007
 
 
 def _keys_as_text(value: object) -> object:
@@ -314,28 +335,41 @@ class World(_Spec):
     """Everything the service knows before the first connection."""
 
     accounts: list[AccountSpec] = Field(default_factory=list)
-    contacts: Annotated[dict[str, list[Ref]], BeforeValidator(_refs_of)] = Field(
-        default_factory=dict
-    )
+    contacts: Annotated[
+        dict[str, list[Ref]], BeforeValidator(_refs_of, json_schema_input_type=dict[str, Refs])
+    ] = Field(default_factory=dict)
     """Account -> the numbers in its synced address book (names, phones or JIDs)."""
     groups: list[GroupSpec] = Field(default_factory=list)
     broadcast_lists: list[BroadcastListSpec] = Field(default_factory=list)
     pictures: Annotated[
-        dict[str, Annotated[PictureSpec, BeforeValidator(_picture)]],
+        dict[
+            str,
+            Annotated[
+                PictureSpec,
+                BeforeValidator(_picture, json_schema_input_type=Union[str, PictureSpec]),  # noqa: UP007
+            ],
+        ],
         BeforeValidator(_keys_as_text),
     ] = Field(default_factory=dict)
     """Account or group -> its picture."""
     statuses: Annotated[
-        dict[str, Annotated[StatusSpec, BeforeValidator(_status)]], BeforeValidator(_keys_as_text)
+        dict[
+            str,
+            Annotated[
+                StatusSpec,
+                BeforeValidator(_status, json_schema_input_type=Union[str, StatusSpec]),  # noqa: UP007
+            ],
+        ],
+        BeforeValidator(_keys_as_text),
     ] = Field(default_factory=dict)
     """Account -> its status message."""
     privacy: Annotated[dict[str, PrivacySpec], BeforeValidator(_keys_as_text)] = Field(
         default_factory=dict
     )
     """Account -> its privacy settings."""
-    blocked: Annotated[dict[str, list[Ref]], BeforeValidator(_refs_of)] = Field(
-        default_factory=dict
-    )
+    blocked: Annotated[
+        dict[str, list[Ref]], BeforeValidator(_refs_of, json_schema_input_type=dict[str, Refs])
+    ] = Field(default_factory=dict)
     """Account -> the users it blocked, in order."""
 
     @field_validator("accounts")

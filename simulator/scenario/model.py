@@ -120,7 +120,7 @@ Names = Annotated[
 ]
 """One name or a list of names (``participants: bob`` is ``participants: [bob]``)."""
 
-Name = Annotated[str, BeforeValidator(_text)]
+Name = Annotated[str, BeforeValidator(_text, json_schema_input_type=Union[str, int])]  # noqa: UP007
 """A name, phone or JID (an unquoted phone is read as text)."""
 
 
@@ -329,6 +329,11 @@ StanzaTag = Literal[
 ]
 """The tags of the stanzas a party receives (the closed set ``options.strict`` picks from)."""
 
+
+def _default_strict() -> list[StanzaTag]:
+    return ["message"]
+
+
 _DEFAULT_START = datetime.datetime(2015, 1, 1, tzinfo=datetime.UTC)
 
 
@@ -337,7 +342,7 @@ class OptionsSpec(FileModel):
 
     within: Duration = 5.0
     """Default time an expectation, iq or ping waits."""
-    strict: list[StanzaTag] = Field(default_factory=lambda: ["message"])
+    strict: list[StanzaTag] = Field(default_factory=_default_strict)
     """Stanza tags handled strictly: expectations take them in the order they came, and a
     user must not leave one unmatched at the end. Other tags (acks, receipts, presences...)
     match whichever one fits and may be left over."""
