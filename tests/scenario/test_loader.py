@@ -249,3 +249,77 @@ def test_collect_paths(tmp_path: Path) -> None:
 
 def test_the_examples_are_valid() -> None:
     assert validate_files([EXAMPLES]) == []
+
+
+TEN_MISTAKES = """\
+name: ten mistakes
+world:
+  accounts:
+    - {phone: "491110000001", name: Alice}
+    - {phone: "491110000001", name: Bob}
+    - {phone: "491119999999", name: Echo}
+bot: {account: echo}
+options: {strict: [mesage], within: soon}
+steps:
+  - login: alice
+  - send: {from: alice, to: bot, txet: hi}
+  - send: {from: carol, to: bot, text: hi}
+  - expect: {to: dave, message: {from: bot}}
+  - expect: {to: alice, message: {from: bot, body: '/(unclosed/'}}
+  - send: {from: alice, to: bot, text: "{{nothing}}"}
+  - expect: {to: alice, node: '<message><body>hi</body>'}
+  - wait: 3 parsecs
+"""
+
+
+def test_validate_lists_every_mistake_of_a_file_in_one_pass(tmp_path: Path) -> None:
+    path = tmp_path / "ten.yaml"
+    path.write_text(TEN_MISTAKES, "utf-8")
+    assert [str(p).removeprefix(f"{path}:") for p in validate_files([path])] == [
+        "3: at world.accounts: phone 491110000001 is listed twice",
+        "8: at options.within: a duration is a number of seconds or a number with a unit:"
+        " 500ms, 5s, 2m, 1h, 1d; got 'soon'",
+        "8: at options.strict[0]: 'mesage' is not one of message, receipt, ack, presence,"
+        " chatstate, notification, iq, call, ib, stream:error (did you mean 'message'?)",
+        "11: at steps[1].send.txet: unknown key 'txet' (did you mean 'text'?)",
+        "12: at steps[2].send.from: unknown user 'carol' (accounts: alice, bob, bot)",
+        "13: at steps[3].expect.to: unknown user 'dave' (accounts: alice, bob, bot)",
+        "14: at steps[4].expect.message.body: bad regular expression /(unclosed/: missing ),"
+        " unterminated subpattern at position 0",
+        "15: at steps[5].send.text: {{nothing}} is used before any step binds it (an"
+        " expectation binds a capture the first time it matches)",
+        "16: at steps[6].expect.node: not a node in the tx/rx notation: unterminated element"
+        " <message> at offset 24 in '<message><body>hi</body>'",
+        "17: at steps[7].wait: a duration is a number of seconds or a number with a unit:"
+        " 500ms, 5s, 2m, 1h, 1d; got '3 parsecs'",
+    ]
+
+
+def test_a_broken_world_file_still_lets_the_steps_be_checked(tmp_path: Path) -> None:
+    world = tmp_path / "bad.world.yaml"
+    world.write_text(
+        "accounts:\n"
+        '  - {phone: "491110000001", name: Alice}\n'
+        '  - {phone: "491110000001", name: Bob}\n'
+        '  - {phone: "12", name: Carol}\n'
+        '  - {phone: "491119999999", name: Echo}\n'
+        "groups:\n"
+        "  - {name: team, creator: zed, participants: [alice]}\n",
+        "utf-8",
+    )
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: x\nworld: bad.world.yaml\nbot: {account: echo}\nsteps:\n"
+        "  - login: carol\n"
+        "  - send: {from: carol, to: team, text: hi}\n"
+        "  - send: {from: erin, to: bot, text: hi}\n",
+        "utf-8",
+    )
+    assert [str(p) for p in validate_files([path])] == [
+        f"{path}:7: at steps[2].send.from: unknown user 'erin' (accounts: alice, bob, carol,"
+        " bot; groups: team)",
+        f"{world}:1: at accounts: phone 491110000001 is listed twice",
+        f"{world}:4: at accounts[2].phone: String should match pattern '^[0-9]{{5,15}}$'",
+        f"{world}:7: at groups[0].creator: unknown account 'zed' (accounts: alice, bob, carol,"
+        " echo)",
+    ]
