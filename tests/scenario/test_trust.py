@@ -5,6 +5,7 @@ for ``to: bot`` / ``to: server``)."""
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 
@@ -266,3 +267,36 @@ def test_a_fresh_candidate_is_not_called_left_over(write: WriteScenario) -> None
     result = run_file(write(steps, bot=f"{BROKEN}:echo"))
     assert not result.passed
     assert "received before the previous step ended" not in result.report
+
+
+def test_any_display_name_has_a_handle_for_templates_and_steps(tmp_path: Path) -> None:
+    from simulator.scenario.builder import handle
+
+    assert [handle(n) for n in ("Alice Smith", "José", "Dr. No!", "2pac", "☕", "bob")] == [
+        "alice_smith",
+        "jose",
+        "dr_no",
+        "_2pac",
+        "",
+        "bob",
+    ]
+    path = tmp_path / "names.yaml"
+    path.write_text(
+        "name: names with spaces\n"
+        "world:\n"
+        "  accounts:\n"
+        '    - {phone: "491110000001", name: Alice Smith}\n'
+        '    - {phone: "491110000002", name: José}\n'
+        '    - {phone: "491119999999", name: Echo}\n'
+        f"bot: {{account: echo, python: {BROKEN}:echo}}\n"
+        "steps:\n"
+        "  - login: alice_smith\n"
+        "  - send: {from: Alice Smith, to: bot, text: 'for {{jose}}'}\n"
+        "  - expect:\n"
+        "      to: alice_smith\n"
+        "      node: '<message from=\"{{bot}}\"><body>for {{jose}}</body></message>'\n",
+        "utf-8",
+    )
+    result = run_file(path)
+    assert result.passed, result.report
+    assert "491110000002@s.whatsapp.net" in result.transcript_text
