@@ -67,3 +67,31 @@ def test_every_event_class_of_the_client_is_public() -> None:
             if isinstance(value, type) and issubclass(value, events.Event):
                 assert getattr(events, name, None) is value, name
                 assert name in events.__all__, name
+
+
+def test_every_error_a_user_can_meet_is_public() -> None:
+    """Errors of the client library import from ``simulator.client``; the others (and
+    those) from ``simulator.errors``."""
+    import pkgutil
+
+    import simulator
+    import simulator.client
+    import simulator.errors
+
+    for info in pkgutil.walk_packages(simulator.__path__, "simulator."):
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if (
+                not isinstance(value, type)
+                or not issubclass(value, simulator.errors.SimulatorError)
+                or value.__module__ != module.__name__
+                or name.startswith("_")
+            ):
+                continue
+            if module.__name__.startswith("simulator.client"):
+                assert name in simulator.client.__all__, name
+            elif module.__name__ == "simulator.errors":
+                assert name in simulator.errors.__all__, name
+            else:
+                # raised and caught inside the runner, never seen by a user
+                assert (module.__name__, name) == ("simulator.scenario.runner", "Failed")
