@@ -30,8 +30,8 @@ Matching rules (the ones a scenario author needs to know):
   any order, and leftovers are fine.
 * ``unordered`` matches each of its expectations against ANY unconsumed stanza of its
   tag, in whatever order they come. ``expect_none`` fails if an unconsumed stanza that
-  arrived in its window matches: from the end of the previous step (what that step set in
-  motion is seen) until its ``within`` has passed; it consumes nothing. ``optional``
+  arrived in its window matches: from the start of the previous step (what that step did
+  or set in motion is seen) until its ``within`` has passed; it consumes nothing. ``optional``
   expectations pass when nothing (or something else) comes.
 * Before each step the runner lets everything in flight arrive (all tasks blocked, no
   time passing).
@@ -198,7 +198,7 @@ class Runtime:
         self.inboxes["server"] = Inbox("server", self._arrival)
         self._sessions: dict[str, _Session] = {}
         self._window: dict[str, int] = {}
-        """Per inbox: how many stanzas it held when the previous step ended."""
+        """Per inbox: how many stanzas it held when the previous step began."""
         self._before: dict[str, int] = {}
         """Per inbox: how many stanzas it held when the running step began."""
         self._step_scope: trio.CancelScope | None = None
@@ -255,19 +255,17 @@ class Runtime:
             )
         )
 
-    def end_step(self) -> None:
-        """A step is over: what arrives from now on falls in the next step's window."""
-        self._window = {label: len(inbox.items) for label, inbox in self.inboxes.items()}
-
     def begin_step(self) -> None:
-        """A step begins (after everything in flight arrived)."""
+        """A step begins (after everything in flight arrived): the window of
+        ``expect_none`` opens where the previous step began."""
+        self._window = self._before
         self._before = {label: len(inbox.items) for label, inbox in self.inboxes.items()}
 
     def _arrived(self, party: str, item: Received, note: str) -> str:
         """``note``, saying so if ``item`` was left over from an earlier step (it arrived
-        before the previous step ended)."""
+        before the previous step began)."""
         if item.seq < self._window.get(party, 0):
-            return f"{note}, received before the previous step ended"
+            return f"{note}, received before the previous step began"
         return note
 
     def bind(self, bound: Mapping[str, str]) -> None:
@@ -608,8 +606,8 @@ class Runtime:
         inbox = self.inboxes[exp.party]
         within = self.seconds(exp.within)
         deadline = trio.current_time() + within
-        # Only what arrives in the window counts: from the end of the previous step (so
-        # what that step set in motion is seen) until ``within`` has passed.
+        # Only what arrives in the window counts: from the start of the previous step (so
+        # what that step did or set in motion is seen) until ``within`` has passed.
         checked = self._window.get(exp.party, 0)
         while True:
             for item in inbox.items[checked:]:
@@ -622,7 +620,7 @@ class Runtime:
                         expected_note="must not come",
                         candidate=item.node,
                         candidate_at=item.at,
-                        candidate_note="received (after the previous step ended)",
+                        candidate_note="received (after the previous step began)",
                     )
             checked = len(inbox.items)
             if trio.current_time() >= deadline:
@@ -753,7 +751,6 @@ async def _run_steps(rt: Runtime) -> Failure | None:
                 rt.step_scope(scope)
                 await step.run(rt)
             rt.step_scope(None)
-            rt.end_step()
             rt.check_bot()
             rt.steps_run += 1
         rt.current = Where(

@@ -86,6 +86,10 @@ PRESENT = {
     "node exact": (
         '{to: alice, exact: true, node: \'<ack class="message" id="/./" from="{{bot}}" t="/./"/>\'}'
     ),
+    "presence": "{to: alice, presence: {from: bob}}",
+    "iq": "{to: bot, iq: {type: get, xmlns: 'urn:xmpp:ping'}}",
+    "notification": "{to: bot, notification: {type: web}}",
+    "group": "{to: bob, group: {from: lunch, create: Lunch}}",
 }
 # The same expectations with one detail wrong: nothing received matches them.
 ABSENT = {
@@ -99,6 +103,10 @@ ABSENT = {
     "node exact": (
         '{to: alice, exact: true, node: \'<ack class="message" id="/./" from="{{bot}}"/>\'}'
     ),
+    "presence": "{to: alice, presence: {from: bot}}",
+    "iq": "{to: bot, iq: {type: set, xmlns: 'urn:xmpp:ping'}}",
+    "notification": "{to: bot, notification: {type: account}}",
+    "group": "{to: bob, group: {from: lunch, create: Dinner}}",
 }
 
 SETUP = """
@@ -107,12 +115,13 @@ SETUP = """
 - typing: {from: alice, to: bot}
 - send: {from: alice, to: bot, text: hi}
 """
-SETUP_TYPING_LAST = """
-- login: alice
-- login: bob
-- send: {from: alice, to: bot, text: hi}
-- typing: {from: alice, to: bot}
-"""
+TRIGGER = {
+    "chatstate": "- typing: {from: alice, to: bot}\n",
+    "presence": "- presence: {from: alice, type: subscribe, to: bob}\n",
+    "iq": "- server: {ping: bot}\n",
+    "notification": "- server: {web: bot}\n",
+    "group": "- create_group: {from: alice, subject: Lunch, participants: [bob], as: lunch}\n",
+}
 """For ``expect_none``, the step that sets the stanza in motion comes right before it."""
 ACCEPT_ALL = "options: {strict: []}\n"
 FINISH = "- expect: {to: alice, message: {from: bot, body: hi}, optional: true, within: 1s}\n"
@@ -125,7 +134,7 @@ def test_each_kind_passes_when_met_and_fails_when_not(
     write: WriteScenario, kind: str, options: str
 ) -> None:
     def run(step: str) -> bool:
-        setup = SETUP_TYPING_LAST if kind == "chatstate" else SETUP
+        setup = SETUP + TRIGGER.get(kind, "")
         return run_file(write(setup + step + FINISH, bot=f"{BROKEN}:echo", head=options)).passed
 
     assert run(f"- expect: {PRESENT[kind]}\n")
@@ -253,7 +262,7 @@ def test_the_report_says_when_the_candidate_is_left_over_from_earlier(
     result = run_file(write(steps, bot=f"{BROKEN}:echo"))
     assert not result.passed
     assert (
-        "the next <message> no step had matched, received before the previous step ended"
+        "the next <message> no step had matched, received before the previous step began"
         " (at +00:00:00.000)"
     ) in result.report
 
@@ -266,7 +275,7 @@ def test_a_fresh_candidate_is_not_called_left_over(write: WriteScenario) -> None
     """
     result = run_file(write(steps, bot=f"{BROKEN}:echo"))
     assert not result.passed
-    assert "received before the previous step ended" not in result.report
+    assert "received before the previous step began" not in result.report
 
 
 def test_any_display_name_has_a_handle_for_templates_and_steps(tmp_path: Path) -> None:
