@@ -309,3 +309,21 @@ def test_any_display_name_has_a_handle_for_templates_and_steps(tmp_path: Path) -
     result = run_file(path)
     assert result.passed, result.report
     assert "491110000002@s.whatsapp.net" in result.transcript_text
+
+
+@pytest.mark.parametrize(
+    ("bot", "passes"),
+    [("echo", True), ("twice", False), ("shouting", False), ("wrong_party", False)]
+    + [("silent", True), ("slow", True)],  # optional: not coming at all is allowed
+)
+def test_an_optional_answer_still_catches_a_wrong_one(
+    write: WriteScenario, bot: str, passes: bool
+) -> None:
+    steps = """
+    - login: alice
+    - login: bob
+    - send: {from: alice, to: bot, text: hello}
+    - expect: {to: alice, message: {from: bot, body: hello}, optional: true, within: 1m}
+    """
+    result = run_file(write(steps, bot=f"{BROKEN}:{bot}"))
+    assert result.passed is passes, result.report
