@@ -52,11 +52,13 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -111,6 +113,18 @@ def _as_text(value: object) -> object:
 
 
 PHONE_PATTERN: Final = r"^[0-9]{5,15}$"
+
+
+def _phone(value: str) -> str:
+    if not re.fullmatch(PHONE_PATTERN, value):
+        raise PydanticCustomError(
+            "phone",
+            "a phone is 5 to 15 digits, country code first (like 491110000001); got {value}",
+            {"value": repr(value)},
+        )
+    return value
+
+
 # Each ``json_schema_input_type`` below is what the published JSON Schema accepts: every
 # form the validator takes (an unquoted number, a single name for a list...), so that an
 # editor reading the schema agrees with the loader.
@@ -123,7 +137,7 @@ Phone = Annotated[
             Annotated[int, Field(ge=10_000, le=999_999_999_999_999)],
         ],
     ),
-    StringConstraints(pattern=PHONE_PATTERN),
+    AfterValidator(_phone),
     FreeText("a phone number: digits only"),
 ]
 Ref = Annotated[

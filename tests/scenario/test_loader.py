@@ -178,7 +178,8 @@ def test_world_file_problems_are_located_in_the_world_file(tmp_path: Path) -> No
     )
     world = tmp_path / "w.world.yaml"
     assert problems_of(tmp_path / "s.yaml") == [
-        f"{world}:2: at accounts[0].phone: String should match pattern '^[0-9]{{5,15}}$'",
+        f"{world}:2: at accounts[0].phone: a phone is 5 to 15 digits, country code first"
+        " (like 491110000001); got 'abc'",
         f"{world}:3: at accounts[1].size: unknown key 'size'",
     ]
     assert problems_of(tmp_path / "t.yaml") == [
@@ -319,7 +320,8 @@ def test_a_broken_world_file_still_lets_the_steps_be_checked(tmp_path: Path) -> 
         f"{path}:7: at steps[2].send.from: unknown user 'erin' (accounts: alice, bob, carol,"
         " bot; groups: team)",
         f"{world}:1: at accounts: phone 491110000001 is listed twice",
-        f"{world}:4: at accounts[2].phone: String should match pattern '^[0-9]{{5,15}}$'",
+        f"{world}:4: at accounts[2].phone: a phone is 5 to 15 digits, country code first"
+        " (like 491110000001); got '12'",
         f"{world}:7: at groups[0].creator: unknown account 'zed' (accounts: alice, bob, carol,"
         " echo)",
     ]
