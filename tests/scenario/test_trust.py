@@ -313,8 +313,14 @@ def test_any_display_name_has_a_handle_for_templates_and_steps(tmp_path: Path) -
 
 @pytest.mark.parametrize(
     ("bot", "passes"),
-    [("echo", True), ("twice", False), ("shouting", False), ("wrong_party", False)]
-    + [("silent", True), ("slow", True)],  # optional: not coming at all is allowed
+    [
+        ("echo", True),
+        ("twice", False),
+        ("shouting", False),
+        ("wrong_party", False),
+        ("silent", True),  # optional: not coming at all is allowed
+        ("slow", True),
+    ],
 )
 def test_an_optional_answer_still_catches_a_wrong_one(
     write: WriteScenario, bot: str, passes: bool
