@@ -325,3 +325,39 @@ def test_a_broken_world_file_still_lets_the_steps_be_checked(tmp_path: Path) -> 
         f"{world}:7: at groups[0].creator: unknown account 'zed' (accounts: alice, bob, carol,"
         " echo)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "the file is empty: a scenario is a mapping with name, world and steps"),
+        (
+            "# only a comment\n",
+            "the file is empty: a scenario is a mapping with name, world and steps",
+        ),
+        ("hello\n", "the file holds a plain string, not a mapping (name:, world:, steps: ...)"),
+        ("42\n", "the file holds a number, not a mapping (name:, world:, steps: ...)"),
+    ],
+)
+def test_a_file_that_is_no_mapping_says_so(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "odd.yaml"
+    path.write_text(text, "utf-8")
+    assert [p.message for p in validate_files([path])] == [message]
+
+
+def test_common_slips_get_a_hint(write: WriteScenario) -> None:
+    path = write(
+        """
+        - login: alice
+        - send: {from: alice, to: 491119999999, txet: hi}
+        - send: {from: alice, to: bot, text: 42}
+        """,
+        head="bot: {account: echo}\n",
+        bot="",
+    )
+    # An unquoted phone is read as the phone where a name goes (``to:``); other text
+    # fields say to quote a number.
+    assert [str(p).removeprefix(f"{path}:") for p in validate_files([path])] == [
+        "10: at steps[1].send.txet: unknown key 'txet' (did you mean 'text'?)",
+        '11: at steps[2].send.text: expected text, got the number 42: quote it ("42")',
+    ]
