@@ -52,11 +52,13 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -72,6 +74,7 @@ from pydantic_core import PydanticCustomError
 from simulator.errors import ScenarioSyntaxError
 from simulator.jid import group_jid, phone_of, user_jid
 from simulator.server.state import BroadcastList, Group, Picture, State, Status, default_password
+from simulator.vocabulary import FreeText, Id, PathText, Text
 from simulator.yamlfile import Problem, format_loc, load_yaml, locate, validate_yaml
 
 __all__ = [
@@ -93,6 +96,11 @@ __all__ = [
 
 WORLD_TIME: Final = 1_400_000_000
 """When the world's groups, pictures and statuses date from, unless they say (May 2014)."""
+AccountKind = Literal["free", "paid"]
+AccountStatus = Literal["active", "expired"]
+Key = Annotated[str, FreeText("an account or group, checked against the world")]
+"""The keys of the world's tables (contacts, pictures, statuses, privacy, blocked)."""
+
 RESERVED_NAMES: Final = frozenset({"bot", "server"})
 
 WorldProblem = tuple[str, tuple[int | str, ...]]
@@ -104,8 +112,43 @@ def _as_text(value: object) -> object:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-Phone = Annotated[str, BeforeValidator(_as_text), StringConstraints(pattern=r"^[0-9]{5,15}$")]
-Ref = Annotated[str, BeforeValidator(_as_text), StringConstraints(min_length=1)]
+PHONE_PATTERN: Final = r"^[0-9]{5,15}$"
+
+
+def _phone(value: str) -> str:
+    if not re.fullmatch(PHONE_PATTERN, value):
+        raise PydanticCustomError(
+            "phone",
+            "a phone is 5 to 15 digits, country code first (like 491110000001); got {value}",
+            {"value": repr(value)},
+        )
+    return value
+
+
+# Each ``json_schema_input_type`` below is what the published JSON Schema accepts: every
+# form the validator takes (an unquoted number, a single name for a list...), so that an
+# editor reading the schema agrees with the loader.
+Phone = Annotated[
+    str,
+    BeforeValidator(
+        _as_text,
+        json_schema_input_type=Union[  # noqa: UP007 -- a type expression pydantic reads
+            Annotated[str, StringConstraints(pattern=PHONE_PATTERN)],
+            Annotated[int, Field(ge=10_000, le=999_999_999_999_999)],
+        ],
+    ),
+    AfterValidator(_phone),
+    FreeText("a phone number: digits only"),
+]
+Ref = Annotated[
+    str,
+    BeforeValidator(
+        _as_text,
+        json_schema_input_type=Union[Annotated[str, StringConstraints(min_length=1)], int],  # noqa: UP007
+    ),
+    StringConstraints(min_length=1),
+    FreeText("a name, phone or JID, checked against the accounts"),
+]
 """An account (name, phone or JID), or for pictures a group."""
 
 
@@ -114,7 +157,7 @@ def _refs(value: object) -> object:
     return [value] if isinstance(value, str | int) and not isinstance(value, bool) else value
 
 
-Refs = Annotated[list[Ref], BeforeValidator(_refs)]
+Refs = Annotated[list[Ref], BeforeValidator(_refs, json_schema_input_type=Union[Ref, list[Ref]])]  # noqa: UP007
 
 
 def _keys_as_text(value: object) -> object:
@@ -152,12 +195,12 @@ class AccountSpec(_Spec):
 
     phone: Phone
     """Digits only, country code first (``491110000001``)."""
-    name: str = ""
+    name: Text = ""
     """The push name others see as ``notify``; scenarios name the account by it."""
-    password: str | None = None
+    password: Id | None = None
     """Base64 of the 20-byte password; default: derived from the phone."""
-    kind: str = "free"
-    status: str = "active"
+    kind: AccountKind = "free"
+    status: AccountStatus = "active"
     registered: bool = True
     """False: the number is not on the service yet (a scenario registers it with
     ``code_request`` / ``code_register``); its password is the one registration issues."""
@@ -183,9 +226,9 @@ class AccountSpec(_Spec):
 class GroupSpec(_Spec):
     """A group that exists before the first connection."""
 
-    name: str = Field(min_length=1)
+    name: Text = Field(min_length=1)
     """How scenarios refer to it (``to: team``, ``{{team}}``); not sent anywhere."""
-    subject: str = ""
+    subject: Text = ""
     """The subject members see (default: the name)."""
     creator: Ref
     admins: Refs | None = None
@@ -199,11 +242,11 @@ class GroupSpec(_Spec):
 class BroadcastListSpec(_Spec):
     """A broadcast list its owner already has."""
 
-    name: str = Field(min_length=1)
+    name: Text = Field(min_length=1)
     """How scenarios refer to it (``to: news`` sends to its recipients)."""
     owner: Ref
     recipients: Refs = Field(min_length=1)
-    id: str | None = Field(default=None, pattern=r"^[0-9]+(@broadcast)?$")
+    id: Id | None = Field(default=None, pattern=r"^[0-9]+(@broadcast)?$")
     """The list id (``1400000000@broadcast``); default: made from :data:`WORLD_TIME`."""
 
     @property
@@ -216,11 +259,11 @@ class BroadcastListSpec(_Spec):
 class PictureSpec(_Spec):
     """A profile or group picture: a file, or the bytes in base64 (a short string: the file)."""
 
-    file: str | None = None
+    file: PathText | None = None
     """A JPEG file, relative to the YAML file that names it."""
-    base64: str | None = None
+    base64: Id | None = None
     """The image bytes in base64."""
-    preview_base64: str | None = None
+    preview_base64: Id | None = None
     """The thumbnail in base64 (default: the image itself)."""
     id: Timestamp | None = None
     """The picture id (its upload time; default :data:`WORLD_TIME`)."""
@@ -283,7 +326,7 @@ def _picture(value: object) -> object:
 class StatusSpec(_Spec):
     """A status message (a plain string is its text)."""
 
-    text: str = Field(min_length=1)
+    text: Text = Field(min_length=1)
     t: Timestamp | None = None
     """When it was set (default :data:`WORLD_TIME`)."""
 
@@ -314,28 +357,41 @@ class World(_Spec):
     """Everything the service knows before the first connection."""
 
     accounts: list[AccountSpec] = Field(default_factory=list)
-    contacts: Annotated[dict[str, list[Ref]], BeforeValidator(_refs_of)] = Field(
-        default_factory=dict
-    )
+    contacts: Annotated[
+        dict[Key, list[Ref]], BeforeValidator(_refs_of, json_schema_input_type=dict[str, Refs])
+    ] = Field(default_factory=dict)
     """Account -> the numbers in its synced address book (names, phones or JIDs)."""
     groups: list[GroupSpec] = Field(default_factory=list)
     broadcast_lists: list[BroadcastListSpec] = Field(default_factory=list)
     pictures: Annotated[
-        dict[str, Annotated[PictureSpec, BeforeValidator(_picture)]],
+        dict[
+            Key,
+            Annotated[
+                PictureSpec,
+                BeforeValidator(_picture, json_schema_input_type=Union[str, PictureSpec]),  # noqa: UP007
+            ],
+        ],
         BeforeValidator(_keys_as_text),
     ] = Field(default_factory=dict)
     """Account or group -> its picture."""
     statuses: Annotated[
-        dict[str, Annotated[StatusSpec, BeforeValidator(_status)]], BeforeValidator(_keys_as_text)
+        dict[
+            Key,
+            Annotated[
+                StatusSpec,
+                BeforeValidator(_status, json_schema_input_type=Union[str, StatusSpec]),  # noqa: UP007
+            ],
+        ],
+        BeforeValidator(_keys_as_text),
     ] = Field(default_factory=dict)
     """Account -> its status message."""
-    privacy: Annotated[dict[str, PrivacySpec], BeforeValidator(_keys_as_text)] = Field(
+    privacy: Annotated[dict[Key, PrivacySpec], BeforeValidator(_keys_as_text)] = Field(
         default_factory=dict
     )
     """Account -> its privacy settings."""
-    blocked: Annotated[dict[str, list[Ref]], BeforeValidator(_refs_of)] = Field(
-        default_factory=dict
-    )
+    blocked: Annotated[
+        dict[Key, list[Ref]], BeforeValidator(_refs_of, json_schema_input_type=dict[str, Refs])
+    ] = Field(default_factory=dict)
     """Account -> the users it blocked, in order."""
 
     @field_validator("accounts")

@@ -15,8 +15,10 @@ the path shown is the path in the file.
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Sequence
+import typing
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -30,6 +32,7 @@ from simulator.errors import ScenarioSyntaxError
 
 __all__ = [
     "Problem",
+    "did_you_mean",
     "format_loc",
     "line_of",
     "load_model",
@@ -139,16 +142,81 @@ def plain(data: Any) -> Any:
     return data
 
 
-def problems_of(exc: pydantic.ValidationError, data: Any, path: str) -> list[Problem]:
-    """Every error of a validation, located in the file."""
+def problems_of(
+    exc: pydantic.ValidationError, data: Any, path: str, *, model: type[Any] | None = None
+) -> list[Problem]:
+    """Every error of a validation, located in the file, in words a file's author reads.
+
+    With ``model`` (the model validated), an unknown key gets a "did you mean" naming the
+    closest key the place accepts; a value outside a closed set always gets one.
+    """
     problems = []
     for error in exc.errors(include_url=False):
         line, kept = locate(data, error["loc"], missing=error["type"] == "missing")
-        message = _MESSAGE_PREFIXES.sub("", error["msg"])
-        if error["type"] == "extra_forbidden":
-            message = "unknown key"
-        problems.append(Problem(path, line, format_loc(kept), message))
+        problems.append(Problem(path, line, format_loc(kept), _message(error, model)))
     return problems
+
+
+def _message(error: Any, model: type[Any] | None) -> str:
+    kind = error["type"]
+    value = error.get("input")
+    message = _MESSAGE_PREFIXES.sub("", error["msg"])
+    if kind == "extra_forbidden":
+        key = error["loc"][-1] if error["loc"] else ""
+        known = _keys_at(model, error["loc"][:-1]) if model is not None else []
+        return f"unknown key {key!r}{did_you_mean(str(key), known)}" if known else "unknown key"
+    if kind in ("literal_error", "enum"):
+        choices = re.findall(r"'((?:[^'\\]|\\.)*)'", str(error.get("ctx", {}).get("expected", "")))
+        return f"{value!r} is not one of {', '.join(choices)}{did_you_mean(str(value), choices)}"
+    if kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
+        return f'expected text, got the number {value!r}: quote it ("{value}")'
+    if kind == "model_type" and not error["loc"]:
+        return _top_level(value)
+    return message
+
+
+def did_you_mean(word: str, known: Sequence[str]) -> str:
+    """`` (did you mean 'text'?)`` for the closest of ``known``, or nothing."""
+    close = difflib.get_close_matches(word, [str(k) for k in known], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _top_level(value: object) -> str:
+    if value is None:
+        return "the file is empty: a scenario is a mapping with name, world and steps"
+    kind = type(value).__name__
+    kind = {"str": "a plain string", "list": "a list", "int": "a number"}.get(kind, kind)
+    return f"the file holds {kind}, not a mapping (name:, world:, steps: ...)"
+
+
+def _keys_at(model: type[Any], loc: Sequence[int | str]) -> list[str]:
+    """The keys the models at ``loc`` (a pydantic error location) accept."""
+    here: set[type[pydantic.BaseModel]] = set(_models_in(model))
+    for part in loc:
+        if not isinstance(part, str):
+            continue
+        deeper: set[type[pydantic.BaseModel]] = set()
+        for candidate in here:
+            for name, field in candidate.model_fields.items():
+                if part in (name, field.alias):
+                    deeper.update(_models_in(field.annotation))
+        if deeper:
+            here = deeper
+    keys: set[str] = set()
+    for candidate in here:
+        keys.update(field.alias or name for name, field in candidate.model_fields.items())
+    return sorted(keys)
+
+
+def _models_in(annotation: Any, depth: int = 0) -> Iterator[type[pydantic.BaseModel]]:
+    """The models an annotation may hold (through unions, lists, Annotated...)."""
+    if depth > 8:
+        return
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        yield annotation
+        return
+    for arg in typing.get_args(annotation):
+        yield from _models_in(arg, depth + 1)
 
 
 def validate_yaml(
@@ -158,7 +226,7 @@ def validate_yaml(
     try:
         return model.model_validate(plain(data), context=context), []
     except pydantic.ValidationError as exc:
-        return None, problems_of(exc, data, path)
+        return None, problems_of(exc, data, path, model=model)
 
 
 def load_model(model: type[M], path: Path | str, *, text: str | None = None) -> M:

@@ -164,7 +164,7 @@ def test_a_world_file_reports_every_problem_at_its_line(tmp_path: Path) -> None:
         f"{path}:6: at pictures.alice: cannot read {tmp_path / 'missing.jpg'}: No such file or"
         " directory",
         f"{path}:7: at pictures.g: base64 is not valid base64",
-        f"{path}:9: at privacy.alice.last: Input should be 'all', 'contacts' or 'none'",
+        f"{path}:9: at privacy.alice.last: 'nobody' is not one of all, contacts, none",
     ]
     path.write_text(path.read_text().split("pictures:")[0])
     with pytest.raises(ScenarioSyntaxError) as exc_info:

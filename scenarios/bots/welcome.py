@@ -8,8 +8,7 @@ for the newcomer's first login. The first answer is taken as the newcomer's name
 from __future__ import annotations
 
 from simulator.client import Client
-from simulator.client._events_contacts import NumberWasAdded
-from simulator.client.events import GetMessage
+from simulator.client.events import GetMessage, NumberWasAdded
 from simulator.jid import phone_of
 
 

@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     for command in COMMANDS:
         command.add_parser(subparsers)
+    for sub in subparsers.choices.values():
+        # Descriptions and epilogs are written laid out (examples one per line): keep them.
+        sub.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 

@@ -25,6 +25,7 @@ or confirmed, so the server delivers it again at the next login (§4.4).
 from __future__ import annotations
 
 import contextlib
+import datetime
 import enum
 import math
 from collections import deque
@@ -35,7 +36,14 @@ import trio
 
 from simulator.client import events as ev
 from simulator.client.parse import parse
-from simulator.errors import ConnectionClosed, IqError, IqTimeout, LoginFailed, RemoteProtocolError
+from simulator.errors import (
+    ClientError,
+    ConnectionClosed,
+    IqError,
+    IqTimeout,
+    LoginFailed,
+    RemoteProtocolError,
+)
 from simulator.jid import SERVER, user_jid
 from simulator.transport.link import LinkClosed
 from simulator.wire import events as wire
@@ -155,6 +163,7 @@ class ClientCore:
         self.auto_pong = auto_pong
         self.state = ClientState.LOGGING_IN
         self.login: ev.LoginSuccess | None = None
+        self._login_clock = 0.0
         self.next_nonce: bytes | None = None
         """The nonce from ``success``: pass it as ``stored_nonce`` for a fast re-login."""
         self.close_reason: str | None = None
@@ -170,6 +179,28 @@ class ClientCore:
 
     def __repr__(self) -> str:
         return f"<Client {self.jid} {self.state.value}>"
+
+    # ---------------------------------------------------------------- the service's time
+
+    def time(self) -> float:
+        """The service's current time, in Unix seconds: its time at login (``login.t``)
+        plus the time passed on trio's clock since.
+
+        Read the time of day here, not with ``datetime.now()`` or ``time.time()``: in a
+        scenario (or a test with ``autojump_clock``) trio's clock is virtual, and this
+        follows it (``- wait: 24h`` moves it a day), while the wall clock does not;
+        against ``simulator serve`` it is the real time (to the second of the login).
+
+        Raises:
+            ClientError: the client has not logged in.
+        """
+        if self.login is None:
+            raise ClientError("the client has not logged in: the service's time is unknown")
+        return self.login.t + (trio.current_time() - self._login_clock)
+
+    def now(self) -> datetime.datetime:
+        """The service's current time as an aware UTC datetime (see :meth:`time`)."""
+        return datetime.datetime.fromtimestamp(self.time(), datetime.UTC)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -193,6 +224,7 @@ class ClientCore:
                 # Real clients number messages "<unix time>-<counter>" and repeat ids after a
                 # restart (§6.2); we start each login's counter at a point drawn from the
                 # login's nonce, so a reconnect at the same second never reuses an id.
+                self._login_clock = trio.current_time()
                 self._id_prefix = node.get("t", "0")
                 self._ids = int.from_bytes((node.data or b"")[:3], "big") * 16
                 self.state = ClientState.OPEN

@@ -10,6 +10,7 @@ registered, which groups steps made).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,17 @@ class Shared:
     """Labels of the accounts on the service at this step."""
 
 
+def handle(name: str) -> str:
+    """The name as a capture name: ``Alice Smith`` -> ``alice_smith``, ``José`` -> ``jose``
+    (lower case, accents dropped, every run of other characters one ``_``); ``""`` if
+    nothing is left. Steps and templates (``{{alice_smith}}``) may use it for any name."""
+    plain = unicodedata.normalize("NFKD", name.casefold()).encode("ascii", "ignore").decode()
+    out = re.sub(r"[^a-z0-9_]+", "_", plain).strip("_")
+    if out and out[0].isdigit():
+        out = "_" + out
+    return out
+
+
 class Directory:
     """The world's accounts, groups and broadcast lists as steps name them.
 
@@ -106,7 +118,7 @@ class Directory:
             parties.append(party)
             if not account.registered:
                 self.unregistered.add(label)
-            for alias in {label, name} - {""}:
+            for alias in {label, name, handle(name)} - {""}:
                 if alias in self._by_name and self._by_name[alias] is not party:
                     self._ambiguous.add(alias)
                 self._by_name.setdefault(alias, party)

@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 from simulator.scenario.match import Literal as Exactly
 from simulator.scenario.match import Pattern
 from simulator.scenario.model import MatcherSpec, Name, Names
+from simulator.vocabulary import Matched, Text
 
 if TYPE_CHECKING:
     from simulator.scenario.builder import Builder
@@ -58,15 +59,15 @@ class GroupMatch(MatcherSpec):
     """The group (its name, ``{{capture}}`` or JID)."""
     by: Name | None = None
     """Who did it (the notification's ``participant``)."""
-    id: str | None = None
-    create: bool | str | None = None
+    id: Matched | None = None
+    create: bool | Text | None = None
     """The group was created with us in it: ``true``, or its subject."""
     add: Names | None = None
     """Who was added (one or a list, in order)."""
     remove: Names | None = None
     promote: Names | None = None
     demote: Names | None = None
-    subject: str | None = None
+    subject: Text | None = None
     """The new subject."""
 
     @model_validator(mode="after")
@@ -109,7 +110,7 @@ class ContactsMatch(MatcherSpec):
     add: Name | None = None
     remove: Name | None = None
     update: Name | None = None
-    id: str | None = None
+    id: Matched | None = None
 
     @model_validator(mode="after")
     def _one_change(self) -> ContactsMatch:
@@ -135,7 +136,7 @@ class PictureMatch(MatcherSpec):
     by: Name | None = None
     """For a group: the admin who changed it."""
     change: Literal["set", "delete"] | None = None
-    id: str | None = None
+    id: Matched | None = None
     """The new picture's id (``set``)."""
 
     def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
@@ -154,7 +155,7 @@ class StatusMatch(MatcherSpec):
     KEY: ClassVar[str] = "status"
 
     from_: Name | None = Field(default=None, alias="from")
-    text: str | None = None
+    text: Text | None = None
     """The new status (literal, ``{{capture}}`` or ``/regex/``)."""
 
     def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:

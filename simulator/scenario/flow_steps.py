@@ -28,6 +28,7 @@ from simulator.scenario import plan
 from simulator.scenario.match import Literal as Exactly
 from simulator.scenario.match import Pattern, Template, compile_node
 from simulator.scenario.model import Duration, Name, Names, StepSpec
+from simulator.vocabulary import Id, NodeText, PathText, Text
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ class _Request(StepSpec):
     """The user."""
     error: int | None = None
     """The service must refuse with this code (``403``, ``404``...); by default it must accept."""
-    result: str | None = None
+    result: NodeText | None = None
     """Instead of ``error``: a pattern the answer must match (captures bind)."""
     within: Duration | None = None
     """How long to wait for the answer (default ``options.within``)."""
@@ -132,10 +133,10 @@ class CreateGroupSpec(_Request):
 
     KEY: ClassVar[str] = "create_group"
 
-    subject: str
+    subject: Text
     participants: Names = Field(default_factory=list)
     """Who else is in it (users, ``bot``)."""
-    as_: str | None = Field(default=None, alias="as")
+    as_: Text | None = Field(default=None, alias="as")
     """A name for the new group: ``to: <name>`` and ``{{<name>}}`` (its JID) in later steps."""
 
     def plan(self, b: Builder) -> plan.Step | None:
@@ -211,7 +212,7 @@ class SetSubjectSpec(_Request):
     KEY: ClassVar[str] = "set_subject"
 
     group: Name
-    subject: str
+    subject: Text
 
     def plan(self, b: Builder) -> plan.Step | None:
         to = b.group(self.group, "group")
@@ -359,7 +360,7 @@ class SetStatusSpec(_Request):
 
     KEY: ClassVar[str] = "set_status"
 
-    text: str = Field(min_length=1)
+    text: Text = Field(min_length=1)
 
     def plan(self, b: Builder) -> plan.Step | None:
         status = Node("status", data=b.text(self.text, "text"))
@@ -374,9 +375,9 @@ class SetPictureSpec(_Request):
 
     group: Name | None = None
     """A group instead of the user's own picture."""
-    file: str | None = None
+    file: PathText | None = None
     """A JPEG file, relative to the scenario."""
-    base64: str | None = None
+    base64: Id | None = None
     """The image bytes in base64."""
     delete: bool = False
     """Delete the picture instead."""
@@ -453,8 +454,8 @@ class BroadcastSpec(StepSpec):
     list_: Name | None = Field(default=None, alias="list")
     """The list: a name of the world's lists or an id (``1420070400@broadcast``); default
     the bare ``broadcast`` (the service makes a list)."""
-    text: str
-    id: str | None = None
+    text: Text
+    id: Id | None = None
     """``"{{name}}"`` binds the id the client makes."""
 
     def plan(self, b: Builder) -> plan.Step | None:

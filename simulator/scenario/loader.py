@@ -11,6 +11,10 @@ before anything runs:
    while logged out, captures used in a send before any step binds them, node patterns
    that do not parse (with the parser's message), regular expressions that do not compile.
 
+A world that fails stage 2 or 3 (a phone listed twice, a bad account, a group naming
+no one) is reported, and the steps are checked against what can be kept of it
+(:func:`recover_world`), so one pass lists every mistake of the file.
+
 A step that fails stage 2 is skipped in stage 4, but so that one mistake does not cascade
 into many reports, the captures written in it count as bound, and if it may have been a
 login or logout (its key is, or is closest to, one of those), who is logged in is no
@@ -35,7 +39,7 @@ from simulator.scenario.builder import NAMED_GROUP, Builder, Directory, Shared
 from simulator.scenario.match import CAPTURE
 from simulator.scenario.model import BotSpec, OptionsSpec, Registry, ScenarioFileBase, WorldFile
 from simulator.scenario.steps import DEFAULT_REGISTRY
-from simulator.world import World, world_problems
+from simulator.world import AccountSpec, World, WorldProblem, world_problems
 from simulator.yamlfile import Problem, format_loc, locate, parse_yaml, plain, validate_yaml
 
 if TYPE_CHECKING:
@@ -125,7 +129,15 @@ def check_file(
     model, problems = validate_yaml(registry.file_model(), data, shown, context={"path": shown})
     if model is None:
         return _check_partially(path, text, data, registry, problems)
-    return _build(path, text, data, model, registry, problems, broken_steps=frozenset())
+    scenario, problems = _build(
+        path, text, data, model, registry, problems, broken_steps=frozenset()
+    )
+    return scenario, _in_order(path, problems)
+
+
+def _in_order(path: Path, problems: list[Problem]) -> list[Problem]:
+    """The file's own problems by line, then those of its world file (stable)."""
+    return sorted(problems, key=lambda p: (p.path != str(path), p.path, p.line or 0))
 
 
 def _check_partially(
@@ -137,12 +149,20 @@ def _check_partially(
     nothing more to check. Broken options fall back to the defaults.
     """
     top_broken = {p.at.split(".")[0].split("[")[0] for p in problems}
-    if top_broken & {"world", "bot", ""} or not isinstance(data, dict):
+    if top_broken & {"bot", ""} or not isinstance(data, dict):
         return None, problems
     steps = data.get("steps")
     if not isinstance(steps, list):
         return None, problems
     top = {k: v for k, v in plain(data).items() if k in ("world", "bot")}
+    world_checked = "world" in top_broken
+    if world_checked:
+        # The world's own problems are reported; check the steps against what is left.
+        recovered, twice = recover_world(top.get("world"), path)
+        if recovered is None:
+            return None, problems
+        top["world"] = recovered
+        problems = _new_problems(problems, data, path, twice, ("world",))
     try:
         base = ScenarioFileBase.model_validate(
             {**top, "name": "-", "steps": [None]}, context={"path": str(path)}
@@ -160,8 +180,17 @@ def _check_partially(
             good.append(None)
             broken.add(index)
     model = base.model_copy(update={"steps": good})
-    _scenario, more = _build(path, text, data, model, registry, [], broken_steps=frozenset(broken))
-    return None, sorted([*problems, *more], key=lambda p: p.line or 0)
+    _scenario, more = _build(
+        path,
+        text,
+        data,
+        model,
+        registry,
+        [],
+        broken_steps=frozenset(broken),
+        world_checked=world_checked,
+    )
+    return None, _in_order(path, [*problems, *more])
 
 
 # -------------------------------------------------------------------- building the plan
@@ -176,8 +205,9 @@ def _build(
     problems: list[Problem],
     *,
     broken_steps: frozenset[int],
+    world_checked: bool = False,
 ) -> tuple[plan.Scenario | None, list[Problem]]:
-    world = _world(path, model, data, problems)
+    world = _world(path, model, data, problems, checked=world_checked)
     if world is None:
         return None, problems
     directory = Directory(world, model.bot.account if model.bot else None)
@@ -236,10 +266,17 @@ def _options(spec: OptionsSpec) -> plan.Options:
     )
 
 
-def _world(path: Path, model: ScenarioFileBase, data: Any, problems: list[Problem]) -> World | None:
+def _world(
+    path: Path, model: ScenarioFileBase, data: Any, problems: list[Problem], *, checked: bool
+) -> World | None:
     if isinstance(model.world, World):
-        # With problems in the world, the steps are still checked (nothing runs).
-        problems.extend(world_problems(model.world, data, str(path), ("world",)))
+        # With problems in the world, the steps are still checked (nothing runs). A world
+        # recovered from a failed validation (``checked``) reports its own consistency
+        # problems except those its schema problems already located.
+        if checked:
+            problems[:] = _new_problems(problems, data, path, model.world.problems(), ("world",))
+        else:
+            problems.extend(world_problems(model.world, data, str(path), ("world",)))
         return model.world
     assert isinstance(model.world, WorldFile)
     world_path = path.parent / model.world.file
@@ -261,8 +298,78 @@ def _world(path: Path, model: ScenarioFileBase, data: Any, problems: list[Proble
         if world is not None:
             problems.extend(world_problems(world, world_data, str(world_path)))
             return world
+        problems.extend(found)
+        # Check the steps against what is left of the world (nothing will run).
+        recovered, twice = recover_world(plain(world_data), world_path)
+        checks = [*twice, *(recovered.problems() if recovered is not None else [])]
+        problems.extend(_new_problems(found, world_data, world_path, checks)[len(found) :])
+        return recovered
     problems.extend(found)
     return None
+
+
+def _new_problems(
+    problems: list[Problem],
+    data: Any,
+    path: Path,
+    more: Sequence[WorldProblem],
+    prefix: tuple[int | str, ...] = (),
+) -> list[Problem]:
+    """``problems`` and those of ``more`` (located in ``data``) not already there."""
+    out = list(problems)
+    seen = {(p.line, p.at, p.message) for p in problems}
+    for message, loc in more:
+        line, kept = locate(data, (*prefix, *loc))
+        problem = Problem(str(path), line, format_loc(kept), message)
+        if (problem.line, problem.at, problem.message) not in seen:
+            seen.add((problem.line, problem.at, problem.message))
+            out.append(problem)
+    return out
+
+
+def recover_world(raw: Any, path: Path) -> tuple[World | None, list[WorldProblem]]:
+    """What can be kept of a world that failed validation, to check the steps against it.
+
+    Accounts that fail keep their name (with a made-up phone), a phone listed twice gets a
+    made-up one, and each other table is kept only if it validates with these accounts,
+    so that one mistake in the world does not hide the steps' mistakes, nor turn every
+    step naming that account into another report. Also returns the phones listed twice
+    (a check the failed validation may not have reached).
+    """
+    if not isinstance(raw, dict):
+        return None, []
+    context = {"path": str(path)}
+    accounts: list[dict[str, Any]] = []
+    phones: set[str] = set()
+    twice: list[WorldProblem] = []
+    items = raw.get("accounts")
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        try:
+            account = AccountSpec.model_validate(item, context=context).model_dump()
+        except ValidationError:
+            name = item.get("name") if isinstance(item, dict) else None
+            if not isinstance(name, str):
+                continue
+            account = {"phone": "", "name": name}
+        if account["phone"] in phones:
+            twice.append((f"phone {account['phone']} is listed twice", ("accounts",)))
+        if account["phone"] in phones or not account["phone"]:
+            account["phone"] = f"{99_000_000_000 + index}"
+        phones.add(account["phone"])
+        accounts.append(account)
+    kept: dict[str, Any] = {"accounts": accounts}
+    for key, value in raw.items():
+        if key == "accounts":
+            continue
+        try:
+            World.model_validate({"accounts": accounts, key: value}, context=context)
+        except ValidationError:
+            continue
+        kept[key] = value
+    try:
+        return World.model_validate(kept, context=context), twice
+    except ValidationError:
+        return None, twice
 
 
 def _bot(

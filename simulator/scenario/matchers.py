@@ -8,13 +8,14 @@ resolve to JIDs through the builder). The kinds of the flows' notifications are 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field
 
 from simulator.scenario.match import Absent, AbsentOr, Pattern
 from simulator.scenario.match import Literal as Exactly
 from simulator.scenario.model import MatcherSpec, Name
+from simulator.vocabulary import Choices, FreeText, Matched, NodeText, Text
 
 if TYPE_CHECKING:
     from simulator.scenario.builder import Builder
@@ -31,6 +32,26 @@ __all__ = [
     "ReceiptMatch",
 ]
 
+MESSAGE_TYPES = Annotated[str, Choices("text", "media")]
+RECEIPT_TYPES = Annotated[str, Choices("delivery", "read", "played", "retry")]
+ACK_CLASSES = Annotated[str, Choices("message", "receipt", "notification", "call", "iq")]
+PRESENCE_TYPES = Annotated[str, Choices("available", "unavailable", "subscribe", "unsubscribe")]
+NOTIFICATION_TYPES = Annotated[
+    str,
+    Choices(
+        "account",
+        "contacts",
+        "encrypt",
+        "features",
+        "picture",
+        "status",
+        "subject",
+        "w:gp2",
+        "web",
+    ),
+]
+IQ_TYPES = Annotated[str, Choices("get", "set", "result", "error")]
+
 
 def _attrs(b: Builder, fields: list[tuple[str, str | None, str]]) -> tuple[tuple[str, Value], ...]:
     """(attribute, value as written, kind) -> pattern attributes; kind ``jid`` resolves names."""
@@ -42,18 +63,18 @@ class MessageMatch(MatcherSpec):
 
     KEY: ClassVar[str] = "message"
 
-    from_: str | None = Field(default=None, alias="from")
+    from_: Name | None = Field(default=None, alias="from")
     """The sender (a user, ``bot``, a JID, a group) or a ``{{capture}}`` / ``/regex/``."""
-    id: str | None = None
-    type: str | None = None
+    id: Matched | None = None
+    type: MESSAGE_TYPES | None = None
     """``text`` or ``media``."""
-    participant: str | None = None
+    participant: Name | None = None
     """In a group: the author."""
-    notify: str | None = None
+    notify: Text | None = None
     """The sender's push name."""
-    body: str | None = None
+    body: Text | None = None
     """The text: literal, ``{{capture}}`` template or ``/regex/``."""
-    media: dict[str, str] | None = None
+    media: dict[Annotated[str, FreeText("an attribute name")], Matched] | None = None
     """Attributes the ``<media>`` child must have (``type``, ``url``, ``caption``...)."""
     t: Name | None = None
     """The server's timestamp (Unix time) when it took the message."""
@@ -88,11 +109,11 @@ class ReceiptMatch(MatcherSpec):
 
     KEY: ClassVar[str] = "receipt"
 
-    from_: str | None = Field(default=None, alias="from")
-    id: str | None = None
-    type: str | None = None
+    from_: Name | None = Field(default=None, alias="from")
+    id: Matched | None = None
+    type: RECEIPT_TYPES | None = None
     """``delivery``, ``read``, ``played`` or ``retry``."""
-    participant: str | None = None
+    participant: Name | None = None
 
     def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
         attrs = list(
@@ -117,10 +138,10 @@ class AckMatch(MatcherSpec):
 
     KEY: ClassVar[str] = "ack"
 
-    class_: str | None = Field(default=None, alias="class")
-    id: str | None = None
-    from_: str | None = Field(default=None, alias="from")
-    type: str | None = None
+    class_: ACK_CLASSES | None = Field(default=None, alias="class")
+    id: Matched | None = None
+    from_: Name | None = Field(default=None, alias="from")
+    type: RECEIPT_TYPES | None = None
 
     def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
         fields = [
@@ -137,8 +158,8 @@ class PresenceMatch(MatcherSpec):
 
     KEY: ClassVar[str] = "presence"
 
-    from_: str | None = Field(default=None, alias="from")
-    type: str | None = None
+    from_: Name | None = Field(default=None, alias="from")
+    type: PRESENCE_TYPES | None = None
     last: Name | None = None
     """For ``unavailable``: last seen (Unix time) or ``deny``."""
     to: Name | None = None
@@ -159,9 +180,9 @@ class ChatstateMatch(MatcherSpec):
 
     KEY: ClassVar[str] = "chatstate"
 
-    from_: str | None = Field(default=None, alias="from")
+    from_: Name | None = Field(default=None, alias="from")
     state: Literal["composing", "paused"] | None = None
-    participant: str | None = None
+    participant: Name | None = None
 
     def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
         attrs = _attrs(b, [("from", self.from_, "jid"), ("participant", self.participant, "jid")])
@@ -174,10 +195,10 @@ class NotificationMatch(MatcherSpec):
 
     KEY: ClassVar[str] = "notification"
 
-    from_: str | None = Field(default=None, alias="from")
-    type: str | None = None
-    id: str | None = None
-    participant: str | None = None
+    from_: Name | None = Field(default=None, alias="from")
+    type: NOTIFICATION_TYPES | None = None
+    id: Matched | None = None
+    participant: Name | None = None
 
     def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
         fields = [
@@ -194,13 +215,13 @@ class IqMatch(MatcherSpec):
 
     KEY: ClassVar[str] = "iq"
 
-    from_: str | None = Field(default=None, alias="from")
-    id: str | None = None
-    type: str | None = None
-    xmlns: str | None = None
+    from_: Name | None = Field(default=None, alias="from")
+    id: Matched | None = None
+    type: IQ_TYPES | None = None
+    xmlns: Matched | None = None
     to: Name | None = None
     """Where it goes (for iqs the bot sends: ``to: team``)."""
-    child: str | None = None
+    child: Matched | None = None
     """A child it must have, by tag (``remove``, ``group``...)."""
     error: int | None = None
     """An error answer with this code (``type: error`` is implied)."""
@@ -230,7 +251,7 @@ class NodeMatch(MatcherSpec):
     KEY: ClassVar[str] = "node"
     SHORT_FIELD: ClassVar[str | None] = "pattern"
 
-    pattern_: str = Field(alias="pattern")
+    pattern_: NodeText = Field(alias="pattern")
 
     def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
         return b.pattern(self.pattern_, exact=exact)

@@ -28,7 +28,7 @@ import datetime
 import difflib
 import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Optional, Union, cast
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Optional, Union, cast
 
 from pydantic import (
     BaseModel,
@@ -43,6 +43,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from simulator.scenario.durations import DURATION_PATTERN, parse_duration
+from simulator.vocabulary import FreeText, PathText, Text
 from simulator.world import World
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ __all__ = [
     "Registry",
     "ScenarioFileBase",
     "ServerActionSpec",
+    "StanzaTag",
     "StepSpec",
     "StepWrapper",
     "WorldFile",
@@ -113,14 +115,18 @@ def _one_or_many(value: object) -> object:
     return value
 
 
+Name = Annotated[
+    str,
+    BeforeValidator(_text, json_schema_input_type=Union[str, int]),  # noqa: UP007
+    FreeText("a name, phone or JID, resolved against the world by the builder"),
+]
+"""A name, phone or JID (an unquoted phone is read as text)."""
+
 Names = Annotated[
-    list[str],
+    list[Name],
     BeforeValidator(_one_or_many, json_schema_input_type=Union[str, list[str]]),  # noqa: UP007
 ]
 """One name or a list of names (``participants: bob`` is ``participants: [bob]``)."""
-
-Name = Annotated[str, BeforeValidator(_text)]
-"""A name, phone or JID (an unquoted phone is read as text)."""
 
 
 def short_form(cls: type[FileModel]) -> Any:
@@ -230,7 +236,7 @@ class ExpectationBase(OneOf):
 
     WHAT: ClassVar[str] = "an expectation"
 
-    to: str
+    to: Name
     """Who receives it: a user, ``bot`` (what the server sends to the bot), or ``server``
     (what the bot sends to the server)."""
     within: Duration | None = None
@@ -258,7 +264,7 @@ class WorldFile(FileModel):
 
     SHORT_FIELD: ClassVar[str | None] = "file"
 
-    file: str
+    file: PathText
 
 
 def _world_kind(value: object) -> str:
@@ -285,16 +291,16 @@ WorldField = Annotated[
 class BotSpec(FileModel):
     """The account under test and how to run it."""
 
-    account: str
+    account: Name
     """The bot's account in the world: its name or its phone."""
-    python: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+    python: PathText | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
     """In-process bot ``package.module:callable`` (``async def bot(client) -> None``), imported
     from the scenario's directory, then the current directory."""
-    command: list[str] | None = Field(default=None, min_length=1)
+    command: list[PathText] | None = Field(default=None, min_length=1)
     """External bot: a program connecting over TCP (env SIM_HOST, SIM_PORT, SIM_PHONE,
     SIM_PASSWORD, SIM_JID), run in the scenario's directory; ``python`` as the first word is
     the interpreter running the simulator."""
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[Annotated[str, FreeText("a variable name")], Text] = Field(default_factory=dict)
     """Extra environment for an external bot."""
     autostart: bool = True
     """Start the bot before the first step; with false, ``- login: bot`` starts it."""
@@ -314,6 +320,25 @@ class BotSpec(FileModel):
         return self
 
 
+StanzaTag = Literal[
+    "message",
+    "receipt",
+    "ack",
+    "presence",
+    "chatstate",
+    "notification",
+    "iq",
+    "call",
+    "ib",
+    "stream:error",
+]
+"""The tags of the stanzas a party receives (the closed set ``options.strict`` picks from)."""
+
+
+def _default_strict() -> list[StanzaTag]:
+    return ["message"]
+
+
 _DEFAULT_START = datetime.datetime(2015, 1, 1, tzinfo=datetime.UTC)
 
 
@@ -322,7 +347,7 @@ class OptionsSpec(FileModel):
 
     within: Duration = 5.0
     """Default time an expectation, iq or ping waits."""
-    strict: list[str] = Field(default_factory=lambda: ["message"])
+    strict: list[StanzaTag] = Field(default_factory=_default_strict)
     """Stanza tags handled strictly: expectations take them in the order they came, and a
     user must not leave one unmatched at the end. Other tags (acks, receipts, presences...)
     match whichever one fits and may be left over."""
@@ -335,10 +360,10 @@ class OptionsSpec(FileModel):
 class ScenarioFileBase(FileModel):
     """A scenario: a world, the bot under test and the steps."""
 
-    schema_: str | None = Field(default=None, alias="$schema")
-    name: str = Field(min_length=1)
+    schema_: PathText | None = Field(default=None, alias="$schema")
+    name: Text = Field(min_length=1)
     """What the scenario shows, in a few words (the test's name)."""
-    description: str = ""
+    description: Text = ""
     world: WorldField
     """The accounts: inline, or the path of a world file."""
     bot: BotSpec | None = None

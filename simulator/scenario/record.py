@@ -226,12 +226,14 @@ async def recording(
 
 
 def _spec(account: Account) -> AccountSpec:
-    return AccountSpec(
-        phone=account.phone,
-        name=account.push_name,
-        password=account.password_b64,
-        kind=account.kind,
-        status=account.status,
+    return AccountSpec.model_validate(
+        {
+            "phone": account.phone,
+            "name": account.push_name,
+            "password": account.password_b64,
+            "kind": account.kind,
+            "status": account.status,
+        }
     )
 
 

@@ -31,6 +31,7 @@ attributes and children aligned, the rows that differ marked with ``!``.
 
 from __future__ import annotations
 
+import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -78,7 +79,23 @@ class Entry:
         if self.arrow == "--":
             return f"{format_clock(self.at)}  -- {self.text}"
         arrow = "--> tx" if self.arrow == "tx" else "<-- rx"
-        return f"{format_clock(self.at)}  {self.party:<{width}} {arrow}  {self.text}"
+        return f"{format_clock(self.at)}  {pad(self.party, width)} {arrow}  {self.text}"
+
+
+def display_width(text: str) -> int:
+    """The columns ``text`` takes in a terminal: wide characters (most emoji, CJK) take
+    two, combining marks and zero-width characters none."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
+def pad(text: str, width: int) -> str:
+    """``text`` padded with spaces to ``width`` columns (see :func:`display_width`)."""
+    return text + " " * max(0, width - display_width(text))
 
 
 def one_line(node: Node) -> str:
@@ -88,7 +105,7 @@ def one_line(node: Node) -> str:
 
 def render_transcript(entries: Sequence[Entry], *, limit: int | None = None) -> str:
     """The transcript as text, one line per stanza or note (the last ``limit`` lines)."""
-    width = max((len(e.party) for e in entries if e.arrow != "--"), default=5)
+    width = max((display_width(e.party) for e in entries if e.arrow != "--"), default=5)
     shown = list(entries)
     lines = []
     if limit is not None and len(shown) > limit:
@@ -204,14 +221,13 @@ def _side_by_side(failure: Failure) -> str:
     rows = list(failure.rows) or [
         (line, "", False) for line in (failure.expected or "").split("\n")
     ]
-    width = max(len(left) for left, _right, _differs in [(left_title, "", False), *rows])
-    lines = [f"  {left_title:<{width}}   {right_title}".rstrip()]
+    width = max(display_width(left) for left, _right, _differs in [(left_title, "", False), *rows])
+    lines = [f"  {pad(left_title, width)}   {right_title}".rstrip()]
     for left, right, differs in rows:
-        lines.append(
-            f"{'!' if differs else ' '} {left:<{width}} {'!' if differs else '|'} {right}".rstrip()
-        )
+        mark, bar = ("!", "!") if differs else (" ", "|")
+        lines.append(f"{mark} {pad(left, width)} {bar} {right}".rstrip())
     if failure.candidate is None:
-        lines.append(f"  {'':<{width}} | (nothing)")
+        lines.append(f"  {pad('', width)} | (nothing)")
     return "\n".join(lines)
 
 

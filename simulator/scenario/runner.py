@@ -19,18 +19,20 @@ tap too (what the bot sent).
 
 Matching rules (the ones a scenario author needs to know):
 
-* Tags listed in ``options.strict`` (default: ``message``) are taken in order: ``expect``
-  looks at the OLDEST stanza of that tag the party received and no step has matched yet.
-  If it matches, it is consumed; if not, the step fails at once (a later stanza cannot
-  change the order); if there is none, the step waits for one until ``within`` has passed.
-  At the end, a user with an unmatched stanza of a strict tag fails the run.
-* Other tags (acks, receipts, presences, chat states, notifications, iqs) are noise
-  unless asked for: ``expect`` consumes the first unconsumed one that matches, in any
-  order, and leftovers are fine.
+* For a user, tags listed in ``options.strict`` (default: ``message``) are taken in
+  order: ``expect`` looks at the OLDEST stanza of that tag the party received and no step
+  has matched yet. If it matches, it is consumed; if not, the step fails at once (a later
+  stanza cannot change the order); if there is none, the step waits for one until
+  ``within`` has passed. At the end, a user with an unmatched stanza of a strict tag
+  fails the run.
+* Everything else (a user's other tags, and every tag for ``bot`` and ``server``) is
+  noise unless asked for: ``expect`` consumes the oldest unconsumed one that matches, in
+  any order, and leftovers are fine.
 * ``unordered`` matches each of its expectations against ANY unconsumed stanza of its
-  tag, in whatever order they come; ``expect_none`` fails if any unconsumed stanza
-  matches during its ``within``, and consumes nothing. ``optional`` expectations pass
-  when nothing (or something else) comes.
+  tag, in whatever order they come. ``expect_none`` fails if an unconsumed stanza that
+  arrived in its window matches: from the start of the previous step (what that step did
+  or set in motion is seen) until its ``within`` has passed; it consumes nothing. ``optional``
+  expectations pass when nothing (or something else) comes.
 * Before each step the runner lets everything in flight arrive (all tasks blocked, no
   time passing).
 
@@ -51,8 +53,8 @@ import trio
 import trio.testing
 
 from simulator.client import Client, ClientState, events
-from simulator.client._events_account import MediaMessageSent, MediaUploadFailed
 from simulator.client.client import open_client
+from simulator.client.events import MediaMessageSent, MediaUploadFailed
 from simulator.errors import ClientError, ConnectionClosed, IqError, IqTimeout, StepFailed
 from simulator.jid import group_jid, phone_of
 from simulator.scenario.bots import BotSupervisor
@@ -195,6 +197,10 @@ class Runtime:
         self.inboxes = {p.label: Inbox(p.label, self._arrival) for p in scenario.parties}
         self.inboxes["server"] = Inbox("server", self._arrival)
         self._sessions: dict[str, _Session] = {}
+        self._window: dict[str, int] = {}
+        """Per inbox: how many stanzas it held when the previous step began."""
+        self._before: dict[str, int] = {}
+        """Per inbox: how many stanzas it held when the running step began."""
         self._step_scope: trio.CancelScope | None = None
         self.bot = BotSupervisor(self, bot)
         self._bot_jid = scenario.bot.party.jid if scenario.bot is not None else None
@@ -248,6 +254,19 @@ class Runtime:
                 details=details,
             )
         )
+
+    def begin_step(self) -> None:
+        """A step begins (after everything in flight arrived): the window of
+        ``expect_none`` opens where the previous step began."""
+        self._window = self._before
+        self._before = {label: len(inbox.items) for label, inbox in self.inboxes.items()}
+
+    def _arrived(self, party: str, item: Received, note: str) -> str:
+        """``note``, saying so if ``item`` was left over from an earlier step (it arrived
+        before the previous step began)."""
+        if item.seq < self._window.get(party, 0):
+            return f"{note}, received before the previous step began"
+        return note
 
     def bind(self, bound: Mapping[str, str]) -> None:
         self.env.update(bound)
@@ -472,7 +491,7 @@ class Runtime:
         inbox = self.inboxes[exp.party]
         within = self.seconds(exp.within)
         deadline = trio.current_time() + within
-        strict = exp.pattern.tag in self.scenario.options.strict
+        strict = self._ordered(exp)
         while True:
             if strict:
                 nxt = next(inbox.unconsumed(exp.pattern.tag), None)
@@ -491,6 +510,14 @@ class Runtime:
                     return
                 self._timeout(exp, inbox, within)
             await self._arrival.wait(deadline)
+
+    def _ordered(self, exp: Expectation) -> bool:
+        """Whether ``exp`` must take the oldest unmatched stanza of its tag: for a user and
+        a tag of ``options.strict``. What the bot receives or sends (``to: bot``,
+        ``to: server``) is matched in any order, like ``unordered``."""
+        return (
+            exp.party not in ("bot", "server") and exp.pattern.tag in self.scenario.options.strict
+        )
 
     def _consume_item(self, item: Received, bound: Mapping[str, str]) -> None:
         item.consumed = True
@@ -522,7 +549,7 @@ class Runtime:
             pattern=exp.pattern,
             candidate=nxt.node,
             candidate_at=nxt.at,
-            candidate_note=f"the next <{tag}> no step had matched",
+            candidate_note=self._arrived(exp.party, nxt, f"the next <{tag}> no step had matched"),
             difference=difference,
             details=tuple(details),
         )
@@ -558,7 +585,7 @@ class Runtime:
             candidate=nearest.node if nearest is not None else None,
             candidate_at=nearest.at if nearest is not None else None,
             candidate_note=(
-                f"nearest of the {waiting} unmatched <{tag}>"
+                self._arrived(exp.party, nearest, f"nearest of the {waiting} unmatched <{tag}>")
                 if nearest is not None
                 else f"{receiver} received no <{tag}> that no step had matched"
             ),
@@ -579,7 +606,9 @@ class Runtime:
         inbox = self.inboxes[exp.party]
         within = self.seconds(exp.within)
         deadline = trio.current_time() + within
-        checked = 0
+        # Only what arrives in the window counts: from the start of the previous step (so
+        # what that step did or set in motion is seen) until ``within`` has passed.
+        checked = self._window.get(exp.party, 0)
         while True:
             for item in inbox.items[checked:]:
                 if not item.consumed and match(exp.pattern, item.node, self.env).ok:
@@ -591,7 +620,7 @@ class Runtime:
                         expected_note="must not come",
                         candidate=item.node,
                         candidate_at=item.at,
-                        candidate_note="received",
+                        candidate_note="received (after the previous step began)",
                     )
             checked = len(inbox.items)
             if trio.current_time() >= deadline:
@@ -717,13 +746,16 @@ async def _run_steps(rt: Runtime) -> Failure | None:
             rt.check_bot()
             rt.current = step.where
             rt.note(f"{step.where.step}: {step.describe()}")
+            rt.begin_step()
             with trio.CancelScope() as scope:
                 rt.step_scope(scope)
                 await step.run(rt)
             rt.step_scope(None)
             rt.check_bot()
             rt.steps_run += 1
-        rt.current = Where(path=str(scenario.path or scenario.name), line=None, step="the end")
+        rt.current = Where(
+            path=str(scenario.path or scenario.name), line=scenario.line, step="the end"
+        )
         await rt.settle()
         rt.check_bot()
         rt.check_unread()

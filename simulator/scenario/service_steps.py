@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -40,6 +40,7 @@ from simulator.scenario.model import Name, Names, ServerActionSpec, StepSpec
 from simulator.server.flows import account
 from simulator.server.flows.contacts import notify_contacts
 from simulator.server.session import stream_error
+from simulator.vocabulary import Choices, Id, Text
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
@@ -60,6 +61,29 @@ __all__ = [
     "PaymentAction",
     "WebAction",
 ]
+
+StreamErrorReason = Literal["system-shutdown", "ack", "xml-not-well-formed", "conflict"]
+"""The stream errors a session can end with (§3.17)."""
+REGISTRATION_STATUSES = Annotated[str, Choices("ok", "sent", "fail")]
+"""The ``status`` of a registration answer."""
+REGISTRATION_REASONS = Annotated[
+    str,
+    Choices(
+        "bad_param",
+        "bad_token",
+        "blocked",
+        "incorrect",
+        "mismatch",
+        "missing",
+        "no_routes",
+        "old_version",
+        "stale",
+        "too_many",
+        "too_many_guesses",
+        "too_recent",
+    ),
+]
+"""The ``reason`` of a failed registration answer, as the service words it."""
 
 
 def _action(
@@ -120,7 +144,7 @@ class PaymentAction(ServerActionSpec):
     to: Name
     delta: int = 365
     """Days paid for."""
-    sku: str = "1"
+    sku: Id = "1"
     author: Name | None = None
     """Who paid, if someone else."""
 
@@ -172,9 +196,9 @@ class WebAction(ServerActionSpec):
     SHORT_FIELD: ClassVar[str | None] = "to"
 
     to: Name
-    sync: str = "1"
-    code: str = "simulator"
-    name: str = "Browser"
+    sync: Id = "1"
+    code: Id = "simulator"
+    name: Text = "Browser"
 
     def plan(self, b: Builder) -> plan.Step | None:
         party = b.account(self.to, "to")
@@ -196,7 +220,7 @@ class FeaturesAction(ServerActionSpec):
 
     to: Name
     from_: Name = Field(alias="from")
-    encrypt: str = "1"
+    encrypt: Id = "1"
 
     def plan(self, b: Builder) -> plan.Step | None:
         party, sender = b.account(self.to, "to"), b.account(self.from_, "from")
@@ -247,7 +271,7 @@ class DisconnectAction(_EndSession):
     KEY: ClassVar[str] = "disconnect"
     HOW: ClassVar[str] = "disconnects"
 
-    reason: str = "system-shutdown"
+    reason: StreamErrorReason = "system-shutdown"
     """The stream error (``system-shutdown``, ``ack``, ``xml-not-well-formed``...)."""
 
     def end(self, server: Server, jid: str) -> None:
@@ -299,17 +323,17 @@ class _Registration(StepSpec):
 
     user: Name
     """An account of the world (``registered: false`` for a new number)."""
-    identity: str | None = None
+    identity: Id | None = None
     """The device identity (default: one derived from the phone)."""
-    cc: str | None = Field(default=None, pattern=r"^[0-9]{1,3}$")
+    cc: Id | None = Field(default=None, pattern=r"^[0-9]{1,3}$")
     """Where the country code ends (default: the first two digits)."""
-    status: str | None = None
+    status: REGISTRATION_STATUSES | None = None
     """The answer's ``status``."""
-    reason: str | None = None
+    reason: REGISTRATION_REASONS | None = None
     """The answer's ``reason`` (``too_recent``, ``mismatch``...)."""
-    retry_after: int | str | None = None
+    retry_after: int | Id | None = None
     """Seconds before the next try (``too_recent``, ``too_many_guesses``)."""
-    param: str | None = None
+    param: Id | None = None
 
     def expected(self, b: Builder, extra: list[tuple[str, str | None, str]]) -> Pattern:
         status = self.status or (self.STATUS if self.reason is None else "fail")
@@ -369,7 +393,7 @@ class CodeRegisterSpec(_Registration):
     KEY: ClassVar[str] = "code_register"
     STATUS: ClassVar[str] = "ok"
 
-    code: str | None = None
+    code: Id | None = None
     """The code (default: the one the service last sent to the number)."""
     type: Literal["new", "existing"] | None = None
     """``new`` for a number that was not on the service."""

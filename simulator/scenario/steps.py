@@ -37,12 +37,14 @@ from simulator.scenario.model import (
     Duration,
     ExpectationBase,
     FileModel,
+    Name,
     Registry,
     ServerActionSpec,
     ServerBase,
     StepSpec,
     short_form,
 )
+from simulator.vocabulary import Id, NodeText, PathText, Text
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
@@ -60,7 +62,7 @@ class LoginSpec(StepSpec):
     KEY: ClassVar[str] = "login"
     SHORT_FIELD: ClassVar[str | None] = "user"
 
-    user: str
+    user: Name
     """The user (or ``bot``, when the bot does not start by itself)."""
     passive: bool = False
     """A passive login: no offline delivery, not shown online."""
@@ -95,7 +97,7 @@ class LogoutSpec(StepSpec):
     KEY: ClassVar[str] = "logout"
     SHORT_FIELD: ClassVar[str | None] = "user"
 
-    user: str
+    user: Name
 
     def plan(self, b: Builder) -> plan.Step | None:
         if b.is_bot(self.user):
@@ -113,15 +115,15 @@ class MediaSpec(FileModel):
 
     SHORT_FIELD: ClassVar[str | None] = "path"
 
-    path: str | None = None
+    path: PathText | None = None
     """A file (relative to the scenario) that the user uploads over the HTTP side, then
     sends (``send: {image: cat.jpg}``): the full flow, as ``Client.upload_media``."""
-    url: str | None = None
+    url: Id | None = None
     size: int = 0
-    mimetype: str | None = None
-    caption: str | None = None
-    file: str | None = None
-    filehash: str | None = None
+    mimetype: Id | None = None
+    caption: Text | None = None
+    file: PathText | None = None
+    filehash: Id | None = None
     width: int | None = None
     height: int | None = None
 
@@ -144,15 +146,15 @@ class LocationSpec(FileModel):
 
     latitude: float
     longitude: float
-    name: str | None = None
-    url: str | None = None
+    name: Text | None = None
+    url: Id | None = None
 
 
 class VCardSpec(FileModel):
     """A contact card."""
 
-    name: str
-    card: str
+    name: Text
+    card: Text
     """The vCard text."""
 
 
@@ -162,13 +164,13 @@ class SendSpec(StepSpec):
     KEY: ClassVar[str] = "send"
     PAYLOADS: ClassVar[tuple[str, ...]] = ("text", "image", "audio", "video", "location", "vcard")
 
-    from_: str = Field(alias="from")
+    from_: Name = Field(alias="from")
     """The sender (a user)."""
-    to: str
+    to: Name
     """A user, ``bot``, a phone, a JID or a ``{{capture}}``."""
-    id: str | None = None
+    id: Id | None = None
     """The message id: ``"{{name}}"`` binds the id the client makes; a literal sets it."""
-    text: str | None = None
+    text: Text | None = None
     image: short_form(MediaSpec) | None = None  # type: ignore[valid-type]
     audio: short_form(MediaSpec) | None = None  # type: ignore[valid-type]
     video: short_form(MediaSpec) | None = None  # type: ignore[valid-type]
@@ -266,13 +268,13 @@ class ReceiptSpec(StepSpec):
 
     KEY: ClassVar[str] = "receipt"
 
-    from_: str = Field(alias="from")
-    to: str
+    from_: Name = Field(alias="from")
+    to: Name
     """Who sent the message(s): a user, ``bot``, or a group JID."""
-    id: str | list[str]
+    id: Id | list[Id]
     """The message id(s), usually a ``{{capture}}`` bound by an expectation."""
     type: Literal["delivery", "read", "played"] = "delivery"
-    participant: str | None = None
+    participant: Name | None = None
     """In a group: the author of the message."""
 
     def plan(self, b: Builder) -> plan.Step | None:
@@ -284,10 +286,10 @@ class ReadSpec(StepSpec):
 
     KEY: ClassVar[str] = "read"
 
-    from_: str = Field(alias="from")
-    to: str
-    id: str | list[str]
-    participant: str | None = None
+    from_: Name = Field(alias="from")
+    to: Name
+    id: Id | list[Id]
+    participant: Name | None = None
 
     def plan(self, b: Builder) -> plan.Step | None:
         return _receipt(b, self.from_, self.to, self.id, "read", self.participant)
@@ -325,8 +327,8 @@ class TypingSpec(StepSpec):
     KEY: ClassVar[str] = "typing"
     STATE: ClassVar[str] = "composing"
 
-    from_: str = Field(alias="from")
-    to: str
+    from_: Name = Field(alias="from")
+    to: Name
 
     def plan(self, b: Builder) -> plan.Step | None:
         party = b.user(self.from_, "from")
@@ -349,11 +351,11 @@ class PresenceSpec(StepSpec):
 
     KEY: ClassVar[str] = "presence"
 
-    from_: str = Field(alias="from")
+    from_: Name = Field(alias="from")
     type: Literal["available", "unavailable", "subscribe", "unsubscribe"] = "available"
-    to: str | None = None
+    to: Name | None = None
     """Whose presence to (un)subscribe to."""
-    name: str | None = None
+    name: Text | None = None
     """The push name to announce (default: the account's name, for ``available``)."""
 
     def plan(self, b: Builder) -> plan.Step | None:
@@ -386,11 +388,11 @@ class IqSpec(StepSpec):
 
     KEY: ClassVar[str] = "iq"
 
-    from_: str = Field(alias="from")
-    node: str
+    from_: Name = Field(alias="from")
+    node: NodeText
     """The request, e.g. ``<iq type="get" xmlns="w:p" to="s.whatsapp.net"><ping/></iq>``; an
     ``id`` is added if it has none."""
-    result: str = '<iq type="result"/>'
+    result: NodeText = '<iq type="result"/>'
     """A pattern the answer must match (subset match; captures bind)."""
     exact: bool = False
     within: Duration | None = None
@@ -412,8 +414,8 @@ class RawSpec(StepSpec):
 
     KEY: ClassVar[str] = "raw"
 
-    from_: str = Field(alias="from")
-    node: str
+    from_: Name = Field(alias="from")
+    node: NodeText
 
     def plan(self, b: Builder) -> plan.Step | None:
         party = b.user(self.from_, "from")
@@ -445,7 +447,7 @@ class PingAction(ServerActionSpec):
     KEY: ClassVar[str] = "ping"
     SHORT_FIELD: ClassVar[str | None] = "to"
 
-    to: str
+    to: Name
     within: Duration | None = None
 
     def plan(self, b: Builder) -> plan.Step | None:
@@ -460,8 +462,8 @@ class DeliverAction(ServerActionSpec):
 
     KEY: ClassVar[str] = "deliver"
 
-    to: str
-    node: str
+    to: Name
+    node: NodeText
 
     def plan(self, b: Builder) -> plan.Step | None:
         party = b.account(self.to, "to")
@@ -483,8 +485,8 @@ class PushAction(ServerActionSpec):
 
     KEY: ClassVar[str] = "push"
 
-    to: str
-    node: str
+    to: Name
+    node: NodeText
 
     def plan(self, b: Builder) -> plan.Step | None:
         party = b.account(self.to, "to")

@@ -183,3 +183,26 @@ def test_keyword_matcher() -> None:
 def test_parse_shard() -> None:
     assert parse_shard("2/4") == (2, 4)
     assert parse_shard(" 1 / 1 ") == (1, 1)
+
+
+def test_run_help_keeps_its_examples_one_per_line(capsys: pytest.CaptureFixture[str]) -> None:
+    import simulator.cli.run
+    from simulator.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--help"])
+    out = capsys.readouterr().out
+    examples = (simulator.cli.run.__doc__ or "").split("\n\n")[1].strip("\n")
+    assert examples.count("\n") >= 4
+    assert examples in out  # not reflowed into one paragraph
+
+
+def test_every_command_keeps_its_description_as_written() -> None:
+    import argparse
+
+    from simulator.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in subparsers.choices.items():
+        assert sub.formatter_class is argparse.RawDescriptionHelpFormatter, name

@@ -59,8 +59,8 @@ def test_a_moderator_that_never_removes() -> None:
     ]
     # The nearest candidate is the bot's other iq: it looked the group up, then stopped.
     assert head[5:15] == [
-        "  expected (server receives)            nearest of the 1 unmatched <iq> (at"
-        " +00:00:00.000)",
+        "  expected (server receives)            nearest of the 1 unmatched <iq>, received"
+        " before the previous step began (at +00:00:00.000)",
         "  <iq                                 | <iq",
         '!   type="set"                        !   type="get"',
         '    xmlns="w:g2"                      |   xmlns="w:g2"',
@@ -122,7 +122,8 @@ def test_a_help_desk_that_marks_the_wrong_message_read() -> None:
     )
     assert '      - {to: server, receipt: {id: "{{m1}}", type: read}}' in head
     table = head.index(
-        "  expected (server receives)    nearest of the 2 unmatched <receipt> (at +01:00:00.000)"
+        "  expected (server receives)    nearest of the 2 unmatched <receipt>, received before"
+        " the previous step began (at +01:00:00.000)"
     )
     assert head[table + 1 : table + 5] == [
         "  <receipt                    | <receipt",

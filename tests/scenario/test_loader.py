@@ -31,7 +31,7 @@ def test_a_malformed_file_lists_every_problem_with_its_line() -> None:
         " expectation binds a capture the first time it matches)",
         f"{path}:15: at steps[3].send: a send needs exactly one of: text, image, audio, video,"
         " location, vcard; got none",
-        f"{path}:16: at steps[4].expect.message.colour: unknown key",
+        f"{path}:16: at steps[4].expect.message.colour: unknown key 'colour'",
         f"{path}:17: at steps[5].expect.node: not a node in the tx/rx notation: mismatched closing"
         " tag for <body> at offset 26 in '<message><body>hi</message>'",
         f"{path}:18: at steps[6].expect.to: unknown user 'carol' (accounts: alice, bot)",
@@ -178,8 +178,9 @@ def test_world_file_problems_are_located_in_the_world_file(tmp_path: Path) -> No
     )
     world = tmp_path / "w.world.yaml"
     assert problems_of(tmp_path / "s.yaml") == [
-        f"{world}:2: at accounts[0].phone: String should match pattern '^[0-9]{{5,15}}$'",
-        f"{world}:3: at accounts[1].size: unknown key",
+        f"{world}:2: at accounts[0].phone: a phone is 5 to 15 digits, country code first"
+        " (like 491110000001); got 'abc'",
+        f"{world}:3: at accounts[1].size: unknown key 'size'",
     ]
     assert problems_of(tmp_path / "t.yaml") == [
         f"{tmp_path / 't.yaml'}:2: at world: cannot read the world file"
@@ -198,7 +199,7 @@ def test_yaml_syntax_and_unreadable_files(tmp_path: Path) -> None:
     ]
     (tmp_path / "b.yaml").write_text("- just a list\n")
     assert problems_of(tmp_path / "b.yaml") == [
-        f"{tmp_path / 'b.yaml'}:1: Input should be a valid dictionary or instance of Scenario"
+        f"{tmp_path / 'b.yaml'}:1: the file holds a list, not a mapping (name:, world:, steps: ...)"
     ]
 
 
@@ -249,3 +250,114 @@ def test_collect_paths(tmp_path: Path) -> None:
 
 def test_the_examples_are_valid() -> None:
     assert validate_files([EXAMPLES]) == []
+
+
+TEN_MISTAKES = """\
+name: ten mistakes
+world:
+  accounts:
+    - {phone: "491110000001", name: Alice}
+    - {phone: "491110000001", name: Bob}
+    - {phone: "491119999999", name: Echo}
+bot: {account: echo}
+options: {strict: [mesage], within: soon}
+steps:
+  - login: alice
+  - send: {from: alice, to: bot, txet: hi}
+  - send: {from: carol, to: bot, text: hi}
+  - expect: {to: dave, message: {from: bot}}
+  - expect: {to: alice, message: {from: bot, body: '/(unclosed/'}}
+  - send: {from: alice, to: bot, text: "{{nothing}}"}
+  - expect: {to: alice, node: '<message><body>hi</body>'}
+  - wait: 3 parsecs
+"""
+
+
+def test_validate_lists_every_mistake_of_a_file_in_one_pass(tmp_path: Path) -> None:
+    path = tmp_path / "ten.yaml"
+    path.write_text(TEN_MISTAKES, "utf-8")
+    assert [str(p).removeprefix(f"{path}:") for p in validate_files([path])] == [
+        "3: at world.accounts: phone 491110000001 is listed twice",
+        "8: at options.within: a duration is a number of seconds or a number with a unit:"
+        " 500ms, 5s, 2m, 1h, 1d; got 'soon'",
+        "8: at options.strict[0]: 'mesage' is not one of message, receipt, ack, presence,"
+        " chatstate, notification, iq, call, ib, stream:error (did you mean 'message'?)",
+        "11: at steps[1].send.txet: unknown key 'txet' (did you mean 'text'?)",
+        "12: at steps[2].send.from: unknown user 'carol' (accounts: alice, bob, bot)",
+        "13: at steps[3].expect.to: unknown user 'dave' (accounts: alice, bob, bot)",
+        "14: at steps[4].expect.message.body: bad regular expression /(unclosed/: missing ),"
+        " unterminated subpattern at position 0",
+        "15: at steps[5].send.text: {{nothing}} is used before any step binds it (an"
+        " expectation binds a capture the first time it matches)",
+        "16: at steps[6].expect.node: not a node in the tx/rx notation: unterminated element"
+        " <message> at offset 24 in '<message><body>hi</body>'",
+        "17: at steps[7].wait: a duration is a number of seconds or a number with a unit:"
+        " 500ms, 5s, 2m, 1h, 1d; got '3 parsecs'",
+    ]
+
+
+def test_a_broken_world_file_still_lets_the_steps_be_checked(tmp_path: Path) -> None:
+    world = tmp_path / "bad.world.yaml"
+    world.write_text(
+        "accounts:\n"
+        '  - {phone: "491110000001", name: Alice}\n'
+        '  - {phone: "491110000001", name: Bob}\n'
+        '  - {phone: "12", name: Carol}\n'
+        '  - {phone: "491119999999", name: Echo}\n'
+        "groups:\n"
+        "  - {name: team, creator: zed, participants: [alice]}\n",
+        "utf-8",
+    )
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: x\nworld: bad.world.yaml\nbot: {account: echo}\nsteps:\n"
+        "  - login: carol\n"
+        "  - send: {from: carol, to: team, text: hi}\n"
+        "  - send: {from: erin, to: bot, text: hi}\n",
+        "utf-8",
+    )
+    assert [str(p) for p in validate_files([path])] == [
+        f"{path}:7: at steps[2].send.from: unknown user 'erin' (accounts: alice, bob, carol,"
+        " bot; groups: team)",
+        f"{world}:1: at accounts: phone 491110000001 is listed twice",
+        f"{world}:4: at accounts[2].phone: a phone is 5 to 15 digits, country code first"
+        " (like 491110000001); got '12'",
+        f"{world}:7: at groups[0].creator: unknown account 'zed' (accounts: alice, bob, carol,"
+        " echo)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "the file is empty: a scenario is a mapping with name, world and steps"),
+        (
+            "# only a comment\n",
+            "the file is empty: a scenario is a mapping with name, world and steps",
+        ),
+        ("hello\n", "the file holds a plain string, not a mapping (name:, world:, steps: ...)"),
+        ("42\n", "the file holds a number, not a mapping (name:, world:, steps: ...)"),
+    ],
+)
+def test_a_file_that_is_no_mapping_says_so(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "odd.yaml"
+    path.write_text(text, "utf-8")
+    assert [p.message for p in validate_files([path])] == [message]
+
+
+def test_common_slips_get_a_hint(write: WriteScenario) -> None:
+    path = write(
+        """
+        - login: alice
+        - send: {from: alice, to: 491119999999, txet: hi}
+        - send: {from: alice, to: bot, text: 42}
+        """,
+        head="bot: {account: echo}\n",
+        bot="",
+    )
+    # An unquoted phone is read as the phone where a name goes (``to:``); other text
+    # fields say to quote a number.
+    assert [str(p).removeprefix(f"{path}:") for p in validate_files([path])] == [
+        "10: at steps[1].send.txet: unknown key 'txet' (did you mean 'text'?)",
+        '11: at steps[2].send.text: expected text, got the number 42: quote it ("42")',
+    ]

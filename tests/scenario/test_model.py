@@ -205,7 +205,7 @@ def test_schema_lists_every_step_with_its_short_form() -> None:
         "CodeRegisterStep",
     ]
     assert schema["$defs"]["LoginStep"]["properties"]["login"] == {
-        "anyOf": [{"type": "string"}, {"$ref": "#/$defs/LoginSpec"}]
+        "anyOf": [{"type": "string"}, {"type": "integer"}, {"$ref": "#/$defs/LoginSpec"}]
     }
     wait = schema["$defs"]["WaitStep"]["properties"]["wait"]["anyOf"]
     assert wait[0]["type"] == "string" and "pattern" in wait[0]

@@ -83,3 +83,19 @@ def test_junit_xml() -> None:
     assert out is not None and out.text == render_transcript(ENTRIES)
     err = cases[1].find("system-err")
     assert err is not None and err.text == "Traceback..."
+
+
+def test_transcript_columns_line_up_when_a_name_holds_an_emoji() -> None:
+    from simulator.scenario.report import Entry, display_width, render_transcript
+
+    assert [display_width(t) for t in ("bob", "☕ bar", "é", "e\u0301", "日本")] == [3, 6, 1, 1, 4]
+    text = render_transcript(
+        [Entry(0.0, "☕ bar", "tx", "<a/>"), Entry(0.0, "alice", "rx", "<b/>")]
+    )
+    first, second = text.split("\n")
+    arrow = [
+        display_width(line[: line.index(" -->" if "-->" in line else " <--")])
+        for line in (first, second)
+    ]
+    assert arrow[0] == arrow[1]
+    assert second.endswith("alice  <-- rx  <b/>")

@@ -178,7 +178,7 @@ def test_unexpected_messages_left_at_the_end_fail(write: WriteScenario) -> None:
     result = run_file(path)
     assert report_head(result.report, path) == "\n".join(
         [
-            "FAILED scenario.yaml: at the end: alice received 1 <message> no step expected",
+            "FAILED scenario.yaml:1: at the end: alice received 1 <message> no step expected",
             "",
             "unexpected (checked at the end for the tags in options.strict: message):",
             '  +00:00:00.000  <message from="491119999999@s.whatsapp.net" type="text"'

@@ -44,3 +44,17 @@ async def twice(client: Client) -> None:
 
 
 NOT_CALLABLE = "a string"
+
+
+async def wrong_party(client: Client) -> None:
+    """Answers each text, but to Bob (491110000002) instead of the sender."""
+    async for event in client.events():
+        if isinstance(event, GetMessage):
+            await client.send_text("491110000002@s.whatsapp.net", event.body)
+
+
+async def echo(client: Client) -> None:
+    """Answers each text with the same text (the behaviour the mutation tests expect)."""
+    async for event in client.events():
+        if isinstance(event, GetMessage):
+            await client.send_text(event.chat, event.body)
