@@ -157,7 +157,8 @@ async def _listen(
 async def _serve(
     args: argparse.Namespace, state: State, bot: str | None = None
 ) -> LiveRecorder | None:
-    config = ServerConfig(epoch=None, seed=args.seed)
+    # A bug in a handler is logged and answered with an error; the server keeps serving.
+    config = ServerConfig(epoch=None, seed=args.seed, strict=False)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with (
             open_server(state=state, config=config) as server,
