@@ -220,7 +220,11 @@ class HttpService:
         methods, handler = route
         if request.method not in methods:
             return HttpResponse.text(405)
-        return handler(self.server, request)
+        try:
+            return handler(self.server, request)
+        except Exception as exc:  # a bug in a handler: this request fails, nothing else
+            self.server.report_bug(f"HTTP {request.method} {request.path}", None, exc)
+            return HttpResponse.text(500)
 
 
 def _routes() -> dict[str, tuple[frozenset[str], Handler]]:

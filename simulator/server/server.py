@@ -8,11 +8,28 @@ Use :func:`open_server` (an async context manager with its own nursery) to run o
 
 Routing of stanzas between users lives here (``deliver``, ``send_live``); what each
 stanza means lives in the flow modules (``simulator.server.flows``).
+
+Fault isolation
+---------------
+:meth:`Server.dispatch` is the one place every stanza reaches a handler, and it catches
+whatever the handler raises. ``StanzaError`` is how a flow says no (an ``iq`` gets the
+error). Anything else is a bug in the simulator: the stanza is answered like any refused
+one (an ``iq`` get/set with ``500 internal-server-error``; other stanzas get nothing, so
+a message is not acked and its sender sends it again), the traceback is logged with the
+stanza, and nothing else is touched. :meth:`Server.handle_link` does the same for
+anything else a session raises (its writer, its login): that session ends, no other.
+
+With ``ServerConfig.strict`` (the default everywhere but ``simulator serve``) each such
+bug is also kept in :attr:`Server.bugs`, and :func:`open_server` raises
+:class:`~simulator.errors.ServerBug` when its block ends, so a test or a scenario run that
+hit a server bug fails loudly with the traceback, while the other sessions ran on.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
+import traceback
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,7 +37,7 @@ from typing import TYPE_CHECKING, Final, Literal, final
 
 import trio
 
-from simulator.errors import StanzaError
+from simulator.errors import ServerBug, StanzaError
 from simulator.jid import SERVER
 from simulator.server.clock import DEFAULT_EPOCH, IdSource, ServerClock
 from simulator.server.router import Router
@@ -36,7 +53,9 @@ from simulator.wire.tokens import Dialect
 if TYPE_CHECKING:
     from simulator.server.state import PendingKind
 
-__all__ = ["Server", "ServerConfig", "Tap", "open_server"]
+__all__ = ["BugReport", "Server", "ServerConfig", "Tap", "open_server"]
+
+log = logging.getLogger("simulator.server")
 
 Direction = Literal["in", "out"]
 Tap = Callable[[Direction, str, Node], None]
@@ -81,8 +100,30 @@ class ServerConfig:
     """Stanzas queued for one peer before it counts as too slow and is disconnected."""
     login_timeout: float = 60.0
     """Seconds (server time) a peer may take to log in."""
+    strict: bool = True
+    """Keep every server bug (a handler or session crash) in ``Server.bugs`` and make
+    :func:`open_server` raise :class:`~simulator.errors.ServerBug` at the end, so tests
+    and scenario runs fail loudly. Either way the bug ends nothing but that stanza (or
+    that session) and is logged; ``simulator serve`` turns this off and just logs."""
     props_version: str = "4"
     props: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_PROPS))
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class BugReport:
+    """One server bug: where it happened, the stanza being handled, the traceback."""
+
+    where: str
+    stanza: Node | None
+    traceback: str
+
+    def __str__(self) -> str:
+        stanza = f"\nstanza: {self.stanza.to_text()}" if self.stanza is not None else ""
+        return f"server bug in {self.where}{stanza}\n{self.traceback.rstrip()}"
+
+
+_MAX_BUGS_KEPT: Final = 100
 
 
 @final
@@ -107,6 +148,8 @@ class Server:
         self.sessions: dict[str, Session] = {}
         self.all_sessions: set[Session] = set()
         self.taps: list[Tap] = []
+        self.bugs: list[BugReport] = []
+        """Server bugs seen so far (``strict`` only; the first 100)."""
         self._nursery = nursery
         self._numbers = itertools.count(1)
         self._awaiting: dict[tuple[str, str], trio.Event] = {}
@@ -143,6 +186,8 @@ class Server:
         self.all_sessions.add(session)
         try:
             await session.run()
+        except Exception as exc:  # a server bug: it ends this session, never the server
+            self.report_bug(repr(session), None, exc)
         finally:
             self.all_sessions.discard(session)
 
@@ -227,6 +272,23 @@ class Server:
         except StanzaError as exc:
             if node.tag == "iq":
                 self._error_reply(session, node, exc)
+        except Exception as exc:  # a bug in a handler: this stanza fails, nothing else
+            self.report_bug(f"{route.pattern} for {session!r}", node, exc)
+            if node.tag == "iq" and node.get("type") in ("get", "set"):
+                text = "internal-server-error"
+                self._error_reply(session, node, StanzaError(500, text))
+
+    def report_bug(self, where: str, stanza: Node | None, exc: BaseException) -> None:
+        """Log a server bug with its traceback (and keep it, if ``strict``)."""
+        report = BugReport(where, stanza, "".join(traceback.format_exception(exc)))
+        log.error("%s", report)
+        if self.config.strict and len(self.bugs) < _MAX_BUGS_KEPT:
+            self.bugs.append(report)
+
+    def take_bugs(self) -> list[BugReport]:
+        """The bugs kept so far, forgotten here (whoever takes them reports them)."""
+        bugs, self.bugs = self.bugs, []
+        return bugs
 
     def _error_reply(self, session: Session, request: Node, exc: StanzaError) -> None:
         attrs = {"code": str(exc.code), "text": exc.text}
@@ -334,5 +396,11 @@ async def open_server(
             server.add_account(phone, password, name[0] if name else "")
         try:
             yield server
+        except BaseException as exc:
+            if server.bugs:
+                exc.add_note("\n\n".join(str(bug) for bug in server.take_bugs()))
+            raise
         finally:
             nursery.cancel_scope.cancel()
+    if server.bugs:
+        raise ServerBug(server.take_bugs())
