@@ -140,7 +140,7 @@ class IqError(ClientError):
         text = error.get("text", "") if error is not None else ""
         super().__init__(f"iq {node.get('id')!r} failed: {code} {text}".rstrip())
         self.node = node
-        self.code = int(code) if code.isdigit() else None
+        self.code = int(code) if code.isascii() and code.isdigit() else None
         self.text = text
 
 

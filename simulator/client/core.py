@@ -278,7 +278,7 @@ class ClientCore:
                     ev.GetError(
                         node=node,
                         id=node.get("id", ""),
-                        code=int(code) if code.isdigit() else None,
+                        code=int(code) if code.isascii() and code.isdigit() else None,
                         text=(error.get("text", "") if error is not None else ""),
                     )
                 )

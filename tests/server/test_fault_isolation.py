@@ -215,3 +215,24 @@ async def test_registration_with_a_huge_version_in_the_user_agent_is_an_old_vers
     assert registrar.too_old("WhatsApp/" + "9" * 5000 + " Android")
     assert not registrar.too_old("WhatsApp/2.12.53 S40Version/14.26 Device/Nokia302")
     await trio.lowlevel.checkpoint()
+
+
+async def test_the_client_survives_an_error_code_that_is_not_ascii_digits() -> None:
+    """``"²".isdigit()`` is true: the client's error parsing must not call ``int`` on it."""
+
+    async def odd_error(ctx: HandlerContext, node: Node) -> None:
+        error = Node("error", {"code": "²", "text": "odd"})
+        ctx.reply(Node("iq", {"type": "error", "id": node.get("id", "")}, [error]))
+        ctx.reply(Node("iq", {"type": "error", "id": "unasked"}, [error]))
+
+    router = default_router()
+    router.add("iq", odd_error, type="get", xmlns="test:odd")
+    async with (
+        open_server(accounts=_accounts(), router=router) as server,
+        open_client(server, ALICE, PASSWORD) as alice,
+    ):
+        with pytest.raises(IqError) as refused:
+            await alice.iq(Node("iq", {"type": "get", "xmlns": "test:odd"}))
+        assert (refused.value.code, refused.value.text) == (None, "odd")
+        assert (await alice.wait_for(ev.GetError, timeout=5)).code is None
+        await alice.ping(timeout=5)
