@@ -1,11 +1,18 @@
 """A route fuzzer: mutated and random stanzas for every route of a live server.
 
-Each stanza starts from a route of ``router.routes()`` (its tag, ``type``, ``xmlns`` and
-first child, so every route is reached) and is filled from a vocabulary read out of the
-flow modules' own source (every attribute name they ``get`` and every child tag they
-look for), with values drawn from what breaks parsers: real JIDs and group JIDs of the
-world, non-ASCII digits, negatives, huge numbers, empty and very long strings. A share
-of the stanzas are mutations of earlier ones (one attribute, child or value changed).
+Three kinds of stanzas, mixed:
+
+* one-point mutations of valid stanzas (``fuzz_seeds.jsonl``: stanzas the flow tests
+  sent, recorded at ``Server.dispatch``, up to eight shapes per route, one text-form node
+  per JSON line), so the mutated value gets past the checks before it;
+* stanzas built from a route of ``router.routes()`` (its tag, ``type``, ``xmlns`` and
+  first child, so every route is reached, new ones included) and filled from a
+  vocabulary read out of the flow modules' own source: every attribute name they
+  ``get``, every child tag they look for, every short string literal as a value;
+* mutations of earlier stanzas of the run.
+
+Values come from what breaks parsers: real JIDs and group JIDs of the world, non-ASCII
+digits, negatives, huge numbers, empty and very long strings, surrogates.
 
 The fuzzing users send batches without waiting; after each batch each of them pings
 (so every stanza of the batch has been handled: a session is strictly sequential) and
@@ -17,9 +24,10 @@ session crash fails the run with the stanza and the traceback.
 
 from __future__ import annotations
 
+import json
 import random
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,28 +44,35 @@ from simulator.wire.node import Node
 from simulator.wire.tokens import Dialect
 
 PASSWORD: Final = "AQIDBAUGBwgJCgsMDQ4PEBESExQ="
-FUZZERS: Final = ("491110000101", "491110000102", "491110000103")
+FUZZERS: Final = ("491110000001", "491110000002", "491110000003")
+"""The numbers the flow tests use, so the seed stanzas address real accounts."""
 BYSTANDER: Final = "491110000199"
 OTHER: Final = "491110000150"
 """An account that only receives (messages, adds to groups, blocks)."""
 
 _FLOWS_DIR: Final = Path(__file__).resolve().parents[2] / "simulator" / "server" / "flows"
+_SEEDS: Final = Path(__file__).with_name("fuzz_seeds.jsonl")
 
 
-def _vocabulary() -> tuple[list[str], list[str]]:
-    """Attribute names and child tags the flows read, from their source."""
+def _vocabulary() -> tuple[list[str], list[str], list[str]]:
+    """Attribute names, child tags and short string literals of the flows' source."""
     attrs: set[str] = set()
     tags: set[str] = set()
+    literals: set[str] = set()
     for path in sorted(_FLOWS_DIR.glob("*.py")):
         source = path.read_text("utf-8")
         attrs.update(re.findall(r"\.get\(\s*\"([A-Za-z_:-]+)\"", source))
         tags.update(re.findall(r"(?:child|children_named)\(\s*\"([A-Za-z_:-]+)\"", source))
         tags.update(re.findall(r"Node\(\s*\"([A-Za-z_:-]+)\"", source))
+        literals.update(re.findall(r"\"([A-Za-z0-9_:.@-]{1,24})\"", source))
     attrs.update({"id", "to", "type", "xmlns", "participant", "t", "notify", "class"})
-    return sorted(attrs), sorted(tags)
+    return sorted(attrs), sorted(tags), sorted(literals)
 
 
-ATTRS, TAGS = _vocabulary()
+ATTRS, TAGS, LITERALS = _vocabulary()
+SEEDS: Final = [
+    Node.parse(json.loads(line)) for line in _SEEDS.read_text("utf-8").splitlines() if line
+]
 
 NASTY_VALUES: Final = (
     "",
@@ -106,6 +121,26 @@ NASTY_VALUES: Final = (
 )
 
 
+NUMBER_BREAKERS: Final = ("²", "٣", "１", "-1", "1" * 30, "9" * 5000, "", "1.5", "0x10", " 7")
+
+
+def _attribute_spots(
+    node: Node, path: tuple[int, ...] = ()
+) -> Iterator[tuple[tuple[int, ...], str]]:
+    for key in node.attrs:
+        yield path, key
+    for index, child in enumerate(node.children):
+        yield from _attribute_spots(child, (*path, index))
+
+
+def _replace_at(node: Node, path: tuple[int, ...], key: str, value: str) -> Node:
+    if not path:
+        return Node(node.tag, {**node.attrs, key: value}, node.children, node.data)
+    children = list(node.children)
+    children[path[0]] = _replace_at(children[path[0]], path[1:], key, value)
+    return Node(node.tag, node.attrs, children)
+
+
 @dataclass
 class Fuzzer:
     """Makes stanzas; ``known`` values (JIDs, ids) are learnt as the run goes."""
@@ -117,8 +152,10 @@ class Fuzzer:
 
     def value(self) -> str:
         roll = self.rng.random()
-        if roll < 0.45 and self.known:
+        if roll < 0.35 and self.known:
             return self.rng.choice(self.known)
+        if roll < 0.55:
+            return self.rng.choice(LITERALS)
         if roll < 0.9:
             return self.rng.choice(NASTY_VALUES)
         return "".join(chr(self.rng.randrange(32, 0x3000)) for _ in range(self.rng.randrange(9)))
@@ -182,8 +219,21 @@ class Fuzzer:
         attrs[self.rng.choice(ATTRS)] = self.value()
         return Node(node.tag, attrs, node.children, node.data)
 
+    def one_point(self, node: Node) -> Node:
+        """Change one attribute value, anywhere in the tree, chosen uniformly; numbers
+        are favoured (``"²".isdigit()`` is true and ``int("²")`` raises)."""
+        spots = list(_attribute_spots(node))
+        if not spots:
+            return self.mutate(node)
+        path, key = self.rng.choice(spots)
+        value = self.rng.choice(NUMBER_BREAKERS) if self.rng.random() < 0.5 else self.value()
+        return _replace_at(node, path, key, value)
+
     def stanza(self) -> Node:
-        if self.history and self.rng.random() < 0.35:
+        roll = self.rng.random()
+        if roll < 0.45:
+            node = self.one_point(self.rng.choice(SEEDS))
+        elif roll < 0.65 and self.history:
             node = self.mutate(self.rng.choice(self.history))
         else:
             node = self.from_route(self.rng.choice(self.routes))

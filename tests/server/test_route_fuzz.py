@@ -18,7 +18,7 @@ ALL_ROUTES = {route.pattern for route in default_router().routes()}
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("transport", "stanzas"), [("nodes", 4000), ("bytes", 2000), ("tcp", 2000)]
+    ("transport", "stanzas"), [("nodes", 10000), ("bytes", 3000), ("tcp", 3000)]
 )
 async def test_fuzzed_stanzas_on_every_route_never_disturb_the_server(
     transport: str, stanzas: int
