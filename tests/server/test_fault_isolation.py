@@ -184,7 +184,13 @@ async def test_every_peer_number_field_refuses_what_is_not_ascii_digits(
 
 
 def test_bad_value_says_what_was_wrong() -> None:
-    from simulator.server.parse import parse_id, parse_int, parse_user_jid, parse_version
+    from simulator.server.parse import (
+        int_or,
+        parse_id,
+        parse_int,
+        parse_user_jid,
+        parse_version,
+    )
 
     with pytest.raises(BadValue, match=r"index='²' is not a decimal number"):
         parse_int("²", "index")
@@ -205,6 +211,7 @@ def test_bad_value_says_what_was_wrong() -> None:
     assert parse_version("2.12.53") == (2, 12, 53)
     assert parse_version("2.١٢") is None
     assert parse_version("9" * 5000) is None
+    assert [int_or(v, 5) for v in ("12", "²", "-3", None, "9" * 30)] == [12, 5, 5, 5, 5]
 
 
 async def test_registration_with_a_huge_version_in_the_user_agent_is_an_old_version() -> None:
