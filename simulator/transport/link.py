@@ -72,6 +72,11 @@ class Link(Protocol):
         ...
 
     @property
+    def closed(self) -> bool:
+        """True once nothing more can be sent: closed, gone, or a write was cut short."""
+        ...
+
+    @property
     def peer(self) -> str:
         """A short description of the other end, for logs."""
         ...
@@ -98,6 +103,10 @@ class _LinkBase:
     @property
     def dialect(self) -> Dialect | None:
         return self._conn.dialect
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     async def receive(self) -> Event:
         while True:

@@ -14,7 +14,7 @@ import pytest
 import trio
 import trio.testing
 
-from simulator.client import open_client
+from simulator.client import ClientState, open_client
 from simulator.errors import ConnectionClosed
 from simulator.server import open_server
 from simulator.transport.link import LinkClosed, StreamLink
@@ -41,6 +41,9 @@ async def test_a_send_cancelled_mid_frame_breaks_the_link_and_nothing_more_is_wr
                 with trio.move_on_after(1) as timeout:
                     await alice.send_text(BOB_JID, "cut in half")
                 assert timeout.cancelled_caught
+                # The application learns at once that this connection is gone.
+                assert alice.state is ClientState.CLOSED
+                assert alice.close_reason == "a send was cancelled in the middle of a frame"
                 # The link is broken: later sends are refused, nothing reaches the wire.
                 with pytest.raises(ConnectionClosed):
                     await alice.send_text(BOB_JID, "after")
