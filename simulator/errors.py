@@ -8,6 +8,8 @@
     │   └── RemoteProtocolError       the peer sent something the protocol forbids;
     │                                 carries ``offset`` and ``reply_hint`` (the node to answer)
     ├── StanzaError                   a server flow refuses a request; becomes <iq type="error">
+    ├── ServerBug                     a handler or session of the server crashed (a bug here);
+    │                                 raised by open_server in strict mode, after the block
     ├── ClientError                   the client library (simulator.client)
     │   ├── IqError                   the server answered an iq with type="error"; keeps the node
     │   ├── IqTimeout                 no answer to an iq in time
@@ -33,6 +35,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from simulator.wire.node import Node
 
 __all__ = [
@@ -47,6 +51,7 @@ __all__ = [
     "RemoteProtocolError",
     "ScenarioError",
     "ScenarioSyntaxError",
+    "ServerBug",
     "SimulatorError",
     "StanzaError",
     "StepFailed",
@@ -110,6 +115,18 @@ class StanzaError(SimulatorError):
         self.backoff = backoff
 
 
+class ServerBug(SimulatorError):
+    """The server crashed while handling a stanza (or running a session): a bug in the
+    simulator, not in the peer. Each crash only failed its stanza (or ended its session);
+    in strict mode ``open_server`` raises this at the end of its block so the bug cannot
+    hide. ``bugs`` holds the reports, each with the stanza and the traceback."""
+
+    def __init__(self, bugs: Sequence[object]) -> None:
+        self.bugs = list(bugs)
+        count = f"{len(self.bugs)} server bugs" if len(self.bugs) != 1 else "a server bug"
+        super().__init__(f"{count} (the other sessions ran on):\n\n" + "\n\n".join(map(str, bugs)))
+
+
 class ClientError(SimulatorError):
     """Raised by the client library (:mod:`simulator.client`)."""
 
@@ -123,7 +140,7 @@ class IqError(ClientError):
         text = error.get("text", "") if error is not None else ""
         super().__init__(f"iq {node.get('id')!r} failed: {code} {text}".rstrip())
         self.node = node
-        self.code = int(code) if code.isdigit() else None
+        self.code = int(code) if code.isascii() and code.isdigit() else None
         self.text = text
 
 

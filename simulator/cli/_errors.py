@@ -6,11 +6,14 @@
 2      usage error: argparse printed the usage and what was wrong
 3      a bug: one line on stderr, the traceback saved to a file it names
 130    interrupted with Ctrl-C
+141    stdout was closed by the reader (``simulator routes | head``): nothing
+       is printed, the status is the one of a Unix tool ended by SIGPIPE
 =====  ==================================================================
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import traceback
@@ -21,19 +24,30 @@ from simulator.errors import FatalError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["EXIT_BUG", "EXIT_FATAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "exit_code_of"]
+__all__ = [
+    "EXIT_BROKEN_PIPE",
+    "EXIT_BUG",
+    "EXIT_FATAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "exit_code_of",
+]
 
 EXIT_OK: Final = 0
 EXIT_FATAL: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_BUG: Final = 3
 EXIT_INTERRUPTED: Final = 130
+EXIT_BROKEN_PIPE: Final = 141
 
 
 def exit_code_of(command: Callable[[], int]) -> int:
     """Run ``command`` and turn how it ended into an exit code, reporting on stderr."""
     try:
-        return command()
+        code = command()
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
     except SystemExit as exc:  # argparse exits for --help (0) and usage errors (2)
         return _system_exit_code(exc)
     except FatalError as exc:
@@ -43,12 +57,33 @@ def exit_code_of(command: Callable[[], int]) -> int:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:
+        if _only_broken_pipes(exc):
+            _silence_stdout()
+            return EXIT_BROKEN_PIPE
         path = _save_traceback()
         print(
             f"error: unexpected {type(exc).__name__}: {exc} (this is a bug; traceback in {path})",
             file=sys.stderr,
         )
         return EXIT_BUG
+
+
+def _only_broken_pipes(exc: BaseException) -> bool:
+    """The reader of our output went away (maybe reported from inside a nursery)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_only_broken_pipes(inner) for inner in exc.exceptions)
+    return isinstance(exc, BrokenPipeError)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush at exit cannot raise
+    the same ``BrokenPipeError`` again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a real file (captured): nothing to flush
+        pass
 
 
 def _system_exit_code(exc: SystemExit) -> int:

@@ -207,6 +207,8 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
     return ServerConfig(
         epoch=None,
         seed=args.seed,
+        # A bug in a handler is logged and answered with an error; the server keeps serving.
+        strict=False,
         login_throttle=login_throttle(args),
         max_connections=args.max_connections,
         max_pending_logins=args.max_pending_logins,

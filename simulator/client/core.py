@@ -310,7 +310,7 @@ class ClientCore:
                     ev.GetError(
                         node=node,
                         id=node.get("id", ""),
-                        code=int(code) if code.isdigit() else None,
+                        code=int(code) if code.isascii() and code.isdigit() else None,
                         text=(error.get("text", "") if error is not None else ""),
                     )
                 )
@@ -443,6 +443,10 @@ class ClientCore:
             except LinkClosed as exc:
                 self._lost("connection lost while sending")
                 raise ConnectionClosed(str(exc)) from exc
+            except trio.Cancelled:
+                if self.link.closed:  # cut mid-frame: the link can carry nothing more
+                    self._lost("a send was cancelled in the middle of a frame")
+                raise
 
     async def iq(self, node: Node, *, timeout: float = 30) -> Node:
         """Send an iq and return the result node.

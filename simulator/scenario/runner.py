@@ -83,7 +83,7 @@ from simulator.wire.node import Node
 from simulator.world import build_state
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     from simulator.scenario.plan import (
         BotFunction,
@@ -97,6 +97,7 @@ if TYPE_CHECKING:
         UserAction,
     )
     from simulator.server import Server
+    from simulator.server.server import BugReport
 
 __all__ = ["BotOverride", "Failed", "Inbox", "Runtime", "run_scenario", "run_scenario_sync"]
 
@@ -716,6 +717,9 @@ async def run_scenario(
                 with trio.CancelScope(shield=True):
                     await rt.shutdown()
                 nursery.cancel_scope.cancel()
+        bugs = server.take_bugs()
+        if bugs:  # a server bug fails the run whatever the steps said: it must never hide
+            failure = _server_bug_failure(rt, bugs, failure)
         output = rt.bot.output()
         rt.bot.close()
     report = render_failure(failure, rt.transcript) if failure is not None else ""
@@ -763,6 +767,18 @@ async def _run_steps(rt: Runtime) -> Failure | None:
         rt.note(f"FAILED: {failed.failure.summary}")
         return failed.failure
     return None
+
+
+def _server_bug_failure(rt: Runtime, bugs: Sequence[BugReport], failure: Failure | None) -> Failure:
+    count = "a server bug" if len(bugs) == 1 else f"{len(bugs)} server bugs"
+    also = () if failure is None else (f"(the run also failed: {failure.summary})",)
+    return Failure(
+        summary=f"the simulator hit {count} (a bug in the simulator, not in the bot;"
+        " each failed only its stanza, the other sessions ran on)",
+        where=failure.where if failure is not None else rt.current,
+        at=rt.now(),
+        details=(*also, *(str(bug) for bug in bugs)),
+    )
 
 
 def _bot_runner(

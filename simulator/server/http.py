@@ -287,7 +287,11 @@ class HttpService:
             handler = self._route(request.method, request.path)
         except _Refused as refusal:
             return refusal.response
-        return handler(self.server, request)
+        try:
+            return handler(self.server, request)
+        except Exception as exc:  # a bug in a handler: this request fails, nothing else
+            self.server.report_bug(f"HTTP {request.method} {request.path}", None, exc)
+            return HttpResponse.text(500)
 
     async def _read_request(
         self, stream: trio.abc.Stream, conn: h11.Connection, slot: _Slot

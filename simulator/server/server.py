@@ -8,12 +8,28 @@ Use :func:`open_server` (an async context manager with its own nursery) to run o
 
 Routing of stanzas between users lives here (``deliver``, ``send_live``); what each
 stanza means lives in the flow modules (``simulator.server.flows``).
+
+Fault isolation
+---------------
+:meth:`Server.dispatch` is the one place every stanza reaches a handler, and it catches
+whatever the handler raises. ``StanzaError`` is how a flow says no (an ``iq`` gets the
+error). Anything else is a bug in the simulator: the stanza is answered like any refused
+one (an ``iq`` get/set with ``500 internal-server-error``; other stanzas get nothing, so
+a message is not acked and its sender sends it again), the traceback is logged with the
+stanza, and nothing else is touched. :meth:`Server.handle_link` does the same for
+anything else a session raises (its writer, its login): that session ends, no other.
+
+With ``ServerConfig.strict`` (the default everywhere but ``simulator serve``) each such
+bug is also kept in :attr:`Server.bugs`, and :func:`open_server` raises
+:class:`~simulator.errors.ServerBug` when its block ends, so a test or a scenario run that
+hit a server bug fails loudly with the traceback, while the other sessions ran on.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import traceback
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,7 +37,7 @@ from typing import TYPE_CHECKING, Final, Literal, final
 
 import trio
 
-from simulator.errors import StanzaError
+from simulator.errors import ServerBug, StanzaError
 from simulator.jid import SERVER
 from simulator.server.clock import DEFAULT_EPOCH, IdSource, SecretSource, ServerClock
 from simulator.server.router import Router
@@ -39,7 +55,9 @@ from simulator.wire.tokens import Dialect
 if TYPE_CHECKING:
     from simulator.server.state import PendingKind
 
-__all__ = ["Server", "ServerConfig", "Tap", "open_server"]
+__all__ = ["BugReport", "Server", "ServerConfig", "Tap", "open_server"]
+
+log = logging.getLogger("simulator.server")
 
 Direction = Literal["in", "out"]
 _log = logging.getLogger("simulator.server")
@@ -122,6 +140,11 @@ class ServerConfig:
     """Bytes any other request body may take (413 beyond)."""
     http_request_timeout: float = 30.0
     """Seconds (server time) an HTTP peer has to send one whole request."""
+    strict: bool = True
+    """Keep every server bug (a handler or session crash) in ``Server.bugs`` and make
+    :func:`open_server` raise :class:`~simulator.errors.ServerBug` at the end, so tests
+    and scenario runs fail loudly. Either way the bug ends nothing but that stanza (or
+    that session) and is logged; ``simulator serve`` turns this off and just logs."""
     props_version: str = "4"
     props: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_PROPS))
 
@@ -146,6 +169,23 @@ _POSITIVE_FIELDS: Final = (
     "http_max_form",
     "http_request_timeout",
 )
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class BugReport:
+    """One server bug: where it happened, the stanza being handled, the traceback."""
+
+    where: str
+    stanza: Node | None
+    traceback: str
+
+    def __str__(self) -> str:
+        stanza = f"\nstanza: {self.stanza.to_text()}" if self.stanza is not None else ""
+        return f"server bug in {self.where}{stanza}\n{self.traceback.rstrip()}"
+
+
+_MAX_BUGS_KEPT: Final = 100
 
 
 @final
@@ -177,6 +217,8 @@ class Server:
         self.tcp_connections = 0
         """TCP connections open right now (``max_connections``)."""
         self.taps: list[Tap] = []
+        self.bugs: list[BugReport] = []
+        """Server bugs seen so far (``strict`` only; the first 100)."""
         self._nursery = nursery
         self._numbers = itertools.count(1)
         self._awaiting: dict[tuple[str, str], trio.Event] = {}
@@ -228,6 +270,8 @@ class Server:
             self.logging_in[session] = None
         try:
             await session.run()
+        except Exception as exc:  # a server bug: it ends this session, never the server
+            self.report_bug(repr(session), None, exc)
         finally:
             self.all_sessions.discard(session)
             self.logging_in.pop(session, None)
@@ -331,6 +375,23 @@ class Server:
         except StanzaError as exc:
             if node.tag == "iq":
                 self._error_reply(session, node, exc)
+        except Exception as exc:  # a bug in a handler: this stanza fails, nothing else
+            self.report_bug(f"{route.pattern} for {session!r}", node, exc)
+            if node.tag == "iq" and node.get("type") in ("get", "set"):
+                text = "internal-server-error"
+                self._error_reply(session, node, StanzaError(500, text))
+
+    def report_bug(self, where: str, stanza: Node | None, exc: BaseException) -> None:
+        """Log a server bug with its traceback (and keep it, if ``strict``)."""
+        report = BugReport(where, stanza, "".join(traceback.format_exception(exc)))
+        log.error("%s", report)
+        if self.config.strict and len(self.bugs) < _MAX_BUGS_KEPT:
+            self.bugs.append(report)
+
+    def take_bugs(self) -> list[BugReport]:
+        """The bugs kept so far, forgotten here (whoever takes them reports them)."""
+        bugs, self.bugs = self.bugs, []
+        return bugs
 
     def _error_reply(self, session: Session, request: Node, exc: StanzaError) -> None:
         attrs = {"code": str(exc.code), "text": exc.text}
@@ -443,5 +504,11 @@ async def open_server(
             server.add_account(phone, password, name[0] if name else "")
         try:
             yield server
+        except BaseException as exc:
+            if server.bugs:
+                exc.add_note("\n\n".join(str(bug) for bug in server.take_bugs()))
+            raise
         finally:
             nursery.cancel_scope.cancel()
+    if server.bugs:
+        raise ServerBug(server.take_bugs())

@@ -18,6 +18,16 @@ Reading: a :class:`StreamLink` reads at most what its connection suggests
 (``Connection.receive_size``: one login frame before the login is complete), and with a
 ``frame_timeout`` a peer that stops in the middle of a frame for that long ends the link
 with :class:`LinkStalled`. A peer idle between frames is not timed here.
+
+Nothing from a dead peer escapes as anything but :class:`LinkClosed`:
+
+* once the conversation is over (the peer broke the protocol, ended the stream, or the
+  login failed), a send raises ``LinkClosed`` (the one exception: the reply hint of the
+  peer's protocol error, which the connection lets through once);
+* a ``send_all`` that did not finish (cancelled, or the transport failed) leaves an
+  unknown part of a frame on the wire, and the keystream has already moved past that
+  frame: the link counts as broken from then on, and nothing more is ever written on it
+  (every later frame would read as garbage or a bad MAC at the peer).
 """
 
 from __future__ import annotations
@@ -27,7 +37,9 @@ from typing import TYPE_CHECKING, Protocol, final
 
 import trio
 
+from simulator.errors import LocalProtocolError
 from simulator.wire.events import ConnectionClosed, Event
+from simulator.wire.handshake import State
 
 if TYPE_CHECKING:
     from simulator.wire.connection import Connection, NodeConnection
@@ -36,6 +48,11 @@ if TYPE_CHECKING:
     from simulator.wire.tokens import Dialect
 
 __all__ = ["Link", "LinkClosed", "LinkStalled", "NodeLink", "StreamLink", "node_link_pair"]
+
+_OVER: frozenset[State] = frozenset(
+    {State.ERROR, State.CLOSED, State.FAILED, State.CLIENT_ENDED, State.SERVER_ENDED}
+)
+"""Conversation states in which a refused send means the peer is gone, not a bug here."""
 
 
 class LinkClosed(Exception):
@@ -59,6 +76,11 @@ class Link(Protocol):
 
     async def aclose(self) -> None:
         """Close the link; idempotent."""
+        ...
+
+    @property
+    def closed(self) -> bool:
+        """True once nothing more can be sent: closed, gone, or a write was cut short."""
         ...
 
     @property
@@ -89,6 +111,10 @@ class _LinkBase:
     def dialect(self) -> Dialect | None:
         return self._conn.dialect
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     async def receive(self) -> Event:
         while True:
             if self._closed:
@@ -105,6 +131,13 @@ class _LinkBase:
     async def _feed(self) -> None:
         """Wait for more input and hand it to the connection (EOF included)."""
         raise NotImplementedError
+
+    def _refused(self, state: State, exc: LocalProtocolError) -> LocalProtocolError | LinkClosed:
+        """What a send the connection refused means: the peer is gone if the conversation
+        was already over, else a bug on this side (re-raised as it is)."""
+        if state in _OVER:
+            return LinkClosed(f"the connection is over ({state.value}): {exc}")
+        return exc
 
 
 @final
@@ -152,14 +185,23 @@ class StreamLink(_LinkBase):
         async with self._send_lock:
             if self._closed:
                 raise LinkClosed("link closed")
-            data = self._byte_conn.send(item)
+            state = self._byte_conn.state
+            try:
+                data = self._byte_conn.send(item)
+            except LocalProtocolError as exc:
+                raise self._refused(state, exc) from exc
             if not data:
                 return
+            done = False
             try:
                 await self._stream.send_all(data)
+                done = True
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                self._closed = True
                 raise LinkClosed(f"transport broke: {exc}") from exc
+            finally:
+                # Cancelled or failed mid-write: part of a frame may be on the wire and the
+                # keystream is past it. Nothing written after this could be read.
+                self._closed = self._closed or not done
 
     async def aclose(self) -> None:
         self._closed = True
@@ -215,7 +257,12 @@ class NodeLink(_LinkBase):
         writer task on this transport, one task switch less per stanza."""
         if self._closed:
             raise LinkClosed("link closed")
-        for node in self._node_conn.send(item):
+        state = self._node_conn.state
+        try:
+            nodes = self._node_conn.send(item)
+        except LocalProtocolError as exc:
+            raise self._refused(state, exc) from exc
+        for node in nodes:
             try:
                 self._tx.send_nowait(node)
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:

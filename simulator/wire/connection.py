@@ -186,9 +186,12 @@ class _ConnectionBase:
                 self._take([out])
 
     def _take_hint(self, item: Node | SendEvent) -> Node:
-        hint, self._hint = self._hint, None
+        # Only the hint itself takes the hint: a queued stanza that races it to the
+        # writer is refused without using up the goodbye.
+        hint = self._hint
         if hint is None or item != hint:
             raise LocalProtocolError("can't send: the connection is in ERROR")
+        self._hint = None
         return hint
 
 

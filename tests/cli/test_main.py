@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +89,35 @@ def test_python_dash_m() -> None:
         check=False,
     )
     assert (result.returncode, result.stdout, result.stderr) == (0, "<stream:end/>\n", "")
+
+
+def test_a_closed_stdout_ends_quietly_with_the_sigpipe_status() -> None:
+    """``simulator routes | head -1``: the reader has gone away; no "this is a bug" message.
+
+    The reading end is closed before the command writes anything, so every write fails
+    (as the writes after ``head`` exits do), deterministically.
+    """
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "simulator", "routes"],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    finally:
+        os.close(writer)
+    assert (result.returncode, result.stderr) == (141, "")
+
+
+def test_a_broken_pipe_inside_a_nursery_is_the_same_quiet_end(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def command() -> int:
+        raise ExceptionGroup("nursery", [BrokenPipeError(32, "Broken pipe")])
+
+    assert exit_code_of(command) == 141
+    assert capsys.readouterr().err == ""

@@ -127,10 +127,14 @@ def test_the_limit_flags_reach_the_server_config() -> None:
 def test_the_limit_flags_default_to_the_server_config_defaults_but_idle_users_are_probed() -> None:
     config = server_config(build_parser().parse_args(["serve"]))
     # serve differs from the Python defaults in exactly these: the wall clock, no seed,
-    # login throttling on, idle peers probed.
+    # login throttling on, idle peers probed, handler bugs logged rather than collected.
     assert config.login_throttle is not None
     assert config == ServerConfig(
-        epoch=None, seed=None, idle_timeout=600, login_throttle=config.login_throttle
+        epoch=None,
+        seed=None,
+        idle_timeout=600,
+        login_throttle=config.login_throttle,
+        strict=False,
     )
 
 

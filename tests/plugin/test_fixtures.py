@@ -320,3 +320,35 @@ def test_scenarios_and_fixtures_under_xdist(project: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["created: 2/2 workers"])
     result.stdout.fnmatch_lines(["*PASSED scenarios/echo_3.yaml::echo number 3*"])
     result.stdout.no_fnmatch_line("*Different tests were collected*")
+
+
+def test_a_server_bug_fails_the_test_loudly_but_the_test_body_ran_on(
+    botless_project: pytest.Pytester,
+) -> None:
+    """Under the fixtures a handler crash answers 500 and the session goes on, and the
+    test then fails with the traceback (a server bug must never hide)."""
+    project = botless_project
+    project.makepyfile(
+        test_bug="""
+        from simulator.errors import IqError
+        from simulator.wire.node import Node
+
+        async def crash(ctx, node):
+            raise RuntimeError("boom in a handler")
+
+        async def test_crash(simulator_user, simulator_server):
+            simulator_server.router.add("iq", crash, type="get", xmlns="test:crash")
+            alice = await simulator_user.login("alice")
+            try:
+                await alice.iq(Node("iq", {"type": "get", "xmlns": "test:crash"}))
+            except IqError as exc:
+                assert exc.code == 500
+            else:
+                raise AssertionError("no error answer")
+            await alice.ping(timeout=5)
+            print("the body went on")
+        """
+    )
+    result = project.runpytest("-s")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the body went on*", "*ServerBug*", "*boom in a handler*"])

@@ -52,6 +52,7 @@ from simulator.errors import StanzaError
 from simulator.jid import SERVER, phone_of, user_jid
 from simulator.server.flows.contacts import notify_contacts
 from simulator.server.http import HttpResponse
+from simulator.server.parse import parse_version
 from simulator.server.session import stream_error
 from simulator.wire.node import Node
 
@@ -143,15 +144,14 @@ class Registrar:
         if self.min_version is None:
             return False
         match = _UA_VERSION.search(user_agent)
-        if match is None:
-            return True
-        return tuple(int(p) for p in match.group(1).split(".")) < self.min_version
+        version = parse_version(match.group(1)) if match is not None else None
+        return version is None or version < self.min_version
 
     def lock_left(self, phone: str, now: int) -> int:
         return max(0, self.locked_until.get(phone, 0) - now)
 
 
-_UA_VERSION = re.compile(r"WhatsApp/(\d+(?:\.\d+)*)")
+_UA_VERSION = re.compile(r"WhatsApp/([0-9]+(?:\.[0-9]+)*)")
 _DIGITS = re.compile(r"[0-9]+")
 Reply = dict[str, object]
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Final, Literal
 from simulator.errors import StanzaError
 from simulator.jid import normalize_number, phone_of, user_jid
 from simulator.server.context import HandlerContext
+from simulator.server.parse import parse_int
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
@@ -47,8 +48,9 @@ async def handle_sync(ctx: HandlerContext, node: Node) -> None:
     request = node.children[0]
     mode = request.get("mode", "")
     index = request.get("index", "0")
-    if mode not in MODES or request.get("context") not in CONTEXTS or not index.isdigit():
+    if mode not in MODES or request.get("context") not in CONTEXTS:
         raise StanzaError(400, "bad-request")
+    first_chunk = parse_int(index, "index") == 0
     found: list[Node] = []
     missing: list[Node] = []
     invalid: list[Node] = []
@@ -69,7 +71,7 @@ async def handle_sync(ctx: HandlerContext, node: Node) -> None:
         echo = Node("user", {"jid": jid}, data=user.data)
         (found if jid in ctx.state.accounts else missing).append(echo)
     if mode != "query":
-        restart = mode in ("full", "chunked") and int(index) == 0
+        restart = mode in ("full", "chunked") and first_chunk
         _remember(ctx, restart=restart, numbers=numbers, removed=removed)
     attrs = {"sid": request.get("sid"), "index": index, "last": request.get("last", "true")}
     attrs["version"] = _next_version(ctx)

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Final
 
 from simulator.errors import StanzaError
 from simulator.jid import group_jid, phone_of, user_jid
+from simulator.server.parse import int_or
 from simulator.server.state import Group
 from simulator.wire.node import Node
 
@@ -170,8 +171,7 @@ def _check_size(ctx: HandlerContext, size: int) -> None:
 
 
 def _limit(ctx: HandlerContext, prop: str, default: int) -> int:
-    value = ctx.server.config.props.get(prop, "")
-    return int(value) if value.isdigit() else default
+    return int_or(ctx.server.config.props.get(prop), default)
 
 
 def _new_group_jid(ctx: HandlerContext, creation: int) -> str:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Final
 
 from simulator.errors import StanzaError
 from simulator.server.http import HttpResponse
+from simulator.server.parse import int_or, parse_size
 from simulator.server.state import MediaFile
 from simulator.wire.node import Node
 
@@ -76,17 +77,17 @@ def size_limit(server: Server, media_type: str) -> int:
     """Largest file of this type, in bytes: ``image_max_kbytes`` KiB or ``media`` MiB (§3.1)."""
     props = server.config.props
     if media_type == "image":
-        return int(props.get("image_max_kbytes", "5120")) * 1024
-    return int(props.get("media", "16")) * 1024 * 1024
+        return int_or(props.get("image_max_kbytes"), 5120) * 1024
+    return int_or(props.get("media"), 16) * 1024 * 1024
 
 
 async def handle_request_upload(ctx: HandlerContext, node: Node) -> None:
     """Hand out an upload slot, or the stored file's URL when it is a duplicate."""
     media = node.children[0]
     file_hash, media_type, size_text = media.get("hash"), media.get("type"), media.get("size", "")
-    if not file_hash or media_type not in MEDIA_TYPES or not size_text.isdigit():
+    if not file_hash or media_type not in MEDIA_TYPES:
         raise StanzaError(400, "bad-request")
-    size = int(size_text)
+    size = parse_size(size_text, "size", maximum=2**63 - 1)
     if size > size_limit(ctx.server, media_type):
         raise StanzaError(406, "not-acceptable")
     stored = ctx.state.media.get(file_hash)

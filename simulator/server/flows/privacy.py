@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Final
 from simulator.errors import StanzaError
 from simulator.jid import user_jid
 from simulator.server.flows.presence import presence_of
+from simulator.server.parse import parse_int
 from simulator.server.state import PRIVACY_CATEGORIES, PRIVACY_VALUES
 from simulator.wire.node import Node
 
@@ -70,7 +71,7 @@ async def handle_set_blocked(ctx: HandlerContext, node: Node) -> None:
         raise StanzaError(400, "bad-request")
     denied = sorted(
         (item for item in items if item.get("action", "deny") == "deny"),
-        key=lambda item: int(order) if (order := item.get("order", "")).isdigit() else 0,
+        key=lambda item: parse_int(item.get("order"), "order", default=0),
     )
     blocked: list[str] = []
     for item in denied:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Final
 from simulator.errors import StanzaError
 from simulator.jid import is_group, user_jid
 from simulator.server.flows.groups import member_group
+from simulator.server.parse import int_or
 from simulator.server.state import Picture, Status
 from simulator.wire.node import Node
 
@@ -99,7 +100,7 @@ async def handle_set_picture(ctx: HandlerContext, node: Node) -> None:
         _delete_picture(ctx, node, target)
         return
     previous = ctx.state.pictures.get(target)
-    after = int(previous.id) + 1 if previous is not None and previous.id.isdigit() else 0
+    after = int_or(previous.id, -1) + 1 if previous is not None else 0
     picture_id = str(max(ctx.now(), after))
     ctx.state.pictures[target] = Picture(picture_id, image, preview or image)
     # yowsup 2.5 reads this answer with its get-picture parser: the child is mandatory (§3.2).
