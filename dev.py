@@ -56,7 +56,31 @@ def setup() -> None:
     _run(*pip, "--upgrade", "pip")
     _run(*pip, "-e", ".[dev]")
     _install_interop_clients()
+    _install_browser()
     STAMP.write_text(fingerprint)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _install_browser() -> None:
+    """Debian's Chromium for the desk's browser tests (Playwright's own download is not used).
+
+    Installed with apt when missing and running as root (CI: a fresh Debian machine);
+    otherwise say how, and the browser tests fail with the same sentence.
+    """
+    if CHROMIUM.exists():
+        return
+    if os.name != "posix" or os.geteuid() != 0:
+        print(
+            f"{CHROMIUM} is missing: install Debian's chromium package (as root:"
+            " apt-get install -y chromium) for the desk's browser tests",
+            flush=True,
+        )
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    _run("apt-get", "update", env=env)
+    _run("apt-get", "install", "-y", "--no-install-recommends", "chromium", env=env)
 
 
 def _install_interop_clients() -> None:

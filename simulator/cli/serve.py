@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from simulator.cli.desk import desk_page
 from simulator.errors import FatalError, ScenarioSyntaxError
 from simulator.server import Server, ServerConfig, State, open_server
 from simulator.server.state import default_password
@@ -72,6 +73,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="ACCOUNT",
         help="with --record: the account under test (phone or name; default: the first "
         "account to log in); the others are users",
+    )
+    parser.add_argument(
+        "--desk-port",
+        type=int,
+        metavar="PORT",
+        help="also serve the desk, a web page to play users and watch stanzas (0 = any port)",
     )
     parser.set_defaults(run=run)
 
@@ -162,6 +169,7 @@ async def _serve(
         async with (
             open_server(state=state, config=config) as server,
             _recording(server, args.record is not None, bot) as recorder,
+            desk_page(server, args.host, args.desk_port),
         ):
             host, port = await _listen(server.listen_tcp, args.host, args.port)
             print(f"listening on {host}:{port}", flush=True)
