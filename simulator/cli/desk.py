@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import signal
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -178,5 +179,5 @@ def run(args: argparse.Namespace) -> int:
         trio.run(_desk, args, state, bot, clock, clock=clock)
     except BaseExceptionGroup as group:
         raise _single(group) from None
-    print("stopped", flush=True)
+    print("stopped", file=sys.stderr, flush=True)
     return 0

@@ -9,7 +9,8 @@ OS choose), then serves until Ctrl-C or SIGTERM, which end it cleanly with exit 
 
 With ``--record FILE --record-bot ACCOUNT`` it records the session and, when stopped,
 writes it to FILE as a scenario that replays it (``simulator run FILE --bot ...``); see
-``simulator.scenario.record`` for what becomes which step.
+``simulator.scenario.record`` for what becomes which step. ``--desk-port`` adds the desk's
+page (``simulator.desk``) and prints ``desk on URL``.
 """
 
 from __future__ import annotations

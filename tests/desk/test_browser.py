@@ -133,6 +133,7 @@ def test_alice_writes_and_the_echo_bot_answers_with_ticks(
     expect(page.locator("#bot")).to_contain_text("running")
     play_as(page, "Alice")
     open_chat(page, "Bot")
+    expect(page.locator("#peer-state")).to_have_text("online")  # Alice subscribed on opening
     say(page, "hello desk")
     mine = page.locator(".msg.mine", has_text="hello desk")
     expect(mine).to_have_attribute("data-status", "delivered")

@@ -103,6 +103,26 @@ async def test_a_message_as_alice_gets_the_echo_with_ack_and_receipt(page: DeskS
     assert echo["node"]["c"][0] == {"t": "body", "d": "hello"}
 
 
+async def test_typing_and_presence_reach_the_peer(page: DeskSocket) -> None:
+    assert (await page.request("login", user="bob"))["ok"]
+    assert (await page.request("subscribe", **{"as": "bob", "jid": "alice"}))["ok"]
+    typing = await page.request("chatstate", **{"as": "alice", "to": "bob", "state": "composing"})
+    assert typing["ok"], typing
+    got = await page.stanza(lambda s: s["jid"] == BOB and s["node"]["t"] == "chatstate")
+    assert got["node"] == {"t": "chatstate", "a": {"from": ALICE}, "c": [{"t": "composing"}]}
+    await page.request("presence", **{"as": "alice", "type": "unavailable"})
+    gone = await page.stanza(
+        lambda s: s["jid"] == BOB and s["node"]["t"] == "presence"
+        and s["node"]["a"].get("type") == "unavailable"
+    )
+    # Bob is not in Alice's address book: the service hides when she was last seen
+    assert gone["node"]["a"] == {"from": ALICE, "type": "unavailable", "last": "deny"}
+    seen = await page.request("last_seen", **{"as": "alice", "jid": "bob"})
+    assert seen == {"type": "result", "ref": seen["ref"], "ok": True, "value": 0}  # online
+    bad = await page.request("chatstate", **{"as": "alice", "to": "bob", "state": "dancing"})
+    assert bad["error"] == "a chat state is composing or paused"
+
+
 async def test_a_page_opened_later_gets_every_stanza_so_far(web: DeskWeb, page: DeskSocket) -> None:
     await page.request("send", **{"as": "bob", "to": "bot", "text": "one"})
     await page.stanza(
