@@ -112,8 +112,11 @@ async def test_typing_and_presence_reach_the_peer(page: DeskSocket) -> None:
     assert got["node"] == {"t": "chatstate", "a": {"from": ALICE}, "c": [{"t": "composing"}]}
     await page.request("presence", **{"as": "alice", "type": "unavailable"})
     gone = await page.stanza(
-        lambda s: s["jid"] == BOB and s["node"]["t"] == "presence"
-        and s["node"]["a"].get("type") == "unavailable"
+        lambda s: (
+            s["jid"] == BOB
+            and s["node"]["t"] == "presence"
+            and s["node"]["a"].get("type") == "unavailable"
+        )
     )
     # Bob is not in Alice's address book: the service hides when she was last seen
     assert gone["node"]["a"] == {"from": ALICE, "type": "unavailable", "last": "deny"}
