@@ -31,7 +31,8 @@ The desk sends, in order:
     (``{"t": tag, "a": {attrs}, "c": [children], "d": "text data"}``, binary data as
     base64 in ``"b"``).
 ``{"type": "result", "ref", "ok", "value" | "error"}``
-    the answer to a request, with its ``ref``; ``error`` is one sentence.
+    the answer to a request, with its ``ref``, after the stanzas the request caused;
+    ``error`` is one sentence.
 
 The page sends requests ``{"op": ..., "ref": any, ...}``; users (``as``, ``user``,
 ``jid``, ``jids``, ``participants``) are named by phone, JID or name, groups by JID or

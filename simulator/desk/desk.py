@@ -142,7 +142,7 @@ class Desk:
         self._text: list[str] = []
         """The transcript lines."""
         self._players: dict[str, _Player] = {}
-        self._logging_in: set[str] = set()
+        self._logging_in: dict[str, trio.Lock] = {}
         self._changed = trio.Event()
         self.bot_state = "none" if bot is None else "starting"
         self.bot_error = ""
@@ -323,23 +323,18 @@ class Desk:
         jid = self._account_jid(ref)
         if self.bot is not None and jid == self.bot.account:
             raise DeskError("that is the bot's account: the bot plays it")
-        player = self._players.get(jid)
-        if player is not None and not player.done.is_set():
-            return player.client
-        if jid in self._logging_in:
-            raise DeskError(f"{jid} is logging in")
-        account = self.server.state.accounts[jid]
-        self._logging_in.add(jid)
-        try:
-            opening = open_client(
-                MemoryConnector(self.server),
-                account.phone,
-                account.password,
-                push_name=account.push_name,
-            )
-            player = await self._nursery.start(self._hold, jid, opening)
-        finally:
-            self._logging_in.discard(jid)
+        # One login at a time per user: requests that come meanwhile wait for it.
+        async with self._logging_in.setdefault(jid, trio.Lock()):
+            player = self._players.get(jid)
+            if player is None or player.done.is_set():
+                account = self.server.state.accounts[jid]
+                opening = open_client(
+                    MemoryConnector(self.server),
+                    account.phone,
+                    account.password,
+                    push_name=account.push_name,
+                )
+                player = await self._nursery.start(self._hold, jid, opening)
         client: Client = player.client
         return client
 

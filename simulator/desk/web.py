@@ -16,7 +16,6 @@ answers them.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import mimetypes
 from collections.abc import Awaitable, Callable
@@ -150,7 +149,7 @@ class DeskWeb:
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_pump, socket, outbox)
-                await _read_messages(socket, self.desk.handle_message, nursery)
+                await _read_messages(socket, outbox, self.desk.handle_message, nursery)
                 nursery.cancel_scope.cancel()
         except* (trio.BrokenResourceError, trio.ClosedResourceError):
             pass  # the page went away
@@ -223,6 +222,7 @@ async def _pump(socket: _Socket, outbox: Outbox) -> None:
 
 async def _read_messages(
     socket: _Socket,
+    outbox: Outbox,
     handle: Callable[[object], Awaitable[str | None]],
     nursery: trio.Nursery,
 ) -> None:
@@ -249,18 +249,20 @@ async def _read_messages(
                     text = "".join(parts)
                     parts.clear()
                     size = 0
-                    nursery.start_soon(_answer, socket, handle, text)
+                    nursery.start_soon(_answer, outbox, handle, text)
 
 
 async def _answer(
-    socket: _Socket, handle: Callable[[object], Awaitable[str | None]], text: str
+    outbox: Outbox, handle: Callable[[object], Awaitable[str | None]], text: str
 ) -> None:
-    """Run one request from the page and send its answer (requests run side by side)."""
+    """Run one request from the page and queue its answer (requests run side by side).
+
+    The answer goes through the page's outbox, so it comes after the stanzas the request
+    caused (the tap publishes those as they happen)."""
     try:
         message: object = json.loads(text)
     except ValueError:
         message = None
     reply = await handle(message)
     if reply is not None:
-        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-            await socket.send(TextMessage(data=reply))
+        outbox.put(reply)

@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 pytestmark = pytest.mark.browser
+expect.set_options(timeout=20_000)  # patience on a loaded CI machine; passing steps take ms
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
@@ -110,8 +111,10 @@ PHONES = {"Alice": "491110000001", "Bob": "491110000002", "Carol": "491110000003
 
 
 def play_as(page: Page, name: str) -> None:
-    page.select_option("#me", f"{PHONES[name]}@s.whatsapp.net")
-    expect(page.locator("#logout")).to_have_text("Log out")
+    """Pick the user; returns once the desk says it is logged in (● in its option)."""
+    jid = f"{PHONES[name]}@s.whatsapp.net"
+    page.select_option("#me", jid)
+    expect(page.locator(f"#me option[value='{jid}']")).to_contain_text("●")
 
 
 def open_chat(page: Page, name: str) -> None:
@@ -162,6 +165,15 @@ def test_alice_writes_and_the_echo_bot_answers_with_ticks(
     expect(page.locator("#stanzas li")).not_to_have_count(0)
     for item in page.locator("#stanzas li").all():
         expect(item).to_contain_text("hello desk")
+
+    # An image goes out through the file picker and shows inline (served by the desk).
+    page.click("#attach")
+    page.set_input_files("#media", str(SCENARIOS / "media" / "logo.png"))
+    image = page.locator(".msg.mine img")
+    expect(image).to_be_visible()
+    page.wait_for_function("document.querySelector('.msg.mine img').naturalWidth > 0")
+    expect(page.locator(".msg.mine").last).to_have_attribute("data-status", "delivered")
+    page.click("#attach")
 
     page.set_viewport_size({"width": 420, "height": 900})
     expect(answer).to_be_visible()

@@ -126,6 +126,31 @@ async def test_typing_and_presence_reach_the_peer(page: DeskSocket) -> None:
     assert bad["error"] == "a chat state is composing or paused"
 
 
+async def test_requests_as_a_user_not_yet_logged_in_share_one_login(
+    server: Server, page: DeskSocket
+) -> None:
+    assert (await page.request("login", user="bob"))["ok"]
+    refs = []
+    for n in range(3):  # sent at once: the first logs Carol in, the others wait for it
+        refs.append(n + 100)
+        await page.send({"op": "send", "ref": n + 100, "as": "carol", "to": "bob", "text": f"{n}"})
+    answers = [await page.until(lambda m: m["type"] == "result") for _ in refs]
+    assert all(a["ok"] for a in answers), answers
+    # each login announces itself with an available presence (the client library's)
+    await page.stanza(
+        lambda s: s["jid"] == BOB and s["dir"] == "out" and "<body>2</body>" in s["text"]
+    )
+    logins = [
+        s
+        for s in page.seen
+        if s["type"] == "stanza"
+        and s["jid"] == CAROL
+        and s["dir"] == "in"
+        and s["node"]["t"] == "presence"
+    ]
+    assert len(logins) == 1
+
+
 async def test_a_page_opened_later_gets_every_stanza_so_far(web: DeskWeb, page: DeskSocket) -> None:
     await page.request("send", **{"as": "bob", "to": "bot", "text": "one"})
     await page.stanza(
@@ -189,6 +214,34 @@ async def test_group_actions_reach_the_members_as_notifications(page: DeskSocket
             "group_remove", **{"as": "carol", "group": gjid, "jids": ["bob"]}
         )
         assert refused["ok"] is False and refused["error"].endswith("403 forbidden")
+        for op, args in (
+            ("group_subject", {"subject": "Lunch at noon"}),
+            ("group_demote", {"jids": ["bob"]}),
+            ("group_remove", {"jids": ["carol"]}),
+        ):
+            done = await page.request(op, **{"as": "alice", "group": gjid, **args})
+            assert done["ok"], (op, done)
+        await page.stanza(  # results and stanzas travel apart: wait for the last notice
+            lambda s: (
+                s["jid"] == BOB
+                and s["node"]["t"] == "notification"
+                and s["node"]["c"][0]["t"] == "remove"
+            )
+        )
+        assert (await page.request("group_leave", **{"as": "bob", "group": gjid}))["ok"]
+        tags = [
+            s["node"]["c"][0]["t"]
+            for s in page.seen
+            if s["type"] == "stanza" and s["jid"] == BOB and s["node"]["t"] == "notification"
+        ]
+        assert tags == ["create", "add", "promote", "subject", "demote", "remove"]
+        world = await page.until(
+            lambda m: (
+                m["type"] == "world"
+                and [p["jid"] for p in m["groups"][0]["participants"]] == [ALICE]
+            )
+        )
+        assert world["groups"][0]["subject"] == "Lunch at noon"
 
 
 async def test_advance_moves_the_service_clock_and_fires_the_bots_timers(
@@ -257,6 +310,10 @@ async def test_user_actions_change_what_the_service_holds(server: Server, page: 
     assert blocked["ok"], blocked
     synced = await page.request("sync", **{"as": "bob", "numbers": ["491110000001", "4900"]})
     assert synced["value"]["existing"] == {"491110000001": ALICE}
+    png = (SCENARIOS / "media" / "logo.png").read_bytes()
+    picture = await page.request("picture", **{"as": "bob", "data": base64.b64encode(png).decode()})
+    assert picture["ok"], picture
+    assert server.state.pictures[BOB].image == png
     assert (await page.request("name", **{"as": "bob", "name": "Robert"}))["ok"]
     assert (await page.request("name", **{"as": "robert", "name": " "}))["error"] == (
         "a name cannot be empty"
@@ -270,6 +327,7 @@ async def test_user_actions_change_what_the_service_holds(server: Server, page: 
     )
     bob = next(a for a in world["accounts"] if a["jid"] == BOB)
     assert (bob["name"], bob["status"], bob["blocked"]) == ("Robert", "at lunch", [CAROL])
+    assert bob["picture"] is True
     assert server.state.accounts[BOB].push_name == "Robert"
     assert (await page.request("logout", user="491110000002"))["ok"]
     await page.until(

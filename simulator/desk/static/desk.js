@@ -549,6 +549,8 @@ function wire() {
     stopTyping();
     S.me = e.target.value;
     S.chat = "";
+    renderWorld();
+    scheduleChat();
     if (S.me) await act("login", { user: S.me });
     renderWorld();
     scheduleChat();
