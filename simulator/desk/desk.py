@@ -648,6 +648,16 @@ class Desk:
             description=f"Recorded with simulator desk from {start}.",
             seed=self.server.config.seed,
         )
+        if self.world is not None:
+            # The world file keeps what the accounts alone do not (groups, contacts...);
+            # the download can be saved anywhere, so it is referred to by its full path.
+            from dataclasses import replace
+
+            from simulator.world import load_world
+
+            known = {user_jid(a.phone) for a in load_world(self.world).accounts}
+            if all(user_jid(a.phone) in known for a in recorder.accounts()):
+                options = replace(options, world=self.world.resolve().as_posix())
         try:
             recording = recorder.scenario(options)
         except ValueError as exc:

@@ -137,7 +137,7 @@ class DeskWeb:
         accepted = False
         for event in ws.events():
             if isinstance(event, WsRequest):
-                if event.target.split("?")[0] != "/ws":
+                if event.target.split("?")[0] != "/ws" or not _same_origin(request):
                     await stream.send_all(ws.send(RejectConnection(status_code=404)))
                     return
                 await stream.send_all(ws.send(AcceptConnection()))
@@ -189,6 +189,16 @@ async def _next_request(stream: trio.abc.Stream, conn: h11.Connection) -> h11.Re
             return request
         elif isinstance(event, h11.ConnectionClosed):
             return None
+
+
+def _same_origin(request: h11.Request) -> bool:
+    """A browser sends the page's origin: only the desk's own page may drive it (other
+    sites the browser has open cannot). Clients that send no Origin are not browsers."""
+    headers = dict(request.headers)
+    origin = headers.get(b"origin")
+    if origin is None:
+        return True
+    return urlsplit(origin.decode("latin-1")).netloc.encode("latin-1") == headers.get(b"host")
 
 
 def _is_upgrade(request: h11.Request) -> bool:

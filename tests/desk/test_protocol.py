@@ -419,6 +419,16 @@ async def test_a_socket_elsewhere_than_ws_is_refused(web: DeskWeb) -> None:
             pass
 
 
+async def test_only_the_desks_own_page_may_open_the_socket(web: DeskWeb) -> None:
+    assert web.address is not None
+    host, port = web.address
+    async with desk_socket(host, port, origin=f"http://{host}:{port}") as page:
+        assert (await page.receive())["type"] == "world"
+    with pytest.raises(ConnectionRefusedError):
+        async with desk_socket(host, port, origin="http://evil.example"):
+            pass
+
+
 async def test_a_bot_that_raises_is_shown_and_the_desk_runs_on(
     server: Server, mock_clock: trio.testing.MockClock
 ) -> None:
@@ -441,3 +451,40 @@ def test_the_static_files_ship_with_the_package() -> None:
     static = resources.files("simulator.desk").joinpath("static")
     assert {p.name for p in static.iterdir()} >= {"index.html", "desk.js", "desk.css"}
     assert sys.modules  # the package imports without a browser
+
+
+def test_a_session_on_a_world_file_saves_a_scenario_that_refers_to_it(tmp_path: Path) -> None:
+    """Groups and contacts of the world file come along: the saved file names the file."""
+    from simulator.scenario import run_file
+    from simulator.server import ServerConfig, open_server
+    from simulator.world import build_state, load_world
+
+    world_file = SCENARIOS / "worlds" / "team.world.yaml"
+    moderator = "491119999991@s.whatsapp.net"
+    echo = import_bot("bots.echo:run", search=[SCENARIOS])
+
+    async def session() -> str:
+        state = build_state(load_world(world_file))
+        clock_config = ServerConfig(epoch=None)
+        async with open_server(state=state, config=clock_config) as server:
+            spec = BotSpec(account=moderator, function=echo, target="bots.echo:run")
+            async with open_desk(server, bot=spec, world=world_file) as web:
+                assert web.address is not None
+                async with desk_socket(*web.address) as page:
+                    await page.request("login", user="bob")
+                    sent = await page.request(
+                        "send", **{"as": "alice", "to": "Release team", "text": "release at 5"}
+                    )
+                    assert sent["ok"], sent
+                    await page.stanza(
+                        lambda s: s["jid"] == BOB and "<body>release at 5</body>" in s["text"]
+                    )
+                return web.desk.scenario_text()
+
+    text = trio.run(session)
+    assert f"world: {world_file.as_posix()}\n" in text
+    assert "send: {from: alice, to: 491110000001-1400000000@g.us, text: release at 5" in text
+    saved = tmp_path / "session.yaml"
+    saved.write_text(text)
+    result = run_file(saved)
+    assert result.passed, result.report

@@ -81,11 +81,15 @@ class DeskSocket:
 
 
 @asynccontextmanager
-async def desk_socket(host: str, port: int, target: str = "/ws") -> AsyncIterator[DeskSocket]:
+async def desk_socket(
+    host: str, port: int, target: str = "/ws", origin: str | None = None
+) -> AsyncIterator[DeskSocket]:
     stream = await trio.open_tcp_stream(host, port)
     async with stream:
         ws = WSConnection(ConnectionType.CLIENT)
-        await stream.send_all(ws.send(Request(host=f"{host}:{port}", target=target)))
+        extra = [(b"origin", origin.encode())] if origin is not None else []
+        request = Request(host=f"{host}:{port}", target=target, extra_headers=extra)
+        await stream.send_all(ws.send(request))
         while True:
             data = await stream.receive_some(65536)
             if not data:

@@ -202,7 +202,10 @@ function renderWorld() {
   bot.classList.toggle("died", w.bot_state === "died");
   bot.textContent = w.bot ? `bot ${nameOf(w.bot)} (${w.bot_target}): ${w.bot_state}` : "no bot: real clients connect over TCP";
   bot.title = w.bot_error || "";
-  if (w.bot_state === "died" && w.bot_error) toast(`the bot died: ${w.bot_error.trim().split("\n").pop()}`);
+  if (w.bot_state === "died" && w.bot_error && !S.botDeathShown) {
+    S.botDeathShown = true;
+    toast(`the bot died: ${w.bot_error.trim().split("\n").pop()}`);
+  }
   $("advance").hidden = !w.can_advance;
   $("save").hidden = !w.recording;
 
