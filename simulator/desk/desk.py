@@ -604,7 +604,10 @@ class Desk:
             argv[0] = sys.executable
         try:
             process = await trio.lowlevel.open_process(
-                argv, env=env, stdin=subprocess.DEVNULL, stdout=sys.stderr.fileno()
+                argv,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=2,  # its output: our stderr
             )
         except OSError as exc:
             self.bot_state = "died"

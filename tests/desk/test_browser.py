@@ -185,6 +185,11 @@ def test_a_group_action_shows_in_the_chat_and_the_inspector(
 ) -> None:
     desk = desk_factory("--bot", "bots.echo:run")
     page.goto(desk.url)
+    # Before a user is picked, the page shows the world: accounts and groups.
+    expect(page.locator("#chats-title")).to_have_text("The world")
+    expect(page.locator("#chats button", has_text="Carol")).to_be_enabled()
+    expect(page.locator("#chats button", has_text="Bot")).to_be_disabled()
+    shot(page, "0-world")
     play_as(page, "Bob")  # Bob online, so the notification reaches him live
     play_as(page, "Alice")
     page.click("#groups summary")

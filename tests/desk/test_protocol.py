@@ -429,6 +429,37 @@ async def test_only_the_desks_own_page_may_open_the_socket(web: DeskWeb) -> None
             pass
 
 
+async def test_an_external_bot_connects_over_tcp_and_answers(
+    server: Server, mock_clock: trio.testing.MockClock
+) -> None:
+    script = str(SCENARIOS / "bots" / "echo.py")
+    spec = BotSpec(account=BOT, target=f"python {script}", argv=("python", script))
+    async with open_desk(server, clock=mock_clock, bot=spec) as web:
+        assert web.address is not None
+        async with desk_socket(*web.address) as page:
+            world = await page.receive()
+            assert world["bot_state"] == "running"
+            # the program logs in by itself, some time after it started
+            await page.stanza(lambda s: s["jid"] == BOT and s["node"]["t"] == "presence")
+            await page.request("send", **{"as": "alice", "to": "bot", "text": "over tcp"})
+            echo = await page.stanza(
+                lambda s: s["jid"] == ALICE and s["dir"] == "out" and s["node"]["t"] == "message"
+            )
+            assert "<body>over tcp</body>" in echo["text"]
+
+
+async def test_a_bot_command_that_cannot_start_is_shown(
+    server: Server, mock_clock: trio.testing.MockClock
+) -> None:
+    spec = BotSpec(account=BOT, target="no-such-program", argv=("/nonexistent/bot",))
+    async with open_desk(server, clock=mock_clock, bot=spec) as web:
+        assert web.address is not None
+        async with desk_socket(*web.address) as page:
+            world = await page.receive()
+            assert world["bot_state"] == "died"
+            assert world["bot_error"].startswith("cannot start no-such-program: ")
+
+
 async def test_a_bot_that_raises_is_shown_and_the_desk_runs_on(
     server: Server, mock_clock: trio.testing.MockClock
 ) -> None:

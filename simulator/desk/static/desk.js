@@ -257,6 +257,8 @@ function renderChats() {
   const chats = S.me ? chatsOf(S.me) : new Map();
   const list = $("chats");
   list.textContent = "";
+  $("chats-title").textContent = S.me ? "Chats" : "The world";
+  if (!S.me) renderOverview(list);
   if (S.me) {
     const keys = [];
     for (const a of S.world.accounts) if (a.jid !== S.me) keys.push(a.jid);
@@ -285,6 +287,29 @@ function renderChats() {
     }
   }
   renderChat(chats.get(S.chat));
+}
+
+// No user picked yet: every account (a button plays it) and every group with its members.
+function renderOverview(list) {
+  for (const a of S.world.accounts) {
+    const li = document.createElement("li");
+    const b = Object.assign(document.createElement("button"), { type: "button" });
+    const name = Object.assign(document.createElement("span"), { className: "name" });
+    name.append(Object.assign(document.createElement("span"), { className: `dot${a.online ? " on" : ""}` }), a.name || a.phone);
+    const isBot = a.jid === S.world.bot;
+    b.append(name, Object.assign(document.createElement("span"), { className: "preview", textContent: isBot ? `${a.phone} · the bot` : `${a.phone}${a.status ? ` · ${a.status}` : ""}` }));
+    b.disabled = isBot;
+    b.onclick = () => { $("me").value = a.jid; $("me").dispatchEvent(new Event("change")); };
+    li.append(b);
+    list.append(li);
+  }
+  for (const g of S.world.groups) {
+    const li = document.createElement("li");
+    li.className = "group-info";
+    li.append(Object.assign(document.createElement("span"), { className: "name", textContent: `Group · ${g.subject}` }));
+    li.append(Object.assign(document.createElement("span"), { className: "preview", textContent: g.participants.map((p) => nameOf(p.jid) + (p.admin ? " (admin)" : "")).join(", ") }));
+    list.append(li);
+  }
 }
 
 function preview(item) {
