@@ -90,7 +90,8 @@ async def _first_message(host: str, port: int) -> str:
     async with desk_socket(host, port) as page:
         message = await page.receive()
         assert message["type"] == "world"
-        return ",".join(a["name"] for a in message["accounts"])
+        names = ",".join(a["name"] for a in message["accounts"])
+        return f"{names} advance={message['can_advance']}"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -101,7 +102,7 @@ def test_desk_serves_the_page_until_a_signal_then_exits_0(signum: int) -> None:
     assert out.startswith("desk on http://127.0.0.1:")
     assert "\nlistening on 127.0.0.1:" in out
     assert "  bot bots.echo:run as 491119999999@s.whatsapp.net\n" in out
-    assert names == "Alice,Bob,Carol,Bot"
+    assert names == "Alice,Bob,Carol,Bot advance=True"
     assert err.strip().endswith("stopped")
 
 
@@ -112,5 +113,5 @@ def test_serve_desk_port_adds_the_page_to_a_plain_server() -> None:
     assert code == 0
     assert out.startswith("desk on http://127.0.0.1:")
     assert "\nlistening on 127.0.0.1:" in out
-    assert names == "Alice,Bob,Carol,Dave,Moderator"
+    assert names == "Alice,Bob,Carol,Dave,Moderator advance=False"  # the wall clock
     assert err.strip().endswith("stopped")

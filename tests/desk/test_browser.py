@@ -180,6 +180,19 @@ def test_alice_writes_and_the_echo_bot_answers_with_ticks(
     shot(page, "3-narrow")
 
 
+def test_a_bot_that_reads_turns_the_ticks_blue(desk_factory: type[Desk], page: Page) -> None:
+    desk = desk_factory("--bot", "bots.helpdesk:run")
+    page.goto(desk.url)
+    play_as(page, "Alice")
+    open_chat(page, "Bot")
+    say(page, "my printer is on fire")
+    mine = page.locator(".msg.mine", has_text="my printer is on fire")
+    expect(mine).to_have_attribute("data-status", "read")
+    expect(mine.locator(".ticks")).to_have_attribute("aria-label", "read")
+    expect(page.locator(".msg:not(.mine)", has_text="Ticket 1: my printer")).to_have_count(1)
+    shot(page, "1b-read-ticks")
+
+
 def test_a_group_action_shows_in_the_chat_and_the_inspector(
     desk_factory: type[Desk], page: Page
 ) -> None:
