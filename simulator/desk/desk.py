@@ -275,6 +275,10 @@ class Desk:
             reply = {"type": "result", "ref": ref, "ok": False, "error": str(exc)}
         except (SimulatorError, ValueError, LookupError) as exc:
             reply = {"type": "result", "ref": ref, "ok": False, "error": _sentence(exc)}
+        except Exception as exc:  # a bug here must not end the desk: say it, carry on
+            traceback.print_exc()
+            error = f"internal error (the desk's output has the traceback): {exc!r}"
+            reply = {"type": "result", "ref": ref, "ok": False, "error": error}
         else:
             reply = {"type": "result", "ref": ref, "ok": True, "value": value}
         self.changed()

@@ -16,8 +16,10 @@ answers them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mimetypes
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -96,12 +98,20 @@ class DeskWeb:
                 if _is_upgrade(request):
                     await self._websocket(stream, request, conn.trailing_data[0])
                     return
-                response = self.route(request)
+                try:
+                    response = self.route(request)
+                except Exception as exc:  # a bug answers 500; the desk serves on
+                    traceback.print_exc()
+                    response = Response.text(500, f"internal error: {exc!r}")
                 await _respond(stream, conn, response)
                 if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
                     return
                 conn.start_next_cycle()
-        except (trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError):
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return
+        except h11.RemoteProtocolError:
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                await stream.send_all(b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n")
             return
         finally:
             with trio.CancelScope(shield=True):

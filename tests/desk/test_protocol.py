@@ -48,14 +48,17 @@ async def page(web: DeskWeb) -> AsyncIterator[DeskSocket]:
         yield page
 
 
-async def http_get(web: DeskWeb, target: str) -> tuple[int, dict[str, str], bytes]:
+async def http_get(
+    web: DeskWeb, target: str, method: str = "GET"
+) -> tuple[int, dict[str, str], bytes]:
     assert web.address is not None
     import h11
 
     stream = await trio.open_tcp_stream(*web.address)
     async with stream:
         conn = h11.Connection(h11.CLIENT)
-        request = h11.Request(method="GET", target=target, headers=[("host", "desk")])
+        headers = [("host", "desk"), ("content-length", "0")]
+        request = h11.Request(method=method, target=target, headers=headers)
         await stream.send_all(conn.send(request) + conn.send(h11.EndOfMessage()))
         status, headers, body = 0, {}, b""
         while True:
@@ -304,6 +307,21 @@ async def test_bad_requests_get_one_sentence_and_the_page_carries_on(page: DeskS
     assert ok["ok"] is True
 
 
+async def test_a_bug_in_one_request_is_answered_and_the_desk_runs_on(
+    page: DeskSocket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from simulator.client import Client
+
+    async def broken(self: Client, text: str) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Client, "set_status", broken)
+    answer = await page.request("status", **{"as": "alice", "text": "x"})
+    assert answer["ok"] is False
+    assert answer["error"].startswith("internal error") and "boom" in answer["error"]
+    assert (await page.request("send", **{"as": "alice", "to": "bob", "text": "ok"}))["ok"]
+
+
 async def test_user_actions_change_what_the_service_holds(server: Server, page: DeskSocket) -> None:
     assert (await page.request("status", **{"as": "bob", "text": "at lunch"}))["ok"]
     blocked = await page.request("block", **{"as": "bob", "jid": "carol", "blocked": True})
@@ -410,6 +428,19 @@ async def test_pages_transcript_and_scenario_over_http(web: DeskWeb, page: DeskS
     text = body.decode()
     assert "python: bots.echo:run" in text
     assert "send: {from: alice, to: bot, text: hello" in text
+
+
+async def test_garbage_gets_400_and_the_desk_serves_on(web: DeskWeb) -> None:
+    assert web.address is not None
+    stream = await trio.open_tcp_stream(*web.address)
+    async with stream:
+        await stream.send_all(b"NOT HTTP AT ALL\r\n\r\n")
+        answer = b""
+        while chunk := await stream.receive_some(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert (await http_get(web, "/"))[0] == 200
+    assert (await http_get(web, "/x", method="POST"))[0] == 405
 
 
 async def test_a_socket_elsewhere_than_ws_is_refused(web: DeskWeb) -> None:
