@@ -49,6 +49,7 @@ def setup() -> None:
     if not PY.exists():
         print(f"creating {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    _install_browser()  # outside the stamp: a browser removed since is installed again
     fingerprint = _fingerprint()
     if STAMP.exists() and STAMP.read_text() == fingerprint:
         return
@@ -56,7 +57,6 @@ def setup() -> None:
     _run(*pip, "--upgrade", "pip")
     _run(*pip, "-e", ".[dev]")
     _install_interop_clients()
-    _install_browser()
     STAMP.write_text(fingerprint)
 
 
