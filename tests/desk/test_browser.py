@@ -152,6 +152,13 @@ def test_alice_writes_and_the_echo_bot_answers_with_ticks(
     expect(highlighted.filter(has_text="<message ")).not_to_have_count(0)
     expect(highlighted.filter(has_text="<ack ")).not_to_have_count(0)
     expect(highlighted.filter(has_text="<receipt ")).not_to_have_count(0)
+    page.keyboard.press("Escape")  # the keyboard clears the selection...
+    expect(mine).to_have_attribute("aria-pressed", "false")
+    expect(highlighted).to_have_count(0)
+    mine.focus()
+    assert page.evaluate("() => document.activeElement.dataset.id")  # a message has it
+    page.keyboard.press("Enter")  # ...and selects again
+    expect(mine).to_have_attribute("aria-pressed", "true")
     row = highlighted.filter(has_text="<ack ").first
     row.locator("summary").click()
     expect(row.locator("pre")).to_be_visible()

@@ -249,7 +249,17 @@ let chatQueued = false;
 function scheduleChat() {
   if (chatQueued) return;
   chatQueued = true;
-  requestAnimationFrame(() => { chatQueued = false; renderChats(); });
+  requestAnimationFrame(() => { chatQueued = false; keepFocus(renderChats); });
+}
+
+// Lists are rebuilt on every change; keyboard focus stays on the same message or chat.
+function keepFocus(render) {
+  const active = document.activeElement;
+  const id = active?.closest("#messages") ? active.dataset.id : null;
+  const chat = active?.closest("#chats") ? active.dataset.chat : null;
+  render();
+  if (id) document.querySelector(`#messages [data-id="${CSS.escape(id)}"]`)?.focus();
+  if (chat) document.querySelector(`#chats [data-chat="${CSS.escape(chat)}"]`)?.focus();
 }
 
 function renderChats() {
@@ -667,6 +677,13 @@ function serviceNow() { return S.clock.now + (performance.now() - S.clock.at) / 
 function tick() {
   if (S.clock.now) $("clock").textContent = new Date(serviceNow() * 1000).toISOString().replace("T", " ").slice(0, 19);
 }
+
+// Escape clears the selected message; "/" jumps to the stanza search.
+document.addEventListener("keydown", (e) => {
+  const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement?.tagName);
+  if (e.key === "Escape" && S.selected) select(S.selected);
+  else if (e.key === "/" && !typing) { e.preventDefault(); $("f-text").focus(); }
+});
 
 wire();
 connect();
