@@ -57,10 +57,12 @@ async def http_get(
     stream = await trio.open_tcp_stream(*web.address)
     async with stream:
         conn = h11.Connection(h11.CLIENT)
-        headers = [("host", "desk"), ("content-length", "0")]
-        request = h11.Request(method=method, target=target, headers=headers)
+        request = h11.Request(
+            method=method, target=target, headers=[("host", "desk"), ("content-length", "0")]
+        )
         await stream.send_all(conn.send(request) + conn.send(h11.EndOfMessage()))
-        status, headers, body = 0, {}, b""
+        status, body = 0, b""
+        headers: dict[str, str] = {}
         while True:
             event = conn.next_event()
             if event is h11.NEED_DATA:
