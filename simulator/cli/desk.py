@@ -7,8 +7,9 @@
 Prints ``desk on http://127.0.0.1:PORT/`` once the page is up, and ``listening on
 HOST:PORT`` for real clients, then serves until Ctrl-C or SIGTERM (exit 0). Without
 ``--world`` the world is Alice, Bob, Carol and Bot. The bot's account is ``--bot-account``,
-else the account named "bot", else the world's last account. Time runs at real speed; the
-page can advance it (see ``simulator.desk``).
+else the account named "bot", else the world's last account; ``--bot-account`` alone names
+the account your own client (a real bot over TCP) logs in as, for the page and the
+recording. Time runs at real speed; the page can advance it (see ``simulator.desk``).
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--bot-account",
         metavar="ACCOUNT",
-        help='the bot\'s account (phone or name; default: "bot", else the last account)',
+        help='the bot\'s account (phone or name; default: "bot", else the last account);'
+        " alone: the account your own client logs in as over TCP",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument(
@@ -87,9 +89,7 @@ def _bot(args: argparse.Namespace, state: State) -> BotSpec | None:
     from simulator.desk import BotSpec
     from simulator.scenario.record import find_account
 
-    if args.bot is None and args.bot_command is None:
-        if args.bot_account is not None:
-            raise FatalError("--bot-account needs --bot or --bot-command")
+    if args.bot is None and args.bot_command is None and args.bot_account is None:
         return None
     if not state.accounts:
         raise FatalError("the world has no accounts: there is none for the bot")
@@ -99,6 +99,8 @@ def _bot(args: argparse.Namespace, state: State) -> BotSpec | None:
             raise FatalError(f"--bot-account {args.bot_account!r}: no such account (phone or name)")
     else:
         account = find_account(state, "bot") or list(state.accounts.values())[-1]
+    if args.bot is None and args.bot_command is None:  # your own client logs in as it
+        return BotSpec(account=account.jid, target=f"a real client as {account.phone}")
     if args.bot is not None:
         from simulator.scenario import import_bot
 

@@ -54,7 +54,9 @@ class DeskError(Exception):
 @final
 @dataclass(frozen=True, slots=True)
 class BotSpec:
-    """The bot the desk runs: an in-process function, or a program that connects over TCP."""
+    """The bot: an in-process function, a program the desk starts (it connects over TCP),
+    or neither: an account a real client of yours logs in as (for the page and the
+    recording, which need to know which account is the bot)."""
 
     account: str
     """The bot's JID."""
@@ -62,6 +64,11 @@ class BotSpec:
     target: str = ""
     """``MOD:FN`` (in-process) or the command line (external)."""
     argv: tuple[str, ...] = ()
+
+    @property
+    def runs(self) -> bool:
+        """The desk runs it; otherwise it is a real client that connects by itself."""
+        return self.function is not None or bool(self.argv)
 
 
 @final
@@ -144,7 +151,7 @@ class Desk:
         self._players: dict[str, _Player] = {}
         self._logging_in: dict[str, trio.Lock] = {}
         self._changed = trio.Event()
-        self.bot_state = "none" if bot is None else "starting"
+        self.bot_state = "none" if bot is None else "starting" if bot.runs else "external"
         self.bot_error = ""
         self._untap = server.tap(self._on_tap)
 

@@ -62,6 +62,6 @@ async def open_desk(
         if server.http.address is None:
             await server.listen_http(host, 0)  # media URLs point somewhere; the page proxies
         nursery.start_soon(desk.run)
-        if bot is not None:
+        if bot is not None and bot.runs:
             await nursery.start(desk.run_bot)
         yield web

@@ -24,7 +24,7 @@ WORLD = ROOT / "scenarios" / "worlds" / "team.world.yaml"
 @pytest.mark.parametrize(
     ("args", "sentence"),
     [
-        (["--bot-account", "bob"], "error: --bot-account needs --bot or --bot-command\n"),
+        (["--bot-account", "zed"], "error: --bot-account 'zed': no such account"),
         (["--bot", "nowhere.at.all:run"], "error: --bot: cannot import the bot module"),
         (["--bot", "bots.echo"], "error: --bot: a bot is named package.module:callable"),
         (["--bot-command", "x", "--bot-account", "zed"], "error: --bot-account 'zed': no such"),

@@ -493,6 +493,36 @@ async def test_a_bot_command_that_cannot_start_is_shown(
             assert world["bot_error"].startswith("cannot start no-such-program: ")
 
 
+async def test_without_a_bot_real_clients_connect_over_tcp(
+    server: Server, mock_clock: trio.testing.MockClock
+) -> None:
+    from simulator.client import open_client
+    from simulator.testing import DEFAULT_WORLD
+
+    host, port = await server.listen_tcp()
+    account = next(a for a in DEFAULT_WORLD.accounts if a.name == "Bot")
+    spec = BotSpec(account=BOT, target="a real client")  # the desk does not run it
+    async with open_desk(server, clock=mock_clock, bot=spec) as web:
+        assert web.address is not None
+        async with (
+            desk_socket(*web.address) as page,
+            open_client((host, port), account.phone, account.effective_password) as remote,
+        ):
+            world = await page.receive()
+            assert (world["bot"], world["bot_state"]) == (BOT, "external")
+            await page.request("send", **{"as": "alice", "to": "bot", "text": "anyone there?"})
+            got = await remote.wait_for_message()
+            assert got.text == "anyone there?"
+            await remote.send_text(got.from_, "a real client, over TCP")
+            answer = await page.stanza(
+                lambda s: s["jid"] == ALICE and s["dir"] == "out" and s["node"]["t"] == "message"
+            )
+            assert answer["node"]["a"]["from"] == BOT
+            assert "<body>a real client, over TCP</body>" in answer["text"]
+            # the recording knows which account is the bot (the desk did not start it)
+            assert "bot:\n  account: bot\n" in web.desk.scenario_text()
+
+
 async def test_a_bot_that_raises_is_shown_and_the_desk_runs_on(
     server: Server, mock_clock: trio.testing.MockClock
 ) -> None:
