@@ -200,6 +200,50 @@ def test_a_bot_that_reads_turns_the_ticks_blue(desk_factory: type[Desk], page: P
     shot(page, "1b-read-ticks")
 
 
+def test_user_actions_from_the_side_panel_and_the_chat(
+    desk_factory: type[Desk], page: Page
+) -> None:
+    desk = desk_factory("--bot", "bots.echo:run")
+    page.goto(desk.url)
+    play_as(page, "Bob")
+    play_as(page, "Alice")
+    open_chat(page, "Bob")
+    expect(page.locator("#peer-state")).to_have_text("online")
+
+    page.click("#attach")
+    page.fill("form[data-op=send_location] input[name=latitude]", "52.52")
+    page.fill("form[data-op=send_location] input[name=longitude]", "13.405")
+    page.fill("form[data-op=send_location] input[name=name]", "Alexanderplatz")
+    page.click("form[data-op=send_location] button")
+    page.fill("form[data-op=send_vcard] input[name=name]", "Carol")
+    page.fill("form[data-op=send_vcard] input[name=phone]", "491110000003")
+    page.click("form[data-op=send_vcard] button")
+    expect(page.locator(".msg.mine", has_text="Location: Alexanderplatz")).to_have_count(1)
+    expect(page.locator(".msg.mine", has_text="Contact: Carol")).to_have_count(1)
+
+    page.click("#profile summary")
+    page.fill("form[data-op=status] input", "on holiday")
+    page.click("form[data-op=status] button")
+    page.fill("form[data-op=sync] input", "491110000002 491110000099")
+    page.click("form[data-op=sync] button")
+    expect(page.locator("#toast")).to_have_text("on the service: 491110000002")
+    page.click("#block")
+    expect(page.locator("#block")).to_have_text("Unblock")
+    page.click("#online")
+    expect(page.locator("#online")).to_have_text("Go online")
+
+    # Bob sees what Alice did: her messages, and that she went offline.
+    play_as(page, "Bob")
+    open_chat(page, "Alice")
+    expect(page.locator(".msg", has_text="Location: Alexanderplatz")).to_have_count(1)
+    expect(page.locator(".msg", has_text="Contact: Carol")).to_contain_text("TEL")
+    page.click("#last-seen")  # Alice blocked Bob: the service does not tell him
+    expect(page.locator("#toast")).to_contain_text("last_seen: ")
+    expect(page.locator("#toast")).to_contain_text("401 not-authorized")
+    expect(page.locator("#peer-state")).to_have_text("offline")
+    shot(page, "8-user-actions")
+
+
 def test_a_group_action_shows_in_the_chat_and_the_inspector(
     desk_factory: type[Desk], page: Page
 ) -> None:
