@@ -49,6 +49,7 @@ def setup() -> None:
     if not PY.exists():
         print(f"creating {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    _install_browser()  # outside the stamp: a browser removed since is installed again
     fingerprint = _fingerprint()
     if STAMP.exists() and STAMP.read_text() == fingerprint:
         return
@@ -57,6 +58,29 @@ def setup() -> None:
     _run(*pip, "-e", ".[dev]")
     _install_interop_clients()
     STAMP.write_text(fingerprint)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _install_browser() -> None:
+    """Debian's Chromium for the desk's browser tests (Playwright's own download is not used).
+
+    Installed with apt when missing and running as root (CI: a fresh Debian machine);
+    otherwise say how, and the browser tests fail with the same sentence.
+    """
+    if CHROMIUM.exists():
+        return
+    if os.name != "posix" or os.geteuid() != 0:
+        print(
+            f"{CHROMIUM} is missing: install Debian's chromium package (as root:"
+            " apt-get install -y chromium) for the desk's browser tests",
+            flush=True,
+        )
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    _run("apt-get", "update", env=env)
+    _run("apt-get", "install", "-y", "--no-install-recommends", "chromium", env=env)
 
 
 def _install_interop_clients() -> None:

@@ -17,7 +17,8 @@ a warning on stderr when bound to any other address. The limits flags (``--max-.
 
 With ``--record FILE --record-bot ACCOUNT`` it records the session and, when stopped,
 writes it to FILE as a scenario that replays it (``simulator run FILE --bot ...``); see
-``simulator.scenario.record`` for what becomes which step.
+``simulator.scenario.record`` for what becomes which step. ``--desk-port`` adds the desk's
+page (``simulator.desk``) and prints ``desk on URL``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from simulator.cli.desk import desk_page
 from simulator.errors import FatalError, ScenarioSyntaxError
 from simulator.server import Server, ServerConfig, State, open_server
 from simulator.server.state import default_password
@@ -105,6 +107,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "account to log in); the others are users",
     )
     _add_limits(parser)
+    parser.add_argument(
+        "--desk-port",
+        type=int,
+        metavar="PORT",
+        help="also serve the desk, a web page to play users and watch stanzas (0 = any port)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -333,6 +341,7 @@ async def _serve(
         async with (
             open_server(state=state, config=config) as server,
             _recording(server, args.record is not None, bot) as recorder,
+            desk_page(server, args.host, args.desk_port),
         ):
             host, port = await _listen(server.listen_tcp, args.host, args.port)
             print(f"listening on {host}:{port}", flush=True)
