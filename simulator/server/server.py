@@ -123,13 +123,14 @@ class Server:
 
     def success_attrs(self, account: Account) -> dict[str, str]:
         """The attributes of ``success`` (§2.9), in the order the recorded sessions show."""
+        now = self.clock.now()
         return {
             "status": account.status,
             "kind": account.kind,
             "creation": str(account.creation),
-            "expiration": str(account.expiration),
+            "expiration": str(account.expiration_at(now)),
             "props": self.config.props_version,
-            "t": str(self.clock.now()),
+            "t": str(now),
         }
 
     # ---------------------------------------------------------------- connections
