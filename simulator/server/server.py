@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Final, Literal, final
 import trio
 
 from simulator.errors import StanzaError
-from simulator.jid import SERVER
+from simulator.jid import SERVER, is_jid
 from simulator.server.clock import DEFAULT_EPOCH, IdSource, ServerClock
 from simulator.server.router import Router
 from simulator.server.session import Session, SessionState, stream_error
@@ -218,6 +218,10 @@ class Server:
     async def dispatch(self, session: Session, node: Node) -> None:
         for tap in self.taps:
             tap("in", session.jid, node)
+        to = node.get("to")
+        if to is not None and not is_jid(to):
+            self._refuse_address(session, node, to)
+            return
         route = self.router.lookup(node)
         if route is None:
             if node.tag == "iq" and node.get("type") in ("get", "set"):
@@ -229,14 +233,33 @@ class Server:
             if node.tag == "iq":
                 self._error_reply(session, node, exc)
 
-    def _error_reply(self, session: Session, request: Node, exc: StanzaError) -> None:
+    def _refuse_address(self, session: Session, node: Node, to: str) -> None:
+        """A stanza whose ``to`` is not a JID (a file path, a name): never acked and dropped.
+
+        An iq request gets ``400 bad-request`` (§4.2); any other stanza the §3.10 answer
+        to a malformed message, ``<stream:error><xml-not-well-formed/>`` and the close,
+        whose reason names the address (``simulator serve`` logs it).
+        """
+        if node.tag == "iq" and node.get("type") in ("get", "set"):
+            self._error_reply(session, node, StanzaError(400, "bad-request"), sender=SERVER)
+            return
+        reason = f"malformed {node.tag}: to={to!r} is not a JID"
+        session.close(stream_error("xml-not-well-formed"), reason)
+
+    def _error_reply(
+        self, session: Session, request: Node, exc: StanzaError, *, sender: str | None = None
+    ) -> None:
         attrs = {"code": str(exc.code), "text": exc.text}
         if exc.backoff is not None:
             attrs["backoff"] = str(exc.backoff)
         session.push(
             Node(
                 "iq",
-                {"from": request.get("to") or SERVER, "id": request.get("id", ""), "type": "error"},
+                {
+                    "from": sender or request.get("to") or SERVER,
+                    "id": request.get("id", ""),
+                    "type": "error",
+                },
                 [Node("error", attrs)],
             )
         )
