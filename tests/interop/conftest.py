@@ -89,6 +89,9 @@ class Behaviour:
     """Its echo bot sends a read receipt after the delivery receipt."""
     legacy_receipt_acks: bool
     """Acks every receipt with ``type="delivery"`` and no ``to`` (2.0.x)."""
+    groups_v2: bool
+    """Parses ``w:gp2`` notifications (2.0.53's session profile has them held back: its
+    notification layer crashes on them, PROTOCOL.md §6.2)."""
 
 
 KNOWN_VERSIONS: Final[Mapping[str, Behaviour]] = {
@@ -98,6 +101,7 @@ KNOWN_VERSIONS: Final[Mapping[str, Behaviour]] = {
         fast_relogin=False,
         bot_reads=False,
         legacy_receipt_acks=True,
+        groups_v2=False,
     ),
     "2.4.102": Behaviour(
         dialect=Dialect.V15,
@@ -105,6 +109,7 @@ KNOWN_VERSIONS: Final[Mapping[str, Behaviour]] = {
         fast_relogin=True,
         bot_reads=True,
         legacy_receipt_acks=False,
+        groups_v2=True,
     ),
     "2.5.7": Behaviour(
         dialect=Dialect.V16,
@@ -112,6 +117,7 @@ KNOWN_VERSIONS: Final[Mapping[str, Behaviour]] = {
         fast_relogin=True,
         bot_reads=True,
         legacy_receipt_acks=False,
+        groups_v2=True,
     ),
 }
 

@@ -1,0 +1,109 @@
+"""Flows beyond messaging with real yowsup clients, against an in-process server over TCP.
+
+Each test says what the yowsup side receives as yowsup itself parses it (the ``entity``
+events of ``user.py``: the protocol entity class and its fields) and what our library's
+side receives as typed events.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from simulator.client import open_client
+from simulator.client._events_groups import GroupisCreated, GroupsParticipantsAdd
+from simulator.jid import user_jid
+from simulator.server import Group, open_server
+from tests.interop.conftest import (
+    ACCOUNTS,
+    BOT_JID,
+    BOT_PHONE,
+    PASSWORD,
+    USER_JID,
+    USER_PHONE,
+    Event,
+    YowsupClient,
+    clients_where,
+    run_driver,
+    undelivered,
+    wait_until,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+pytestmark = pytest.mark.interop
+
+ADMIN_PHONE = "491110000009"
+ADMIN_JID = user_jid(ADMIN_PHONE)
+
+
+def entity_of(name: str) -> Callable[[Event], bool]:
+    return lambda e: e["entity"] == name
+
+
+@pytest.mark.parametrize("yowsup", clients_where(lambda b: b.groups_v2), indirect=True)
+async def test_an_added_user_gets_create_and_members_get_add(
+    yowsup: YowsupClient, tmp_path: Path
+) -> None:
+    """Our admin makes a group with a yowsup member, waits an hour, then adds a second
+    yowsup user: the member parses ``<add>`` (AddGroupsNotificationProtocolEntity), the
+    added user ``<create>`` without a type, with the whole group
+    (CreateGroupsNotificationProtocolEntity), as the real service sent in 2015."""
+    accounts = [*ACCOUNTS, (ADMIN_PHONE, PASSWORD, "Admin")]
+    async with open_server(accounts=accounts) as server:
+        _host, port = await server.listen_tcp("127.0.0.1", 0)
+        address = ("127.0.0.1", port)
+        made = server.clock.now() - 3600  # the group has existed for an hour
+        gjid = f"{ADMIN_PHONE}-{made}@g.us"
+        server.state.groups[gjid] = Group(
+            jid=gjid,
+            subject="Team",
+            creator=ADMIN_JID,
+            creation=made,
+            subject_owner=ADMIN_JID,
+            subject_time=made,
+            participants={ADMIN_JID: "admin", USER_JID: None},
+        )
+        behaviour = yowsup.behaviour
+        async with (
+            open_client(
+                address, ADMIN_PHONE, PASSWORD, push_name="Admin", dialect=behaviour.dialect
+            ) as admin,
+            run_driver(
+                yowsup, "user.py", port=port, home=tmp_path / "member", phone=USER_PHONE
+            ) as member,
+            run_driver(
+                yowsup, "user.py", port=port, home=tmp_path / "added", phone=BOT_PHONE
+            ) as added,
+        ):
+            await member.wait_event("authed")
+            await added.wait_event("authed")
+            assert await admin.add_participants(gjid, [BOT_PHONE]) == [BOT_JID]
+            joined = await added.wait_event(
+                "entity", entity_of("CreateGroupsNotificationProtocolEntity")
+            )
+            told = await member.wait_event(
+                "entity", entity_of("AddGroupsNotificationProtocolEntity")
+            )
+            await admin.ping(timeout=10)
+            mine = [
+                e
+                for e in admin.events_nowait()
+                if isinstance(e, (GroupisCreated, GroupsParticipantsAdd))
+            ]
+            await wait_until(server, lambda: not undelivered(server), "both notifications acked")
+    assert mine == []  # the admin who acted gets the iq result only
+    assert member.find("entity", entity_of("CreateGroupsNotificationProtocolEntity")) is None
+    assert added.find("entity", entity_of("AddGroupsNotificationProtocolEntity")) is None
+    fields = joined["fields"]
+    assert fields["createType"] is None
+    assert fields["groupId"] == gjid.split("@")[0]
+    assert int(fields["creationTimestamp"]) == made < int(fields["timestamp"])
+    assert fields["participants"] == {ADMIN_JID: "admin", USER_JID: None, BOT_JID: None}
+    assert (fields["subject"], fields["subjectOwnerJid"]) == ("Team", ADMIN_JID)
+    assert int(fields["subjectTime"]) == made
+    assert fields["_participant"] == ADMIN_JID
+    assert told["fields"]["participants"] == [BOT_JID]
