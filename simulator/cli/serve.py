@@ -7,6 +7,12 @@ OS choose), then serves until Ctrl-C or SIGTERM, which end it cleanly with exit 
 ``--http-port`` it also serves registration and media over HTTP and prints
 ``http on HOST:PORT`` (the base URL for ``code_request`` and the media URLs).
 
+Every session's connect, login and end (with the reason the server ended it) is logged
+to stderr at INFO (``--log-level``: ``debug`` adds every stanza in and out, with long
+binary payloads shortened unless ``--full-payloads``; ``warning`` keeps only the ends
+the client did not choose: protocol errors, refused logins and stanzas, replaced
+sessions). ``-v`` is ``--log-level debug``.
+
 With ``--record FILE --record-bot ACCOUNT`` it records the session and, when stopped,
 writes it to FILE as a scenario that replays it (``simulator run FILE --bot ...``); see
 ``simulator.scenario.record`` for what becomes which step.
@@ -17,10 +23,11 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,7 +80,60 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="with --record: the account under test (phone or name; default: the first "
         "account to log in); the others are users",
     )
+    parser.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default="info",
+        help="what stderr shows: info (default) every session's connect, login and end with"
+        " its reason; warning only ends the client did not choose; debug also every stanza",
+    )
+    parser.add_argument(
+        "-v", dest="log_level", action="store_const", const="debug", help="--log-level debug"
+    )
+    parser.add_argument(
+        "--full-payloads",
+        action="store_true",
+        help="with debug logging: show long binary payloads whole instead of shortened",
+    )
     parser.set_defaults(run=run)
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+ELIDE_AT = 64
+"""Binary payloads longer than this (bytes) are shortened in the stanza log."""
+
+
+@contextmanager
+def _logging_to_stderr(level: str) -> Iterator[None]:
+    """The ``simulator`` loggers write to stderr at ``level`` while serving, and are put
+    back as they were afterwards (``main`` may run in a process that goes on)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("simulator")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    logger.handlers[:] = [handler]
+    logger.setLevel(level.upper())
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.handlers[:], level_before, logger.propagate = saved
+        logger.setLevel(level_before)
+
+
+def _log_stanzas(server: Server, full: bool) -> None:
+    """At DEBUG: every stanza in and out, one line each (payloads shortened unless full)."""
+    from simulator.wire.node import Node
+
+    stanzas = logging.getLogger("simulator.server.stanzas")
+    if not stanzas.isEnabledFor(logging.DEBUG):
+        return
+
+    def tap(direction: str, jid: str, node: Node) -> None:
+        arrow = "-->" if direction == "in" else "<--"
+        stanzas.debug("%s %s %s", jid, arrow, node.to_text(elide=None if full else ELIDE_AT))
+
+    server.tap(tap)
 
 
 def parse_account(spec: str) -> tuple[str, str, str]:
@@ -163,6 +223,7 @@ async def _serve(
             open_server(state=state, config=config) as server,
             _recording(server, args.record is not None, bot) as recorder,
         ):
+            _log_stanzas(server, args.full_payloads)
             host, port = await _listen(server.listen_tcp, args.host, args.port)
             print(f"listening on {host}:{port}", flush=True)
             for account in state.accounts.values():
@@ -185,7 +246,8 @@ def run(args: argparse.Namespace) -> int:
     state = _state(args)
     bot = _record_bot(args, state)
     try:
-        recorder = trio.run(_serve, args, state, bot)
+        with _logging_to_stderr(args.log_level):
+            recorder = trio.run(_serve, args, state, bot)
     except BaseExceptionGroup as group:
         raise _single(group) from None
     if recorder is not None:

@@ -13,6 +13,7 @@ stanza means lives in the flow modules (``simulator.server.flows``).
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -42,6 +43,20 @@ Direction = Literal["in", "out"]
 Tap = Callable[[Direction, str, Node], None]
 """An observer: called with ("in", jid, node) for every stanza a user sends to the server
 and ("out", jid, node) for every stanza the server queues for a user."""
+
+SessionEvent = Literal["connected", "login", "ended"]
+SessionWatcher = Callable[[SessionEvent, "Session"], None]
+"""An observer of session lives: ``connected`` (a client connected), ``login`` (it logged
+in: ``session.jid`` is set), ``ended`` (it is gone: ``session.close_reason`` says why)."""
+
+log: Final = logging.getLogger("simulator.server")
+"""Session starts and ends (INFO; an end for a reason the client did not choose: WARNING)."""
+
+ORDINARY_ENDS: Final = frozenset(
+    {"client disconnected", "client ended the stream", "server stopped", "closed by server"}
+)
+"""Close reasons logged at INFO; any other (a protocol error, a refused login, a stanza
+refused with a stream error, a replaced session) is logged at WARNING."""
 
 DEFAULT_PROPS: Final[Mapping[str, str]] = {
     # The values listed in the Chat-API docs (PROTOCOL.md §3.1).
@@ -107,6 +122,7 @@ class Server:
         self.sessions: dict[str, Session] = {}
         self.all_sessions: set[Session] = set()
         self.taps: list[Tap] = []
+        self.session_watchers: list[SessionWatcher] = []
         self._nursery = nursery
         self._numbers = itertools.count(1)
         self._awaiting: dict[tuple[str, str], trio.Event] = {}
@@ -319,6 +335,26 @@ class Server:
         """Observe every stanza in and out; returns a function that removes the observer."""
         self.taps.append(observer)
         return lambda: self.taps.remove(observer)
+
+    def watch_sessions(self, watcher: SessionWatcher) -> Callable[[], None]:
+        """Observe every session's connect, login and end; returns the remover."""
+        self.session_watchers.append(watcher)
+        return lambda: self.session_watchers.remove(watcher)
+
+    def session_event(self, event: SessionEvent, session: Session) -> None:
+        """Log a session's connect, login or end, and tell the watchers."""
+        who = f"session #{session.number}"
+        if event == "connected":
+            log.info("%s from %s: connected", who, session.link.peer)
+        elif event == "login":
+            passive = ", passive" if session.passive else ""
+            log.info("%s: %s logged in (%s%s)", who, session.jid, session.resource, passive)
+        else:
+            reason = session.close_reason or "server stopped"
+            level = logging.INFO if reason in ORDINARY_ENDS else logging.WARNING
+            log.log(level, "%s %s: ended: %s", who, session.jid or session.link.peer, reason)
+        for watcher in list(self.session_watchers):
+            watcher(event, session)
 
 
 def pending_peer(node: Node) -> str:

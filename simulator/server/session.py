@@ -142,6 +142,7 @@ class Session:
     # ---------------------------------------------------------------- the whole life
 
     async def run(self) -> None:
+        self.server.session_event("connected", self)
         try:
             with self._cancel:
                 account = await self._guarded(self._login_in_time)
@@ -149,6 +150,7 @@ class Session:
                     return
                 self.account = account
                 self.jid = account.jid
+                self.server.session_event("login", self)
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._writer)
                     self.state = SessionState.ACTIVE
@@ -158,6 +160,7 @@ class Session:
         finally:
             self.state = SessionState.CLOSED
             self.server.detach(self)
+            self.server.session_event("ended", self)
             with trio.CancelScope(shield=True), trio.move_on_after(1):
                 await self.link.aclose()
 
@@ -226,7 +229,8 @@ class Session:
             if isinstance(event, NodeReceived):
                 await dispatch(self, event.node)
             elif isinstance(event, StreamEnded):
-                self.close_reason = "client ended the stream"
+                # A server that closed first keeps its reason (the client's goodbye answers it).
+                self.close_reason = self.close_reason or "client ended the stream"
                 self.state = SessionState.CLOSING
                 return True
             elif isinstance(event, ConnectionClosed):

@@ -453,9 +453,9 @@ _LISTENING: Final = re.compile(r"listening on (?P<host>\S+):(?P<port>\d+)")
 
 @asynccontextmanager
 async def simulator_serve(
-    accounts: Iterable[tuple[str, str, str]], log_dir: Path
+    accounts: Iterable[tuple[str, str, str]], log_dir: Path, *options: str
 ) -> AsyncIterator[Serve]:
-    """Run ``python -m simulator serve --host 127.0.0.1 --port 0 --account ...``.
+    """Run ``python -m simulator serve --host 127.0.0.1 --port 0 --account ... OPTIONS``.
 
     Yields once it printed ``listening on HOST:PORT``; kills it when the block ends if
     the test did not :meth:`Serve.stop` it.
@@ -463,6 +463,7 @@ async def simulator_serve(
     command = [sys.executable, "-m", "simulator", "serve", "--host", "127.0.0.1", "--port", "0"]
     for phone, password, name in accounts:
         command += ["--account", f"{phone}:{password}:{name}"]
+    command += options
     stderr_path, stderr_file = _log_file(log_dir, "simulator-serve")
     try:
         process = await trio.lowlevel.open_process(

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from simulator.client import events as ev
 from simulator.client import open_client
 from simulator.client._events_groups import GroupisCreated, GroupsParticipantsAdd
 from simulator.jid import user_jid
 from simulator.server import Group, open_server
+from simulator.wire.node import Node
 from tests.interop.conftest import (
     ACCOUNTS,
     BOT_JID,
@@ -26,6 +28,7 @@ from tests.interop.conftest import (
     YowsupClient,
     clients_where,
     run_driver,
+    simulator_serve,
     undelivered,
     wait_until,
 )
@@ -107,3 +110,45 @@ async def test_an_added_user_gets_create_and_members_get_add(
     assert int(fields["subjectTime"]) == made
     assert fields["_participant"] == ADMIN_JID
     assert told["fields"]["participants"] == [BOT_JID]
+
+
+@pytest.mark.parametrize(
+    ("options", "shown"),
+    [
+        (("-v",), "hex:000102030405060708090a0b0c0d0e0f…(300 bytes)"),
+        (("-v", "--full-payloads"), "hex:" + bytes(range(150)).hex() * 2),
+    ],
+)
+async def test_serve_logs_stanzas_at_debug_with_long_payloads_shortened(
+    options: tuple[str, ...], shown: str, tmp_path: Path
+) -> None:
+    payload = bytes(range(150)) * 2
+    async with simulator_serve(ACCOUNTS, tmp_path, *options) as serve:
+        async with open_client((serve.host, serve.port), USER_PHONE, PASSWORD) as user:
+            await user.send(
+                Node(
+                    "message",
+                    {"to": BOT_JID, "type": "text", "id": "big"},
+                    [Node("body", data=payload)],
+                )
+            )
+            await user.wait_for(ev.MessageReceivedServer, timeout=10)
+        assert await serve.stop() == 0
+    lines = [line for line in serve.stderr.splitlines() if " DEBUG " in line and 'id="big"' in line]
+    assert len(lines) == 2, serve.stderr  # the message in, the ack out
+    assert f"{USER_JID} --> <message " in lines[0] and shown in lines[0]
+    assert f"{USER_JID} <-- <ack " in lines[1]
+
+
+async def test_serve_at_warning_logs_only_the_ends_a_client_did_not_choose(tmp_path: Path) -> None:
+    async with simulator_serve(ACCOUNTS, tmp_path, "--log-level", "warning") as serve:
+        async with open_client((serve.host, serve.port), USER_PHONE, PASSWORD) as user:
+            await user.send_text("not a jid", "hello")
+            await user.wait_for(ev.StreamError, timeout=10)
+        assert await serve.stop() == 0
+    logged = [line.split(" ", 2)[2] for line in serve.stderr.splitlines() if " WARNING " in line]
+    assert logged == [
+        f"WARNING session #1 {USER_JID}: ended: malformed message:"
+        " to='not a jid@s.whatsapp.net' is not a JID"
+    ], serve.stderr
+    assert " INFO " not in serve.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import trio
 import trio.lowlevel
 
@@ -171,15 +172,11 @@ async def test_every_stanza_with_a_to_that_is_not_a_jid_is_refused(
     from simulator.errors import IqError
 
     async with user(ALICE) as alice:
-        try:
+        with pytest.raises(IqError) as refused:
             await alice.iq(
                 Node("iq", {"type": "get", "xmlns": "w:g2", "to": "Team"}, [Node("query")])
             )
-        except IqError as exc:
-            refused = (exc.code, exc.text)
-        else:
-            refused = None
-    assert refused == (400, "bad-request")
+    assert (refused.value.code, refused.value.text) == (400, "bad-request")
     stanzas = [
         Node("receipt", {"to": "bob", "id": "1"}),
         Node("ack", {"to": "491110000002", "id": "1", "class": "receipt"}),
