@@ -5,7 +5,11 @@
 Prints one line ``listening on HOST:PORT`` once clients can connect (port 0 lets the
 OS choose), then serves until Ctrl-C or SIGTERM, which end it cleanly with exit 0. With
 ``--http-port`` it also serves registration and media over HTTP and prints
-``http on HOST:PORT`` (the base URL for ``code_request`` and the media URLs).
+``http on HOST:PORT`` (the base URL for ``code_request`` and the media URLs). With
+``--tls`` it serves them over HTTPS instead (on ``--http-port``, default 443, the port real
+clients use), with a certificate signed by a local CA made at start; it writes the CA
+certificate to ``--ca-cert`` and prints ``https on HOST:PORT`` and how each client
+trusts that CA.
 
 Every session's connect, login and end (with the reason the server ended it) is logged
 to stderr at INFO (``--log-level``: ``debug`` adds every stanza in and out, with long
@@ -67,6 +71,26 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         type=int,
         metavar="PORT",
         help="also serve registration and media over HTTP on this port (0 = any free port)",
+    )
+    parser.add_argument(
+        "--media-url",
+        metavar="URL",
+        help="the base of the media URLs clients are given, e.g. https://mmg.whatsapp.net"
+        " (default: http(s)://HOST:PORT of the HTTP side)",
+    )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve registration and media over HTTPS with a local CA made now (on"
+        " --http-port, default 443); writes the CA certificate to --ca-cert and says how each"
+        " client trusts it",
+    )
+    parser.add_argument(
+        "--ca-cert",
+        type=Path,
+        default=Path("simulator-ca.pem"),
+        metavar="FILE",
+        help="with --tls: where to write the CA certificate (default ./simulator-ca.pem)",
     )
     parser.add_argument(
         "--record",
@@ -214,6 +238,36 @@ async def _listen(
         raise FatalError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
+TRUST_HINTS = (
+    "  yowsup / Python (ssl, urllib, http.client): SSL_CERT_FILE={ca}",
+    "  Python requests: REQUESTS_CA_BUNDLE={ca}",
+    "  Chat-API / PHP curl: curl_setopt($ch, CURLOPT_CAINFO, '{ca}'), or in php.ini"
+    " curl.cainfo={ca} and openssl.cafile={ca}",
+    "  curl: --cacert {ca}",
+)
+"""How each client trusts the local CA, printed by ``serve --tls``."""
+
+
+async def _listen_https(server: Server, args: argparse.Namespace) -> None:
+    """Make the local CA, write its certificate, serve HTTPS, say how to trust it."""
+    from simulator.server.tls import make_local_ca
+
+    ca = make_local_ca([args.host])
+    try:
+        ca.write_ca(args.ca_cert)
+    except OSError as exc:
+        raise FatalError(f"--ca-cert {args.ca_cert}: cannot write it: {exc.strerror}") from None
+    port = 443 if args.http_port is None else args.http_port
+    host, bound = await _listen(
+        lambda h, p: server.listen_http(h, p, tls=ca.server_context()), args.host, port
+    )
+    print(f"https on {host}:{bound}", flush=True)
+    path = args.ca_cert.resolve()
+    print(f"CA certificate {path} (valid for {', '.join(ca.names)}); trust it with:", flush=True)
+    for hint in TRUST_HINTS:
+        print(hint.format(ca=path), flush=True)
+
+
 async def _serve(
     args: argparse.Namespace, state: State, bot: str | None = None
 ) -> LiveRecorder | None:
@@ -224,6 +278,7 @@ async def _serve(
             _recording(server, args.record is not None, bot) as recorder,
         ):
             _log_stanzas(server, args.full_payloads)
+            server.http.advertised_url = args.media_url
             host, port = await _listen(server.listen_tcp, args.host, args.port)
             print(f"listening on {host}:{port}", flush=True)
             for account in state.accounts.values():
@@ -231,7 +286,9 @@ async def _serve(
                 print(f"{line} {account.push_name}".rstrip(), flush=True)
             for group in state.groups.values():
                 print(f"  group {group.jid} {group.subject}".rstrip(), flush=True)
-            if args.http_port is not None:
+            if args.tls:
+                await _listen_https(server, args)
+            elif args.http_port is not None:
                 http_host, http_port = await _listen(server.listen_http, args.host, args.http_port)
                 print(f"http on {http_host}:{http_port}", flush=True)
             if recorder is not None:

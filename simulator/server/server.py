@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import ssl
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -190,9 +191,12 @@ class Server:
         name = stream.socket.getpeername()
         await self.handle_stream(stream, f"tcp {name[0]}:{name[1]}")
 
-    async def listen_http(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
-        """Start the HTTP side (registration, media) on TCP; returns the address bound."""
-        return await self.http.listen(self._nursery, host, port)
+    async def listen_http(
+        self, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None
+    ) -> tuple[str, int]:
+        """Start the HTTP side (registration, media) on TCP, HTTPS with ``tls`` (see
+        :mod:`simulator.server.tls`); returns the address bound."""
+        return await self.http.listen(self._nursery, host, port, tls)
 
     async def connect_http(self) -> trio.abc.Stream:
         """An in-process connection to the HTTP side: a byte stream, no sockets."""
