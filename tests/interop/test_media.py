@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from simulator.server import open_server
+from simulator.server.tls import make_local_ca
 from tests.interop.conftest import (
     ACCOUNTS,
     BOT_PHONE,
@@ -170,3 +172,47 @@ async def test_a_yowsup_bot_sends_image_speech_video_location_and_vcard_over_htt
             )
             for driver in (bot, user):
                 assert driver.all("error") == [], driver.report()
+
+
+@pytest.mark.parametrize("yowsup", clients_where(lambda b: b.media_over_https), indirect=True)
+async def test_yowsup_registers_over_https_and_logs_in_with_the_password(
+    yowsup: YowsupClient, tmp_path: Path
+) -> None:
+    """yowsup's ``WACodeRequest`` and ``WARegRequest``, unmodified, against the HTTPS side
+    (certificate checked for ``v.whatsapp.net``); the issued password then logs in."""
+    cc, number = "49", "1110000077"
+    async with open_server(accounts=ACCOUNTS) as server:
+        ca = make_local_ca()
+        ca_path = tmp_path / "ca.pem"
+        ca.write_ca(ca_path)
+        _host, http_port = await server.listen_http(tls=ca.server_context())
+        _host, port = await server.listen_tcp("127.0.0.1", 0)
+        env = {
+            "SIM_CC": cc,
+            "SIM_NUMBER": number,
+            "SIM_HTTP_PORT": str(http_port),
+            "SSL_CERT_FILE": str(ca_path),
+        }
+        home = tmp_path / "phone"
+        async with run_driver(
+            yowsup, "register.py", "code", port=port, home=home, env=env
+        ) as asked:
+            assert await asked.wait_exit() == 0, asked.report()
+        code_answer = asked.events[-1]
+        assert code_answer["event"] == "code", asked.report()
+        assert code_answer["result"]["status"] == "sent", asked.report()
+        code = server.http.registrar.code_for(cc + number)
+        assert code is not None
+        async with run_driver(
+            yowsup, "register.py", "register", code, port=port, home=home, env=env
+        ) as registering:
+            assert await registering.wait_exit() == 0, registering.report()
+        result = registering.events[-1]["result"]
+        assert (result["status"], result["login"], result["type"]) == ("ok", cc + number, "new")
+        account = server.state.account(cc + number)
+        assert account is not None and result["pw"] == account.password_b64
+        async with run_driver(
+            yowsup, "user.py", port=port, home=home, phone=cc + number, password=result["pw"]
+        ) as phone:
+            authed = await phone.wait_event("authed")
+        assert int(authed["expiration"]) > int(authed["t"])
