@@ -241,8 +241,8 @@ async def _listen(
 TRUST_HINTS = (
     "  yowsup / Python (ssl, urllib, http.client): SSL_CERT_FILE={ca}",
     "  Python requests: REQUESTS_CA_BUNDLE={ca}",
-    "  Chat-API / PHP curl: curl_setopt($ch, CURLOPT_CAINFO, '{ca}'), or in php.ini"
-    " curl.cainfo={ca} and openssl.cafile={ca}",
+    "  Chat-API / PHP (fsockopen ssl://, file_get_contents): php.ini openssl.cafile={ca};"
+    " curl: curl.cainfo={ca} or CURLOPT_CAINFO",
     "  curl: --cacert {ca}",
 )
 """How each client trusts the local CA, printed by ``serve --tls``."""
