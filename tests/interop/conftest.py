@@ -175,7 +175,10 @@ def read_clients(path: Path = CLIENTS_TXT) -> list[YowsupClient]:
     return clients
 
 
-CLIENTS: Final = read_clients()
+E2E_SUFFIX: Final = "-e2e"
+"""A clients.txt name ending so is an install with the axolotl packages, for test_e2e.py."""
+CLIENTS: Final = [c for c in read_clients() if not c.name.endswith(E2E_SUFFIX)]
+E2E_CLIENTS: Final = [c for c in read_clients() if c.name.endswith(E2E_SUFFIX)]
 
 
 def clients_where(predicate: Callable[[Behaviour], bool]) -> list[Any]:

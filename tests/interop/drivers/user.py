@@ -75,14 +75,21 @@ class Options:
     auto_ack: bool
     legacy: bool
     own_jid: str
+    e2e: bool = False
 
 
 class CommandError(Exception):
     """A command line that cannot be run; reported as an ``error`` event."""
 
 
-def build_stack(endpoint: yd.Endpoint, layers_on_top: tuple[type[Any], ...], legacy: bool) -> Any:
-    """yowsup's own layers, the node tap and ``layers_on_top``, pointed at the simulator."""
+def build_stack(
+    endpoint: yd.Endpoint, layers_on_top: tuple[type[Any], ...], legacy: bool, e2e: bool = False
+) -> Any:
+    """yowsup's own layers, the node tap and ``layers_on_top``, pointed at the simulator.
+
+    ``e2e`` (2.4+ with the axolotl packages installed): yowsup's axolotl layers go between
+    the tap and the protocol layers, as ``YowStackBuilder.getDefaultLayers(axolotl=True)``
+    puts them, so the tap sees the ciphertext and the driver layer the plaintext."""
     from yowsup.layers.auth import YowAuthenticationProtocolLayer, YowCryptLayer
     from yowsup.layers.coder import YowCoderLayer
     from yowsup.layers.logger import YowLoggerLayer
@@ -105,7 +112,19 @@ def build_stack(endpoint: yd.Endpoint, layers_on_top: tuple[type[Any], ...], leg
         from yowsup.stacks import YowStackBuilder
 
         protocol = YowParallelLayer(YowStackBuilder.getProtocolLayers())
-        layers = (*YowStackBuilder.getCoreLayers(), tap, protocol, *top)
+        crypto: tuple[Any, ...] = ()
+        if e2e:
+            from yowsup.layers.axolotl import (
+                AxolotlControlLayer,
+                AxolotlReceivelayer,
+                AxolotlSendLayer,
+            )
+
+            crypto = (
+                AxolotlControlLayer,
+                YowParallelLayer((AxolotlSendLayer, AxolotlReceivelayer)),
+            )
+        layers = (*YowStackBuilder.getCoreLayers(), tap, *crypto, protocol, *top)
         stack = YowStack(layers, reversed=False)  # sets domain and resource (env) itself
     stack.setProp(YowNetworkLayer.PROP_ENDPOINT, endpoint.address)
     stack.setProp(YowAuthenticationProtocolLayer.PROP_CREDENTIALS, endpoint.credentials)
@@ -140,6 +159,8 @@ def make_driver_layer(events: yd.Events, session: yd.Session, options: Options) 
             self.iq_classes: dict[str, type[Any]] | None = None
             self.uploads: dict[str, dict[str, Any]] = {}
             """Upload request iq id -> the ``media`` command waiting for its slot."""
+            self.ready = False
+            """Logged in for good: with ``--e2e``, the passive key-upload login is not."""
 
         # ---------------------------------------------------------------- incoming
         def receive(self, entity: Any) -> None:
@@ -151,13 +172,29 @@ def make_driver_layer(events: yd.Events, session: yd.Session, options: Options) 
             if tag == "iq" and entity.getId() in self.uploads:
                 self._upload(self.uploads.pop(entity.getId()), entity)
             if tag == "success":
-                held, self.held = self.held, []
-                for command in held:
-                    self._execute(command)
+                self.ready = not (options.e2e and self._passive())
+                events.emit("ready_for_commands", ready=self.ready)
+                if self.ready:
+                    held, self.held = self.held, []
+                    for command in held:
+                        self._execute(command)
+            elif tag == "message" and getattr(entity, "getType", lambda: "")() == "text":
+                events.emit(
+                    "text",
+                    id=entity.getId(),
+                    **{"from": entity.getFrom()},
+                    participant=entity.getParticipant(),
+                    body=yd.wire_text(entity.getBody()),
+                )
             elif tag == "receipt" and options.auto_ack:
                 self._ack_receipt(entity)
             elif tag == "message" and options.echo:
                 self._echo(entity)
+
+        def _passive(self) -> bool:
+            from yowsup.layers.auth import YowAuthenticationProtocolLayer
+
+            return bool(self.getProp(YowAuthenticationProtocolLayer.PROP_PASSIVE, False))
 
         def _ack_receipt(self, receipt: Any) -> None:
             if options.legacy:
@@ -183,7 +220,7 @@ def make_driver_layer(events: yd.Events, session: yd.Session, options: Options) 
             op = command.get("op")
             if not isinstance(op, str) or not hasattr(self, f"_op_{op}"):
                 events.emit("error", kind="command", message=f"unknown op {op!r}", command=command)
-            elif session.authed or op == "quit":
+            elif self.ready or op == "quit":
                 self._execute(command)
             else:
                 self.held.append(command)
@@ -516,6 +553,9 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--echo", action="store_true", help="answer text messages like a bot")
     parser.add_argument("--no-auto-ack", action="store_true", help="do not ack receipts")
+    parser.add_argument(
+        "--e2e", action="store_true", help="with yowsup's axolotl layers (end-to-end encryption)"
+    )
     args = parser.parse_args(argv)
     endpoint = yd.read_endpoint(events)
     version = yd.yowsup_version()
@@ -524,6 +564,7 @@ def main(argv: list[str]) -> None:
         auto_ack=not args.no_auto_ack,
         legacy=yd.is_legacy_stack(),
         own_jid=f"{endpoint.phone}@s.whatsapp.net",
+        e2e=args.e2e,
     )
     if os.environ.get("SIM_HTTP_PORT"):
         yd.redirect_service_hosts(int(os.environ["SIM_HTTP_PORT"]))
@@ -535,7 +576,9 @@ def main(argv: list[str]) -> None:
 
     session = yd.Session()
     driver_class = make_driver_layer(events, session, options)
-    stack = build_stack(endpoint, (yd.make_node_tap(events, session), driver_class), options.legacy)
+    stack = build_stack(
+        endpoint, (yd.make_node_tap(events, session), driver_class), options.legacy, options.e2e
+    )
     driver = stack.getLayer(-1)
     events.emit("ready", driver="user", yowsup=version, endpoint=list(endpoint.address))
 
@@ -543,8 +586,14 @@ def main(argv: list[str]) -> None:
     try:
         stack.broadcastEvent(YowLayerEvent(YowNetworkLayer.EVENT_STATE_CONNECT))
         reader = make_command_reader(events, driver)
-        while yd.network_open(stack):
-            asyncore.loop(timeout=1.0, count=1)
+        while True:
+            if yd.network_open(stack):
+                asyncore.loop(timeout=1.0, count=1)
+            # With --e2e, run what yowsup queued as "detached" (YowStack.loop(discrete=...)
+            # does this): the axolotl control layer reconnects non-passively from there.
+            ran = yd.run_detached(stack) if options.e2e else 0
+            if not ran and not yd.network_open(stack):
+                break
     except yd.Stop as stop:
         yd.disconnect(stack, str(stop))
         yd.finish(events, session, stopped_by=str(stop))

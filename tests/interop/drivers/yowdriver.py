@@ -373,6 +373,23 @@ def network_open(stack: Any) -> bool:
     return any(d is net for d in list(asyncore.socket_map.values()))
 
 
+def run_detached(stack: Any) -> int:
+    """Run the callbacks yowsup 2.4+ queued with ``YowStack.execDetached`` (events emitted
+    with ``detached=True``, e.g. the network layer's ``disconnected``); how many ran."""
+    import queue
+
+    pending = getattr(type(stack), "_YowStack__detachedQueue", None)
+    count = 0
+    while pending is not None:
+        try:
+            callback = pending.get(False)
+        except queue.Empty:
+            break
+        callback()
+        count += 1
+    return count
+
+
 def disconnect(stack: Any, reason: str) -> None:
     """Ask the stack to close its connection, as a yowsup application would."""
     from yowsup.layers import YowLayerEvent
