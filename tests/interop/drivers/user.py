@@ -167,6 +167,14 @@ def make_driver_layer(events: yd.Events, session: yd.Session, options: Options) 
             tag = entity.getTag()
             if tag in REPORTED_ENTITIES:
                 events.emit("entity", **yd.entity_fields(entity))
+            if tag == "message" and getattr(entity, "getType", lambda: "")() == "text":
+                events.emit(
+                    "text",
+                    id=entity.getId(),
+                    **{"from": entity.getFrom()},
+                    participant=entity.getParticipant(),
+                    body=yd.wire_text(entity.getBody()),
+                )
             if tag == "message" and hasattr(entity, "getMediaType"):
                 events.emit("media", **yd.entity_fields(entity))
             if tag == "iq" and entity.getId() in self.uploads:
@@ -178,14 +186,7 @@ def make_driver_layer(events: yd.Events, session: yd.Session, options: Options) 
                     held, self.held = self.held, []
                     for command in held:
                         self._execute(command)
-            elif tag == "message" and getattr(entity, "getType", lambda: "")() == "text":
-                events.emit(
-                    "text",
-                    id=entity.getId(),
-                    **{"from": entity.getFrom()},
-                    participant=entity.getParticipant(),
-                    body=yd.wire_text(entity.getBody()),
-                )
+
             elif tag == "receipt" and options.auto_ack:
                 self._ack_receipt(entity)
             elif tag == "message" and options.echo:
