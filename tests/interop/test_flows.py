@@ -7,6 +7,7 @@ side receives as typed events.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import pytest
@@ -15,7 +16,7 @@ from simulator.client import events as ev
 from simulator.client import open_client
 from simulator.client._events_groups import GroupisCreated, GroupsParticipantsAdd
 from simulator.jid import user_jid
-from simulator.server import Group, open_server
+from simulator.server import Group, Server, open_server
 from simulator.wire.node import Node
 from tests.interop.conftest import (
     ACCOUNTS,
@@ -152,3 +153,44 @@ async def test_serve_at_warning_logs_only_the_ends_a_client_did_not_choose(tmp_p
         " to='not a jid@s.whatsapp.net' is not a JID"
     ], serve.stderr
     assert " INFO " not in serve.stderr
+
+
+VCARD = "BEGIN:VCARD\nVERSION:3.0\nFN:Carol\nTEL:+491110000003\nEND:VCARD"
+
+
+async def test_location_vcard_and_contact_sync_with_every_yowsup(
+    yowsup: YowsupClient, server: Server, server_port: int, tmp_path: Path
+) -> None:
+    """What every version's layers have beyond text, 2.0.53 included: a location and a
+    vCard from yowsup to our bot and back (yowsup parses ours), and the contact sync."""
+    behaviour = yowsup.behaviour
+    async with (
+        open_client(
+            ("127.0.0.1", server_port), BOT_PHONE, PASSWORD, dialect=behaviour.dialect
+        ) as bot,
+        run_driver(
+            yowsup, "user.py", port=server_port, home=tmp_path / "user", phone=USER_PHONE
+        ) as user,
+    ):
+        await user.wait_event("authed")
+        await user.command(
+            "location", to=BOT_JID, latitude="52.52393", longitude="13.41747", name="Berlin"
+        )
+        place = await bot.wait_for(ev.GetLocation, timeout=10)
+        assert (place.from_, place.latitude, place.longitude) == (USER_JID, 52.52393, 13.41747)
+        await user.command("vcard", to=BOT_JID, name="Carol", card=VCARD)
+        card = await bot.wait_for(ev.GetVCard, timeout=10)
+        assert (card.name, card.vcard) == ("Carol", VCARD.encode())
+
+        await bot.send_location(USER_JID, 48.1, 11.5, name="Munich")
+        got = await user.wait_event("media", lambda e: e["fields"].get("mediaType") == "location")
+        assert (float(got["fields"]["latitude"]), float(got["fields"]["longitude"])) == (48.1, 11.5)
+        await bot.send_vcard(USER_JID, "Dave", VCARD)
+        got = await user.wait_event("media", lambda e: e["fields"].get("mediaType") == "vcard")
+        assert got["fields"]["name"] == "Dave"
+
+        await user.command("iq", entity="GetSyncIqProtocolEntity", args={"numbers": [BOT_PHONE]})
+        synced = await user.wait_event(
+            "entity", lambda e: e["entity"] == "ResultSyncIqProtocolEntity"
+        )
+        assert BOT_JID in json.dumps(synced["fields"])
