@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Final, TypeVar, final
 
 import trio
 
-from simulator.errors import RemoteProtocolError
+from simulator.errors import LocalProtocolError, RemoteProtocolError
 from simulator.jid import SERVER
 from simulator.server.context import HandlerContext
 from simulator.transport.link import LinkClosed
@@ -245,6 +245,11 @@ class Session:
             try:
                 await send(node)
             except LinkClosed:
+                break
+            except LocalProtocolError:
+                # The reader found the peer's bytes broken (a bad MAC, say) and the wire
+                # state is in ERROR: nothing more can be sent. The reader ends the session
+                # with its own reason; this must not escape and take the server down.
                 break
         await self.link.aclose()
         self._cancel.cancel()
