@@ -87,3 +87,13 @@ def test_ctrl_c_and_sigterm_end_serve_cleanly_with_exit_0(signum: int) -> None:
     assert "  account 491110000099 password " in out
     assert "  group 491110000001-1400000000@g.us Release team\n" in out
     assert err.strip().endswith("stopped")
+
+
+def test_tls_with_an_unwritable_ca_path_is_one_sentence_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    where = tmp_path / "no-such-dir" / "ca.pem"
+    assert main(["serve", "--tls", "--http-port", "0", "--ca-cert", str(where)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --ca-cert {where}: cannot write it: ")
+    assert err.count("\n") == 1
