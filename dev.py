@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -101,6 +103,8 @@ def _install_interop_clients() -> None:
         target = INTEROP / name
         if target.exists():
             continue
+        if any("curve25519" in r for r in requirements):
+            _ensure_c_compiler()
         tmp = INTEROP / f"{name}.partial"
         _run(
             PY,
@@ -115,6 +119,23 @@ def _install_interop_clients() -> None:
             *requirements,
         )
         tmp.rename(target)
+
+
+def _ensure_c_compiler() -> None:
+    """python-axolotl-curve25519 (the yowsup end-to-end install) is a C extension built from
+    its sdist: it needs a C compiler and Python's headers. On a Debian machine without
+    them (CI starts from one), install them with apt-get."""
+    headers = Path(sysconfig.get_paths()["include"]) / "Python.h"
+    if shutil.which("cc") and headers.exists():
+        return
+    if not shutil.which("apt-get"):
+        print("warning: no C compiler or Python headers; the -e2e interop client may fail")
+        return
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    packages = ["gcc", "libc6-dev"] + ([] if headers.exists() else [f"{version}-dev"])
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    _run("apt-get", "update", env=env)
+    _run("apt-get", "install", "-y", "--no-install-recommends", *packages, env=env)
 
 
 def test(args: list[str]) -> None:

@@ -17,9 +17,14 @@ plugin is imported by every pytest run of a project that has the simulator insta
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# A library logs only where its user asks (``simulator serve`` does, on stderr): without
+# this, Python would print its WARNING records (a dropped session) to stderr by itself.
+logging.getLogger("simulator").addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     from simulator.client import Client, open_client

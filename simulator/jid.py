@@ -15,6 +15,7 @@ __all__ = [
     "USER_SERVER",
     "is_broadcast",
     "is_group",
+    "is_jid",
     "normalize_number",
     "phone_of",
     "user_jid",
@@ -25,6 +26,12 @@ USER_SERVER: Final = "s.whatsapp.net"
 GROUP_SERVER: Final = "g.us"
 BROADCAST_SERVER: Final = "broadcast"
 
+_JID: Final = re.compile(
+    r"[0-9]+@s\.whatsapp\.net"  # a user
+    r"|[0-9]+-[0-9]+@g\.us"  # a group
+    r"|[0-9A-Za-z]+@broadcast"  # a broadcast list (or status@broadcast)
+    r"|s\.whatsapp\.net|g\.us|c\.us|broadcast"  # the services
+)
 _NUMBER_NOISE = re.compile(r"[\s+\-().]")
 _WELL_FORMED = re.compile(r"[0-9]{5,15}")
 
@@ -55,6 +62,14 @@ def is_group(jid: str) -> bool:
 
 def is_broadcast(jid: str) -> bool:
     return jid == "broadcast" or jid.endswith("@" + BROADCAST_SERVER)
+
+
+def is_jid(text: str) -> bool:
+    """Whether ``text`` is an address the service knows how to route to (§0): a user,
+    group or broadcast-list JID, or one of the services (``s.whatsapp.net``, ``g.us``, the
+    ``c.us`` of a change of number, ``broadcast``). A file path, a bare number, a name
+    or an empty string is not."""
+    return _JID.fullmatch(text) is not None
 
 
 def normalize_number(raw: str) -> str | None:

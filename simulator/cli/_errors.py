@@ -4,7 +4,9 @@
 0      success (and ``--help``)
 1      ``FatalError``: the command gave up; one sentence on stderr
 2      usage error: argparse printed the usage and what was wrong
-3      a bug: one line on stderr, the traceback saved to a file it names
+3      a bug: one line on stderr, the traceback saved to a file it names: in
+       ``$SIMULATOR_CRASH_DIR`` if set, else in the current directory (where
+       the user ran the tool)
 130    interrupted with Ctrl-C
 141    stdout was closed by the reader (``simulator routes | head``): nothing
        is printed, the status is the one of a Unix tool ended by SIGPIPE
@@ -17,6 +19,7 @@ import os
 import sys
 import tempfile
 import traceback
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from simulator.errors import FatalError
@@ -41,6 +44,9 @@ EXIT_BUG: Final = 3
 EXIT_INTERRUPTED: Final = 130
 EXIT_BROKEN_PIPE: Final = 141
 
+CRASH_DIR_VARIABLE: Final = "SIMULATOR_CRASH_DIR"
+"""Where crash logs go; unset: the current directory."""
+
 
 def exit_code_of(command: Callable[[], int]) -> int:
     """Run ``command`` and turn how it ended into an exit code, reporting on stderr."""
@@ -60,9 +66,13 @@ def exit_code_of(command: Callable[[], int]) -> int:
         if _only_broken_pipes(exc):
             _silence_stdout()
             return EXIT_BROKEN_PIPE
-        path = _save_traceback()
+        try:
+            where = f"traceback in {_save_traceback()}"
+        except OSError as write_error:
+            where = f"cannot save the traceback: {write_error}"
+            traceback.print_exc()
         print(
-            f"error: unexpected {type(exc).__name__}: {exc} (this is a bug; traceback in {path})",
+            f"error: unexpected {type(exc).__name__}: {exc} (this is a bug; {where})",
             file=sys.stderr,
         )
         return EXIT_BUG
@@ -96,8 +106,16 @@ def _system_exit_code(exc: SystemExit) -> int:
 
 
 def _save_traceback() -> str:
+    """Write the current traceback to a new ``simulator-crash-*.log`` in the crash folder
+    (``$SIMULATOR_CRASH_DIR``, else the current directory); its path, relative when short."""
+    folder = Path(os.environ.get(CRASH_DIR_VARIABLE) or ".")
     with tempfile.NamedTemporaryFile(
-        "w", prefix="simulator-crash-", suffix=".log", delete=False, encoding="utf-8"
+        "w",
+        prefix="simulator-crash-",
+        suffix=".log",
+        dir=folder,
+        delete=False,
+        encoding="utf-8",
     ) as log:
         log.write(traceback.format_exc())
     return log.name

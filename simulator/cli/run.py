@@ -68,12 +68,20 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         metavar="F",
         help="multiply waits and timeouts by F for external bots (real time), e.g. 0.01",
     )
+    parser.add_argument(
+        "--full-payloads",
+        action="store_true",
+        help="show long binary payloads (key uploads, thumbnails) whole in transcripts;"
+        " by default they are shortened to their first bytes and length",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from simulator.scenario import junit_xml
+    from simulator.scenario.report import FULL_PAYLOADS
 
+    FULL_PAYLOADS.set(args.full_payloads)
     if not args.time_scale > 0:
         raise FatalError(f"--time-scale must be more than 0, not {args.time_scale}")
     scenarios = _load(files_of(args.paths))

@@ -5,7 +5,17 @@
 Prints one line ``listening on HOST:PORT`` once clients can connect (port 0 lets the
 OS choose), then serves until Ctrl-C or SIGTERM, which end it cleanly with exit 0. With
 ``--http-port`` it also serves registration and media over HTTP and prints
-``http on HOST:PORT`` (the base URL for ``code_request`` and the media URLs).
+``http on HOST:PORT`` (the base URL for ``code_request`` and the media URLs). With
+``--tls`` it serves them over HTTPS instead (on ``--http-port``, default 443, the port real
+clients use), with a certificate signed by a local CA made at start; it writes the CA
+certificate to ``--ca-cert`` and prints ``https on HOST:PORT`` and how each client
+trusts that CA.
+
+Every session's connect, login and end (with the reason the server ended it) is logged
+to stderr at INFO (``--log-level``: ``debug`` adds every stanza in and out, with long
+binary payloads shortened unless ``--full-payloads``; ``warning`` keeps only the ends
+the client did not choose: protocol errors, refused logins and stanzas, replaced
+sessions). ``-v`` is ``--log-level debug``.
 
 Nonces, SMS codes, passwords and ids are unpredictable unless ``--seed N`` is given, and
 wrong passwords are throttled per number (``--login-failures N`` within ``--login-window
@@ -27,10 +37,11 @@ import argparse
 import base64
 import binascii
 import ipaddress
+import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,6 +106,26 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="also serve registration and media over HTTP on this port (0 = any free port)",
     )
     parser.add_argument(
+        "--media-url",
+        metavar="URL",
+        help="the base of the media URLs clients are given, e.g. https://mmg.whatsapp.net"
+        " (default: http(s)://HOST:PORT of the HTTP side)",
+    )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve registration and media over HTTPS with a local CA made now (on"
+        " --http-port, default 443); writes the CA certificate to --ca-cert and says how each"
+        " client trusts it",
+    )
+    parser.add_argument(
+        "--ca-cert",
+        type=Path,
+        default=Path("simulator-ca.pem"),
+        metavar="FILE",
+        help="with --tls: where to write the CA certificate (default ./simulator-ca.pem)",
+    )
+    parser.add_argument(
         "--record",
         type=Path,
         metavar="FILE",
@@ -112,6 +143,21 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         type=int,
         metavar="PORT",
         help="also serve the desk, a web page to play users and watch stanzas (0 = any port)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default="info",
+        help="what stderr shows: info (default) every session's connect, login and end with"
+        " its reason; warning only ends the client did not choose; debug also every stanza",
+    )
+    parser.add_argument(
+        "-v", dest="log_level", action="store_const", const="debug", help="--log-level debug"
+    )
+    parser.add_argument(
+        "--full-payloads",
+        action="store_true",
+        help="with debug logging: show long binary payloads whole instead of shortened",
     )
     parser.set_defaults(run=run)
 
@@ -246,6 +292,44 @@ def exposure_warning(host: str) -> str | None:
     )
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+ELIDE_AT = 64
+"""Binary payloads longer than this (bytes) are shortened in the stanza log."""
+
+
+@contextmanager
+def _logging_to_stderr(level: str) -> Iterator[None]:
+    """The ``simulator`` loggers write to stderr at ``level`` while serving, and are put
+    back as they were afterwards (``main`` may run in a process that goes on)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("simulator")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    logger.handlers[:] = [handler]
+    logger.setLevel(level.upper())
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.handlers[:], level_before, logger.propagate = saved
+        logger.setLevel(level_before)
+
+
+def _log_stanzas(server: Server, full: bool) -> None:
+    """At DEBUG: every stanza in and out, one line each (payloads shortened unless full)."""
+    from simulator.wire.node import Node
+
+    stanzas = logging.getLogger("simulator.server.stanzas")
+    if not stanzas.isEnabledFor(logging.DEBUG):
+        return
+
+    def tap(direction: str, jid: str, node: Node) -> None:
+        arrow = "-->" if direction == "in" else "<--"
+        stanzas.debug("%s %s %s", jid, arrow, node.to_text(elide=None if full else ELIDE_AT))
+
+    server.tap(tap)
+
+
 def parse_account(spec: str) -> tuple[str, str, str]:
     """``PHONE[:PASSWORD_B64[:NAME]]`` -> (phone, password, name), or FatalError."""
     phone, _, rest = spec.partition(":")
@@ -333,6 +417,36 @@ async def _listen(
         raise FatalError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
+TRUST_HINTS = (
+    "  yowsup / Python (ssl, urllib, http.client): SSL_CERT_FILE={ca}",
+    "  Python requests: REQUESTS_CA_BUNDLE={ca}",
+    "  Chat-API / PHP (fsockopen ssl://, file_get_contents): php.ini openssl.cafile={ca};"
+    " curl: curl.cainfo={ca} or CURLOPT_CAINFO",
+    "  curl: --cacert {ca}",
+)
+"""How each client trusts the local CA, printed by ``serve --tls``."""
+
+
+async def _listen_https(server: Server, args: argparse.Namespace) -> None:
+    """Make the local CA, write its certificate, serve HTTPS, say how to trust it."""
+    from simulator.server.tls import make_local_ca
+
+    ca = make_local_ca([args.host])
+    try:
+        ca.write_ca(args.ca_cert)
+    except OSError as exc:
+        raise FatalError(f"--ca-cert {args.ca_cert}: cannot write it: {exc.strerror}") from None
+    port = 443 if args.http_port is None else args.http_port
+    host, bound = await _listen(
+        lambda h, p: server.listen_http(h, p, tls=ca.server_context()), args.host, port
+    )
+    print(f"https on {host}:{bound}", flush=True)
+    path = args.ca_cert.resolve()
+    print(f"CA certificate {path} (valid for {', '.join(ca.names)}); trust it with:", flush=True)
+    for hint in TRUST_HINTS:
+        print(hint.format(ca=path), flush=True)
+
+
 async def _serve(
     args: argparse.Namespace, state: State, bot: str | None = None
 ) -> LiveRecorder | None:
@@ -343,6 +457,8 @@ async def _serve(
             _recording(server, args.record is not None, bot) as recorder,
             desk_page(server, args.host, args.desk_port),
         ):
+            _log_stanzas(server, args.full_payloads)
+            server.http.advertised_url = args.media_url
             host, port = await _listen(server.listen_tcp, args.host, args.port)
             print(f"listening on {host}:{port}", flush=True)
             warning = exposure_warning(host)
@@ -353,7 +469,9 @@ async def _serve(
                 print(f"{line} {account.push_name}".rstrip(), flush=True)
             for group in state.groups.values():
                 print(f"  group {group.jid} {group.subject}".rstrip(), flush=True)
-            if args.http_port is not None:
+            if args.tls:
+                await _listen_https(server, args)
+            elif args.http_port is not None:
                 http_host, http_port = await _listen(server.listen_http, args.host, args.http_port)
                 print(f"http on {http_host}:{http_port}", flush=True)
             if recorder is not None:
@@ -369,7 +487,8 @@ def run(args: argparse.Namespace) -> int:
     state = _state(args)
     bot = _record_bot(args, state)
     try:
-        recorder = trio.run(_serve, args, state, bot)
+        with _logging_to_stderr(args.log_level):
+            recorder = trio.run(_serve, args, state, bot)
     except BaseExceptionGroup as group:
         raise _single(group) from None
     if recorder is not None:

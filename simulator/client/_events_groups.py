@@ -2,7 +2,10 @@
 
 The ``w:gp2`` notifications (§3.15) raise one event each, by payload tag:
 
-* ``<create type="new">`` -> :class:`GroupisCreated` (onGroupisCreated)
+* ``<create type="new">`` -> :class:`GroupisCreated` (onGroupisCreated), ``new`` true
+* ``<create>`` without ``type`` -> :class:`GroupisCreated` with ``new`` false: we were
+  added to an existing group (the real service tells the added user this way, with the
+  whole group; the members already in get ``<add>``). ``added_to_existing`` says so.
 * ``<add>`` -> :class:`GroupsParticipantsAdd` (onGroupsParticipantsAdd)
 * ``<remove>`` -> :class:`GroupsParticipantsRemove` (onGroupsParticipantsRemove)
 * ``<subject>`` -> :class:`GetGroupsSubject` (onGetGroupsSubject)
@@ -96,9 +99,20 @@ class GroupNotification(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GroupisCreated(GroupNotification):
-    """onGroupisCreated: someone created a group with us in it; ``group`` is all of it."""
+    """onGroupisCreated: we are in a group we were not in; ``group`` is all of it.
+
+    Either someone created it with us in it (``new``), or an admin added us to an
+    existing group (``added_to_existing``: the group's ``creation`` is older than ``t``,
+    ``participant`` is the admin who added us). A bot decides here whether to stay.
+    """
 
     group: GroupInfo
+    new: bool = True
+    """``type="new"``: the group was just created."""
+
+    @property
+    def added_to_existing(self) -> bool:
+        return not self.new
 
     @property
     def creator(self) -> str:
@@ -194,7 +208,7 @@ def _create(env: _Envelope, payload: Node) -> Event:
     group = payload.child("group")
     if group is None:
         return Unhandled(node=env["node"])
-    return GroupisCreated(group=GroupInfo.from_node(group), **env)
+    return GroupisCreated(group=GroupInfo.from_node(group), new=payload.get("type") == "new", **env)
 
 
 def _add(env: _Envelope, payload: Node) -> Event:

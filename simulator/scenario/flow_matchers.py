@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from simulator.scenario.match import Absent, Pattern
 from simulator.scenario.match import Literal as Exactly
-from simulator.scenario.match import Pattern
 from simulator.scenario.model import MatcherSpec, Name, Names
 from simulator.vocabulary import Matched, Text
 
@@ -53,7 +53,15 @@ class GroupMatch(MatcherSpec):
     demoted, a new subject."""
 
     KEY: ClassVar[str] = "group"
-    CHANGES: ClassVar[tuple[str, ...]] = ("create", "add", "remove", "promote", "demote", "subject")
+    CHANGES: ClassVar[tuple[str, ...]] = (
+        "create",
+        "join",
+        "add",
+        "remove",
+        "promote",
+        "demote",
+        "subject",
+    )
 
     from_: Name | None = Field(default=None, alias="from")
     """The group (its name, ``{{capture}}`` or JID)."""
@@ -62,6 +70,9 @@ class GroupMatch(MatcherSpec):
     id: Matched | None = None
     create: bool | Text | None = None
     """The group was created with us in it: ``true``, or its subject."""
+    join: bool | Text | None = None
+    """We were added to an existing group: ``true``, or its subject. The added user gets
+    the whole group (``<create>`` without ``type``); the members already in get ``add``."""
     add: Names | None = None
     """Who was added (one or a list, in order)."""
     remove: Names | None = None
@@ -80,13 +91,17 @@ class GroupMatch(MatcherSpec):
         return _envelope(b, "w:gp2", fields, self._payload(b))
 
     def _payload(self, b: Builder) -> list[Pattern]:
-        if self.create is not None and self.create is not False:
+        kinds: tuple[tuple[str, Value], ...] = (("create", Exactly("new")), ("join", Absent()))
+        for key, kind in kinds:
+            given: bool | str | None = getattr(self, key)
+            if given is None or given is False:
+                continue
             group = (
-                Pattern("group", (("subject", b.value(self.create, "create")),))
-                if isinstance(self.create, str)
+                Pattern("group", (("subject", b.value(given, key)),))
+                if isinstance(given, str)
                 else Pattern("group")
             )
-            return [Pattern("create", (("type", Exactly("new")),), (group,))]
+            return [Pattern("create", (("type", kind),), (group,))]
         if self.subject is not None:
             return [Pattern("subject", (("subject", b.value(self.subject, "subject")),))]
         for key in ("add", "remove", "promote", "demote"):

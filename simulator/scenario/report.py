@@ -34,6 +34,7 @@ from __future__ import annotations
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
@@ -62,6 +63,12 @@ TRANSCRIPT_LIMIT: Final = 200
 """Transcript lines shown in a failure report (the last ones)."""
 
 Arrow = Literal["tx", "rx", "--"]
+
+ELIDE_AT: Final = 64
+"""Binary payloads longer than this (bytes) are shortened in transcripts and reports:
+yowsup's key upload alone is tens of KB of hex."""
+FULL_PAYLOADS: ContextVar[bool] = ContextVar("FULL_PAYLOADS", default=False)
+"""True: transcripts show every payload whole (``simulator run --full-payloads``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +106,15 @@ def pad(text: str, width: int) -> str:
 
 
 def one_line(node: Node) -> str:
-    """The node in the tx/rx notation on one line (line breaks in data as ``&#xA;``)."""
-    return node.to_text().replace("\r", "&#xD;").replace("\n", "&#xA;").replace("\t", "&#x9;")
+    """The node in the tx/rx notation on one line (line breaks in data as ``&#xA;``);
+    binary payloads over :data:`ELIDE_AT` bytes shortened unless :data:`FULL_PAYLOADS`."""
+    elide = None if FULL_PAYLOADS.get() else ELIDE_AT
+    return (
+        node.to_text(elide=elide)
+        .replace("\r", "&#xD;")
+        .replace("\n", "&#xA;")
+        .replace("\t", "&#x9;")
+    )
 
 
 def render_transcript(entries: Sequence[Entry], *, limit: int | None = None) -> str:

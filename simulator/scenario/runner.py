@@ -78,6 +78,7 @@ from simulator.scenario.report import (
     render_failure,
 )
 from simulator.server import ServerConfig, open_server
+from simulator.server.server import ORDINARY_ENDS
 from simulator.transport import MemoryConnector
 from simulator.wire.node import Node
 from simulator.world import build_state
@@ -98,6 +99,7 @@ if TYPE_CHECKING:
     )
     from simulator.server import Server
     from simulator.server.server import BugReport
+    from simulator.server.session import Session as ServerSession
 
 __all__ = ["BotOverride", "Failed", "Inbox", "Runtime", "run_scenario", "run_scenario_sync"]
 
@@ -209,6 +211,10 @@ class Runtime:
         self.passwords: dict[str, str] = {}
         """Label -> the password registration issued (``code_register``) for the run."""
         server.tap(self._on_tap)
+        self._ended: set[str] = set()
+        """JIDs whose session ended once: their next login is a reconnect."""
+        self.unwatch_sessions = server.watch_sessions(self._on_session)
+        """Called when the steps are over: the shutdown's session ends are not noted."""
 
     # ---------------------------------------------------------------- time, notes, failures
 
@@ -281,6 +287,20 @@ class Runtime:
             return render_node(node, self.env)
         except Unbound as exc:
             self.fail(f"{exc}: the expectation that would bind it did not match (was it optional?)")
+
+    def _on_session(self, event: str, session: ServerSession) -> None:
+        """Transcript notes for logins, reconnects and ends (a drop says why)."""
+        if not session.jid or event == "connected":
+            return
+        label = self._labels.get(session.jid) or phone_of(session.jid)
+        if event == "login":
+            again = " again (reconnect)" if session.jid in self._ended else ""
+            self.note(f"{label} logged in{again} (session #{session.number})")
+            return
+        self._ended.add(session.jid)
+        reason = session.close_reason or "server stopped"
+        kind = "ended" if reason in ORDINARY_ENDS else "dropped"
+        self.note(f"{label}'s session #{session.number} {kind}: {reason}")
 
     def _on_tap(self, direction: str, jid: str, node: Node) -> None:
         label = self._labels.get(jid) or phone_of(jid)
@@ -714,6 +734,7 @@ async def run_scenario(
             try:
                 failure = await _run_steps(rt)
             finally:
+                rt.unwatch_sessions()
                 with trio.CancelScope(shield=True):
                     await rt.shutdown()
                 nursery.cancel_scope.cancel()

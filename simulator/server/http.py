@@ -45,10 +45,10 @@ The advertised base URL
 -----------------------
 Media URLs handed to clients are ``<base>/u/<token>`` and ``<base>/d/<token>/<name>``.
 ``base`` is :attr:`HttpService.advertised_url` when set, else ``http://HOST:PORT`` of the
-TCP listener. Real clients ignore the port and speak TLS to port 443 of the URL's host
-(§4.7), so an unmodified yowsup or Chat-API needs a TLS-terminating proxy on 443 in
-front of this endpoint, a hosts-file entry pointing the advertised host at it, and
-``advertised_url = "https://that-host"``; TLS itself is not built in.
+TCP listener (``https://`` when it serves TLS: ``listen(..., tls=context)``, see
+:mod:`simulator.server.tls`). Real clients ignore the port and speak TLS to port 443 of
+the URL's host (§4.7): serve HTTPS on 443 (``simulator serve --tls --http-port 443``), or
+point the client's port at the listener (tests/interop does this in its drivers).
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ from __future__ import annotations
 import contextlib
 import http
 import json
-from collections.abc import Callable, Mapping
+import ssl
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, final
 from urllib.parse import parse_qsl, urlsplit
@@ -165,7 +166,9 @@ class HttpService:
         self.address: tuple[str, int] | None = None
         """Where the TCP listener is bound, once :meth:`listen` ran."""
         self.advertised_url: str | None = None
-        """Base URL put into media URLs; ``None`` = ``http://HOST:PORT`` of the listener."""
+        """Base URL put into media URLs; ``None`` = ``http(s)://HOST:PORT`` of the listener."""
+        self.scheme = "http"
+        """``https`` once the listener serves TLS (:mod:`simulator.server.tls`)."""
         self.registrar: Registrar = Registrar()
         """Registration bookkeeping and the knobs that make each failure reachable (§4.8)."""
         self.uploads: dict[str, UploadSlot] = {}
@@ -186,14 +189,23 @@ class HttpService:
         if self.advertised_url:
             return self.advertised_url.rstrip("/")
         if self.address is not None:
-            return f"http://{self.address[0]}:{self.address[1]}"
+            return f"{self.scheme}://{self.address[0]}:{self.address[1]}"
         return None
 
     # ---------------------------------------------------------------- transports
 
-    async def listen(self, nursery: trio.Nursery, host: str, port: int) -> tuple[str, int]:
-        """Accept HTTP over TCP; returns the address bound."""
-        self.address = await listen_tcp(nursery, host, port, self.handle_stream)
+    async def listen(
+        self, nursery: trio.Nursery, host: str, port: int, tls: ssl.SSLContext | None = None
+    ) -> tuple[str, int]:
+        """Accept HTTP over TCP (HTTPS with ``tls``: a layer around the same handler,
+        :func:`simulator.server.tls.tls_handler`); returns the address bound."""
+        handler: Callable[[trio.SocketStream], Awaitable[None]] = self.handle_stream
+        if tls is not None:
+            from simulator.server.tls import tls_handler
+
+            handler = tls_handler(tls, self.handle_stream)
+        self.address = await listen_tcp(nursery, host, port, handler)
+        self.scheme = "https" if tls is not None else "http"
         return self.address
 
     async def connect(self, nursery: trio.Nursery) -> trio.abc.Stream:

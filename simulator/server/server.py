@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import ssl
 import traceback
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -38,7 +39,7 @@ from typing import TYPE_CHECKING, Final, Literal, final
 import trio
 
 from simulator.errors import ServerBug, StanzaError
-from simulator.jid import SERVER
+from simulator.jid import SERVER, is_jid
 from simulator.server.clock import DEFAULT_EPOCH, IdSource, SecretSource, ServerClock
 from simulator.server.router import Router
 from simulator.server.session import Session, SessionState, stream_error
@@ -57,14 +58,25 @@ if TYPE_CHECKING:
 
 __all__ = ["BugReport", "Server", "ServerConfig", "Tap", "open_server"]
 
-log = logging.getLogger("simulator.server")
-
 Direction = Literal["in", "out"]
-_log = logging.getLogger("simulator.server")
 
 Tap = Callable[[Direction, str, Node], None]
 """An observer: called with ("in", jid, node) for every stanza a user sends to the server
 and ("out", jid, node) for every stanza the server queues for a user."""
+
+SessionEvent = Literal["connected", "login", "ended"]
+SessionWatcher = Callable[[SessionEvent, "Session"], None]
+"""An observer of session lives: ``connected`` (a client connected), ``login`` (it logged
+in: ``session.jid`` is set), ``ended`` (it is gone: ``session.close_reason`` says why)."""
+
+log: Final = logging.getLogger("simulator.server")
+"""Session starts and ends (INFO; an end for a reason the client did not choose: WARNING)."""
+
+ORDINARY_ENDS: Final = frozenset(
+    {"client disconnected", "client ended the stream", "server stopped", "closed by server"}
+)
+"""Close reasons logged at INFO; any other (a protocol error, a refused login, a stanza
+refused with a stream error, a replaced session) is logged at WARNING."""
 
 DEFAULT_PROPS: Final[Mapping[str, str]] = {
     # The values listed in the Chat-API docs (PROTOCOL.md §3.1).
@@ -219,6 +231,7 @@ class Server:
         self.taps: list[Tap] = []
         self.bugs: list[BugReport] = []
         """Server bugs seen so far (``strict`` only; the first 100)."""
+        self.session_watchers: list[SessionWatcher] = []
         self._nursery = nursery
         self._numbers = itertools.count(1)
         self._awaiting: dict[tuple[str, str], trio.Event] = {}
@@ -235,13 +248,14 @@ class Server:
 
     def success_attrs(self, account: Account) -> dict[str, str]:
         """The attributes of ``success`` (§2.9), in the order the recorded sessions show."""
+        now = self.clock.now()
         return {
             "status": account.status,
             "kind": account.kind,
             "creation": str(account.creation),
-            "expiration": str(account.expiration),
+            "expiration": str(account.expiration_at(now)),
             "props": self.config.props_version,
-            "t": str(self.clock.now()),
+            "t": str(now),
         }
 
     # ---------------------------------------------------------------- connections
@@ -282,7 +296,7 @@ class Server:
         while len(self.logging_in) >= self.config.max_pending_logins:
             oldest = next(iter(self.logging_in))
             del self.logging_in[oldest]
-            _log.info("dropping %s (%s): too many peers logging in", oldest, oldest.link.peer)
+            log.info("dropping %s (%s): too many peers logging in", oldest, oldest.link.peer)
             oldest.kill("too many connections logging in")
 
     async def connect_nodes(self, dialect: Dialect = Dialect.V16) -> Link:
@@ -310,7 +324,7 @@ class Server:
 
     async def _serve_tcp_peer(self, stream: trio.SocketStream) -> None:
         if self.tcp_connections >= self.config.max_connections:
-            _log.warning("refusing a connection: %d are open", self.tcp_connections)
+            log.warning("refusing a connection: %d are open", self.tcp_connections)
             await stream.aclose()
             return
         self.tcp_connections += 1
@@ -320,9 +334,12 @@ class Server:
         finally:
             self.tcp_connections -= 1
 
-    async def listen_http(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
-        """Start the HTTP side (registration, media) on TCP; returns the address bound."""
-        return await self.http.listen(self._nursery, host, port)
+    async def listen_http(
+        self, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None
+    ) -> tuple[str, int]:
+        """Start the HTTP side (registration, media) on TCP, HTTPS with ``tls`` (see
+        :mod:`simulator.server.tls`); returns the address bound."""
+        return await self.http.listen(self._nursery, host, port, tls)
 
     async def connect_http(self) -> trio.abc.Stream:
         """An in-process connection to the HTTP side: a byte stream, no sockets."""
@@ -365,6 +382,10 @@ class Server:
     async def dispatch(self, session: Session, node: Node) -> None:
         for tap in self.taps:
             tap("in", session.jid, node)
+        to = node.get("to")
+        if to is not None and not is_jid(to):
+            self._refuse_address(session, node, to)
+            return
         route = self.router.lookup(node)
         if route is None:
             if node.tag == "iq" and node.get("type") in ("get", "set"):
@@ -393,14 +414,33 @@ class Server:
         bugs, self.bugs = self.bugs, []
         return bugs
 
-    def _error_reply(self, session: Session, request: Node, exc: StanzaError) -> None:
+    def _refuse_address(self, session: Session, node: Node, to: str) -> None:
+        """A stanza whose ``to`` is not a JID (a file path, a name): never acked and dropped.
+
+        An iq request gets ``400 bad-request`` (§4.2); any other stanza the §3.10 answer
+        to a malformed message, ``<stream:error><xml-not-well-formed/>`` and the close,
+        whose reason names the address (``simulator serve`` logs it).
+        """
+        if node.tag == "iq" and node.get("type") in ("get", "set"):
+            self._error_reply(session, node, StanzaError(400, "bad-request"), sender=SERVER)
+            return
+        reason = f"malformed {node.tag}: to={to!r} is not a JID"
+        session.close(stream_error("xml-not-well-formed"), reason)
+
+    def _error_reply(
+        self, session: Session, request: Node, exc: StanzaError, *, sender: str | None = None
+    ) -> None:
         attrs = {"code": str(exc.code), "text": exc.text}
         if exc.backoff is not None:
             attrs["backoff"] = str(exc.backoff)
         session.push(
             Node(
                 "iq",
-                {"from": request.get("to") or SERVER, "id": request.get("id", ""), "type": "error"},
+                {
+                    "from": sender or request.get("to") or SERVER,
+                    "id": request.get("id", ""),
+                    "type": "error",
+                },
                 [Node("error", attrs)],
             )
         )
@@ -415,7 +455,7 @@ class Server:
         key = (kind, node.get("id", ""), pending_peer(node))
         if key not in box and len(box) >= self.config.offline_limit:
             dropped = box.drop_oldest()
-            _log.warning("offline queue of %s is full: forgot %s", to, dropped)
+            log.warning("offline queue of %s is full: forgot %s", to, dropped)
         box.add(key, node)
         session = self.live(to)
         if session is not None:
@@ -465,6 +505,26 @@ class Server:
         """Observe every stanza in and out; returns a function that removes the observer."""
         self.taps.append(observer)
         return lambda: self.taps.remove(observer)
+
+    def watch_sessions(self, watcher: SessionWatcher) -> Callable[[], None]:
+        """Observe every session's connect, login and end; returns the remover."""
+        self.session_watchers.append(watcher)
+        return lambda: self.session_watchers.remove(watcher)
+
+    def session_event(self, event: SessionEvent, session: Session) -> None:
+        """Log a session's connect, login or end, and tell the watchers."""
+        who = f"session #{session.number}"
+        if event == "connected":
+            log.info("%s from %s: connected", who, session.link.peer)
+        elif event == "login":
+            passive = ", passive" if session.passive else ""
+            log.info("%s: %s logged in (%s%s)", who, session.jid, session.resource, passive)
+        else:
+            reason = session.close_reason or "server stopped"
+            level = logging.INFO if reason in ORDINARY_ENDS else logging.WARNING
+            log.log(level, "%s %s: ended: %s", who, session.jid or session.link.peer, reason)
+        for watcher in list(self.session_watchers):
+            watcher(event, session)
 
 
 def pending_peer(node: Node) -> str:

@@ -154,6 +154,7 @@ class Session:
     # ---------------------------------------------------------------- the whole life
 
     async def run(self) -> None:
+        self.server.session_event("connected", self)
         try:
             with self._cancel:
                 account = await self._guarded(self._login_in_time)
@@ -161,6 +162,7 @@ class Session:
                     return
                 self.account = account
                 self.jid = account.jid
+                self.server.session_event("login", self)
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._writer)
                     self.state = SessionState.ACTIVE
@@ -170,6 +172,7 @@ class Session:
         finally:
             self.state = SessionState.CLOSED
             self.server.detach(self)
+            self.server.session_event("ended", self)
             with trio.CancelScope(shield=True), trio.move_on_after(1):
                 await self.link.aclose()
 
@@ -253,7 +256,8 @@ class Session:
             if isinstance(event, NodeReceived):
                 await dispatch(self, event.node)
             elif isinstance(event, StreamEnded):
-                self.close_reason = "client ended the stream"
+                # A server that closed first keeps its reason (the client's goodbye answers it).
+                self.close_reason = self.close_reason or "client ended the stream"
                 self.state = SessionState.CLOSING
                 return True
             elif isinstance(event, ConnectionClosed):
@@ -283,7 +287,7 @@ class Session:
                 break
             try:
                 await send(node)
-            except LinkClosed:
+            except LinkClosed:  # also when the reader found the peer's bytes broken
                 break
         await self.link.aclose()
         self._cancel.cancel()

@@ -41,6 +41,8 @@ __all__ = [
 PendingKind = Literal["message", "receipt", "notification"]
 
 DEFAULT_PUSH_NAME: Final = ""
+YEAR: Final = 365 * 86_400
+"""One account term (a free account's year), in seconds."""
 
 
 def default_password(phone: str) -> str:
@@ -69,7 +71,9 @@ class Account:
     kind: str = "free"
     status: str = "active"
     creation: int = 1_400_000_000
-    expiration: int = 1_735_689_600
+    paid_until: int | None = None
+    """The end of a paid term (``notify_payment``); ``None`` for a free account, whose term
+    renews every year on the anniversary of ``creation`` (see :meth:`expiration_at`)."""
     next_nonce: bytes | None = None
     """The nonce sent in the last ``success``: a fast re-login may use it (§2.8)."""
     identity: str | None = None
@@ -85,6 +89,18 @@ class Account:
     @property
     def jid(self) -> str:
         return user_jid(self.phone)
+
+    def expiration_at(self, now: int) -> int:
+        """When the account's current term ends, as ``success``, ``<account>`` and the
+        registration answers carry it: the paid term if one runs, else the first
+        anniversary of ``creation`` after ``now`` (a free account's yearly term). Always
+        later than ``now``, so a client never sees an account expired at login."""
+        if self.paid_until is not None and self.paid_until > now:
+            return self.paid_until
+        if now < self.creation:
+            return self.creation + YEAR
+        years = (now - self.creation) // YEAR + 1
+        return self.creation + years * YEAR
 
     @property
     def password_b64(self) -> str:

@@ -180,10 +180,16 @@ class Node:
 
     # ---------------------------------------------------------------- text form
 
-    def to_text(self, indent: int | None = None) -> str:
-        """Render in the tx/rx notation; ``indent`` pretty-prints children on their own lines."""
+    def to_text(self, indent: int | None = None, *, elide: int | None = None) -> str:
+        """Render in the tx/rx notation; ``indent`` pretty-prints children on their own lines.
+
+        ``elide``: binary data (not printable UTF-8) longer than this many bytes is shown
+        as its first :data:`ELIDED_HEAD` bytes and its length, ``hex:0a1b…(3172 bytes)``,
+        for people reading transcripts and logs (a key upload is tens of KB). Elided text
+        cannot be parsed back.
+        """
         out: list[str] = []
-        _render(self, out, indent, 0)
+        _render(self, out, indent, 0, elide)
         return "".join(out)
 
     @classmethod
@@ -221,9 +227,15 @@ def _data_as_text(data: bytes) -> str | None:
     return None
 
 
-def _render_data(data: bytes) -> str:
+ELIDED_HEAD: Final = 16
+"""Bytes of an elided binary payload that are still shown."""
+
+
+def _render_data(data: bytes, elide: int | None = None) -> str:
     text = _data_as_text(data)
     if text is None:
+        if elide is not None and len(data) > elide:
+            return f"hex:{data[:ELIDED_HEAD].hex()}…({len(data)} bytes)"
         return "hex:" + data.hex()
     escaped = _escape(text, _DATA_ESCAPES, keep_ws=True)
     if escaped.startswith("hex:"):
@@ -231,7 +243,9 @@ def _render_data(data: bytes) -> str:
     return escaped
 
 
-def _render(node: Node, out: list[str], indent: int | None, depth: int) -> None:
+def _render(
+    node: Node, out: list[str], indent: int | None, depth: int, elide: int | None = None
+) -> None:
     pad = " " * (indent * depth) if indent else ""
     out.append(f"{pad}<{node.tag}")
     for key, value in node.attrs.items():
@@ -241,12 +255,12 @@ def _render(node: Node, out: list[str], indent: int | None, depth: int) -> None:
         for child in node.children:
             if indent:
                 out.append("\n")
-            _render(child, out, indent, depth + 1)
+            _render(child, out, indent, depth + 1, elide)
         if indent:
             out.append("\n" + pad)
         out.append(f"</{node.tag}>")
     elif node.data is not None:
-        out.append(f">{_render_data(node.data)}</{node.tag}>")
+        out.append(f">{_render_data(node.data, elide)}</{node.tag}>")
     else:
         out.append("/>")
 

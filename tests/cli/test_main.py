@@ -58,19 +58,49 @@ def test_exit_code_interrupted(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().err == "interrupted\n"
 
 
-def test_exit_code_bug_saves_the_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+def test_exit_code_bug_saves_the_traceback_where_the_user_runs_the_tool(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def command() -> int:
         raise ZeroDivisionError("oops")
 
+    monkeypatch.delenv("SIMULATOR_CRASH_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
     assert exit_code_of(command) == 3
     err = capsys.readouterr().err
     assert err.startswith("error: unexpected ZeroDivisionError: oops (this is a bug; traceback in ")
     path = Path(err.rstrip().removesuffix(")").rsplit(" ", 1)[-1])
-    try:
-        assert "ZeroDivisionError: oops" in path.read_text("utf-8")
-        assert "in command" in path.read_text("utf-8")
-    finally:
-        path.unlink()
+    assert path.resolve().parent == tmp_path.resolve()
+    assert "ZeroDivisionError: oops" in path.read_text("utf-8")
+    assert "in command" in path.read_text("utf-8")
+
+
+def test_exit_code_bug_saves_the_traceback_where_the_user_says(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def command() -> int:
+        raise KeyError("gone")
+
+    monkeypatch.setenv("SIMULATOR_CRASH_DIR", str(tmp_path / "crashes"))
+    (tmp_path / "crashes").mkdir()
+    assert exit_code_of(command) == 3
+    err = capsys.readouterr().err
+    [log] = (tmp_path / "crashes").glob("simulator-crash-*.log")
+    assert err.rstrip().endswith(f"traceback in {log})")
+    assert "KeyError: 'gone'" in log.read_text("utf-8")
+
+
+def test_exit_code_bug_when_the_crash_folder_is_missing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def command() -> int:
+        raise KeyError("gone")
+
+    monkeypatch.setenv("SIMULATOR_CRASH_DIR", str(tmp_path / "nowhere"))
+    assert exit_code_of(command) == 3
+    err = capsys.readouterr().err
+    assert "KeyError: 'gone'" in err  # the traceback is printed instead
+    assert "(this is a bug; cannot save the traceback: " in err
 
 
 def test_exit_code_system_exit_with_message(capsys: pytest.CaptureFixture[str]) -> None:

@@ -149,3 +149,13 @@ def test_a_frame_limit_beyond_the_wire_is_one_sentence_and_exit_1(
 def test_a_limit_below_one_is_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--max-connections", "0"]) == 2
     assert "'0' is not a whole number of at least 1" in capsys.readouterr().err
+
+
+def test_tls_with_an_unwritable_ca_path_is_one_sentence_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    where = tmp_path / "no-such-dir" / "ca.pem"
+    assert main(["serve", "--tls", "--http-port", "0", "--ca-cert", str(where)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --ca-cert {where}: cannot write it: ")
+    assert err.count("\n") == 1

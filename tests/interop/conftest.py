@@ -89,6 +89,12 @@ class Behaviour:
     """Its echo bot sends a read receipt after the delivery receipt."""
     legacy_receipt_acks: bool
     """Acks every receipt with ``type="delivery"`` and no ``to`` (2.0.x)."""
+    media_over_https: bool
+    """Its media layer uploads (``MediaUploader``) and downloads (``MediaDownloader``) over
+    HTTPS: 2.4+ (2.0.53 has no upload request entity)."""
+    groups_v2: bool
+    """Parses ``w:gp2`` notifications (2.0.53's session profile has them held back: its
+    notification layer crashes on them, PROTOCOL.md §6.2)."""
 
 
 KNOWN_VERSIONS: Final[Mapping[str, Behaviour]] = {
@@ -98,6 +104,8 @@ KNOWN_VERSIONS: Final[Mapping[str, Behaviour]] = {
         fast_relogin=False,
         bot_reads=False,
         legacy_receipt_acks=True,
+        groups_v2=False,
+        media_over_https=False,
     ),
     "2.4.102": Behaviour(
         dialect=Dialect.V15,
@@ -105,6 +113,8 @@ KNOWN_VERSIONS: Final[Mapping[str, Behaviour]] = {
         fast_relogin=True,
         bot_reads=True,
         legacy_receipt_acks=False,
+        groups_v2=True,
+        media_over_https=True,
     ),
     "2.5.7": Behaviour(
         dialect=Dialect.V16,
@@ -112,6 +122,8 @@ KNOWN_VERSIONS: Final[Mapping[str, Behaviour]] = {
         fast_relogin=True,
         bot_reads=True,
         legacy_receipt_acks=False,
+        groups_v2=True,
+        media_over_https=True,
     ),
 }
 
@@ -163,7 +175,10 @@ def read_clients(path: Path = CLIENTS_TXT) -> list[YowsupClient]:
     return clients
 
 
-CLIENTS: Final = read_clients()
+E2E_SUFFIX: Final = "-e2e"
+"""A clients.txt name ending so is an install with the axolotl packages, for test_e2e.py."""
+CLIENTS: Final = [c for c in read_clients() if not c.name.endswith(E2E_SUFFIX)]
+E2E_CLIENTS: Final = [c for c in read_clients() if c.name.endswith(E2E_SUFFIX)]
 
 
 def clients_where(predicate: Callable[[Behaviour], bool]) -> list[Any]:
@@ -385,13 +400,17 @@ async def run_driver(
     phone: str = BOT_PHONE,
     password: str = PASSWORD,
     host: str = "127.0.0.1",
+    env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Driver]:
     """Start ``drivers/<script>`` with ``client``'s yowsup; kill it when the block ends.
 
     ``home`` is the driver's HOME (yowsup 2.4+ keeps its login nonce there): pass the same
     folder to two runs for a fast re-login.
     """
-    env = driver_environment(client, home, host=host, port=port, phone=phone, password=password)
+    environment = driver_environment(
+        client, home, host=host, port=port, phone=phone, password=password
+    )
+    environment.update(env or {})
     label = f"{script} {' '.join(args)} (yowsup {client.version})".replace("  ", " ")
     stderr_path, stderr_file = _log_file(home.parent, f"{Path(script).stem}-{client.version}")
     try:
@@ -400,7 +419,7 @@ async def run_driver(
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr_file,
-            env=env,
+            env=environment,
         )
     finally:
         stderr_file.close()
@@ -429,6 +448,16 @@ class Serve:
     def stderr(self) -> str:
         return _read_log(self.stderr_path)
 
+    async def line_matching(self, pattern: str) -> re.Match[str]:
+        """Read stdout on until a line matches ``pattern`` (a full match); lines read so
+        far are in :attr:`stdout`."""
+        for line in self.stdout:
+            if match := re.fullmatch(pattern, line):
+                return match
+        lines, match = await _wait_line(self.process, self.stderr_path, re.compile(pattern))
+        self.stdout += lines
+        return match
+
     async def stop(self) -> int:
         """SIGTERM, then the exit code (``simulator serve`` documents 0 and ``stopped``)."""
         self.process.send_signal(signal.SIGTERM)
@@ -447,9 +476,9 @@ _LISTENING: Final = re.compile(r"listening on (?P<host>\S+):(?P<port>\d+)")
 
 @asynccontextmanager
 async def simulator_serve(
-    accounts: Iterable[tuple[str, str, str]], log_dir: Path
+    accounts: Iterable[tuple[str, str, str]], log_dir: Path, *options: str
 ) -> AsyncIterator[Serve]:
-    """Run ``python -m simulator serve --host 127.0.0.1 --port 0 --account ...``.
+    """Run ``python -m simulator serve --host 127.0.0.1 --port 0 --account ... OPTIONS``.
 
     Yields once it printed ``listening on HOST:PORT``; kills it when the block ends if
     the test did not :meth:`Serve.stop` it.
@@ -457,6 +486,7 @@ async def simulator_serve(
     command = [sys.executable, "-m", "simulator", "serve", "--host", "127.0.0.1", "--port", "0"]
     for phone, password, name in accounts:
         command += ["--account", f"{phone}:{password}:{name}"]
+    command += options
     stderr_path, stderr_file = _log_file(log_dir, "simulator-serve")
     try:
         process = await trio.lowlevel.open_process(
@@ -465,15 +495,15 @@ async def simulator_serve(
     finally:
         stderr_file.close()
     try:
-        lines, match = await _wait_listening(process, stderr_path)
+        lines, match = await _wait_line(process, stderr_path, _LISTENING)
         yield Serve(process, match["host"], int(match["port"]), lines, stderr_path)
     finally:
         with trio.CancelScope(shield=True):
             await _reap(process)
 
 
-async def _wait_listening(
-    process: trio.Process, stderr_path: Path
+async def _wait_line(
+    process: trio.Process, stderr_path: Path, pattern: re.Pattern[str]
 ) -> tuple[list[str], re.Match[str]]:
     assert process.stdout is not None
     pending = b""
@@ -486,18 +516,19 @@ async def _wait_listening(
                 if not chunk:
                     await process.wait()
                     raise AssertionError(
-                        f"simulator serve exited with {process.returncode} before listening;"
+                        f"simulator serve exited with {process.returncode} before printing"
+                        f" {pattern.pattern!r};"
                         f" stdout {lines!r}, stderr:\n{_read_log(stderr_path)}"
                     )
                 *complete, pending = (pending + chunk).split(b"\n")
-                for raw in complete:
-                    line = raw.decode("utf-8", "replace")
-                    lines.append(line)
-                    if match := _LISTENING.fullmatch(line):
+                lines += [raw.decode("utf-8", "replace") for raw in complete]
+                # Every whole line read is kept (Serve.line_matching looks at them later).
+                for line in lines:
+                    if match := pattern.fullmatch(line):
                         return lines, match
     except trio.TooSlowError:
         raise AssertionError(
-            f"simulator serve printed no 'listening on' line; stdout {lines!r},"
+            f"simulator serve printed no line matching {pattern.pattern!r}; stdout {lines!r},"
             f" stderr:\n{_read_log(stderr_path)}"
         ) from None
 

@@ -10,6 +10,7 @@ is handed when it is ``simulator serve``.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import pytest
@@ -218,6 +219,15 @@ async def test_simulator_serve_refuses_a_wrong_password_and_serves_the_yowsup_bo
             assert await bot.wait_exit() == EXIT_OK, bot.report()
             assert bot.events[-1] == {"event": "disconnected", "reason": "closed"}
     assert serve.stdout[0] == f"listening on 127.0.0.1:{serve.port}"
+    # serve's log (stderr, INFO by default): each session's start, login and end, and why.
+    log = serve.stderr
+    assert re.search(r"INFO session #1 from tcp 127\.0\.0\.1:\d+: connected", log), log
+    assert re.search(
+        rf"WARNING session #1 tcp 127\.0\.0\.1:\d+: ended: wrong password for {BOT_PHONE}", log
+    ), log
+    assert re.search(rf"INFO session #2: {BOT_JID} logged in \(\S+\)", log), log
+    assert re.search(rf"INFO session #\d+ {USER_JID}: ended: client ended the stream", log), log
+    assert re.search(rf"INFO session #2 {BOT_JID}: ended: server stopped", log), log
 
 
 async def test_yowsup_bot_echoes_our_user_and_nothing_stays_undelivered(

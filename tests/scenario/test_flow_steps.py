@@ -42,7 +42,7 @@ def head_of(report: str, path: Path) -> list[str]:
 def test_every_flow_step_and_kind_passes() -> None:
     result = run_file(FILES / "flows.yaml")
     assert result.passed, result.report
-    assert result.steps_run == result.steps_total == 79
+    assert result.steps_run == result.steps_total == 80
     assert result.virtual_seconds == 6  # six expect_none of 1s
 
 
@@ -226,7 +226,7 @@ def test_the_step_snippets_of_the_readme_are_valid() -> None:
     flows = readme[readme.index("## Steps of the flows") : readme.index("## The example library")]
     blocks = re.findall(r"```yaml\n(.*?)```", flows, re.S)
     steps = [step for block in blocks for step in YAML(typ="safe").load(block)]
-    assert len(steps) == 38
+    assert len(steps) == 39
     model = DEFAULT_REGISTRY.file_model()
     model.model_validate({"name": "readme", "world": {}, "steps": steps})
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from simulator.scenario import Entry, Failure, ScenarioResult, junit_xml, render_transcript
 from simulator.scenario.plan import Where
-from simulator.scenario.report import one_line, render_failure
+from simulator.scenario.report import FULL_PAYLOADS, one_line, render_failure
 from simulator.wire.node import Node
 
 ENTRIES = (
@@ -26,6 +26,26 @@ def test_render_transcript() -> None:
     assert render_transcript(ENTRIES, limit=1) == (
         "... 2 earlier lines left out\n+1d 01:01:01.500  bot   <-- rx  <ping/>"
     )
+
+
+def test_long_binary_payloads_are_shortened_unless_asked_for_whole() -> None:
+    """yowsup's key upload (200 one-time keys) is tens of KB: a transcript line shows its
+    first bytes and its length; ``--full-payloads`` shows it whole. Text stays whole."""
+    keys = bytes(range(256)) * 40
+    upload = Node("iq", {"xmlns": "encrypt"}, [Node("list", data=keys), Node("type", data=b"\x05")])
+    line = one_line(upload)
+    assert line == (
+        '<iq xmlns="encrypt"><list>hex:000102030405060708090a0b0c0d0e0f…(10240 bytes)</list>'
+        "<type>hex:05</type></iq>"
+    )
+    text = Node("body", data="a long text " * 100)
+    assert one_line(text) == text.to_text()
+    token = FULL_PAYLOADS.set(True)
+    try:
+        assert one_line(upload) == upload.to_text()
+        assert Node.parse(one_line(upload)) == upload
+    finally:
+        FULL_PAYLOADS.reset(token)
 
 
 def test_one_line_escapes_line_breaks() -> None:

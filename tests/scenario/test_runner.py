@@ -415,3 +415,33 @@ def test_the_readme_example_passes(tmp_path: Path) -> None:
     result = run_file(path)
     assert result.passed, result.report
     assert result.virtual_seconds == 60 + 24 * 3600 + 5  # expect_none 1m, wait 24h, optional 5s
+
+
+def test_the_transcript_marks_logins_drops_and_reconnects(write: WriteScenario) -> None:
+    """A developer sees in the transcript when a session started, why it ended and that
+    the party came back, next to the stanzas."""
+    path = write(
+        """
+- login: alice
+- server: {kill: bot}
+- login: bot
+- send: {from: alice, to: bot, text: hello}
+- expect:
+    to: alice
+    message: {from: bot, body: HELLO}
+""",
+        bot="tests.scenario.bots.broken:shouting",
+    )
+    result = run_file(path)
+    assert result.passed, result.report
+    notes = [e.text for e in result.transcript if e.arrow == "--"]
+    marks = [n for n in notes if "logged in" in n or "session #" in n]
+    assert marks[0].startswith("bot logged in (session #")
+    assert [m.split(" (session")[0] for m in marks[:4]] == [
+        "bot logged in",
+        "alice logged in",
+        marks[2],
+        "bot logged in again (reconnect)",
+    ]
+    assert marks[2].startswith("bot's session #")
+    assert marks[2].endswith(" dropped: killed by the scenario")

@@ -58,7 +58,7 @@ async def test_change_number_moves_groups_contacts_and_queued_stanzas(
     old = server.state.account(ALICE)
     assert old is not None
     old.identity = ALICE_DEVICE
-    old.kind, old.expiration = "paid", 1_500_000_000
+    old.kind, old.paid_until = "paid", server.clock.now() + 1000
     server.state.groups[GROUP_JID] = Group(
         jid=GROUP_JID,
         subject="Team",
@@ -81,7 +81,7 @@ async def test_change_number_moves_groups_contacts_and_queued_stanzas(
             updated = await carol.wait_for(NumberWasUpdated, timeout=5)
             mail = await new.wait_for(ev.GetMessage, timeout=5)
     assert terms == AccountInfo(
-        kind="paid", status="active", creation=old.creation, expiration=1_500_000_000
+        kind="paid", status="active", creation=old.creation, expiration=old.paid_until
     )
     assert moved.node == Node(
         "notification",
@@ -130,7 +130,7 @@ async def test_change_number_result_is_as_documented(server: Server, user: OpenU
                             "kind": "free",
                             "status": "active",
                             "creation": str(old.creation),
-                            "expiration": str(old.expiration),
+                            "expiration": str(old.expiration_at(server.clock.now())),
                         },
                     )
                 ],
@@ -251,15 +251,17 @@ async def test_extend_then_a_payment(
     account = server.state.account(ALICE)
     assert account is not None
     to_alice = recorder(server, ALICE_JID)
+    free_until = account.expiration_at(server.clock.now())
+    assert free_until > server.clock.now()
     async with user(ALICE) as alice:
         before = await alice.extend_account()
         hooks.notify_payment(server, ALICE, author=BOB)
         paid = await alice.wait_for(PaidAccount, timeout=5)
         after = await alice.extend_account()
     assert before == AccountInfo(
-        kind="free", status="active", creation=account.creation, expiration=1_735_689_600
+        kind="free", status="active", creation=account.creation, expiration=free_until
     )
-    expiration = 1_735_689_600 + 365 * 86_400
+    expiration = free_until + 365 * 86_400
     assert after == AccountInfo(
         kind="paid", status="active", creation=account.creation, expiration=expiration
     )
@@ -312,9 +314,50 @@ async def test_payment_ib(server: Server, user: OpenUser) -> None:
         "free",
         "active",
         account.creation,
-        account.expiration,
+        account.expiration_at(server.clock.now()),
     )
     assert not hooks.send_payment_ib(server, ALICE)  # not connected: nothing sent
+
+
+# -------------------------------------------------------------------- terms
+
+
+async def test_success_expiration_is_later_than_its_own_time(
+    server: Server, user: OpenUser, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A free account's term is the year from its creation's latest anniversary: ``success``
+    never says the account expired before the login it answers, however late the clock."""
+    account = server.state.account(ALICE)
+    assert account is not None
+    year = 365 * 86_400
+    for jump in (0, 3 * year + 5):
+        await trio.sleep(jump)
+        async with user(ALICE) as alice:
+            login = alice.login
+        assert login is not None
+        now = server.clock.now()
+        assert login.creation == account.creation
+        assert login.t <= now < login.expiration <= now + year
+        assert (login.expiration - account.creation) % year == 0
+        assert (await _terms(user)).expiration == login.expiration
+
+
+async def test_registered_account_starts_its_term_at_registration(
+    server: Server, user: OpenUser, autojump_clock: trio.testing.MockClock
+) -> None:
+    await trio.sleep(10 * 365 * 86_400)
+    password = await register_new_number(server)
+    now = server.clock.now()
+    account = server.state.account(NEW)
+    assert account is not None and account.creation == now
+    async with user(NEW, password=password) as new:
+        assert new.login is not None
+        assert (new.login.creation, new.login.expiration) == (now, now + 365 * 86_400)
+
+
+async def _terms(user: OpenUser) -> AccountInfo:
+    async with user(ALICE) as alice:
+        return await alice.extend_account()
 
 
 # -------------------------------------------------------------------- recovery token, dirty

@@ -6,6 +6,7 @@ from collections.abc import Awaitable
 
 import pytest
 import trio
+import trio.testing
 
 from simulator.client import Client
 from simulator.client import events as ev
@@ -283,17 +284,28 @@ async def test_subject_refusals(server: Server, user: OpenUser) -> None:
 # -------------------------------------------------------------------- members and admins
 
 
-async def test_admin_adds_members_and_everyone_else_is_told(server: Server, user: OpenUser) -> None:
+async def test_an_added_user_gets_the_whole_group_and_members_get_add(
+    server: Server, user: OpenUser, autojump_clock: trio.testing.MockClock
+) -> None:
+    """As the real service did (2015): the added user gets ``<create>`` (no ``type``) with
+    the whole group, created before the notification's ``t``; the members get ``<add>``."""
     async with user(ALICE) as alice, user(BOB) as bob, user(CAROL) as carol:
         gjid = await alice.create_group("Team", [BOB])
+        assert (await bob.wait_for(GroupisCreated, timeout=5)).new
+        await alice.promote(gjid, [BOB])
+        await bob.wait_for(GroupsParticipantsPromote, timeout=5)
+        created = server.state.groups[gjid].creation
+        await trio.sleep(3600)
         request = members("add", CAROL_JID, BOB_JID, NOBODY_JID)
         answer = await alice.iq(
             Node("iq", {"id": "a1", "type": "set", "xmlns": "w:g2", "to": gjid}, [request])
         )
         to_bob = await bob.wait_for(GroupsParticipantsAdd, timeout=5)
-        to_carol = await carol.wait_for(GroupsParticipantsAdd, timeout=5)
-        await flush(alice)
+        to_carol = await carol.wait_for(GroupisCreated, timeout=5)
+        await flush(alice, bob, carol)
         alice_saw = group_events(alice)
+        carol_saw = group_events(carol)
+        bob_saw = group_events(bob)
     # Only Carol was added: Bob is already in, the unknown number is not on the service.
     assert answer == Node(
         "iq",
@@ -301,9 +313,29 @@ async def test_admin_adds_members_and_everyone_else_is_told(server: Server, user
         [Node("add", {"type": "success", "participant": CAROL_JID})],
     )
     expected = gp2(gjid, to_bob, ALICE_JID, "Alice", members("add", CAROL_JID, subject="Team"))
-    assert to_bob.node == expected and to_carol.node == expected
-    assert to_carol.participants == (CAROL_JID,) and to_carol.subject == "Team"
-    assert alice_saw == []
+    assert to_bob.node == expected
+    whole = Node(
+        "group",
+        {
+            "id": gjid.split("@")[0],
+            "creator": ALICE_JID,
+            "creation": str(created),
+            "subject": "Team",
+            "s_t": str(created),
+            "s_o": ALICE_JID,
+        },
+        [
+            Node("participant", {"jid": ALICE_JID, "type": "admin"}),
+            Node("participant", {"jid": BOB_JID, "type": "admin"}),
+            Node("participant", {"jid": CAROL_JID}),
+        ],
+    )
+    assert to_carol.node == gp2(gjid, to_carol, ALICE_JID, "Alice", Node("create", None, [whole]))
+    assert to_carol.added_to_existing and not to_carol.new
+    assert to_carol.creation == created < to_carol.t
+    assert to_carol.group.admins == (ALICE_JID, BOB_JID)
+    assert to_carol.members == (ALICE_JID, BOB_JID, CAROL_JID)
+    assert (alice_saw, carol_saw, bob_saw) == ([], [], [])
     assert list(server.state.groups[gjid].participants) == [ALICE_JID, BOB_JID, CAROL_JID]
 
 

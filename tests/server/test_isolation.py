@@ -111,3 +111,28 @@ async def test_a_reader_that_falls_behind_is_cut_off_and_loses_nothing(
     async with open_client(address, CAROL, PASSWORD) as carol:
         got = [await carol.wait_for(ev.GetMessage, timeout=10) for _ in sent]
     assert [g.id for g in got] == sent
+
+
+async def test_the_server_logs_why_it_ended_a_session(
+    tcp_server: tuple[Server, tuple[str, int]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A frame with a bad MAC (what a client's unlocked sender threads produce) ends the
+    session; the log says which session, whose, and why, at WARNING."""
+    server, address = tcp_server
+    ended = trio.Event()
+    server.watch_sessions(lambda event, session: ended.set() if event == "ended" else None)
+    caplog.set_level("INFO", logger="simulator.server")
+    stream, _conn = await _raw_login(address, ALICE)
+    async with stream:
+        await stream.send_all(b"\x80\x00\x08" + bytes(8))  # "encrypted", MAC all zeros
+        with trio.fail_after(10):
+            await ended.wait()
+    messages = [
+        (r.levelname, r.getMessage()) for r in caplog.records if r.name == "simulator.server"
+    ]
+    assert ("INFO", f"session #1: {ALICE}@s.whatsapp.net logged in (S40-2.12.53)") in messages
+    [(level, ending)] = [m for m in messages if "ended:" in m[1]]
+    assert level == "WARNING"
+    assert ending.startswith(f"session #1 {ALICE}@s.whatsapp.net: ended: protocol error: ")
+    assert "MAC" in ending or "mac" in ending
+    await _still_fine(address)

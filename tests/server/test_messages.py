@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import trio
 import trio.lowlevel
 
@@ -141,3 +142,51 @@ async def test_malformed_message_gets_a_stream_error_and_only_that_session_ends(
         # Bob's session did not notice.
         await bob.ping(timeout=5)
     assert error.reason == "xml-not-well-formed"
+
+
+async def test_a_message_to_something_that_is_not_a_jid_is_refused_not_acked(
+    server: Server, user: OpenUser
+) -> None:
+    """A bot that sent a text ``to`` a file path (after a failed upload) was acked and the
+    text vanished; now the sender is told: §3.10's malformed-message stream error."""
+    closed: list[str | None] = []
+    async with user(ALICE) as alice, user(BOB, auto_receipt=False) as bob:
+        session = server.live(ALICE_JID)
+        assert session is not None
+        await alice.send_text("/tmp/upload-failed.jpg", "here is your picture")
+        error = await alice.wait_for(ev.StreamError, timeout=5)
+        await alice.wait_closed()
+        closed.append(session.close_reason)
+        await bob.ping(timeout=5)
+        assert not [e for e in alice.events_nowait() if isinstance(e, ev.MessageReceivedServer)]
+    assert error.reason == "xml-not-well-formed"
+    assert closed == ["malformed message: to='/tmp/upload-failed.jpg@s.whatsapp.net' is not a JID"]
+    assert all(not box for box in server.state.mailboxes.values())
+
+
+async def test_every_stanza_with_a_to_that_is_not_a_jid_is_refused(
+    server: Server, user: OpenUser
+) -> None:
+    """One check for every stanza carrying ``to``: an iq gets ``400 bad-request``, a
+    receipt, an ack, a presence or a chatstate the stream error and the close."""
+    from simulator.errors import IqError
+
+    async with user(ALICE) as alice:
+        with pytest.raises(IqError) as refused:
+            await alice.iq(
+                Node("iq", {"type": "get", "xmlns": "w:g2", "to": "Team"}, [Node("query")])
+            )
+    assert (refused.value.code, refused.value.text) == (400, "bad-request")
+    stanzas = [
+        Node("receipt", {"to": "bob", "id": "1"}),
+        Node("ack", {"to": "491110000002", "id": "1", "class": "receipt"}),
+        Node("presence", {"type": "subscribe", "to": "491110000002@whatsapp.net"}),
+        Node("chatstate", {"to": "C:/photos/cat.jpg"}, [Node("composing")]),
+        Node("message", {"to": "", "id": "m", "type": "text"}, [Node("body", data="x")]),
+    ]
+    for stanza in stanzas:
+        async with user(ALICE) as alice:
+            await alice.send(stanza)
+            error = await alice.wait_for(ev.StreamError, timeout=5)
+            await alice.wait_closed()
+        assert error.reason == "xml-not-well-formed", stanza

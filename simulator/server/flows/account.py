@@ -178,7 +178,7 @@ def credentials(server: Server, account: Account, kind: str) -> Reply:
         "login": account.phone,
         "pw": account.password_b64,
         "type": kind,
-        "expiration": account.expiration,
+        "expiration": account.expiration_at(server.clock.now()),
         "kind": account.kind,
         **PRICING,
         "price_expiration": server.clock.now() + PRICE_VALIDITY,
@@ -280,7 +280,7 @@ def code_register(server: Server, params: Mapping[str, str], user_agent: str) ->
     account = server.state.account(phone)
     kind = "existing" if account is not None else "new"
     if account is None:
-        account = server.state.add_account(phone, password)
+        account = server.state.add_account(phone, password, creation=now)
     account.password = password
     account.identity = params["id"]
     notify_contacts(server, account.jid, "add" if kind == "new" else "update")
@@ -333,14 +333,15 @@ def register(router: Router) -> None:
     router.add("call", handle_call, section="§3.18")
 
 
-def account_node(account: Account) -> Node:
+def account_node(account: Account, now: int) -> Node:
+    """``<account kind status creation expiration/>``: the terms as of ``now``."""
     return Node(
         "account",
         {
             "kind": account.kind,
             "status": account.status,
             "creation": str(account.creation),
-            "expiration": str(account.expiration),
+            "expiration": str(account.expiration_at(now)),
         },
     )
 
@@ -358,13 +359,13 @@ async def handle_change_number(ctx: HandlerContext, node: Node) -> None:
     if old.identity is None or identity != old.identity:
         raise StanzaError(401, "not-authorized")
     new = ctx.account
-    new.kind, new.status, new.creation, new.expiration = (
+    new.kind, new.status, new.creation, new.paid_until = (
         old.kind,
         old.status,
         old.creation,
-        old.expiration,
+        old.paid_until,
     )
-    ctx.result(node, [Node("modify", children=[account_node(new)])], sender=SERVER)
+    ctx.result(node, [Node("modify", children=[account_node(new, ctx.now())])], sender=SERVER)
     move_account(ctx.server, old.jid, new.jid)
 
 
@@ -440,7 +441,7 @@ async def handle_pricing(ctx: HandlerContext, node: Node) -> None:
 
 async def handle_extend(ctx: HandlerContext, node: Node) -> None:
     """The account's terms (extending them takes a payment: :func:`notify_payment`)."""
-    ctx.result(node, [Node("extend"), account_node(ctx.account)])
+    ctx.result(node, [Node("extend"), account_node(ctx.account, ctx.now())])
 
 
 async def handle_crypto(ctx: HandlerContext, node: Node) -> None:
@@ -489,12 +490,17 @@ def notify_payment(
     account = _account(server, jid)
     account.kind = "paid"
     account.status = "active"
-    account.expiration = max(account.expiration, server.clock.now()) + delta * DAY
+    now = server.clock.now()
+    account.paid_until = account.expiration_at(now) + delta * DAY
     attrs = {"sku": sku, "delta": str(delta)}
     if author is not None:
         attrs["author"] = user_jid(author)
     node = notification(
-        server, SERVER, "account", [Node("redeem", attrs, [account_node(account)])], notify="Server"
+        server,
+        SERVER,
+        "account",
+        [Node("redeem", attrs, [account_node(account, now)])],
+        notify="Server",
     )
     server.deliver(account.jid, node)
     return node
@@ -503,7 +509,9 @@ def notify_payment(
 def send_payment_ib(server: Server, jid: str) -> bool:
     """``<ib><account .../></ib>`` (onPaymentRecieved), live only; True if it was sent."""
     account = _account(server, jid)
-    return server.send_live(account.jid, Node("ib", {"from": SERVER}, [account_node(account)]))
+    return server.send_live(
+        account.jid, Node("ib", {"from": SERVER}, [account_node(account, server.clock.now())])
+    )
 
 
 def notify_web_sync(server: Server, jid: str, *, sync: bytes, code: bytes, name: bytes) -> Node:

@@ -25,11 +25,13 @@ a user who blocked the requester is neither added nor told anything, on create a
 
 Who is told (§4.6): every ``w:gp2`` notification goes to the participants except the
 actor, delivered with ``ctx.deliver`` (kept pending until acked, replayed at login). The
-added and removed users are always told; on create every invited user gets the full
-GROUP. When a group is left without an admin (its last admin left, was removed or was
-demoted), its oldest remaining participant becomes admin and every participant gets a
-``<promote>`` notification naming the user whose action caused it. The last participant
-out deletes the group.
+removed users are always told; on create every invited user gets the full GROUP
+(``<create type="new">``), and a user added to an existing group gets it too, as
+``<create>`` without ``type``, while the members already in get ``<add>``. When a group
+is left without an admin (its last admin left, was removed or was demoted), its oldest
+remaining participant becomes admin and every participant gets a ``<promote>``
+notification naming the user whose action caused it. The last participant out deletes
+the group.
 
 The iq result always goes out before the notifications (§4.3).
 """
@@ -233,7 +235,13 @@ async def handle_subject(ctx: HandlerContext, node: Node) -> None:
 
 
 async def handle_add(ctx: HandlerContext, node: Node) -> None:
-    """An admin adds users: one ``<add type="success">`` each; all others are told."""
+    """An admin adds users: the members get ``<add>``, each added user the whole GROUP.
+
+    The iq result has one ``<add type="success">`` per user added. The members already
+    in the group get ``<add>``; each added user gets ``<create>`` (without ``type="new"``)
+    carrying the whole GROUP, as the real service sent it in 2015 (a bot decides on that
+    ``<create>`` whether to stay; docs/corrections.md).
+    """
     group = _group(ctx, node, admin=True)
     added = [
         jid for jid in _requested(node) if _addable(ctx, jid) and jid not in group.participants
@@ -241,11 +249,14 @@ async def handle_add(ctx: HandlerContext, node: Node) -> None:
     _check_size(ctx, len(group.participants) + len(added))
     group.participants.update(dict.fromkeys(added))
     ctx.result(node, [Node("add", {"type": "success", "participant": jid}) for jid in added])
-    if added:
-        # The docs' recorded <add> carries the subject (§3.15 [subject]); it names the
-        # group for the users who just joined it.
-        payload = _participants("add", added, {"subject": group.subject})
-        ctx.notify(_others(group, ctx.jid), _notification(ctx, group, payload))
+    if not added:
+        return
+    # The docs' recorded <add> carries the subject (§3.15 [subject]).
+    payload = _participants("add", added, {"subject": group.subject})
+    already = [jid for jid in _others(group, ctx.jid) if jid not in added]
+    ctx.notify(already, _notification(ctx, group, payload))
+    joined = Node("create", children=[group_node(group)])
+    ctx.notify(added, _notification(ctx, group, joined))
 
 
 async def handle_remove(ctx: HandlerContext, node: Node) -> None:

@@ -373,6 +373,23 @@ def network_open(stack: Any) -> bool:
     return any(d is net for d in list(asyncore.socket_map.values()))
 
 
+def run_detached(stack: Any) -> int:
+    """Run the callbacks yowsup 2.4+ queued with ``YowStack.execDetached`` (events emitted
+    with ``detached=True``, e.g. the network layer's ``disconnected``); how many ran."""
+    import queue
+
+    pending = getattr(type(stack), "_YowStack__detachedQueue", None)
+    count = 0
+    while pending is not None:
+        try:
+            callback = pending.get(False)
+        except queue.Empty:
+            break
+        callback()
+        count += 1
+    return count
+
+
 def disconnect(stack: Any, reason: str) -> None:
     """Ask the stack to close its connection, as a yowsup application would."""
     from yowsup.layers import YowLayerEvent
@@ -395,3 +412,58 @@ def finish(events: Events, session: Session, *, stopped_by: str | None = None) -
         raise SystemExit(EXIT_NO_SESSION)
     events.emit("disconnected", reason="closed")
     raise SystemExit(EXIT_OK)
+
+
+# ----------------------------------------------------------------------------- HTTPS workarounds
+
+SERVICE_HOSTS = ("v.whatsapp.net", "mmg.whatsapp.net", "mms.whatsapp.net")
+"""Hosts yowsup hard-codes (registration: ``v.``) or gets in media URLs (``mmg.``)."""
+
+
+def redirect_service_hosts(http_port: int, host: str = "127.0.0.1") -> None:
+    """Point yowsup's hard-coded HTTPS hosts at the simulator, inside this process only.
+
+    yowsup reaches ``v.whatsapp.net`` (registration) and the media host of an upload URL
+    on port 443, always. The driver does what a hosts-file entry and a port forward would
+    do: ``socket.getaddrinfo`` answers those names with ``host`` and ``http_port``, and a
+    ``socket.connect`` to one of them (or to ``host``) on port 443 goes to ``http_port``.
+    yowsup's code is untouched; TLS and certificate checks happen as usual (trust comes
+    from ``SSL_CERT_FILE``, the CA that ``simulator serve --tls`` wrote).
+    """
+    import socket
+
+    real_getaddrinfo = socket.getaddrinfo
+    real_connect = socket.socket.connect
+    redirected = {*SERVICE_HOSTS, host}
+
+    def getaddrinfo(name: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if name in SERVICE_HOSTS:
+            name, port = host, http_port if int(port or 443) == 443 else port
+        return real_getaddrinfo(name, port, *args, **kwargs)
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        if isinstance(address, tuple) and address[0] in redirected and address[1] == 443:
+            address = (host, http_port)
+        real_connect(sock, address)
+
+    socket.getaddrinfo = getaddrinfo
+    socket.socket.connect = connect
+
+
+def import_without_async_keyword(module_name: str) -> Any:
+    """Import a yowsup module that uses ``async`` as a name (a SyntaxError since Python
+    3.7: 2.4.102 and 2.5.7 ``protocol_media/mediauploader.py``), with that one word
+    renamed ``async_``. The module's code is otherwise as shipped."""
+    import importlib.util
+    import re
+    import sys
+
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or spec.origin is None:
+        raise ImportError(module_name)
+    with open(spec.origin, encoding="utf-8") as source_file:
+        source = re.sub(r"\basync\b", "async_", source_file.read())
+    module = importlib.util.module_from_spec(spec)
+    exec(compile(source, spec.origin, "exec"), module.__dict__)
+    sys.modules[module_name] = module
+    return module
