@@ -28,12 +28,13 @@ from typing import Any
 WINDOW = 64
 DOMAIN = "localhost"
 PASSWORD = "bench-secret"
+INSTALL = "see bench/README.md: pip install -e '.[bench]' in .venv-bench"
 
 
 def _missing_modules(*names: str) -> str | None:
     absent = [name for name in names if importlib.util.find_spec(name) is None]
     if absent:
-        return f"Python module {', '.join(absent)} not found (pip install -e '.[bench]')"
+        return f"Python module {', '.join(absent)} not found ({INSTALL})"
     return None
 
 
@@ -42,7 +43,7 @@ def missing_dpytest() -> str | None:
     try:
         return _missing_modules("discord", "discord.ext.test")
     except ModuleNotFoundError as exc:  # find_spec imports the parent package
-        return f"Python module {exc.name} not found (pip install -e '.[bench]')"
+        return f"Python module {exc.name} not found ({INSTALL})"
 
 
 def missing_prosody() -> str | None:
@@ -67,10 +68,11 @@ def dpytest_echo(rounds: int) -> float:
         intents.message_content = True
         bot = discord.Client(intents=intents)
 
-        @bot.event
         async def on_message(message: discord.Message) -> None:
             if message.author != bot.user:
                 await message.channel.send(message.content)
+
+        bot.event(on_message)
 
         await bot._async_setup_hook()
         dpytest.configure(bot)

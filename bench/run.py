@@ -323,7 +323,7 @@ def shown(figure: Figure, probes: dict[str, Probe]) -> tuple[str, float | None]:
     return number(value, figure.unit), value
 
 
-def render(rows: list[Row], probes: list[Probe]) -> str:
+def render(rows: list[Row], probes: list[Probe], sessions: int) -> str:
     by_name = {probe.name: probe for probe in probes}
     lines = [
         "| what | simulator | baselines in the same run (simulator ÷ baseline) |",
@@ -337,6 +337,12 @@ def render(rows: list[Row], probes: list[Probe]) -> str:
             ratio = f" (×{sim / value:.2f})" if sim is not None and value else ""
             cells.append(f"{baseline.label}: {text}{ratio}")
         lines.append(f"| {row.what} | {sim_text} | {'; '.join(cells) or '—'} |")
+    for probe in probes:  # a TCP probe opens fewer sessions if the open-files limit is low
+        if probe.samples and "count" in probe.samples[0] and probe.median("count") < sessions:
+            lines.append("")
+            lines.append(
+                f"{probe.name}: only {probe.median('count'):.0f} sessions (open-files limit)"
+            )
     hops = by_name["hops"]
     if hops.samples:
         lines.append("")
@@ -392,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         f" {time.perf_counter() - start:.0f} s"
     )
     print()
-    print(render(rows, probes))
+    print(render(rows, probes, sizes.sessions))
     return 1 if any(probe.error for probe in probes) else 0
 
 
