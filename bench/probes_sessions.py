@@ -1,0 +1,143 @@
+"""Idle sessions: memory per logged-in session and logins per second as sessions accumulate.
+
+Each probe runs in a fresh child process (``run.py --child ...``) so resident memory is
+measured from a clean start: RSS after one warm-up session, then after ``N`` more, divided
+by ``N``. Sessions are opened one after the other and kept open, so the time of the first
+and of the last tenth of the logins shows whether a login gets slower as sessions pile up.
+
+* simulator, node link: an in-process client (with its reader task) and its server session;
+* simulator, TCP: the same over loopback TCP, with both socket ends in this process;
+* bare tasks: 2 tasks blocked on 2 trio memory channels per session;
+* bare TCP: one loopback connection per session, a task blocked reading at each end.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import resource
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import trio
+
+from simulator.client import open_client
+from simulator.server import ServerConfig, open_server
+from simulator.transport import Connector, MemoryConnector, TcpConnector
+
+PASSWORD = "AQIDBAUGBwgJCgsMDQ4PEBESExQ="
+
+
+def rss_bytes() -> int:
+    """Resident memory of this process now (Linux), or its peak elsewhere."""
+    statm = Path("/proc/self/statm")
+    if statm.exists():
+        return int(statm.read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def raise_fd_limit(needed: int) -> int:
+    """Raise the open-files limit towards ``needed``; returns the limit in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    for target in (max(needed, soft), hard):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, max(target, hard)))
+            return target
+        except (ValueError, OSError):
+            continue
+    return soft
+
+
+def _phone(index: int) -> str:
+    return f"49333{index:07d}"
+
+
+async def _accumulate(
+    count: int, open_one: Callable[[int, trio.Nursery], Awaitable[None]]
+) -> dict[str, float]:
+    """Open ``1 + count`` sessions one by one; memory and login rates of the ``count``."""
+    async with trio.open_nursery() as nursery:
+        await open_one(0, nursery)  # warm-up: lazy imports, first allocations
+        gc.collect()
+        before = rss_bytes()
+        stamps = [time.perf_counter()]
+        for index in range(1, count + 1):
+            await open_one(index, nursery)
+            stamps.append(time.perf_counter())
+        gc.collect()
+        after = rss_bytes()
+        nursery.cancel_scope.cancel()
+    tenth = max(count // 10, 1)
+    return {
+        "kib": (after - before) / count / 1024,
+        "first": tenth / (stamps[tenth] - stamps[0]),
+        "last": tenth / (stamps[-1] - stamps[-1 - tenth]),
+        "count": count,
+    }
+
+
+def simulator_sessions(transport: str, count: int) -> dict[str, float]:
+    if transport == "tcp":
+        count = min(count, (raise_fd_limit(2 * count + 200) - 200) // 2)
+
+    async def hold(connector: Connector, phone: str, *, task_status: trio.TaskStatus[None]) -> None:
+        async with open_client(connector, phone, PASSWORD, announce=False):
+            task_status.started()
+            await trio.sleep_forever()
+
+    async def main() -> dict[str, float]:
+        accounts = [(_phone(index), PASSWORD) for index in range(count + 1)]
+        # The session count is the point here: lift the connection cap above it.
+        config = ServerConfig(max_connections=count + 16)
+        async with open_server(accounts=accounts, config=config) as server:
+            connector: Connector
+            if transport == "tcp":
+                connector = TcpConnector(*await server.listen_tcp())
+            else:
+                connector = MemoryConnector(server)
+
+            async def open_one(index: int, nursery: trio.Nursery) -> None:
+                await nursery.start(hold, connector, _phone(index))
+
+            return await _accumulate(count, open_one)
+
+    return trio.run(main)
+
+
+def bare_sessions(transport: str, count: int) -> dict[str, float]:
+    if transport == "tcp":
+        count = min(count, (raise_fd_limit(2 * count + 200) - 200) // 2)
+
+    async def drain_stream(stream: trio.SocketStream) -> None:
+        async for _ in stream:
+            pass
+
+    senders: list[trio.MemorySendChannel[bytes]] = []
+
+    async def main() -> dict[str, float]:
+        async with trio.open_nursery() as outer:
+            listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+            outer.start_soon(trio.serve_listeners, drain_stream, listeners)
+            port = listeners[0].socket.getsockname()[1]
+
+            async def connect(*, task_status: trio.TaskStatus[None]) -> None:
+                stream = await trio.open_tcp_stream("127.0.0.1", port)
+                task_status.started()
+                await drain_stream(stream)
+
+            async def open_one(_index: int, nursery: trio.Nursery) -> None:
+                if transport == "tcp":
+                    await nursery.start(connect)
+                else:
+                    for _ in range(2):
+                        send, receive = trio.open_memory_channel[bytes](0)
+                        senders.append(send)
+                        nursery.start_soon(receive.receive)
+                    await trio.lowlevel.checkpoint()
+
+            result = await _accumulate(count, open_one)
+            outer.cancel_scope.cancel()
+        return result
+
+    return trio.run(main)
