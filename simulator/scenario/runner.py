@@ -43,7 +43,6 @@ external one exiting with a non-zero code, fails the step that was running.
 from __future__ import annotations
 
 import math
-import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -57,6 +56,7 @@ from simulator.client.client import open_client
 from simulator.client.events import MediaMessageSent, MediaUploadFailed
 from simulator.errors import ClientError, ConnectionClosed, IqError, IqTimeout, StepFailed
 from simulator.jid import group_jid, phone_of
+from simulator.scenario._determinism import seed_scheduler
 from simulator.scenario.bots import BotSupervisor
 from simulator.scenario.durations import format_clock, format_duration
 from simulator.scenario.match import (
@@ -699,7 +699,7 @@ async def run_scenario(
             "an external bot needs the real clock, not an autojumping MockClock;"
             " use run_scenario_sync"
         )
-    _seed_scheduler(scenario.options.seed)
+    seed_scheduler(scenario.options.seed)
     wall = time.perf_counter()
     start = trio.current_time()
     failure: Failure | None = None
@@ -774,20 +774,6 @@ def _bot_runner(
         return override
     name = getattr(override, "__qualname__", repr(override))
     return InProcessBot(target=f"{getattr(override, '__module__', '?')}:{name}", function=override)
-
-
-def _seed_scheduler(seed: int) -> None:
-    """Make trio's task scheduling repeat from run to run.
-
-    trio shuffles each batch of runnable tasks with a module-level ``random.Random`` (to
-    flush out ordering bugs); which of two ready sessions goes first decides the order of
-    the transcript. Seeding it (as hypothesis does for trio's own tests) makes a run
-    repeatable. It is a private attribute: if a trio release drops it, runs stay correct
-    but transcripts may be ordered differently between runs.
-    """
-    scheduler_random = getattr(trio._core._run, "_r", None)
-    if isinstance(scheduler_random, random.Random):
-        scheduler_random.seed(seed)
 
 
 def _autojumping() -> bool:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 from pydantic import Field, create_model, model_validator
 from pydantic_core import PydanticCustomError
 
+from simulator.client import payloads
 from simulator.scenario import flow_matchers, flow_steps, plan, service_steps
 from simulator.scenario.flow_steps import upload_step
 from simulator.scenario.match import Template
@@ -226,41 +227,27 @@ class SendSpec(StepSpec):
         return next(key for key in self.PAYLOADS if getattr(self, key) is not None)
 
     def _payload(self, b: Builder) -> Node:
+        """The payload child, built by the client library's builders (one shape)."""
         if self.text is not None:
-            return Node("body", data=b.text(self.text, "text"))
+            return payloads.text(b.text(self.text, "text"))
         if self.location is not None:
             loc = self.location
-            attrs = {
-                "type": "location",
-                "latitude": f"{loc.latitude:g}",
-                "longitude": f"{loc.longitude:g}",
-            }
-            attrs["encoding"] = "raw"
-            attrs.update({k: v for k, v in (("name", loc.name), ("url", loc.url)) if v is not None})
-            return Node("media", attrs)
+            return payloads.location(loc.latitude, loc.longitude, name=loc.name, url=loc.url)
         if self.vcard is not None:
-            card = Node(
-                "vcard",
-                {"name": b.text(self.vcard.name, "vcard", "name")},
-                data=b.text(self.vcard.card, "vcard", "card"),
-            )
-            return Node("media", {"type": "vcard"}, [card])
+            name = b.text(self.vcard.name, "vcard", "name")
+            return payloads.vcard(name, b.text(self.vcard.card, "vcard", "card"))
         kind = self._kind()
         media: MediaSpec = getattr(self, kind)
         attrs = {
-            "type": kind,
-            "url": b.text(media.url or "", kind, "url"),
-            "size": str(media.size),
-            "encoding": "raw",
+            key: b.text(value, kind, key)
+            for key in ("mimetype", "filehash", "file", "caption")
+            if (value := getattr(media, key)) is not None
         }
-        for key in ("mimetype", "filehash", "file", "caption"):
-            value = getattr(media, key)
-            if value is not None:
-                attrs[key] = b.text(value, kind, key)
         if kind in ("image", "video"):
             attrs["width"] = str(media.width or 0)
             attrs["height"] = str(media.height or 0)
-        return Node("media", attrs)
+        url = b.text(media.url or "", kind, "url")
+        return payloads.media(kind, url, size=media.size, thumbnail=None, **attrs)
 
 
 class ReceiptSpec(StepSpec):
