@@ -1,5 +1,5 @@
 """Users' actions in the flows beyond 1:1 messages: groups, contact sync, privacy, status,
-pictures and broadcasts (step types of :data:`~simulator.scenario.steps.DEFAULT_REGISTRY`).
+pictures and broadcasts (their wrappers are in ``document.py``).
 
 Each step sends what the client library's method of the same name sends, and checks the
 service's answer: by default that it accepted (``<iq type="result"/>``), with ``error: 403``

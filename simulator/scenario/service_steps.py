@@ -1,5 +1,5 @@
 """What only the service can cause, and registration (step types and ``server`` actions of
-:data:`~simulator.scenario.steps.DEFAULT_REGISTRY`).
+:class:`~simulator.scenario.steps.ServerSpec` and ``document.py``).
 
 ``server`` actions call the test hooks of the flows (``simulator.server.flows.account``,
 ``contacts``) and end sessions the way the service did::

@@ -13,8 +13,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from simulator.scenario import check_file, collect_paths
-from simulator.scenario.steps import DEFAULT_REGISTRY
+from simulator.scenario import ScenarioFile, check_file, collect_paths
 from simulator.world import World
 from simulator.yamlfile import load_yaml, plain
 from tests.scenario.conftest import EXAMPLES
@@ -80,7 +79,7 @@ def test_every_readme_example_validates_with_the_loader_and_the_schema(
     data = load_yaml(text, where)
     if isinstance(data, list):  # a list of steps: put them in a file around a world
         data = {"name": where, "world": ACCOUNTS, "steps": plain(data)}
-        DEFAULT_REGISTRY.file_model().model_validate(data)
+        ScenarioFile.model_validate(data)
     else:
         path = tmp_path / "example.yaml"
         path.write_text(text, "utf-8")
@@ -136,7 +135,7 @@ def test_documented_world_short_forms_validate_with_both(head: str) -> None:
 @pytest.mark.parametrize("step", SHORT_STEPS)
 def test_documented_step_short_forms_validate_with_both(step: str) -> None:
     data = {"name": "x", "world": ACCOUNTS, "steps": plain(load_yaml(step, "step.yaml"))}
-    DEFAULT_REGISTRY.file_model().model_validate(data)
+    ScenarioFile.model_validate(data)
     assert schema_errors(data) == []
 
 
@@ -153,7 +152,7 @@ REFUSED = [
 def test_what_the_loader_refuses_the_schema_refuses(tail: str) -> None:
     data = load_yaml(f"name: x\nworld: {json.dumps(ACCOUNTS)}\n{tail}\n", "refused.yaml")
     with pytest.raises(ValueError, match="validation error"):
-        DEFAULT_REGISTRY.file_model().model_validate(plain(data))
+        ScenarioFile.model_validate(plain(data))
     assert schema_errors(data) != []
 
 
