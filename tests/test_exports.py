@@ -94,4 +94,4 @@ def test_every_error_a_user_can_meet_is_public() -> None:
                 assert name in simulator.errors.__all__, name
             else:
                 # raised and caught inside the runner, never seen by a user
-                assert (module.__name__, name) == ("simulator.scenario.runner", "Failed")
+                assert (module.__name__, name) == ("simulator.scenario.journal", "Failed")
