@@ -9,10 +9,17 @@ its spec's docstring, and its ``KEY`` the name of its one field.
 
 from __future__ import annotations
 
+import ast
+import inspect
+import itertools
+import textwrap
 import typing
+from functools import cache
 from typing import Annotated, Any, Final
 
-from pydantic import BeforeValidator, Discriminator, Field, Tag
+from pydantic import BaseModel, BeforeValidator, Discriminator, Field, Tag
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
 from simulator.scenario.flow_steps import (
     AddParticipantsSpec,
@@ -278,6 +285,58 @@ class ScenarioFile(ScenarioHead):
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of scenario files (for editors: ``$schema`` / yaml-language-server)."""
-    schema = ScenarioFile.model_json_schema(mode="validation")
+    """The JSON Schema of scenario files (for editors: ``$schema`` / yaml-language-server).
+
+    A field's description is its docstring (the string right below it), read here, when
+    the schema is made, rather than by pydantic's ``use_attribute_docstrings`` when every
+    model class is made: that reads and parses each class's source, a good part of the
+    time ``import simulator.scenario`` takes.
+    """
+    schema = ScenarioFile.model_json_schema(mode="validation", schema_generator=_Documented)
     return {"$schema": SCHEMA_DIALECT, **schema}
+
+
+class _Documented(GenerateJsonSchema):
+    """Fills in the descriptions of model fields from their docstrings."""
+
+    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
+        json_schema = super().model_schema(schema)
+        cls = schema["cls"]
+        properties = json_schema.get("properties", {})
+        if issubclass(cls, BaseModel):
+            for name, info in cls.model_fields.items():
+                doc = field_docstring(cls, name)
+                shown = properties.get(info.alias or name)
+                if doc is not None and shown is not None and info.description is None:
+                    shown["description"] = doc
+        return json_schema
+
+
+def field_docstring(cls: type, name: str) -> str | None:
+    """The docstring of field ``name`` where it is declared (the nearest class of ``cls``'s
+    MRO annotating it), cleaned like a docstring; None if it has none."""
+    for klass in cls.__mro__:
+        if name in vars(klass).get("__annotations__", {}):
+            return _docstrings(klass).get(name)
+    return None
+
+
+@cache
+def _docstrings(cls: type) -> dict[str, str]:
+    """Field name -> the string literal right below its annotation in ``cls``'s body."""
+    try:
+        source = textwrap.dedent(inspect.getsource(cls))
+    except (OSError, TypeError):  # pragma: no cover - classes made without source
+        return {}
+    body = next(n for n in ast.parse(source).body if isinstance(n, ast.ClassDef)).body
+    found: dict[str, str] = {}
+    for node, after in itertools.pairwise(body):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            found[node.target.id] = inspect.cleandoc(after.value.value)
+    return found

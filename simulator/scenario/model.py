@@ -74,7 +74,7 @@ __all__ = [
 class FileModel(BaseModel):
     """Base of every file model: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     SHORT_FIELD: ClassVar[str | None] = None
     """If set, a scalar (or list) in place of the mapping is read as this one field."""

@@ -13,10 +13,12 @@ from typing import Any
 import jsonschema
 import pytest
 
-from simulator.scenario import ScenarioFile, check_file, collect_paths
+from simulator.scenario import ScenarioFile, check_file, collect_paths, scenario_json_schema
+from simulator.scenario.document import field_docstring
 from simulator.world import World
 from simulator.yamlfile import load_yaml, plain
 from tests.scenario.conftest import EXAMPLES
+from tests.scenario.test_vocabulary import all_models
 
 ROOT = EXAMPLES.parent
 SCHEMA = json.loads((EXAMPLES / "scenario.schema.json").read_text("utf-8"))
@@ -163,3 +165,23 @@ def test_every_world_file_validates_with_the_loader_and_the_schema(path: Path) -
     world_schema = {"$defs": SCHEMA["$defs"], "$ref": "#/$defs/World"}
     errors = list(jsonschema.Draft202012Validator(world_schema).iter_errors(as_json(data)))
     assert [e.message for e in errors] == []
+
+
+def test_every_field_docstring_is_its_description_in_the_schema() -> None:
+    # Descriptions come from field docstrings when the schema is made (not from pydantic's
+    # use_attribute_docstrings at import): every documented field of every model, inherited
+    # and aliased ones included, must still show its docstring.
+    schema = scenario_json_schema()
+    checked = 0
+    for model in all_models():
+        shown = schema if model is ScenarioFile else schema["$defs"][model.__name__]
+        for name, info in model.model_fields.items():
+            doc = field_docstring(model, name)
+            if doc is None or info.description is not None:
+                continue
+            assert shown["properties"][info.alias or name]["description"] == doc, (model, name)
+            checked += 1
+    assert checked > 150
+    assert (
+        schema["$defs"]["SendSpec"]["properties"]["from"]["description"] == "The sender (a user)."
+    )
