@@ -11,13 +11,20 @@ transcript is identical byte for byte between runs. An external bot (a command) 
 the real clock and connects over TCP to ``127.0.0.1`` on a free port; ``time_scale``
 scales every ``wait`` and ``within`` for it.
 
-Observation. A server tap records every stanza in and out for the transcript, with the
-virtual time. What each party received is kept in its :class:`Inbox`: a user's from the
-events of its client (what the client library delivered, in order), the bot's from the
-tap (what the server queued for the bot's session), and the ``server`` party's from the
-tap too (what the bot sent).
+The pieces. :class:`Runtime` runs the steps (``run_step``: one ``match`` on the kind of
+plan step), the users' sessions and the service's actions; its
+:class:`~simulator.scenario.matching.Matcher` keeps what parties received and matches
+expectations; its :class:`~simulator.scenario.journal.Journal` keeps the transcript, the
+captures and builds failures; its :class:`~simulator.scenario.bots.BotSupervisor` runs
+the bot.
 
-Matching rules (the ones a scenario author needs to know):
+Observation. A server tap records every stanza in and out for the transcript, with the
+virtual time. What each party received is kept in its
+:class:`~simulator.scenario.matching.Inbox`: a user's from the events of its client (what
+the client library delivered, in order), the bot's from the tap (what the server queued
+for the bot's session), and the ``server`` party's from the tap too (what the bot sent).
+
+Matching rules (the ones a scenario author needs to know; ``matching.py`` applies them):
 
 * For a user, tags listed in ``options.strict`` (default: ``message``) are taken in
   order: ``expect`` looks at the OLDEST stanza of that tag the party received and no step
