@@ -180,6 +180,10 @@ class Runtime:
     def fail(self, summary: str) -> NoReturn:
         self.journal.fail(summary)
 
+    def note(self, text: str) -> None:
+        """A line of the transcript (``--``)."""
+        self.journal.note(text)
+
     # ---------------------------------------------------------------- running a step
 
     async def run_step(self, step: Step) -> None:
@@ -296,7 +300,7 @@ class Runtime:
         async for event in client.events():
             if isinstance(event, events.Disconnected):
                 if not session.stop.is_set():
-                    self.journal.note(f"{label} was disconnected: {event.reason}")
+                    self.note(f"{label} was disconnected: {event.reason}")
                 continue
             if isinstance(event, LOCAL_EVENTS):
                 continue  # raised by the client about what it sent, not received
@@ -416,7 +420,7 @@ class Runtime:
     async def _server_action(self, step: ServerAction) -> None:
         answer = await step.action(self)
         if answer is not None:
-            self.journal.note(f"{step.answer_note}: {one_line(answer)}")
+            self.note(f"{step.answer_note}: {one_line(answer)}")
         if step.result is not None and answer is not None:
             self._check_answer(step.answer_note, step.party, step.result, answer)
 
