@@ -187,7 +187,7 @@ Timestamp = Annotated[
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class AccountSpec(_Spec):

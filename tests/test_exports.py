@@ -96,6 +96,6 @@ def test_every_error_a_user_can_meet_is_public() -> None:
                 # raised and caught inside: the runner's failure, and a peer's bad value,
                 # which the dispatcher answers on the wire (400 bad-request)
                 assert (module.__name__, name) in {
-                    ("simulator.scenario.runner", "Failed"),
+                    ("simulator.scenario.journal", "Failed"),
                     ("simulator.server.parse", "BadValue"),
                 }

@@ -16,8 +16,8 @@ The pieces, in the order a run uses them:
   :func:`run_scenario_sync` / :func:`run_file` (sync, the clock chosen for you) return a
   :class:`ScenarioResult`: ``passed``, ``report`` (the failure report), ``transcript``,
   timings; :func:`junit_xml` turns results into JUnit XML;
-* :func:`scenario_json_schema` is the JSON Schema of the file format (from the
-  :class:`Registry` of step types, so added steps appear in it).
+* :func:`scenario_json_schema` is the JSON Schema of the file format, that of
+  :class:`ScenarioFile` (the pydantic model a file is validated with).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from simulator.scenario.document import ScenarioFile, json_schema
 from simulator.scenario.loader import (
     check_file,
     collect_paths,
@@ -32,15 +33,12 @@ from simulator.scenario.loader import (
     load_scenario,
     validate_files,
 )
-from simulator.scenario.model import Registry
 from simulator.scenario.plan import BotFunction, CommandBot, InProcessBot, Scenario
 from simulator.scenario.report import Entry, Failure, ScenarioResult, junit_xml, render_transcript
 from simulator.scenario.runner import BotOverride, run_scenario, run_scenario_sync
-from simulator.scenario.steps import DEFAULT_REGISTRY
 from simulator.yamlfile import Problem
 
 __all__ = [
-    "DEFAULT_REGISTRY",
     "BotFunction",
     "BotOverride",
     "CommandBot",
@@ -48,8 +46,8 @@ __all__ = [
     "Failure",
     "InProcessBot",
     "Problem",
-    "Registry",
     "Scenario",
+    "ScenarioFile",
     "ScenarioResult",
     "check_file",
     "collect_paths",
@@ -65,9 +63,9 @@ __all__ = [
 ]
 
 
-def scenario_json_schema(registry: Registry = DEFAULT_REGISTRY) -> dict[str, Any]:
+def scenario_json_schema() -> dict[str, Any]:
     """The JSON Schema of scenario files (what ``simulator schema`` prints)."""
-    return registry.json_schema()
+    return json_schema()
 
 
 def run_file(

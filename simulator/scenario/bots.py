@@ -24,13 +24,17 @@ import trio
 from simulator.client.client import Client, ClientState, open_client
 from simulator.errors import ClientError
 from simulator.scenario.durations import format_duration
+from simulator.scenario.journal import Failed
 from simulator.scenario.plan import CommandBot, InProcessBot
 from simulator.scenario.report import Failure
 from simulator.transport import MemoryConnector
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from simulator.scenario.journal import Journal
     from simulator.scenario.plan import BotFunction, BotPlan
-    from simulator.scenario.runner import Runtime
+    from simulator.server import Server
 
 __all__ = ["BotSupervisor"]
 
@@ -52,11 +56,28 @@ class _Handle:
 
 
 class BotSupervisor:
-    """Starts, watches and stops the bot of one run."""
+    """Starts, watches and stops the bot of one run.
 
-    def __init__(self, rt: Runtime, runner: InProcessBot | CommandBot | None) -> None:
-        self._rt = rt
+    It notes and fails through ``journal``; a bot that dies calls ``cancel_step`` (the
+    runner cancels the step running, then fails the run with :attr:`failure`).
+    """
+
+    def __init__(
+        self,
+        plan: BotPlan | None,
+        runner: InProcessBot | CommandBot | None,
+        *,
+        server: Server,
+        nursery: trio.Nursery,
+        journal: Journal,
+        cancel_step: Callable[[], None],
+    ) -> None:
+        self._plan = plan
         self._runner = runner
+        self._server = server
+        self._nursery = nursery
+        self._journal = journal
+        self._cancel_step = cancel_step
         self._handle: _Handle | None = None
         self._logged_in = trio.Event()
         self._tcp: tuple[str, int] | None = None
@@ -65,9 +86,8 @@ class BotSupervisor:
 
     @property
     def plan(self) -> BotPlan:
-        bot = self._rt.scenario.bot
-        assert bot is not None, "the loader allows bot steps only with a bot"
-        return bot
+        assert self._plan is not None, "the loader allows bot steps only with a bot"
+        return self._plan
 
     @property
     def running(self) -> bool:
@@ -78,32 +98,32 @@ class BotSupervisor:
         self._logged_in.set()
 
     async def start(self) -> None:
-        rt = self._rt
+        journal = self._journal
         handle = self._handle
         if handle is not None and self.running and _disconnected(handle):
             await self._stop(handle)  # the service ended its session; it may run on
         if self.running:
-            rt.fail("the bot is already running")
+            journal.fail("the bot is already running")
         if self._runner is None:
-            rt.fail(
+            journal.fail(
                 "the scenario names no bot program: give bot.python or bot.command in the file,"
                 " or --bot / --bot-command"
             )
         self._logged_in = trio.Event()
         if isinstance(self._runner, InProcessBot):
-            rt.note(f"the bot starts: {self._runner.target}")
+            journal.note(f"the bot starts: {self._runner.target}")
             try:
-                self._handle = await rt.nursery.start(self._python_bot, self._runner.function)
+                self._handle = await self._nursery.start(self._python_bot, self._runner.function)
             except ClientError as exc:
-                rt.fail(f"the bot could not log in: {exc}")
+                journal.fail(f"the bot could not log in: {exc}")
         else:
             await self._start_command(self._runner)
 
     async def stop(self) -> None:
         if self._handle is None or not self.running:
-            self._rt.fail("the bot is not running")
+            self._journal.fail("the bot is not running")
         await self._stop(self._handle)
-        self._rt.note("the bot stopped")
+        self._journal.note("the bot stopped")
 
     async def shutdown(self) -> None:
         """Stop the bot if it runs (the scenario is over)."""
@@ -134,7 +154,7 @@ class BotSupervisor:
         try:
             with handle.scope:
                 async with open_client(
-                    MemoryConnector(self._rt.server),
+                    MemoryConnector(self._server),
                     bot.party.phone,
                     bot.party.password,
                     push_name=bot.party.name,
@@ -155,18 +175,18 @@ class BotSupervisor:
                             ("bot traceback:", *lines.rstrip().split("\n")),
                         )
                     else:
-                        self._rt.note("the bot function returned: the bot logs out")
+                        self._journal.note("the bot function returned: the bot logs out")
         finally:
             handle.done.set()
 
     # ---------------------------------------------------------------- external
 
     async def _start_command(self, runner: CommandBot) -> None:
-        rt = self._rt
+        journal, server = self._journal, self._server
         bot = self.plan
         if self._tcp is None:
-            self._tcp = await rt.server.listen_tcp("127.0.0.1", 0)
-            await rt.server.listen_http("127.0.0.1", 0)  # registration and media, for it too
+            self._tcp = await server.listen_tcp("127.0.0.1", 0)
+            await server.listen_http("127.0.0.1", 0)  # registration and media, for it too
         host, port = self._tcp
         argv = list(runner.argv)
         if argv[0] == "python":
@@ -178,7 +198,7 @@ class BotSupervisor:
             SIM_PHONE=bot.party.phone,
             SIM_PASSWORD=bot.party.password,
             SIM_JID=bot.party.jid,
-            SIM_HTTP=rt.server.http.base_url or "",
+            SIM_HTTP=server.http.base_url or "",
         )
         output = tempfile.TemporaryFile()  # noqa: SIM115 -- closed by close()
         try:
@@ -193,19 +213,19 @@ class BotSupervisor:
         except OSError as exc:
             output.close()
             command = " ".join(runner.argv)
-            rt.fail(f"cannot start the bot command {command}: {exc.strerror or exc}")
+            journal.fail(f"cannot start the bot command {command}: {exc.strerror or exc}")
         handle = _Handle(trio.CancelScope(), process=process, output=output)
         self._handle = handle
-        rt.nursery.start_soon(self._watch, handle)
+        self._nursery.start_soon(self._watch, handle)
         command = " ".join(runner.argv)
-        rt.note(f"the bot starts: {command} (pid {process.pid}, server {host}:{port})")
+        journal.note(f"the bot starts: {command} (pid {process.pid}, server {host}:{port})")
         with trio.move_on_after(bot.login_timeout):
             await _first_of(self._logged_in, handle.done)
         if self._logged_in.is_set():
             return
         if self.failure is not None:
-            rt.check_bot()
-        rt.fail(
+            raise Failed(self.failure)
+        journal.fail(
             f"the bot did not log in within {format_duration(bot.login_timeout)} (real time)",
             details=self._tail(handle),
         )
@@ -221,7 +241,7 @@ class BotSupervisor:
         if code != 0:
             self._died(f"the bot process exited with code {code}", self._tail(handle))
         else:
-            self._rt.note("the bot process exited with code 0")
+            self._journal.note("the bot process exited with code 0")
 
     def _tail(self, handle: _Handle) -> tuple[str, ...]:
         if handle.output is None or handle.output.closed:
@@ -240,10 +260,9 @@ class BotSupervisor:
     # ---------------------------------------------------------------- both
 
     def _died(self, summary: str, details: tuple[str, ...]) -> None:
-        rt = self._rt
         if self.failure is None:
-            self.failure = Failure(summary=summary, where=rt.current, at=rt.now(), details=details)
-        rt.cancel_step()
+            self.failure = self._journal.failure(summary, details)
+        self._cancel_step()
 
     async def _stop(self, handle: _Handle) -> None:
         handle.stopping = True

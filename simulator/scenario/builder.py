@@ -35,7 +35,7 @@ from simulator.scenario.match import (
 from simulator.yamlfile import Problem, format_loc, locate
 
 if TYPE_CHECKING:
-    from simulator.scenario.model import ExpectationBase
+    from simulator.scenario.expectation import Expectation
     from simulator.wire.node import Node
     from simulator.world import World
 
@@ -481,14 +481,14 @@ class Builder:
         """The captures bound before this step."""
         return frozenset(self._s.bound)
 
-    def expectation(self, spec: ExpectationBase) -> plan.Expectation | None:
+    def expectation(self, spec: Expectation) -> plan.Expectation | None:
         """The plan of an expectation mapping (``to``, one kind, ``within``...)."""
         before = len(self._s.problems)
         party = self.party(spec.to, "to")
-        key, matcher = spec.chosen()
+        key, matcher = spec.kind()
         if spec.exact and key != "node":
             self.problem("exact applies to node patterns only", "exact")
-        pattern = matcher.pattern(self.at(key), exact=spec.exact)  # type: ignore[attr-defined]
+        pattern = matcher.pattern(self.at(key), exact=spec.exact)
         if party is None or pattern is None or len(self._s.problems) > before:
             return None
         return plan.Expectation(

@@ -1,5 +1,5 @@
 """Users' actions in the flows beyond 1:1 messages: groups, contact sync, privacy, status,
-pictures and broadcasts (step types of :data:`~simulator.scenario.steps.DEFAULT_REGISTRY`).
+pictures and broadcasts (their wrappers are in ``document.py``).
 
 Each step sends what the client library's method of the same name sends, and checks the
 service's answer: by default that it accepted (``<iq type="result"/>``), with ``error: 403``
@@ -34,7 +34,7 @@ from simulator.wire.node import Node
 if TYPE_CHECKING:
     from simulator.client import Client
     from simulator.scenario.builder import Builder
-    from simulator.scenario.runner import Runtime
+    from simulator.scenario.plan import Context
 
 __all__ = [
     "AddParticipantsSpec",
@@ -302,7 +302,7 @@ class BlockSpec(_Request):
         b.bind(pattern.names())
         block = self.BLOCK
 
-        async def change(client: Client, rt: Runtime) -> Node | None:
+        async def change(client: Client, rt: Context) -> Node | None:
             targets = [rt.render_text(jid) for jid in jids]
             for target in targets:
                 await (client.block(target) if block else client.unblock(target))
@@ -403,7 +403,7 @@ class SetPictureSpec(_Request):
         b.bind(pattern.names())
         own = party.jid
 
-        async def set_picture(client: Client, rt: Runtime) -> Node:
+        async def set_picture(client: Client, rt: Context) -> Node:
             to = rt.render_text(target) if target is not None else own
             pictures = (
                 [Node("picture"), Node("picture", {"type": "preview"})]
@@ -523,7 +523,7 @@ def upload_step(
     # clock jump while it runs.
     data, name = path.read_bytes(), path.name
 
-    async def upload(client: Client, rt: Runtime) -> Node | None:
+    async def upload(client: Client, rt: Context) -> Node | None:
         sent = await client.upload_media(
             rt.render_text(target),
             data,

@@ -36,9 +36,9 @@ from pydantic import TypeAdapter, ValidationError
 from simulator.errors import ScenarioError, ScenarioSyntaxError
 from simulator.scenario import plan
 from simulator.scenario.builder import NAMED_GROUP, Builder, Directory, Shared
+from simulator.scenario.document import STEP_KEYS, ScenarioFile, StepItem
 from simulator.scenario.match import CAPTURE
-from simulator.scenario.model import BotSpec, OptionsSpec, Registry, ScenarioFileBase, WorldFile
-from simulator.scenario.steps import DEFAULT_REGISTRY
+from simulator.scenario.model import BotSpec, OptionsSpec, ScenarioHead, StepWrapper, WorldFile
 from simulator.world import AccountSpec, World, WorldProblem, world_problems
 from simulator.yamlfile import Problem, format_loc, locate, parse_yaml, plain, validate_yaml
 
@@ -55,6 +55,8 @@ __all__ = [
 ]
 
 SCENARIO_SUFFIXES: Final = (".yaml", ".yml")
+_STEP: Final[TypeAdapter[StepWrapper]] = TypeAdapter(StepItem)
+"""Validates one ``steps`` item (a file that failed as a whole is checked step by step)."""
 WORLD_SUFFIXES: Final = (".world.yaml", ".world.yml")
 
 
@@ -89,32 +91,28 @@ def collect_paths(paths: Iterable[Path | str]) -> list[Path]:
     return list(unique)
 
 
-def load_scenario(path: Path | str, *, registry: Registry = DEFAULT_REGISTRY) -> plan.Scenario:
+def load_scenario(path: Path | str) -> plan.Scenario:
     """Load and check a scenario file.
 
     Raises:
         ScenarioSyntaxError: the file has problems; ``problems`` lists every one as
             ``file:line: at steps[3].expect.message.body: <message>``.
     """
-    scenario, problems = check_file(path, registry=registry)
+    scenario, problems = check_file(path)
     if scenario is None or problems:
         raise ScenarioSyntaxError([str(p) for p in problems])
     return scenario
 
 
-def validate_files(
-    paths: Iterable[Path | str], *, registry: Registry = DEFAULT_REGISTRY
-) -> list[Problem]:
+def validate_files(paths: Iterable[Path | str]) -> list[Problem]:
     """Every problem in the scenario files named by ``paths`` (files or directories)."""
     problems: list[Problem] = []
     for path in collect_paths(paths):
-        problems.extend(check_file(path, registry=registry)[1])
+        problems.extend(check_file(path)[1])
     return problems
 
 
-def check_file(
-    path: Path | str, *, registry: Registry = DEFAULT_REGISTRY
-) -> tuple[plan.Scenario | None, list[Problem]]:
+def check_file(path: Path | str) -> tuple[plan.Scenario | None, list[Problem]]:
     """The scenario in ``path`` (None if it cannot be built) and every problem found."""
     path = Path(path)
     shown = str(path)
@@ -126,12 +124,10 @@ def check_file(
     data, problems = parse_yaml(text, shown)
     if problems:
         return None, problems
-    model, problems = validate_yaml(registry.file_model(), data, shown, context={"path": shown})
+    model, problems = validate_yaml(ScenarioFile, data, shown, context={"path": shown})
     if model is None:
-        return _check_partially(path, text, data, registry, problems)
-    scenario, problems = _build(
-        path, text, data, model, registry, problems, broken_steps=frozenset()
-    )
+        return _check_partially(path, text, data, problems)
+    scenario, problems = _build(path, text, data, model, model.steps, problems)
     return scenario, _in_order(path, problems)
 
 
@@ -141,7 +137,7 @@ def _in_order(path: Path, problems: list[Problem]) -> list[Problem]:
 
 
 def _check_partially(
-    path: Path, text: str, data: Any, registry: Registry, problems: list[Problem]
+    path: Path, text: str, data: Any, problems: list[Problem]
 ) -> tuple[None, list[Problem]]:
     """The file model failed: still check, step by step, what validated.
 
@@ -164,32 +160,16 @@ def _check_partially(
         top["world"] = recovered
         problems = _new_problems(problems, data, path, twice, ("world",))
     try:
-        base = ScenarioFileBase.model_validate(
-            {**top, "name": "-", "steps": [None]}, context={"path": str(path)}
-        )
+        head = ScenarioHead.model_validate({**top, "name": "-"}, context={"path": str(path)})
     except ValidationError:  # pragma: no cover - world and bot validated above
         return None, problems
-    steps_type: Any = registry.file_model().model_fields["steps"].annotation
-    adapter: TypeAdapter[list[Any]] = TypeAdapter(steps_type)
-    good: list[Any] = []
-    broken: set[int] = set()
-    for index, item in enumerate(steps):
+    good: list[StepWrapper | None] = []
+    for item in steps:
         try:
-            good.append(adapter.validate_python([plain(item)])[0])
+            good.append(_STEP.validate_python(plain(item)))
         except ValidationError:
             good.append(None)
-            broken.add(index)
-    model = base.model_copy(update={"steps": good})
-    _scenario, more = _build(
-        path,
-        text,
-        data,
-        model,
-        registry,
-        [],
-        broken_steps=frozenset(broken),
-        world_checked=world_checked,
-    )
+    _scenario, more = _build(path, text, data, head, good, [], world_checked=world_checked)
     return None, _in_order(path, [*problems, *more])
 
 
@@ -200,13 +180,14 @@ def _build(
     path: Path,
     text: str,
     data: Any,
-    model: ScenarioFileBase,
-    registry: Registry,
+    model: ScenarioHead,
+    wrappers: Sequence[StepWrapper | None],
     problems: list[Problem],
     *,
-    broken_steps: frozenset[int],
     world_checked: bool = False,
 ) -> tuple[plan.Scenario | None, list[Problem]]:
+    """The plan of a file whose head validated (``wrappers``: its steps, None for one
+    that did not validate)."""
     world = _world(path, model, data, problems, checked=world_checked)
     if world is None:
         return None, problems
@@ -221,9 +202,9 @@ def _build(
     shared.bound = set(directory.builtins)
     shared.registered = {p.label for p in directory.parties} - directory.unregistered
     steps: list[plan.Step] = []
-    for index, wrapper in enumerate(model.steps):
-        if index in broken_steps or wrapper is None:
-            _skip_broken(shared, index, [step.KEY for step in registry.steps])
+    for index, wrapper in enumerate(wrappers):
+        if wrapper is None:
+            _skip_broken(shared, index, STEP_KEYS)
             continue
         builder = Builder(shared, ("steps", index, wrapper.KEY), _where(shared, index))
         step = wrapper.spec().plan(builder)
@@ -267,7 +248,7 @@ def _options(spec: OptionsSpec) -> plan.Options:
 
 
 def _world(
-    path: Path, model: ScenarioFileBase, data: Any, problems: list[Problem], *, checked: bool
+    path: Path, model: ScenarioHead, data: Any, problems: list[Problem], *, checked: bool
 ) -> World | None:
     if isinstance(model.world, World):
         # With problems in the world, the steps are still checked (nothing runs). A world

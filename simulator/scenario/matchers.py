@@ -3,7 +3,7 @@
 Each :class:`~simulator.scenario.model.MatcherSpec` turns its fields into a
 :class:`~simulator.scenario.match.Pattern` (only the fields given are checked; names
 resolve to JIDs through the builder). The kinds of the flows' notifications are in
-``flow_matchers``; all of them are listed in :data:`~simulator.scenario.steps.DEFAULT_REGISTRY`.
+``flow_matchers``; each is a field of :class:`~simulator.scenario.expectation.Expectation`.
 """
 
 from __future__ import annotations

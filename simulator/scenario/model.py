@@ -1,34 +1,31 @@
-"""The scenario FILE models (pydantic v2): what a YAML scenario may say, and its JSON Schema.
+"""The bases of the scenario FILE models (pydantic v2): what a YAML scenario may say.
 
 Theory of operation
 -------------------
 These models mirror the YAML and nothing else: ``extra='forbid'``, frozen, a ``$schema``
-key allowed. The loader (``loader.py``) validates a file against them, then asks every
-step for its plan (``StepSpec.plan``), which checks the names, captures and node patterns
-and builds the objects the runner executes (``plan.py``).
+key allowed. The loader (``loader.py``) validates a file against
+:class:`~simulator.scenario.document.ScenarioFile`, then asks every step for its plan
+(``StepSpec.plan``), which checks the names, captures and node patterns and builds the
+objects the runner executes (``plan.py``).
 
-Steps, expectation kinds and server actions come from a :class:`Registry`. A step type is
-one :class:`StepSpec` subclass with ``KEY`` (its YAML key) and ``plan()``; listing it in
-the registry is all it takes to parse it, validate it and put it in the JSON Schema:
+Every model is a plain, static class:
 
-* each list item of ``steps`` is a single-key mapping (``- send: {...}``) parsed with a
-  callable ``Discriminator`` and one ``Tag`` per key; a wrapper model per step type is
-  made here from ``KEY``;
+* a step type is one :class:`StepSpec` subclass with ``KEY`` (its YAML key), its fields
+  and ``plan()``; ``document.py`` wraps it in a one-key model (``- send: {...}``) and
+  lists it in the static union of steps;
 * a spec with ``SHORT_FIELD`` also accepts a scalar (``- wait: 2h``, ``- login: alice``),
-  read as that one field; the schema shows both forms;
+  read as that one field: annotate a field holding it ``Annotated[Spec, short_form(Spec)]``
+  (the schema shows both forms);
 * expectations (``expect``, ``expect_none``, ``unordered``) and ``server`` actions are
-  "one of" mappings whose members come from the registry as well.
-
-Everything registry-dependent is built once per registry (``functools.cache``).
+  :class:`OneOf` mappings: one optional field per kind, exactly one given.
 """
 
 from __future__ import annotations
 
 import datetime
 import difflib
-import functools
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Optional, Union, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -37,7 +34,6 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
-    create_model,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -47,7 +43,7 @@ from simulator.vocabulary import FreeText, PathText, Text
 from simulator.world import World
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from pydantic.fields import FieldInfo
 
     from simulator.scenario.builder import Builder
     from simulator.scenario.match import Pattern
@@ -56,30 +52,29 @@ if TYPE_CHECKING:
 __all__ = [
     "BotSpec",
     "Duration",
-    "ExpectationBase",
     "FileModel",
     "MatcherSpec",
     "Name",
     "Names",
     "OneOf",
     "OptionsSpec",
-    "Registry",
-    "ScenarioFileBase",
+    "ScenarioHead",
     "ServerActionSpec",
     "StanzaTag",
     "StepSpec",
     "StepWrapper",
     "WorldFile",
+    "check_step",
     "short_form",
+    "step_key",
+    "summary",
 ]
-
-SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 class FileModel(BaseModel):
     """Base of every file model: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     SHORT_FIELD: ClassVar[str | None] = None
     """If set, a scalar (or list) in place of the mapping is read as this one field."""
@@ -129,22 +124,30 @@ Names = Annotated[
 """One name or a list of names (``participants: bob`` is ``participants: [bob]``)."""
 
 
-def short_form(cls: type[FileModel]) -> Any:
-    """The annotation for a field holding ``cls``: with its short form, if it has one."""
+def short_form(cls: type[FileModel]) -> BeforeValidator:
+    """The validator of a field holding ``cls`` in its short form too (``SHORT_FIELD``):
+    ``Annotated[Spec, short_form(Spec)]`` takes a scalar as that one field."""
     key = cls.SHORT_FIELD
     if key is None:
-        return cls
+        raise TypeError(f"{cls.__name__} has no short form")
     info = next(f for name, f in cls.model_fields.items() if key in (name, f.alias))
-    short_type: Any = (
-        Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
-    )
 
     def expand(value: object) -> object:
         if isinstance(value, dict | BaseModel):
             return value
         return {key: value}
 
-    return Annotated[cls, BeforeValidator(expand, json_schema_input_type=Union[short_type, cls])]  # noqa: UP007
+    return BeforeValidator(expand, json_schema_input_type=Union[_annotation(info), cls])  # noqa: UP007
+
+
+def _annotation(info: FieldInfo) -> object:
+    """The type of a field as written, metadata included (for the schema of a short form)."""
+    return Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+
+
+def summary(cls: type) -> str:
+    """The first line of ``cls``'s docstring (the description of a one-of member)."""
+    return (cls.__doc__ or "").strip().split("\n")[0]
 
 
 # -------------------------------------------------------------------- extension points
@@ -158,12 +161,6 @@ class StepSpec(FileModel):
     def plan(self, b: Builder) -> Step | None:
         """The plan step, or None after reporting problems through ``b``."""
         raise NotImplementedError
-
-    @classmethod
-    def specialize(cls, registry: Registry) -> type[StepSpec]:
-        """The class to validate with under ``registry`` (steps embedding other registry
-        members build a subclass here)."""
-        return cls
 
 
 class MatcherSpec(FileModel):
@@ -185,7 +182,7 @@ class ServerActionSpec(FileModel):
 
 
 class OneOf(FileModel):
-    """A mapping that must hold exactly one of the registry members ``ONE_OF``."""
+    """A mapping that must hold exactly one of the optional fields ``ONE_OF``."""
 
     ONE_OF: ClassVar[tuple[str, ...]] = ()
     WHAT: ClassVar[str] = "one of"
@@ -204,56 +201,66 @@ class OneOf(FileModel):
         return self
 
     def chosen(self) -> tuple[str, FileModel]:
+        """The key given and its value."""
         for key in self.ONE_OF:
             value = getattr(self, key)
-            if value is not None:
-                return key, cast("FileModel", value)
+            if isinstance(value, FileModel):
+                return key, value
         raise AssertionError("validated models hold one member")  # pragma: no cover
 
 
-def one_of(
-    name: str,
-    base: type[OneOf],
-    members: Sequence[type[MatcherSpec]] | Sequence[type[ServerActionSpec]],
-    doc: str,
-) -> type[OneOf]:
-    """A subclass of ``base`` with one optional field per member, keyed by ``KEY``."""
-    fields: dict[str, Any] = {}
-    for member in members:
-        annotation: Any = Optional[short_form(member)]  # noqa: UP045 -- built at run time
-        fields[member.KEY] = (annotation, Field(default=None, description=_first_line(member)))
-    model = create_model(name, __base__=base, __doc__=doc, **fields)
-    model.ONE_OF = tuple(member.KEY for member in members)
-    return model
-
-
-def _first_line(cls: type) -> str:
-    return (cls.__doc__ or "").strip().split("\n")[0]
-
-
-class ExpectationBase(OneOf):
-    """What one party receives: ``to`` and exactly one kind (``message``, ``node``...)."""
-
-    WHAT: ClassVar[str] = "an expectation"
-
-    to: Name
-    """Who receives it: a user, ``bot`` (what the server sends to the bot), or ``server``
-    (what the bot sends to the server)."""
-    within: Duration | None = None
-    """How long to wait for it (virtual time; default: ``options.within``, 5s)."""
-    optional: bool = False
-    """Pass even if it does not come (it is matched and consumed if it does)."""
-    exact: bool = False
-    """For ``node``: the stanza must have exactly the attributes and children written."""
-
-
 class StepWrapper(FileModel):
-    """A ``steps`` item: a mapping with the step type's key only."""
+    """A ``steps`` item: a mapping with the step type's key only (its one field)."""
 
     KEY: ClassVar[str]
+    """The step's key: the name of the wrapper's one field."""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        (cls.KEY,) = cls.model_fields
 
     def spec(self) -> StepSpec:
-        return cast("StepSpec", getattr(self, self.KEY))
+        spec = getattr(self, self.KEY)
+        assert isinstance(spec, StepSpec), f"{type(self).__name__}.{self.KEY} holds a step"
+        return spec
+
+
+def check_step(keys: tuple[str, ...]) -> Callable[[object], object]:
+    """The validator run before a ``steps`` item is told apart: one known key."""
+    listed = ", ".join(sorted(keys))
+
+    def check(value: object) -> object:
+        if isinstance(value, StepWrapper):
+            return value
+        if not isinstance(value, dict) or len(value) != 1:
+            got = f"keys {', '.join(map(str, value))}" if isinstance(value, dict) else repr(value)
+            raise PydanticCustomError(
+                "step_shape",
+                "a step is a mapping with one key, like `- wait: 2s`; got {got}",
+                {"got": got},
+            )
+        key = next(iter(value))
+        if key not in keys:
+            close = difflib.get_close_matches(str(key), keys, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise PydanticCustomError(
+                "step_key",
+                "unknown step {key}{hint}; the steps are: {listed}",
+                {"key": repr(key), "hint": hint, "listed": listed},
+            )
+        return value
+
+    return check
+
+
+def step_key(value: object) -> str | None:
+    """The discriminator of a ``steps`` item: its one key."""
+    if isinstance(value, dict):
+        return next(iter(value)) if len(value) == 1 else None
+    if isinstance(value, StepWrapper):
+        return value.KEY
+    return None
 
 
 # -------------------------------------------------------------------- the top level
@@ -357,7 +364,7 @@ class OptionsSpec(FileModel):
     """Server time at the first step (UTC if no zone is given)."""
 
 
-class ScenarioFileBase(FileModel):
+class ScenarioHead(FileModel):
     """A scenario: a world, the bot under test and the steps."""
 
     schema_: PathText | None = Field(default=None, alias="$schema")
@@ -368,138 +375,3 @@ class ScenarioFileBase(FileModel):
     """The accounts: inline, or the path of a world file."""
     bot: BotSpec | None = None
     options: OptionsSpec = Field(default_factory=OptionsSpec)
-    steps: list[Any] = Field(min_length=1)
-
-
-# -------------------------------------------------------------------- the registry
-
-
-@dataclass(frozen=True)
-class Registry:
-    """The step types, expectation kinds and server actions a file may use."""
-
-    steps: tuple[type[StepSpec], ...]
-    matchers: tuple[type[MatcherSpec], ...]
-    server_actions: tuple[type[ServerActionSpec], ...]
-
-    def __post_init__(self) -> None:
-        for kind, members in (
-            ("step", self.steps),
-            ("matcher", self.matchers),
-            ("server action", self.server_actions),
-        ):
-            keys = [member.KEY for member in members]
-            for key in keys:
-                if keys.count(key) > 1:
-                    raise ValueError(f"the {kind} key {key!r} is registered twice")
-
-    def extend(
-        self,
-        *,
-        steps: Sequence[type[StepSpec]] = (),
-        matchers: Sequence[type[MatcherSpec]] = (),
-        server_actions: Sequence[type[ServerActionSpec]] = (),
-    ) -> Registry:
-        """A registry with more members (for project-specific steps)."""
-        return Registry(
-            self.steps + tuple(steps),
-            self.matchers + tuple(matchers),
-            self.server_actions + tuple(server_actions),
-        )
-
-    def file_model(self) -> type[ScenarioFileBase]:
-        """The model a scenario file is validated with."""
-        return _file_model(self)
-
-    def expectation_model(self) -> type[ExpectationBase]:
-        return _expectation_model(self)
-
-    def server_model(self) -> type[OneOf]:
-        return _server_model(self)
-
-    def json_schema(self) -> dict[str, Any]:
-        """The JSON Schema of scenario files (for editors: ``$schema`` / yaml-language-server)."""
-        schema = self.file_model().model_json_schema(mode="validation")
-        return {"$schema": SCHEMA_DIALECT, **schema}
-
-
-@functools.cache
-def _expectation_model(registry: Registry) -> type[ExpectationBase]:
-    model = one_of("Expectation", ExpectationBase, registry.matchers, ExpectationBase.__doc__ or "")
-    return cast("type[ExpectationBase]", model)
-
-
-class ServerBase(OneOf):
-    """An action of the fake service."""
-
-    WHAT: ClassVar[str] = "a server step"
-
-
-@functools.cache
-def _server_model(registry: Registry) -> type[OneOf]:
-    return one_of("ServerAction", ServerBase, registry.server_actions, ServerBase.__doc__ or "")
-
-
-def _step_key(value: object) -> str | None:
-    if isinstance(value, dict):
-        return next(iter(value)) if len(value) == 1 else None
-    if isinstance(value, StepWrapper):
-        return value.KEY
-    return None
-
-
-def _check_step(keys: Sequence[str]) -> Any:
-    listed = ", ".join(sorted(keys))
-
-    def check(value: object) -> object:
-        if isinstance(value, StepWrapper):
-            return value
-        if not isinstance(value, dict) or len(value) != 1:
-            got = f"keys {', '.join(map(str, value))}" if isinstance(value, dict) else repr(value)
-            raise PydanticCustomError(
-                "step_shape",
-                "a step is a mapping with one key, like `- wait: 2s`; got {got}",
-                {"got": got},
-            )
-        key = next(iter(value))
-        if key not in keys:
-            close = difflib.get_close_matches(str(key), keys, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise PydanticCustomError(
-                "step_key",
-                "unknown step {key}{hint}; the steps are: {listed}",
-                {"key": repr(key), "hint": hint, "listed": listed},
-            )
-        return value
-
-    return check
-
-
-def _wrapper(spec: type[StepSpec]) -> type[StepWrapper]:
-    name = spec.__name__.removesuffix("Spec") + "Step"
-    model = create_model(
-        name,
-        __base__=StepWrapper,
-        __doc__=spec.__doc__,
-        **{spec.KEY: (short_form(spec), ...)},  # type: ignore[call-overload]
-    )
-    model.KEY = spec.KEY
-    return cast("type[StepWrapper]", model)
-
-
-@functools.cache
-def _file_model(registry: Registry) -> type[ScenarioFileBase]:
-    wrappers = [_wrapper(step.specialize(registry)) for step in registry.steps]
-    members = tuple(Annotated[wrapper, Tag(wrapper.KEY)] for wrapper in wrappers)
-    keys = [wrapper.KEY for wrapper in wrappers]
-    step_type: Any = Annotated[
-        Union[members],  # noqa: UP007 -- built at run time
-        Discriminator(_step_key),
-        BeforeValidator(_check_step(keys)),
-    ]
-    return create_model(
-        "Scenario",
-        __base__=ScenarioFileBase,
-        __doc__=ScenarioFileBase.__doc__,
-        steps=(list[step_type], Field(min_length=1)),
-    )

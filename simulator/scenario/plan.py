@@ -1,14 +1,16 @@
 """The run plan: what the runner executes, built by the loader from the file models.
 
 The runner never sees YAML. A :class:`Scenario` holds the world, the bot and a tuple of
-steps; each step is a small frozen object with a :class:`Where` (file, line, step path,
-the step's YAML) and an ``async run(rt)`` that does its work through the
-:class:`~simulator.scenario.runner.Runtime`. Several file step types share a plan step:
+steps; each step is a small frozen record (data only) with a :class:`Where` (file, line,
+step path, the step's YAML) and a ``describe()`` for transcripts; the runtime
+(``Runtime.run_step`` in ``runner.py``) dispatches on its type in one place. :data:`Step`
+is their union. Several file step types share a plan step:
 ``send``, ``receipt``, ``read``, ``typing``, ``presence`` and ``raw`` are all a
 :class:`Transmit` of a node template; the group, contact, privacy and profile steps are a
 :class:`SendIq`; what needs the client library (an upload, block = read the list, set it)
 is a :class:`UserAction`, and the service's own doings (hooks, registration over HTTP) a
-:class:`ServerAction`.
+:class:`ServerAction`: these two carry the step's own action, a function of the
+:class:`Context` (what of the run such an action may use).
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING, NoReturn, Protocol, TypeAlias
 
 from simulator.scenario.durations import format_duration
 from simulator.scenario.match import Pattern, render_pattern
 
 if TYPE_CHECKING:
     from simulator.client import Client
-    from simulator.scenario.runner import Runtime
+    from simulator.server import Server
     from simulator.wire.node import Node
     from simulator.world import World
 
@@ -32,6 +34,7 @@ __all__ = [
     "BotPlan",
     "ClientAction",
     "CommandBot",
+    "Context",
     "Expect",
     "ExpectNone",
     "Expectation",
@@ -59,9 +62,9 @@ __all__ = [
 
 BotFunction: TypeAlias = "Callable[[Client], Awaitable[None]]"
 """An in-process bot: ``async def bot(client: Client) -> None``, given a logged-in client."""
-ClientAction: TypeAlias = "Callable[[Client, Runtime], Awaitable[Node | None]]"
+ClientAction: TypeAlias = "Callable[[Client, Context], Awaitable[Node | None]]"
 """What a :class:`UserAction` does with the user's client; returns the service's answer."""
-ServiceAction: TypeAlias = "Callable[[Runtime], Awaitable[Node | None]]"
+ServiceAction: TypeAlias = "Callable[[Context], Awaitable[Node | None]]"
 """What a :class:`ServerAction` does; returns the answer to check (or None)."""
 
 
@@ -168,17 +171,28 @@ class Scenario:
 # -------------------------------------------------------------------- steps
 
 
-class Step(Protocol):
-    """One step of the plan."""
+class Context(Protocol):
+    """What of the run a :class:`UserAction` or :class:`ServerAction` may use."""
 
     @property
-    def where(self) -> Where: ...
+    def server(self) -> Server: ...
 
-    def describe(self) -> str:
-        """One line for transcripts: what the step does."""
+    @property
+    def passwords(self) -> dict[str, str]:
+        """Label -> the password registration issued (``code_register``) for the run."""
         ...
 
-    async def run(self, rt: Runtime) -> None: ...
+    def render_text(self, text: str) -> str:
+        """``text`` with its captures filled in."""
+        ...
+
+    def bind(self, bound: Mapping[str, str]) -> None:
+        """Bind these captures from now on."""
+        ...
+
+    def fail(self, summary: str) -> NoReturn:
+        """Fail the step."""
+        ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -193,9 +207,6 @@ class Login:
     def describe(self) -> str:
         return f"login {self.party.label}"
 
-    async def run(self, rt: Runtime) -> None:
-        await rt.login(self)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Logout:
@@ -205,9 +216,6 @@ class Logout:
     def describe(self) -> str:
         return f"logout {self.party.label}"
 
-    async def run(self, rt: Runtime) -> None:
-        await rt.logout(self.party)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StartBot:
@@ -216,9 +224,6 @@ class StartBot:
     def describe(self) -> str:
         return "login bot (start it)"
 
-    async def run(self, rt: Runtime) -> None:
-        await rt.start_bot()
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StopBot:
@@ -226,9 +231,6 @@ class StopBot:
 
     def describe(self) -> str:
         return "logout bot (stop it)"
-
-    async def run(self, rt: Runtime) -> None:
-        await rt.stop_bot()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -250,16 +252,6 @@ class Transmit:
     def describe(self) -> str:
         return self.summary
 
-    async def run(self, rt: Runtime) -> None:
-        client = rt.client_of(self.party)
-        node = self.node
-        if self.bind_id is not None and self.bind_id not in rt.env:
-            rt.bind({self.bind_id: client.new_id()})
-        node = rt.render_node(node)
-        if self.new_id and node.get("id") is None:
-            node = node.with_attrs(id=client.new_id())
-        await rt.transmit(client, node)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SendIq:
@@ -278,9 +270,6 @@ class SendIq:
     def describe(self) -> str:
         return self.summary or f"iq from {self.party.label}"
 
-    async def run(self, rt: Runtime) -> None:
-        await rt.send_iq(self)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserAction:
@@ -297,9 +286,6 @@ class UserAction:
 
     def describe(self) -> str:
         return self.summary
-
-    async def run(self, rt: Runtime) -> None:
-        await rt.user_action(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -318,9 +304,6 @@ class ServerAction:
     def describe(self) -> str:
         return self.summary
 
-    async def run(self, rt: Runtime) -> None:
-        await rt.server_action(self)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerPing:
@@ -332,9 +315,6 @@ class ServerPing:
 
     def describe(self) -> str:
         return f"server pings {self.party.label}"
-
-    async def run(self, rt: Runtime) -> None:
-        await rt.server_ping(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -349,12 +329,6 @@ class ServerDeliver:
     def describe(self) -> str:
         return f"server delivers <{self.node.tag}> to {self.party.label}"
 
-    async def run(self, rt: Runtime) -> None:
-        node = rt.render_node(self.node)
-        if node.get("id") is None:
-            node = node.with_attrs(id=rt.server.ids.stanza_id())
-        rt.server.deliver(self.party.jid, node)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerPush:
@@ -367,10 +341,6 @@ class ServerPush:
     def describe(self) -> str:
         return f"server pushes <{self.node.tag}> to {self.party.label}"
 
-    async def run(self, rt: Runtime) -> None:
-        if not rt.server.send_live(self.party.jid, rt.render_node(self.node)):
-            rt.fail(f"the server cannot push to {self.party.label}: not connected")
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Wait:
@@ -379,9 +349,6 @@ class Wait:
 
     def describe(self) -> str:
         return f"wait {format_duration(self.seconds)}"
-
-    async def run(self, rt: Runtime) -> None:
-        await rt.wait(self.seconds)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -410,9 +377,6 @@ class Expect:
     def describe(self) -> str:
         return self.expectation.describe()
 
-    async def run(self, rt: Runtime) -> None:
-        await rt.expect(self.expectation)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExpectNone:
@@ -421,9 +385,6 @@ class ExpectNone:
 
     def describe(self) -> str:
         return "expect none: " + self.expectation.describe().removeprefix("expect ")
-
-    async def run(self, rt: Runtime) -> None:
-        await rt.expect_none(self.expectation)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -434,5 +395,22 @@ class Unordered:
     def describe(self) -> str:
         return f"unordered: {len(self.expectations)} expectations"
 
-    async def run(self, rt: Runtime) -> None:
-        await rt.unordered(self.expectations)
+
+Step: TypeAlias = (
+    Login
+    | Logout
+    | StartBot
+    | StopBot
+    | Transmit
+    | SendIq
+    | UserAction
+    | ServerAction
+    | ServerPing
+    | ServerDeliver
+    | ServerPush
+    | Wait
+    | Expect
+    | ExpectNone
+    | Unordered
+)
+"""One step of the plan."""

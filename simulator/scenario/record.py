@@ -74,6 +74,7 @@ from typing import TYPE_CHECKING, Final, Literal
 import trio
 
 from simulator.jid import user_jid
+from simulator.scenario.loader import check_file
 from simulator.scenario.record_writer import (
     Direction,
     Recording,
@@ -273,8 +274,6 @@ def write_recording(
     ``world``: the world file the server started from, referred to instead of writing
     the accounts inline, unless accounts were added since (``--account``, registration).
     """
-    from simulator.scenario.loader import check_file
-
     events = recorder.events
     start = iso_time(events[0].at if events else recorder.started)
     end = iso_time(events[-1].at if events else recorder.started)

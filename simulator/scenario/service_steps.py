@@ -1,5 +1,5 @@
 """What only the service can cause, and registration (step types and ``server`` actions of
-:data:`~simulator.scenario.steps.DEFAULT_REGISTRY`).
+:class:`~simulator.scenario.steps.ServerSpec` and ``document.py``).
 
 ``server`` actions call the test hooks of the flows (``simulator.server.flows.account``,
 ``contacts``) and end sessions the way the service did::
@@ -45,7 +45,7 @@ from simulator.wire.node import Node
 
 if TYPE_CHECKING:
     from simulator.scenario.builder import Builder
-    from simulator.scenario.runner import Runtime
+    from simulator.scenario.plan import Context
     from simulator.server import Server
 
 __all__ = [
@@ -109,7 +109,7 @@ class ContactsAction(ServerActionSpec):
             return None
         change = self.change
 
-        async def notify(rt: Runtime) -> None:
+        async def notify(rt: Context) -> None:
             notify_contacts(rt.server, party.jid, change)
 
         return _action(b, f"the server tells {self.user}'s contacts: {change}", notify)
@@ -128,7 +128,7 @@ class CallAction(ServerActionSpec):
         if caller is None or callee is None:
             return None
 
-        async def call(rt: Runtime) -> None:
+        async def call(rt: Context) -> None:
             if account.inject_call(rt.server, callee.jid, caller.jid) is None:
                 rt.fail(f"the server cannot ring {callee.label}: not connected")
 
@@ -155,14 +155,14 @@ class PaymentAction(ServerActionSpec):
             return None
         delta, sku = self.delta, self.sku
 
-        async def pay(rt: Runtime) -> None:
+        async def pay(rt: Context) -> None:
             payer = author.jid if author is not None else None
             account.notify_payment(rt.server, party.jid, author=payer, delta=delta, sku=sku)
 
         return _action(b, f"the server takes a payment for {party.label}", pay)
 
 
-def _live(rt: Runtime, party: plan.Party, sent: bool | int, what: str) -> None:
+def _live(rt: Context, party: plan.Party, sent: bool | int, what: str) -> None:
     if not sent:
         rt.fail(f"the server cannot send {what} to {party.label}: not connected")
 
@@ -182,7 +182,7 @@ class DirtyAction(ServerActionSpec):
             return None
         categories = list(self.categories)
 
-        async def dirty(rt: Runtime) -> None:
+        async def dirty(rt: Context) -> None:
             _live(rt, party, account.mark_dirty(rt.server, party.jid, categories), "dirty flags")
 
         listed = ", ".join(categories)
@@ -206,7 +206,7 @@ class WebAction(ServerActionSpec):
             return None
         blobs = self.sync.encode(), self.code.encode(), self.name.encode()
 
-        async def web(rt: Runtime) -> None:
+        async def web(rt: Context) -> None:
             sync, code, name = blobs
             account.notify_web_sync(rt.server, party.jid, sync=sync, code=code, name=name)
 
@@ -228,7 +228,7 @@ class FeaturesAction(ServerActionSpec):
             return None
         encrypt = self.encrypt
 
-        async def features(rt: Runtime) -> None:
+        async def features(rt: Context) -> None:
             account.notify_features(rt.server, party.jid, sender.jid, encrypt=encrypt)
 
         summary = f"the server tells {party.label} about {sender.label}'s features"
@@ -253,7 +253,7 @@ class _EndSession(ServerActionSpec):
             return None
         end = self.end
 
-        async def act(rt: Runtime) -> None:
+        async def act(rt: Context) -> None:
             session = rt.server.live(party.jid)
             if session is None:
                 rt.fail(f"the server cannot end {party.label}'s session: not connected")
@@ -370,7 +370,7 @@ class CodeRequestSpec(_Registration):
         cc, number, identity = self.numbers(b, party)
         method = self.method
 
-        async def request(rt: Runtime) -> Node:
+        async def request(rt: Context) -> Node:
             try:
                 answer = await code_request(rt.server, cc, number, identity=identity, method=method)
             except RegistrationFailed as exc:
@@ -408,7 +408,7 @@ class CodeRegisterSpec(_Registration):
             b.registered(party)
         cc, number, identity = self.numbers(b, party)
 
-        async def register(rt: Runtime) -> Node:
+        async def register(rt: Context) -> Node:
             sent = rt.server.http.registrar.code_for(party.phone) or ""
             given = rt.render_text(code) if code is not None else sent
             try:

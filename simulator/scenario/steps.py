@@ -1,48 +1,50 @@
-"""The built-in step types, expectation kinds and server actions, and :data:`DEFAULT_REGISTRY`.
+"""The core step types: 1:1 messaging, raw stanzas, waiting, expectations, server actions.
 
 Adding a step type: write a :class:`~simulator.scenario.model.StepSpec` subclass here (or
 in a flow's own module) with ``KEY``, its fields (each with a docstring: it becomes the
 schema's description) and ``plan(b)``, which checks names and captures through the
 builder ``b`` and returns a plan step (usually an existing one: a user sending a node is a
-:class:`~simulator.scenario.plan.Transmit`); then list it in :data:`DEFAULT_REGISTRY`. The
-same goes for an expectation kind (:class:`~simulator.scenario.model.MatcherSpec`,
-``pattern(b)``; the core ones are in ``matchers``) and a server action
-(:class:`ServerActionSpec`). The steps, kinds and actions of the flows are in
-``flow_steps``, ``flow_matchers`` and ``service_steps``. Regenerate
-``scenarios/scenario.schema.json``.
+:class:`~simulator.scenario.plan.Transmit`); then give it its one-key wrapper in
+``document.py`` and add that to the union of steps there. An expectation kind
+(:class:`~simulator.scenario.model.MatcherSpec`, ``pattern(b)``) is a field of
+:class:`~simulator.scenario.expectation.Expectation`, and a server action
+(:class:`~simulator.scenario.model.ServerActionSpec`) a field of :class:`ServerSpec`. The
+steps, kinds and actions of the flows are in ``flow_steps``, ``flow_matchers`` and
+``service_steps``. Regenerate ``scenarios/scenario.schema.json`` (``simulator schema``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
-from pydantic import Field, create_model, model_validator
+from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from simulator.scenario import flow_matchers, flow_steps, plan, service_steps
+from simulator.client import payloads
+from simulator.scenario import plan
+from simulator.scenario.expectation import Expectation
 from simulator.scenario.flow_steps import upload_step
 from simulator.scenario.match import Template
-from simulator.scenario.matchers import (
-    AckMatch,
-    ChatstateMatch,
-    IqMatch,
-    MessageMatch,
-    NodeMatch,
-    NotificationMatch,
-    PresenceMatch,
-    ReceiptMatch,
-)
 from simulator.scenario.model import (
     Duration,
-    ExpectationBase,
     FileModel,
     Name,
-    Registry,
+    OneOf,
     ServerActionSpec,
-    ServerBase,
     StepSpec,
     short_form,
+    summary,
+)
+from simulator.scenario.service_steps import (
+    CallAction,
+    ConflictAction,
+    ContactsAction,
+    DirtyAction,
+    DisconnectAction,
+    FeaturesAction,
+    KillAction,
+    PaymentAction,
+    WebAction,
 )
 from simulator.vocabulary import Id, NodeText, PathText, Text
 from simulator.wire.node import Node
@@ -50,7 +52,29 @@ from simulator.wire.node import Node
 if TYPE_CHECKING:
     from simulator.scenario.builder import Builder
 
-__all__ = ["CORE_REGISTRY", "DEFAULT_REGISTRY"]
+__all__ = [
+    "DeliverAction",
+    "ExpectNoneSpec",
+    "ExpectSpec",
+    "IqSpec",
+    "LocationSpec",
+    "LoginSpec",
+    "LogoutSpec",
+    "MediaSpec",
+    "PausedSpec",
+    "PingAction",
+    "PresenceSpec",
+    "PushAction",
+    "RawSpec",
+    "ReadSpec",
+    "ReceiptSpec",
+    "SendSpec",
+    "ServerSpec",
+    "TypingSpec",
+    "UnorderedSpec",
+    "VCardSpec",
+    "WaitSpec",
+]
 
 
 # ==================================================================== users' actions
@@ -171,9 +195,9 @@ class SendSpec(StepSpec):
     id: Id | None = None
     """The message id: ``"{{name}}"`` binds the id the client makes; a literal sets it."""
     text: Text | None = None
-    image: short_form(MediaSpec) | None = None  # type: ignore[valid-type]
-    audio: short_form(MediaSpec) | None = None  # type: ignore[valid-type]
-    video: short_form(MediaSpec) | None = None  # type: ignore[valid-type]
+    image: Annotated[MediaSpec, short_form(MediaSpec)] | None = None
+    audio: Annotated[MediaSpec, short_form(MediaSpec)] | None = None
+    video: Annotated[MediaSpec, short_form(MediaSpec)] | None = None
     location: LocationSpec | None = None
     vcard: VCardSpec | None = None
 
@@ -226,41 +250,27 @@ class SendSpec(StepSpec):
         return next(key for key in self.PAYLOADS if getattr(self, key) is not None)
 
     def _payload(self, b: Builder) -> Node:
+        """The payload child, built by the client library's builders (one shape)."""
         if self.text is not None:
-            return Node("body", data=b.text(self.text, "text"))
+            return payloads.text(b.text(self.text, "text"))
         if self.location is not None:
             loc = self.location
-            attrs = {
-                "type": "location",
-                "latitude": f"{loc.latitude:g}",
-                "longitude": f"{loc.longitude:g}",
-            }
-            attrs["encoding"] = "raw"
-            attrs.update({k: v for k, v in (("name", loc.name), ("url", loc.url)) if v is not None})
-            return Node("media", attrs)
+            return payloads.location(loc.latitude, loc.longitude, name=loc.name, url=loc.url)
         if self.vcard is not None:
-            card = Node(
-                "vcard",
-                {"name": b.text(self.vcard.name, "vcard", "name")},
-                data=b.text(self.vcard.card, "vcard", "card"),
-            )
-            return Node("media", {"type": "vcard"}, [card])
+            name = b.text(self.vcard.name, "vcard", "name")
+            return payloads.vcard(name, b.text(self.vcard.card, "vcard", "card"))
         kind = self._kind()
         media: MediaSpec = getattr(self, kind)
         attrs = {
-            "type": kind,
-            "url": b.text(media.url or "", kind, "url"),
-            "size": str(media.size),
-            "encoding": "raw",
+            key: b.text(value, kind, key)
+            for key in ("mimetype", "filehash", "file", "caption")
+            if (value := getattr(media, key)) is not None
         }
-        for key in ("mimetype", "filehash", "file", "caption"):
-            value = getattr(media, key)
-            if value is not None:
-                attrs[key] = b.text(value, kind, key)
         if kind in ("image", "video"):
             attrs["width"] = str(media.width or 0)
             attrs["height"] = str(media.height or 0)
-        return Node("media", attrs)
+        url = b.text(media.url or "", kind, "url")
+        return payloads.media(kind, url, size=media.size, thumbnail=None, **attrs)
 
 
 class ReceiptSpec(StepSpec):
@@ -496,90 +506,97 @@ class PushAction(ServerActionSpec):
         return plan.ServerPush(where=b.where, party=party, node=node)
 
 
-class _ServerPlan(ServerBase, StepSpec):
-    """The plan of a ``server`` step: its one action's plan."""
-
-    def plan(self, b: Builder) -> plan.Step | None:
-        key, action = self.chosen()
-        assert isinstance(action, ServerActionSpec)
-        return action.plan(b.at(key))
-
-
-class ServerSpec(StepSpec):
+class ServerSpec(OneOf, StepSpec):
     """The fake service does something by itself: ``- server: {ping: bot}``."""
 
     KEY: ClassVar[str] = "server"
-
-    @classmethod
-    def specialize(cls, registry: Registry) -> type[StepSpec]:
-        return _specialized(cls, (registry.server_model(), _ServerPlan))
-
-
-def _specialized(
-    spec: type[StepSpec], bases: tuple[type[FileModel], ...], **fields: Any
-) -> type[StepSpec]:
-    """``spec`` for one registry: a model named like it, on ``bases``, with ``fields``."""
-    model = cast(
-        "type[StepSpec]",
-        create_model(
-            spec.__name__,
-            __base__=cast("tuple[type[StepSpec], ...]", bases),
-            __doc__=spec.__doc__,
-            __module__=__name__,
-            **fields,
-        ),
+    WHAT: ClassVar[str] = "a server step"
+    ONE_OF: ClassVar[tuple[str, ...]] = (
+        "ping",
+        "deliver",
+        "push",
+        "contacts",
+        "call",
+        "payment",
+        "dirty",
+        "web",
+        "features",
+        "disconnect",
+        "conflict",
+        "kill",
     )
-    model.KEY = spec.KEY
-    model.SHORT_FIELD = spec.SHORT_FIELD
-    return model
+
+    ping: Annotated[PingAction, short_form(PingAction)] | None = Field(
+        default=None, description=summary(PingAction)
+    )
+    deliver: DeliverAction | None = Field(default=None, description=summary(DeliverAction))
+    push: PushAction | None = Field(default=None, description=summary(PushAction))
+    contacts: ContactsAction | None = Field(default=None, description=summary(ContactsAction))
+    call: CallAction | None = Field(default=None, description=summary(CallAction))
+    payment: Annotated[PaymentAction, short_form(PaymentAction)] | None = Field(
+        default=None, description=summary(PaymentAction)
+    )
+    dirty: Annotated[DirtyAction, short_form(DirtyAction)] | None = Field(
+        default=None, description=summary(DirtyAction)
+    )
+    web: Annotated[WebAction, short_form(WebAction)] | None = Field(
+        default=None, description=summary(WebAction)
+    )
+    features: FeaturesAction | None = Field(default=None, description=summary(FeaturesAction))
+    disconnect: Annotated[DisconnectAction, short_form(DisconnectAction)] | None = Field(
+        default=None, description=summary(DisconnectAction)
+    )
+    conflict: Annotated[ConflictAction, short_form(ConflictAction)] | None = Field(
+        default=None, description=summary(ConflictAction)
+    )
+    kill: Annotated[KillAction, short_form(KillAction)] | None = Field(
+        default=None, description=summary(KillAction)
+    )
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        key, action = self.chosen()
+        assert isinstance(action, ServerActionSpec), f"{key} is a server action"
+        return action.plan(b.at(key))
 
 
 # ==================================================================== expectations
 
 
-class _ExpectPlan(ExpectationBase, StepSpec):
-    """The plan of ``expect`` (and, with ``NONE``, of ``expect_none``)."""
-
-    NONE: ClassVar[bool] = False
-
-    def plan(self, b: Builder) -> plan.Step | None:
-        if self.NONE and self.optional:
-            b.problem("expect_none cannot be optional", "optional")
-        expectation = b.expectation(self)
-        if expectation is None:
-            return None
-        if self.NONE:
-            return plan.ExpectNone(where=b.where, expectation=expectation)
-        b.bind(expectation.pattern.names())
-        return plan.Expect(where=b.where, expectation=expectation)
-
-
-class _ExpectNonePlan(_ExpectPlan):
-    NONE: ClassVar[bool] = True
-
-
-class ExpectSpec(StepSpec):
+class ExpectSpec(Expectation, StepSpec):
     """A party receives something: ``- expect: {to: alice, message: {from: bot, body: hi}}``."""
 
     KEY: ClassVar[str] = "expect"
 
-    @classmethod
-    def specialize(cls, registry: Registry) -> type[StepSpec]:
-        return _specialized(cls, (registry.expectation_model(), _ExpectPlan))
+    def plan(self, b: Builder) -> plan.Step | None:
+        expectation = b.expectation(self)
+        if expectation is None:
+            return None
+        b.bind(expectation.pattern.names())
+        return plan.Expect(where=b.where, expectation=expectation)
 
 
-class ExpectNoneSpec(StepSpec):
+class ExpectNoneSpec(Expectation, StepSpec):
     """Nothing matching reaches the party in time: ``- expect_none: {to: alice, message: {}}``."""
 
     KEY: ClassVar[str] = "expect_none"
 
-    @classmethod
-    def specialize(cls, registry: Registry) -> type[StepSpec]:
-        return _specialized(cls, (registry.expectation_model(), _ExpectNonePlan))
+    def plan(self, b: Builder) -> plan.Step | None:
+        if self.optional:
+            b.problem("expect_none cannot be optional", "optional")
+        expectation = b.expectation(self)
+        if expectation is None:
+            return None
+        return plan.ExpectNone(where=b.where, expectation=expectation)
 
 
-class _UnorderedPlan(StepSpec):
-    expect: Sequence[ExpectationBase]
+class UnorderedSpec(StepSpec):
+    """Expectations met in any order: ``- unordered: [{to: alice, ...}, {to: bob, ...}]``."""
+
+    KEY: ClassVar[str] = "unordered"
+    SHORT_FIELD: ClassVar[str | None] = "expect"
+
+    expect: list[Expectation] = Field(min_length=1)
+    """The expectations; each waits its own ``within`` from the start of the group."""
 
     def plan(self, b: Builder) -> plan.Step | None:
         items = [b.at("expect", i).expectation(spec) for i, spec in enumerate(self.expect)]
@@ -589,90 +606,3 @@ class _UnorderedPlan(StepSpec):
         for expectation in expectations:
             b.bind(expectation.pattern.names())
         return plan.Unordered(where=b.where, expectations=expectations)
-
-
-class UnorderedSpec(StepSpec):
-    """Expectations met in any order: ``- unordered: [{to: alice, ...}, {to: bob, ...}]``."""
-
-    KEY: ClassVar[str] = "unordered"
-    SHORT_FIELD: ClassVar[str | None] = "expect"
-
-    @classmethod
-    def specialize(cls, registry: Registry) -> type[StepSpec]:
-        item = registry.expectation_model()
-        description = "The expectations; each waits its own ``within`` from the start of the group."
-        expect = (list[item], Field(min_length=1, description=description))  # type: ignore[valid-type]
-        return _specialized(cls, (_UnorderedPlan,), expect=expect)
-
-
-CORE_REGISTRY = Registry(
-    steps=(
-        LoginSpec,
-        LogoutSpec,
-        SendSpec,
-        ReceiptSpec,
-        ReadSpec,
-        TypingSpec,
-        PausedSpec,
-        PresenceSpec,
-        IqSpec,
-        RawSpec,
-        ServerSpec,
-        WaitSpec,
-        ExpectSpec,
-        ExpectNoneSpec,
-        UnorderedSpec,
-    ),
-    matchers=(
-        MessageMatch,
-        ReceiptMatch,
-        AckMatch,
-        PresenceMatch,
-        ChatstateMatch,
-        NotificationMatch,
-        IqMatch,
-        NodeMatch,
-    ),
-    server_actions=(PingAction, DeliverAction, PushAction),
-)
-"""The steps of 1:1 messaging, the generic expectations and the raw server actions."""
-
-DEFAULT_REGISTRY = CORE_REGISTRY.extend(
-    steps=(
-        flow_steps.CreateGroupSpec,
-        flow_steps.AddParticipantsSpec,
-        flow_steps.RemoveParticipantsSpec,
-        flow_steps.PromoteSpec,
-        flow_steps.DemoteSpec,
-        flow_steps.SetSubjectSpec,
-        flow_steps.LeaveGroupSpec,
-        flow_steps.SyncContactsSpec,
-        flow_steps.BlockSpec,
-        flow_steps.UnblockSpec,
-        flow_steps.SetPrivacySpec,
-        flow_steps.SetStatusSpec,
-        flow_steps.SetPictureSpec,
-        flow_steps.BroadcastSpec,
-        service_steps.CodeRequestSpec,
-        service_steps.CodeRegisterSpec,
-    ),
-    matchers=(
-        flow_matchers.GroupMatch,
-        flow_matchers.ContactsMatch,
-        flow_matchers.PictureMatch,
-        flow_matchers.StatusMatch,
-    ),
-    server_actions=(
-        service_steps.ContactsAction,
-        service_steps.CallAction,
-        service_steps.PaymentAction,
-        service_steps.DirtyAction,
-        service_steps.WebAction,
-        service_steps.FeaturesAction,
-        service_steps.DisconnectAction,
-        service_steps.ConflictAction,
-        service_steps.KillAction,
-    ),
-)
-"""Every built-in step type, expectation kind and server action: the core ones and those
-of the flows (``flow_steps``, ``flow_matchers``, ``service_steps``)."""

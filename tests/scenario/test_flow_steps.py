@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from simulator.scenario import DEFAULT_REGISTRY, load_scenario, run_file, run_scenario_sync
+from simulator.scenario import ScenarioFile, load_scenario, run_file, run_scenario_sync
 from simulator.scenario.loader import check_file
 from tests.scenario.conftest import FILES, WriteScenario
 
@@ -227,7 +227,7 @@ def test_the_step_snippets_of_the_readme_are_valid() -> None:
     blocks = re.findall(r"```yaml\n(.*?)```", flows, re.S)
     steps = [step for block in blocks for step in YAML(typ="safe").load(block)]
     assert len(steps) == 39
-    model = DEFAULT_REGISTRY.file_model()
+    model = ScenarioFile
     model.model_validate({"name": "readme", "world": {}, "steps": steps})
 
 

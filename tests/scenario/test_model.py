@@ -1,30 +1,25 @@
-"""The file models: structured validation errors, short forms, the registry and the schema."""
+"""The file models: structured validation errors, short forms, the union of steps and the schema."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import typing
+from typing import Any
 
 import pydantic
 import pytest
 
-from simulator.scenario import (
-    DEFAULT_REGISTRY,
-    load_scenario,
-    run_scenario_sync,
-    scenario_json_schema,
-)
-from simulator.scenario import plan as plan_module
-from simulator.scenario.model import Registry, StepSpec
+from simulator.scenario import ScenarioFile, scenario_json_schema
+from simulator.scenario.document import STEP_TYPES, StepItem
+from simulator.scenario.model import StepSpec
 from simulator.scenario.steps import LoginSpec, WaitSpec
-from simulator.wire.node import Node
-from tests.scenario.conftest import EXPECTATION_KINDS, STEP_KEYS, WriteScenario
+from tests.scenario.conftest import EXPECTATION_KINDS, STEP_KEYS
 
 WORLD = {"accounts": [{"phone": "491110000001", "name": "Alice"}]}
 
 
 def errors(data: dict[str, Any]) -> list[dict[str, Any]]:
     with pytest.raises(pydantic.ValidationError) as exc_info:
-        DEFAULT_REGISTRY.file_model().model_validate(data)
+        ScenarioFile.model_validate(data)
     return [
         {"loc": e["loc"], "type": e["type"], "msg": e["msg"]}
         for e in exc_info.value.errors(include_url=False)
@@ -32,7 +27,7 @@ def errors(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_a_valid_file_with_short_forms() -> None:
-    model = DEFAULT_REGISTRY.file_model().model_validate(
+    model = ScenarioFile.model_validate(
         {
             "$schema": "scenario.schema.json",
             "name": "n",
@@ -53,7 +48,7 @@ def test_a_valid_file_with_short_forms() -> None:
 
 
 def test_world_as_a_path() -> None:
-    model = DEFAULT_REGISTRY.file_model().model_validate(
+    model = ScenarioFile.model_validate(
         {"name": "n", "world": "shared.world.yaml", "steps": [{"wait": 1}]}
     )
     assert model.world.file == "shared.world.yaml"  # type: ignore[union-attr]
@@ -160,9 +155,20 @@ def test_models_are_frozen() -> None:
         spec.user = "bob"
 
 
-def test_registry_refuses_a_key_twice() -> None:
-    with pytest.raises(ValueError, match="the step key 'login' is registered twice"):
-        DEFAULT_REGISTRY.extend(steps=[LoginSpec])
+def test_every_step_of_the_union_is_told_apart_by_its_own_key() -> None:
+    # The static union tags each wrapper by hand: a tag that is not the wrapper's key (its
+    # one field, the spec's KEY) would send that step to the wrong model.
+    tags = [
+        next(m.tag for m in typing.get_args(member)[1:] if isinstance(m, pydantic.Tag))
+        for member in typing.get_args(typing.get_args(StepItem)[0])
+    ]
+    keys = [wrapper.KEY for wrapper in STEP_TYPES]
+    specs = [wrapper.model_fields[wrapper.KEY].annotation for wrapper in STEP_TYPES]
+    assert tags == keys
+    assert [
+        spec.KEY for spec in specs if isinstance(spec, type) and issubclass(spec, StepSpec)
+    ] == keys
+    assert sorted(keys) == STEP_KEYS.split(", ")
 
 
 def test_schema_lists_every_step_with_its_short_form() -> None:
@@ -210,38 +216,3 @@ def test_schema_lists_every_step_with_its_short_form() -> None:
     wait = schema["$defs"]["WaitStep"]["properties"]["wait"]["anyOf"]
     assert wait[0]["type"] == "string" and "pattern" in wait[0]
     assert wait[1]["type"] == "number"
-
-
-class HelloSpec(StepSpec):
-    """A user says hello to the bot (a project-specific step)."""
-
-    KEY: ClassVar[str] = "hello"
-    SHORT_FIELD: ClassVar[str | None] = "user"
-
-    user: str
-
-    def plan(self, b: Any) -> plan_module.Step | None:
-        party = b.user(self.user, "user")
-        node = Node(
-            "message", {"to": b.peer("bot", "to"), "type": "text"}, [Node("body", data="hello")]
-        )
-        if party is None:
-            return None
-        return plan_module.Transmit(
-            where=b.where, party=party, node=node, summary="hello", new_id=True
-        )
-
-
-def test_a_new_step_type_is_one_class_and_a_registration(write: WriteScenario) -> None:
-    registry: Registry = DEFAULT_REGISTRY.extend(steps=[HelloSpec])
-    assert "HelloStep" in registry.json_schema()["$defs"]
-    assert "HelloStep" not in DEFAULT_REGISTRY.json_schema()["$defs"]
-    path = write(
-        """
-        - login: alice
-        - hello: alice
-        - expect: {to: alice, message: {from: bot, body: HELLO}}
-        """
-    )
-    result = run_scenario_sync(load_scenario(path, registry=registry))
-    assert result.passed, result.report

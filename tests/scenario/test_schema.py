@@ -13,11 +13,12 @@ from typing import Any
 import jsonschema
 import pytest
 
-from simulator.scenario import check_file, collect_paths
-from simulator.scenario.steps import DEFAULT_REGISTRY
+from simulator.scenario import ScenarioFile, check_file, collect_paths, scenario_json_schema
+from simulator.scenario.document import field_docstring
 from simulator.world import World
 from simulator.yamlfile import load_yaml, plain
 from tests.scenario.conftest import EXAMPLES
+from tests.scenario.test_vocabulary import all_models
 
 ROOT = EXAMPLES.parent
 SCHEMA = json.loads((EXAMPLES / "scenario.schema.json").read_text("utf-8"))
@@ -80,7 +81,7 @@ def test_every_readme_example_validates_with_the_loader_and_the_schema(
     data = load_yaml(text, where)
     if isinstance(data, list):  # a list of steps: put them in a file around a world
         data = {"name": where, "world": ACCOUNTS, "steps": plain(data)}
-        DEFAULT_REGISTRY.file_model().model_validate(data)
+        ScenarioFile.model_validate(data)
     else:
         path = tmp_path / "example.yaml"
         path.write_text(text, "utf-8")
@@ -136,7 +137,7 @@ def test_documented_world_short_forms_validate_with_both(head: str) -> None:
 @pytest.mark.parametrize("step", SHORT_STEPS)
 def test_documented_step_short_forms_validate_with_both(step: str) -> None:
     data = {"name": "x", "world": ACCOUNTS, "steps": plain(load_yaml(step, "step.yaml"))}
-    DEFAULT_REGISTRY.file_model().model_validate(data)
+    ScenarioFile.model_validate(data)
     assert schema_errors(data) == []
 
 
@@ -153,7 +154,7 @@ REFUSED = [
 def test_what_the_loader_refuses_the_schema_refuses(tail: str) -> None:
     data = load_yaml(f"name: x\nworld: {json.dumps(ACCOUNTS)}\n{tail}\n", "refused.yaml")
     with pytest.raises(ValueError, match="validation error"):
-        DEFAULT_REGISTRY.file_model().model_validate(plain(data))
+        ScenarioFile.model_validate(plain(data))
     assert schema_errors(data) != []
 
 
@@ -164,3 +165,23 @@ def test_every_world_file_validates_with_the_loader_and_the_schema(path: Path) -
     world_schema = {"$defs": SCHEMA["$defs"], "$ref": "#/$defs/World"}
     errors = list(jsonschema.Draft202012Validator(world_schema).iter_errors(as_json(data)))
     assert [e.message for e in errors] == []
+
+
+def test_every_field_docstring_is_its_description_in_the_schema() -> None:
+    # Descriptions come from field docstrings when the schema is made (not from pydantic's
+    # use_attribute_docstrings at import): every documented field of every model, inherited
+    # and aliased ones included, must still show its docstring.
+    schema = scenario_json_schema()
+    checked = 0
+    for model in all_models():
+        shown = schema if model is ScenarioFile else schema["$defs"][model.__name__]
+        for name, info in model.model_fields.items():
+            doc = field_docstring(model, name)
+            if doc is None or info.description is not None:
+                continue
+            assert shown["properties"][info.alias or name]["description"] == doc, (model, name)
+            checked += 1
+    assert checked > 150
+    assert (
+        schema["$defs"]["SendSpec"]["properties"]["from"]["description"] == "The sender (a user)."
+    )

@@ -13,8 +13,7 @@ from typing import Any
 import pydantic
 import pytest
 
-from simulator.scenario import validate_files
-from simulator.scenario.steps import DEFAULT_REGISTRY
+from simulator.scenario import ScenarioFile, validate_files
 from simulator.vocabulary import Choices, FreeText
 from simulator.world import World
 from tests.scenario.conftest import WriteScenario
@@ -48,7 +47,7 @@ def bare_str(annotation: Any, metadata: list[Any]) -> bool:
 
 def all_models() -> list[type[pydantic.BaseModel]]:
     seen: dict[type[pydantic.BaseModel], None] = {}
-    models_in(DEFAULT_REGISTRY.file_model(), seen)
+    models_in(ScenarioFile, seen)
     models_in(World, seen)
     return list(seen)
 
