@@ -468,8 +468,9 @@ class Server:
         session.push(node)
         return True
 
-    def message_author(self, gjid: str, msg_id: str) -> str | None:
-        return self.state.group_message_authors.get((gjid, msg_id))
+    def message_authors(self, gjid: str, msg_id: str) -> frozenset[str]:
+        """Who sent a group message with this id (ids are unique per sender only)."""
+        return frozenset(self.state.group_message_authors.get((gjid, msg_id), ()))
 
     # ---------------------------------------------------------------- server-originated iqs
 

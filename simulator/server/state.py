@@ -300,9 +300,10 @@ class State:
         self.watchers: dict[str, set[str]] = {}
         self.watching: dict[str, set[str]] = {}
         self.groups: dict[str, Group] = {}
-        # (group jid, message id) -> author, so group receipts without a participant
-        # (yowsup 2.0.53) still reach the author (§3.11).
-        self.group_message_authors: dict[tuple[str, str], str] = {}
+        # (group jid, message id) -> its authors, so group receipts without a participant
+        # (yowsup 2.0.53) still reach the author (§3.11). Ids are unique per sender only:
+        # two members may send the same id (yowsup ids are the second plus a counter).
+        self.group_message_authors: dict[tuple[str, str], set[str]] = {}
         # user -> the numbers in its synced address book (digits), in sync order (§3.7)
         self.contacts: dict[str, list[str]] = {}
         # user -> the JIDs it blocked (the complete list, as last set, §3.4)

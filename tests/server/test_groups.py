@@ -559,6 +559,38 @@ async def test_each_members_receipts_reach_the_author(server: Server, user: Open
         assert len(server.state.mailbox(member)) == 0
 
 
+async def test_two_members_sending_the_same_id_each_get_their_own_receipts(
+    server: Server, user: OpenUser
+) -> None:
+    """Ids are unique per sender only (yowsup's are the second plus a counter, so two
+    clients started together collide): a receipt naming either author reaches that author."""
+    async with (
+        user(ALICE, auto_receipt=False) as alice,
+        user(BOB, auto_receipt=False) as bob,
+        user(CAROL, auto_receipt=False) as carol,
+    ):
+        gjid = await alice.create_group("Team", [BOB, CAROL])
+        await bob.wait_for(ev.GroupisCreated, timeout=5)
+        for sender in (alice, bob):
+            await sender.send(
+                Node(
+                    "message", {"to": gjid, "type": "text", "id": "1-2"}, [Node("body", data="hi")]
+                )
+            )
+            await carol.wait_for(ev.GetGroupMessage, timeout=5)
+        await carol.send_receipt(gjid, "1-2", participant=ALICE_JID)
+        await carol.send_receipt(gjid, "1-2", participant=BOB_JID)
+        to_alice = await alice.wait_for(ev.GetReceipt, timeout=5)
+        to_bob = await bob.wait_for(ev.GetReceipt, timeout=5)
+        # Without a participant the author is ambiguous: nobody is told.
+        await carol.send(Node("receipt", {"id": "1-2", "to": gjid}))
+        await flush(alice, bob)
+        late = [e for c in (alice, bob) for e in c.events_nowait() if isinstance(e, ev.GetReceipt)]
+        assert late == []
+    assert (to_alice.participant, to_alice.id) == (CAROL_JID, "1-2")
+    assert (to_bob.participant, to_bob.id) == (CAROL_JID, "1-2")
+
+
 async def test_group_chat_states_are_relayed_to_online_members(
     server: Server, user: OpenUser
 ) -> None:

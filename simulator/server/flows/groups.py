@@ -354,7 +354,7 @@ def fan_out(ctx: HandlerContext, node: Node, t: str) -> None:
     members = ctx.state.group_members(gjid)
     if ctx.jid not in members:
         return
-    ctx.state.group_message_authors[(gjid, node.get("id", ""))] = ctx.jid
+    ctx.state.group_message_authors.setdefault((gjid, node.get("id", "")), set()).add(ctx.jid)
     copy = incoming_copy(ctx, node, t, sender=gjid, participant=ctx.jid)
     per_member = node.child("participants") is not None  # end-to-end encrypted (§3.12)
     for member in members:

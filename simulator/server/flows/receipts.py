@@ -89,17 +89,22 @@ def _group_author(
     """Who gets a group receipt: the author of the message, if the sender may confirm it.
 
     Only a participant of the group confirms its messages, and only to another
-    participant; a ``participant`` that names someone else than the recorded author of
-    that id is not believed (§3.11). ``None``: acked, forwarded to nobody.
+    participant; a ``participant`` that names no recorded author of that id is not
+    believed (§3.11). Ids are unique per sender only, so without a ``participant`` the
+    receipt goes to the author only when one member sent that id. ``None``: acked,
+    forwarded to nobody.
     """
     members = ctx.state.group_members(gjid)
     if ctx.jid not in members:
         return None
-    recorded = ctx.server.message_author(gjid, msg_id)
-    author = participant or recorded
+    recorded = ctx.server.message_authors(gjid, msg_id)
+    if participant is not None:
+        author: str | None = participant
+        if recorded and participant not in recorded:
+            return None
+    else:
+        author = next(iter(recorded)) if len(recorded) == 1 else None
     if author is None or author == ctx.jid or author not in members:
-        return None
-    if recorded is not None and author != recorded:
         return None
     return author
 

@@ -108,6 +108,19 @@ def prepare_process() -> None:
 
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
+    spread_message_ids()
+
+
+def spread_message_ids() -> None:
+    """Start yowsup's id counter at a per-process offset (workaround 10 in the README).
+
+    yowsup's ids are the wall-clock second plus a process-wide counter starting at 0, so two
+    clients started in the same second send the same ids; 2.5.7's retry handling then
+    confuses their messages. The server keeps ids per sender, as the service did.
+    """
+    from yowsup.structs.protocolentity import ProtocolEntity
+
+    ProtocolEntity._ProtocolEntity__ID_GEN = (os.getpid() % 10_000) * 1_000
 
 
 def read_endpoint(events: Events) -> Endpoint:
