@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, TypeAlias
 
+from simulator.scenario.report import ELIDE_AT, FULL_PAYLOADS
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
@@ -551,7 +552,7 @@ def compare_rows(pattern: Pattern, node: Node | None, env: Mapping[str, str]) ->
 def _rows(pattern: Pattern, node: Node, env: Mapping[str, str], pad: str) -> list[Row]:
     if pattern.tag != node.tag:
         left = [pad + line for line in render_pattern(pattern, env).split("\n")]
-        right = [pad + line for line in node.to_text(indent=2).split("\n")]
+        right = [pad + line for line in _received_lines(node)]
         count = max(len(left), len(right))
         return [
             (left[i] if i < len(left) else "", right[i] if i < len(right) else "", True)
@@ -588,6 +589,13 @@ def _rows(pattern: Pattern, node: Node, env: Mapping[str, str], pad: str) -> lis
     return rows
 
 
+def _received_lines(node: Node) -> list[str]:
+    """A received subtree the pattern does not align with, one line per row; long binary
+    payloads shortened as in transcripts (unless ``--full-payloads``)."""
+    elide = None if FULL_PAYLOADS.get() else ELIDE_AT
+    return node.to_text(indent=2, elide=elide).split("\n")
+
+
 def _leaf(pad: str, tag: str, data: str | None) -> str:
     return f"{pad}<{tag}/>" if data is None else f"{pad}<{tag}>{_shown(data)}</{tag}>"
 
@@ -603,11 +611,9 @@ def _child_rows(pattern: Pattern, node: Node, env: Mapping[str, str], pad: str) 
             rows.extend((pad + line, "", True) for line in render_pattern(want, env).split("\n"))
             continue
         for skipped in node.children[cursor:index]:
-            rows.extend(
-                ("", pad + line, pattern.exact) for line in skipped.to_text(indent=2).split("\n")
-            )
+            rows.extend(("", pad + line, pattern.exact) for line in _received_lines(skipped))
         rows.extend(_rows(want, node.children[index], env, pad))
         cursor = index + 1
     for rest in node.children[cursor:]:
-        rows.extend(("", pad + line, pattern.exact) for line in rest.to_text(indent=2).split("\n"))
+        rows.extend(("", pad + line, pattern.exact) for line in _received_lines(rest))
     return rows

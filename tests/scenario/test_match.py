@@ -217,6 +217,24 @@ def test_similarity_prefers_the_closer_stanza() -> None:
     )
 
 
+def test_compare_rows_shortens_long_payloads_the_pattern_does_not_align_with() -> None:
+    """A failure report's side-by-side view elides yowsup's key upload as transcripts do,
+    and shows it whole under ``--full-payloads``."""
+    from simulator.scenario.report import FULL_PAYLOADS
+
+    keys = bytes(range(256)) * 40
+    pattern = compile_node('<iq type="set"><skey/></iq>')
+    node = Node("iq", {"type": "set"}, [Node("list", data=keys), Node("skey")])
+    rows = compare_rows(pattern, node, {})
+    assert ("", "  <list>hex:000102030405060708090a0b0c0d0e0f…(10240 bytes)</list>", False) in rows
+    token = FULL_PAYLOADS.set(True)
+    try:
+        whole = compare_rows(pattern, node, {})
+    finally:
+        FULL_PAYLOADS.reset(token)
+    assert ("", f"  <list>hex:{keys.hex()}</list>", False) in whole
+
+
 def test_compare_rows_aligns_attributes_and_flags_differences() -> None:
     pattern = compile_node('<message from="{{bot}}"><body>hello</body></message>')
     node = Node.parse('<message from="b@s" id="1"><body>HELLO</body></message>')
