@@ -68,9 +68,8 @@ import trio.testing
 from simulator.transport.tcp import listen_tcp
 
 if TYPE_CHECKING:
-    from simulator.server.flows.account import Registrar
-    from simulator.server.flows.media import UploadSlot
     from simulator.server.server import Server
+    from simulator.server.state import Registrar, UploadSlot
 
 __all__ = [
     "MAX_BODY",
@@ -159,21 +158,29 @@ class HttpService:
     """The HTTP endpoints of one server; see the module docstring."""
 
     def __init__(self, server: Server) -> None:
-        from simulator.server.flows.account import Registrar
-
         self.server = server
         self.address: tuple[str, int] | None = None
         """Where the TCP listener is bound, once :meth:`listen` ran."""
         self.advertised_url: str | None = None
         """Base URL put into media URLs; ``None`` = ``http://HOST:PORT`` of the listener."""
-        self.registrar: Registrar = Registrar()
-        """Registration bookkeeping and the knobs that make each failure reachable (§4.8)."""
-        self.uploads: dict[str, UploadSlot] = {}
-        """Upload token -> the slot a ``w:m`` iq handed out (§3.9)."""
-        self.paths: dict[str, str] = {}
-        """Download path -> media hash (an index over ``state.media``)."""
         self._slots: dict[_Slot, None] = {}  # connections being served, oldest first
         self._routes: dict[str, tuple[frozenset[str], Handler]] = _routes()
+
+    @property
+    def registrar(self) -> Registrar:
+        """Registration bookkeeping and the knobs that make each failure reachable (§4.8);
+        it is part of the server's state (``server.state.registrar``)."""
+        return self.server.state.registrar
+
+    @property
+    def uploads(self) -> Mapping[str, UploadSlot]:
+        """Upload token -> the slot a ``w:m`` iq handed out (§3.9; ``state.uploads``)."""
+        return self.server.state.uploads
+
+    @property
+    def paths(self) -> Mapping[str, str]:
+        """Download path -> media hash (``state.media_paths``, an index over ``state.media``)."""
+        return self.server.state.media_paths
 
     @property
     def active(self) -> int:

@@ -411,12 +411,10 @@ class Server:
             return
         kind: PendingKind = node.tag  # type: ignore[assignment]
         assert kind in _PENDING_TAGS, f"only messages, receipts and notifications are kept: {node}"
-        box = self.state.mailbox(to)
         key = (kind, node.get("id", ""), pending_peer(node))
-        if key not in box and len(box) >= self.config.offline_limit:
-            dropped = box.drop_oldest()
+        dropped = self.state.keep_pending(to, key, node, self.config.offline_limit)
+        if dropped is not None:
             _log.warning("offline queue of %s is full: forgot %s", to, dropped)
-        box.add(key, node)
         session = self.live(to)
         if session is not None:
             session.push(node)

@@ -230,7 +230,7 @@ class Session:
                     throttle.succeeded(user)
                 self.passive = event.passive
                 nonce = self.server.secrets.nonce()
-                account.next_nonce = nonce
+                self.server.state.set_next_nonce(account.jid, nonce)
                 await self.link.send(Success(attrs=self.server.success_attrs(account), nonce=nonce))
                 return account
             elif isinstance(event, (LoginVerified, LoginRejected)):

@@ -92,7 +92,7 @@ def _remember(ctx: HandlerContext, *, restart: bool, numbers: list[str], removed
         if number not in known:
             known.add(number)
             book.append(number)
-    ctx.state.contacts[ctx.jid] = [n for n in book if n not in removed]
+    ctx.state.set_address_book(ctx.jid, [n for n in book if n not in removed])
 
 
 def _next_version(ctx: HandlerContext) -> str:

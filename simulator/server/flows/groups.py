@@ -41,7 +41,6 @@ from typing import TYPE_CHECKING, Final
 from simulator.errors import StanzaError
 from simulator.jid import group_jid, phone_of, user_jid
 from simulator.server.parse import int_or
-from simulator.server.state import Group
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
@@ -49,6 +48,7 @@ if TYPE_CHECKING:
 
     from simulator.server.context import HandlerContext
     from simulator.server.router import Router
+    from simulator.server.state import Group
 
 __all__ = ["fan_out", "group_node", "member_group", "register"]
 
@@ -197,8 +197,7 @@ async def handle_create(ctx: HandlerContext, node: Node) -> None:
     _check_size(ctx, 1 + len(invited))
     now = ctx.now()
     members: dict[str, str | None] = {ctx.jid: ADMIN, **dict.fromkeys(invited)}
-    group = Group(_new_group_jid(ctx, now), subject, ctx.jid, now, ctx.jid, now, members)
-    ctx.state.groups[group.jid] = group
+    group = ctx.state.add_group(_new_group_jid(ctx, now), subject, ctx.jid, now, members)
     ctx.result(node, [Node("group", {"id": group.id})])
     created = Node("create", {"type": "new"}, [group_node(group)])
     ctx.notify(invited, _notification(ctx, group, created))
@@ -226,7 +225,7 @@ async def handle_subject(ctx: HandlerContext, node: Node) -> None:
     group = _group(ctx, node)
     subject = _subject(ctx, node.children[0].text)
     now = ctx.now()
-    group.subject, group.subject_owner, group.subject_time = subject, ctx.jid, now
+    ctx.state.set_subject(group.jid, subject, ctx.jid, now)
     ctx.result(node)
     payload = Node("subject", {"subject": subject, "s_o": ctx.jid, "s_t": str(now)})
     ctx.notify(_others(group, ctx.jid), _notification(ctx, group, payload))
@@ -239,7 +238,7 @@ async def handle_add(ctx: HandlerContext, node: Node) -> None:
         jid for jid in _requested(node) if _addable(ctx, jid) and jid not in group.participants
     ]
     _check_size(ctx, len(group.participants) + len(added))
-    group.participants.update(dict.fromkeys(added))
+    ctx.state.add_participants(group.jid, added)
     ctx.result(node, [Node("add", {"type": "success", "participant": jid}) for jid in added])
     if added:
         # The docs' recorded <add> carries the subject (§3.15 [subject]); it names the
@@ -252,8 +251,7 @@ async def handle_remove(ctx: HandlerContext, node: Node) -> None:
     """An admin removes members; the removed and the remaining members are told."""
     group = _group(ctx, node, admin=True)
     removed = [jid for jid in _requested(node) if jid in group.participants]
-    for jid in removed:
-        del group.participants[jid]
+    ctx.state.remove_participants(group.jid, removed)
     ctx.result(node, [Node("remove", {"type": "success", "participant": jid}) for jid in removed])
     if removed:
         payload = _participants("remove", removed, {"subject": group.subject})
@@ -278,8 +276,7 @@ def _set_role(ctx: HandlerContext, node: Node, role: str | None) -> None:
         for jid in _requested(node)
         if jid in group.participants and group.participants[jid] != role
     ]
-    for jid in changed:
-        group.participants[jid] = role
+    ctx.state.set_role(group.jid, changed, role)
     ctx.result(node)
     if changed:
         payload = _participants(node.children[0].tag, changed)
@@ -302,7 +299,7 @@ async def handle_leave(ctx: HandlerContext, node: Node) -> None:
     ctx.result(node, [Node("leave", children=[Node("group", {"id": gjid}) for gjid in gjids])])
     for gjid in gjids:
         group = ctx.state.groups[gjid]
-        del group.participants[ctx.jid]
+        ctx.state.remove_participants(gjid, [ctx.jid])
         payload = _participants("remove", [ctx.jid])
         ctx.notify(list(group.participants), _notification(ctx, group, payload))
         _keep_an_admin(ctx, group)
@@ -314,15 +311,14 @@ def _keep_an_admin(ctx: HandlerContext, group: Group, passed_over: Iterable[str]
     Users just demoted are passed over unless nobody else is left.
     """
     if not group.participants:
-        del ctx.state.groups[group.jid]
-        ctx.state.pictures.pop(group.jid, None)
+        ctx.state.delete_group(group.jid)
         return
     if group.admins:
         return
     skip = set(passed_over)
     eligible = [jid for jid in group.participants if jid not in skip]
     heir = eligible[0] if eligible else next(iter(group.participants))
-    group.participants[heir] = ADMIN
+    ctx.state.set_role(group.jid, [heir], ADMIN)
     payload = _participants("promote", [heir])
     ctx.notify(list(group.participants), _notification(ctx, group, payload))
 
@@ -343,7 +339,7 @@ def fan_out(ctx: HandlerContext, node: Node, t: str) -> None:
     members = ctx.state.group_members(gjid)
     if ctx.jid not in members:
         return
-    ctx.state.group_message_authors[(gjid, node.get("id", ""))] = ctx.jid
+    ctx.state.record_group_message(gjid, node.get("id", ""), ctx.jid)
     copy = incoming_copy(ctx, node, t, sender=gjid, participant=ctx.jid)
     per_member = node.child("participants") is not None  # end-to-end encrypted (§3.12)
     for member in members:

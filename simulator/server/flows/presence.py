@@ -53,7 +53,7 @@ async def handle_available(ctx: HandlerContext, node: Node) -> None:
     """Go online (``available``/``active``, or a bare ``name`` presence); store the push name."""
     name = node.get("name")
     if name is not None:
-        ctx.account.push_name = name
+        ctx.state.set_push_name(ctx.jid, name)
     if ctx.session.passive:
         return
     was_online = ctx.account.online

@@ -56,9 +56,8 @@ async def handle_receipt(ctx: HandlerContext, node: Node) -> None:
     if rtype == "retry":
         pass  # a decryption failure confirms nothing; the author will send again
     else:
-        mailbox = ctx.state.mailbox(ctx.jid)
         for msg_id in receipt_ids(node):
-            mailbox.remove_by_id("message", msg_id, peer=to)
+            ctx.state.acknowledge(ctx.jid, "message", msg_id, peer=to)
     if node.child("offer") is not None:
         return  # a call offer receipt (§3.18): acked, never forwarded
     forward(ctx, node, to, participant)
@@ -109,4 +108,4 @@ async def handle_ack(ctx: HandlerContext, node: Node) -> None:
     kind = _ACK_CLASSES.get(node.get("class", ""))
     if kind is None:
         return  # class="call" and unknown classes confirm nothing we keep
-    ctx.state.mailbox(ctx.jid).remove_by_id(kind, node.get("id", ""), peer=node.get("to"))
+    ctx.state.acknowledge(ctx.jid, kind, node.get("id", ""), peer=node.get("to"))
