@@ -9,7 +9,8 @@ after it (yowsup's uploader reads until the peer closes, §4.7). It is reached o
 (``await server.listen_http()``, loopback by default) or in-process without sockets
 (``await server.connect_http()``, which the client library uses when given a ``Server``).
 
-Routes (the request handlers are sync functions of the flow modules)::
+Routes (the request handlers are sync functions of the flow modules, registered on the
+server's router with ``router.http_route``)::
 
     GET  /v2/code       account.http_code       request a verification code
     GET  /v2/register   account.http_register   submit the code, get the password
@@ -55,8 +56,7 @@ from __future__ import annotations
 
 import contextlib
 import http
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, final
 from urllib.parse import parse_qsl, urlsplit
@@ -65,6 +65,7 @@ import h11
 import trio
 import trio.testing
 
+from simulator.server.web import HttpRefusal, HttpRequest, HttpResponse, HttpRoute
 from simulator.transport.tcp import listen_tcp
 
 if TYPE_CHECKING:
@@ -94,54 +95,11 @@ MAX_CONNECTIONS: Final = 256
 _RECEIVE_SIZE: Final = 64 * 1024
 
 
-@final
-@dataclass(frozen=True, slots=True)
-class HttpRequest:
-    """One request as the handlers see it.
-
-    Query and form values are decoded as latin-1, so every byte of a raw identity
-    (yowsup 2.5 and Chat-API send 20 random bytes, URL-encoded) survives as one character.
-    """
-
-    method: str
-    path: str
-    query: Mapping[str, str]
-    headers: Mapping[str, str]
-    """Lower-cased names."""
-    body: bytes = b""
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
-    """What a handler answers."""
-
-    status: int
-    body: bytes = b""
-    content_type: str = "application/json"
-
-    @classmethod
-    def json(cls, payload: Mapping[str, object], status: int = 200) -> HttpResponse:
-        """A JSON object on a line of its own (yowsup looks for a line starting with ``{``)."""
-        return cls(status, json.dumps(payload, separators=(",", ":")).encode() + b"\n")
-
-    @classmethod
-    def text(cls, status: int, message: str = "") -> HttpResponse:
-        body = (message or http.HTTPStatus(status).phrase).encode() + b"\n"
-        return cls(status, body, "text/plain; charset=utf-8")
-
-
-Handler = Callable[["Server", HttpRequest], HttpResponse]
-
-
-class _Refused(Exception):
+class _Refused(HttpRefusal):
     """The request cannot be served; answer ``response`` and close."""
 
-    def __init__(
-        self, status: int, message: str = "", response: HttpResponse | None = None
-    ) -> None:
-        super().__init__(message)
-        self.response = response or HttpResponse.text(status, message)
+    def __init__(self, status: int, message: str = "") -> None:
+        super().__init__(HttpResponse.text(status, message))
 
 
 @dataclass(eq=False, slots=True)
@@ -164,7 +122,6 @@ class HttpService:
         self.advertised_url: str | None = None
         """Base URL put into media URLs; ``None`` = ``http://HOST:PORT`` of the listener."""
         self._slots: dict[_Slot, None] = {}  # connections being served, oldest first
-        self._routes: dict[str, tuple[frozenset[str], Handler]] = _routes()
 
     @property
     def registrar(self) -> Registrar:
@@ -231,7 +188,7 @@ class HttpService:
                             if request is None:
                                 return  # the peer went away before a whole request
                             response = self.respond(request)
-                        except _Refused as refusal:
+                        except HttpRefusal as refusal:
                             response = refusal.response
                         except h11.RemoteProtocolError as exc:
                             response = HttpResponse.text(
@@ -255,47 +212,35 @@ class HttpService:
             oldest.scope.cancel()  # its connection closes without an answer
         return True
 
-    def _route(self, method: str, path: str) -> Handler:
-        """The handler of ``method path``, or ``_Refused`` (404 / 405)."""
-        from simulator.server.flows import media
-
-        route = self._routes.get(path)
+    def _route(self, method: str, path: str) -> HttpRoute:
+        """The route of ``method path`` (registered on the server's router), or
+        ``_Refused`` (404 / 405)."""
+        route = self.server.router.http_lookup(path)
         if route is None:
-            if path.startswith(media.UPLOAD_PREFIX):
-                route = (frozenset({"POST"}), media.http_upload)
-            else:
-                route = (frozenset({"GET"}), media.http_download)
-        methods, handler = route
-        if method not in methods:
+            raise _Refused(404)
+        if method not in route.methods:
             raise _Refused(405)
-        return handler
+        return route
 
     def body_limit(self, method: str, path: str) -> int:
         """The largest body ``method path`` may carry, known from the head alone.
 
-        Raises ``_Refused`` for what needs no body to answer: a wrong method, an unknown
-        upload token (the upload's own 404 answer).
+        Raises ``HttpRefusal`` for what needs no body to answer: a wrong method, or what
+        the route itself refuses from the path (an upload to an unknown token).
         """
-        from simulator.server.flows import media
-
-        config = self.server.config
-        handler = self._route(method, path)
-        if handler is not media.http_upload:
-            return config.http_max_form
-        slot = self.uploads.get(path[len(media.UPLOAD_PREFIX) :])
-        if slot is None:
-            raise _Refused(404, response=media.unknown_upload())
-        # The file itself plus the multipart form around it.
-        return min(config.http_max_body, slot.size + config.http_max_form)
+        route = self._route(method, path)
+        if route.body_limit is None:
+            return self.server.config.http_max_form
+        return route.body_limit(self.server, path)
 
     def respond(self, request: HttpRequest) -> HttpResponse:
         """The answer to one request (sync: handlers change state, never wait)."""
         try:
-            handler = self._route(request.method, request.path)
-        except _Refused as refusal:
+            route = self._route(request.method, request.path)
+        except HttpRefusal as refusal:
             return refusal.response
         try:
-            return handler(self.server, request)
+            return route.handler(self.server, request)
         except Exception as exc:  # a bug in a handler: this request fails, nothing else
             self.server.report_bug(f"HTTP {request.method} {request.path}", None, exc)
             return HttpResponse.text(500)
@@ -346,17 +291,6 @@ class HttpService:
                 return _request(request, bytes(body))
             else:  # ConnectionClosed
                 return None
-
-
-def _routes() -> dict[str, tuple[frozenset[str], Handler]]:
-    from simulator.server.flows import account
-
-    form = frozenset({"GET", "POST"})
-    return {
-        "/v2/code": (form, account.http_code),
-        "/v2/register": (form, account.http_register),
-        "/v2/exist": (form, account.http_exist),
-    }
 
 
 # -------------------------------------------------------------------- reading and writing

@@ -36,10 +36,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal, final
 
 import trio
+import trio.testing
 
 from simulator.errors import ServerBug, StanzaError
 from simulator.jid import SERVER
 from simulator.server.clock import DEFAULT_EPOCH, IdSource, SecretSource, ServerClock
+from simulator.server.flows import default_router
+from simulator.server.http import HttpService
 from simulator.server.router import Router
 from simulator.server.session import Session, SessionState, stream_error
 from simulator.server.state import Account, State
@@ -200,8 +203,6 @@ class Server:
         router: Router | None = None,
         config: ServerConfig | None = None,
     ) -> None:
-        from simulator.server.flows import default_router
-
         self.config = config or ServerConfig()
         self.state = state or State()
         self.router = router or default_router()
@@ -223,8 +224,6 @@ class Server:
         self._numbers = itertools.count(1)
         self._awaiting: dict[tuple[str, str], trio.Event] = {}
         self._answers: dict[tuple[str, str], Node] = {}
-        from simulator.server.http import HttpService
-
         self.http = HttpService(self)
         """The HTTP side: registration and media (§4.7, §4.8); see ``simulator.server.http``."""
 
@@ -297,8 +296,6 @@ class Server:
 
     async def connect_bytes(self, dialect: Dialect = Dialect.V16) -> Link:
         """An in-process client link over a byte stream: the full wire, no sockets."""
-        import trio.testing  # only here: it pulls in more than serving needs
-
         client_stream, server_stream = trio.testing.memory_stream_pair()
         self._nursery.start_soon(self.handle_stream, server_stream, "memory-bytes")
         await trio.lowlevel.checkpoint()
@@ -349,10 +346,10 @@ class Server:
             self.on_disconnect(session)
 
     def on_disconnect(self, session: Session) -> None:
-        """The user's live session ended: presence goes unavailable (§3.14)."""
-        from simulator.server.flows.presence import went_offline
-
-        went_offline(session.ctx)
+        """The user's live session ended: the flows' hooks run (presence goes unavailable,
+        §3.14)."""
+        for hook in self.router.disconnect_hooks:
+            hook(session.ctx)
 
     def live(self, jid: str) -> Session | None:
         session = self.sessions.get(jid)

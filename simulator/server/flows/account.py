@@ -52,17 +52,17 @@ from typing import TYPE_CHECKING, Final
 from simulator.errors import StanzaError
 from simulator.jid import SERVER, phone_of, user_jid
 from simulator.server.flows.contacts import notify_contacts
-from simulator.server.http import HttpResponse
 from simulator.server.session import stream_error
 from simulator.server.state import PendingCode, Registrar
+from simulator.server.web import HttpResponse
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
     from simulator.server.context import HandlerContext
-    from simulator.server.http import HttpRequest
     from simulator.server.router import Router
     from simulator.server.server import Server
     from simulator.server.state import Account
+    from simulator.server.web import HttpRequest
 
 __all__ = [
     "ACCOUNT",
@@ -266,6 +266,10 @@ def register(router: Router) -> None:
     router.add("iq", handle_recovery_token, type="set", child="pin", section="§3.8")
     router.add("iq", handle_clean_dirty, type="set", xmlns=DIRTY, section="§3.8")
     router.add("call", handle_call, section="§3.18")
+    form = ("GET", "POST")
+    router.http_route("/v2/code", http_code, methods=form)
+    router.http_route("/v2/register", http_register, methods=form)
+    router.http_route("/v2/exist", http_exist, methods=form)
 
 
 def account_node(account: Account) -> Node:

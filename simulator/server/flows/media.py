@@ -23,16 +23,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from simulator.errors import StanzaError
-from simulator.server.http import HttpResponse
 from simulator.server.parse import int_or, parse_size
 from simulator.server.state import MediaFile, UploadSlot
+from simulator.server.web import HttpRefusal, HttpResponse
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
     from simulator.server.context import HandlerContext
-    from simulator.server.http import HttpRequest
     from simulator.server.router import Router
     from simulator.server.server import Server
+    from simulator.server.web import HttpRequest
 
 __all__ = [
     "DEFAULT_MIMETYPES",
@@ -60,6 +60,20 @@ MAX_SLOTS_PER_USER: Final = 64
 def register(router: Router) -> None:
     router.add("iq", handle_request_upload, type="set", xmlns="w:m", child="media", section="§3.9")
     router.add("iq", handle_download_ack, type="set", xmlns="w:m", child="ack", section="§3.9")
+    router.http_route(
+        UPLOAD_PREFIX, http_upload, methods=("POST",), prefix=True, body_limit=upload_limit
+    )
+    router.http_route("/", http_download, prefix=True)  # a stored file, at the path of its URL
+
+
+def upload_limit(server: Server, path: str) -> int:
+    """The largest upload body: the slot's announced size plus the multipart form around
+    it (never above ``http_max_body``); a token nobody was given is refused at once."""
+    config = server.config
+    slot = server.state.uploads.get(path[len(UPLOAD_PREFIX) :])
+    if slot is None:
+        raise HttpRefusal(unknown_upload())
+    return min(config.http_max_body, slot.size + config.http_max_form)
 
 
 def size_limit(server: Server, media_type: str) -> int:

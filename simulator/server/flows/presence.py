@@ -26,6 +26,7 @@ def register(router: Router) -> None:
         router.add("presence", handle_unavailable, type=kind, section="§3.14")
     router.add("presence", handle_subscribe, type="subscribe", section="§3.14")
     router.add("presence", handle_unsubscribe, type="unsubscribe", section="§3.14")
+    router.on_disconnect(went_offline)
 
 
 def presence_of(ctx: HandlerContext, jid: str, viewer: str) -> Node:
