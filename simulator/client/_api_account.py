@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Final
 
 import trio
 
+from simulator import stanzas
 from simulator.client._events_account import (
     CallReceived,
     MediaMessageSent,
@@ -199,37 +200,34 @@ class AccountApi(ClientCore):
             failed = exc.node if isinstance(exc, IqError) else request
             self._emit(MediaUploadFailed(node=failed, reason=str(exc)))
             raise
+        url = str(info["url"])
+        filename = str(info.get("name") or f"{hashlib.md5(data).hexdigest()}.{ext}")
         media_attrs = {
-            "type": media_type,
-            "url": str(info["url"]),
             "mimetype": str(info.get("mimetype") or mimetype),
             "filehash": file_hash,
-            "size": str(len(data)),
-            "file": str(info.get("name") or f"{hashlib.md5(data).hexdigest()}.{ext}"),
-            "encoding": "raw",
+            "file": filename,
         }
-        if media_type in ("image", "video"):
-            media_attrs["width"] = str(attrs.pop("width", info.get("width") or 0))
-            media_attrs["height"] = str(attrs.pop("height", info.get("height") or 0))
         if caption is not None:
             media_attrs["caption"] = caption
         if voice:
             media_attrs["origin"] = "live"
+        if media_type in ("image", "video"):
+            media_attrs["width"] = str(attrs.pop("width", info.get("width") or 0))
+            media_attrs["height"] = str(attrs.pop("height", info.get("height") or 0))
         media_attrs.update(attrs)
-        msg_id = self.new_id()
-        message = Node(
-            "message",
-            {"to": user_jid(to), "type": "media", "id": msg_id},
-            [Node("media", media_attrs, data=thumbnail)],
+        payload = stanzas.message.media(
+            media_type, url, size=len(data), thumbnail=thumbnail, **media_attrs
         )
+        msg_id = self.new_id()
+        message = stanzas.message.outgoing(user_jid(to), msg_id, [payload], type="media")
         await self.send(message)
         sent = MediaMessageSent(
             node=message,
             to=user_jid(to),
             id=msg_id,
             filetype=media_type,
-            url=media_attrs["url"],
-            filename=media_attrs["file"],
+            url=url,
+            filename=filename,
             filesize=len(data),
             filehash=file_hash,
             caption=caption,

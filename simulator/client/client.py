@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, final
 
 import trio
 
+from simulator import stanzas
 from simulator.client import payloads
 from simulator.client._api_account import AccountApi
 from simulator.client._api_contacts import ContactsApi
@@ -72,9 +73,7 @@ class MessagingApi(ClientCore):
     async def send_message(self, to: str, payload: Iterable[Node], *, type: str = "text") -> str:
         """Send a message with the given children; returns its id."""
         msg_id = self.new_id()
-        await self.send(
-            Node("message", {"to": user_jid(to), "type": type, "id": msg_id}, list(payload))
-        )
+        await self.send(stanzas.message.outgoing(user_jid(to), msg_id, payload, type=type))
         return msg_id
 
     async def send_text(self, to: str, text: str | bytes) -> str:
@@ -132,16 +131,7 @@ class MessagingApi(ClientCore):
         participant: str | None = None,
     ) -> None:
         """A delivery receipt (or ``type="read"``/``"played"``) for one or several messages."""
-        id_list = [ids] if isinstance(ids, str) else list(ids)
-        attrs = {"to": to, "id": id_list[0]}
-        if type is not None:
-            attrs["type"] = type
-        if participant is not None:
-            attrs["participant"] = participant
-        children = []
-        if len(id_list) > 1:
-            children = [Node("list", children=[Node("item", {"id": i}) for i in id_list[1:]])]
-        await self.send(Node("receipt", attrs, children))
+        await self.send(stanzas.receipt.build(to, ids, type=type, participant=participant))
 
     async def mark_read(
         self, to: str, ids: str | Sequence[str], *, participant: str | None = None
@@ -151,7 +141,7 @@ class MessagingApi(ClientCore):
 
     async def send_chatstate(self, to: str, state: str) -> None:
         """sendChatState: ``composing`` or ``paused``."""
-        await self.send(Node("chatstate", {"to": user_jid(to)}, [Node(state)]))
+        await self.send(stanzas.chatstate.build(user_jid(to), state))
 
     async def typing(self, to: str) -> None:
         """sendMessageComposing: tell ``to`` we are typing."""
@@ -169,24 +159,21 @@ class MessagingApi(ClientCore):
         ``available`` (with our push name) or ``active`` go online; ``unavailable`` or
         ``inactive`` go offline (§3.14).
         """
-        attrs = {"type": type}
         name = self.push_name if name is None and type == "available" else name
-        if name:
-            attrs["name"] = name
-        await self.send(Node("presence", attrs))
+        await self.send(stanzas.presence.available(type, name=name))
 
     async def set_name(self, name: str) -> None:
         """The nickname presence: change the push name others see."""
         self.push_name = name
-        await self.send(Node("presence", {"name": name}))
+        await self.send(stanzas.presence.name(name))
 
     async def subscribe(self, jid: str) -> None:
         """sendPresenceSubscription: watch a user's presence."""
-        await self.send(Node("presence", {"type": "subscribe", "to": user_jid(jid)}))
+        await self.send(stanzas.presence.subscribe(user_jid(jid)))
 
     async def unsubscribe(self, jid: str) -> None:
         """sendPresenceUnsubscription."""
-        await self.send(Node("presence", {"type": "unsubscribe", "to": user_jid(jid)}))
+        await self.send(stanzas.presence.unsubscribe(user_jid(jid)))
 
     # ---------------------------------------------------------------- simple iqs
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 
+from simulator import stanzas
 from simulator.client import events as ev
 from simulator.client.parse import parse
 from simulator.errors import (
@@ -330,18 +331,15 @@ class ClientCore:
         tag = node.tag
         answer: Node | None = None
         if tag == "receipt" and self.auto_ack:
-            answer = _ack_for(node, "receipt")
+            answer = stanzas.ack.for_stanza(node, "receipt")
         elif tag == "notification" and self.auto_ack:
-            answer = _ack_for(node, "notification")
+            answer = stanzas.ack.for_stanza(node, "notification")
         elif (
             tag == "message"
             and self.auto_receipt
             and any(isinstance(e, ev.MessageEvent) for e in events)
         ):
-            attrs = {"to": node.get("from", ""), "id": node.get("id", "")}
-            if node.get("participant"):
-                attrs["participant"] = node.get("participant", "")
-            answer = Node("receipt", attrs)
+            answer = stanzas.receipt.delivery_for(node)
         elif tag == "stream:error":
             self.close_reason = f"stream error: {node.children[0].tag if node.children else ''}"
         elif self._ending:
@@ -478,12 +476,3 @@ class ClientCore:
         if answer.get("type") == "error":
             raise IqError(answer)
         return answer
-
-
-def _ack_for(node: Node, cls: str) -> Node:
-    attrs = {"to": node.get("from", ""), "class": cls, "id": node.get("id", "")}
-    if node.get("type"):
-        attrs["type"] = node.get("type", "")
-    if node.get("participant"):
-        attrs["participant"] = node.get("participant", "")
-    return Node("ack", attrs)

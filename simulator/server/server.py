@@ -38,15 +38,17 @@ from typing import TYPE_CHECKING, Final, Literal, final
 import trio
 import trio.testing
 
+from simulator import stanzas
 from simulator.errors import ServerBug, StanzaError
 from simulator.jid import SERVER
 from simulator.server.clock import DEFAULT_EPOCH, IdSource, SecretSource, ServerClock
 from simulator.server.flows import default_router
 from simulator.server.http import HttpService
 from simulator.server.router import Router
-from simulator.server.session import Session, SessionState, stream_error
+from simulator.server.session import Session, SessionState
 from simulator.server.state import Account, State
 from simulator.server.throttle import LoginThrottle, LoginThrottler
+from simulator.stanzas.errors import stream_error
 from simulator.transport.link import Link, StreamLink, node_link_pair
 from simulator.transport.tcp import listen_tcp
 from simulator.wire.connection import Connection, NodeConnection
@@ -391,15 +393,9 @@ class Server:
         return bugs
 
     def _error_reply(self, session: Session, request: Node, exc: StanzaError) -> None:
-        attrs = {"code": str(exc.code), "text": exc.text}
-        if exc.backoff is not None:
-            attrs["backoff"] = str(exc.backoff)
+        sender = request.get("to") or SERVER
         session.push(
-            Node(
-                "iq",
-                {"from": request.get("to") or SERVER, "id": request.get("id", ""), "type": "error"},
-                [Node("error", attrs)],
-            )
+            stanzas.errors.iq_error(request, exc.code, exc.text, sender=sender, backoff=exc.backoff)
         )
 
     def deliver(self, to: str, node: Node) -> None:

@@ -44,6 +44,7 @@ from simulator.errors import RemoteProtocolError
 from simulator.jid import SERVER, user_jid
 from simulator.server.context import HandlerContext
 from simulator.server.throttle import LOCKED_REASON
+from simulator.stanzas.errors import stream_error
 from simulator.transport.link import LinkClosed, LinkStalled
 from simulator.wire.events import (
     Authenticate,
@@ -65,7 +66,7 @@ if TYPE_CHECKING:
     from simulator.server.state import Account
     from simulator.transport.link import Link
 
-__all__ = ["Session", "SessionState"]
+__all__ = ["Session", "SessionState", "stream_error"]
 
 T = TypeVar("T")
 
@@ -114,13 +115,6 @@ class SessionState(enum.Enum):
     ACTIVE = "active"
     CLOSING = "closing"
     CLOSED = "closed"
-
-
-def stream_error(reason: str, text: str | None = None) -> Node:
-    children = [Node(reason)]
-    if text is not None:
-        children.append(Node("text", data=text))
-    return Node("stream:error", children=children)
 
 
 @final

@@ -49,12 +49,13 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
+from simulator import stanzas
 from simulator.errors import StanzaError
 from simulator.jid import SERVER, phone_of, user_jid
 from simulator.server.flows.contacts import notify_contacts
-from simulator.server.session import stream_error
 from simulator.server.state import PendingCode, Registrar
 from simulator.server.web import HttpResponse
+from simulator.stanzas.errors import stream_error
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
@@ -241,14 +242,9 @@ def notification(
     server: Server, sender: str, kind: str, children: list[Node], **extra: str
 ) -> Node:
     """The §3.15 envelope: ``from``, ``type``, a fresh ``id``, the server's ``t``."""
-    attrs = {
-        "from": sender,
-        "type": kind,
-        "id": server.ids.stanza_id(),
-        "t": str(server.clock.now()),
-    }
-    attrs.update(extra)
-    return Node("notification", attrs, children)
+    return stanzas.notification.build(
+        sender, kind, server.ids.stanza_id(), str(server.clock.now()), children, **extra
+    )
 
 
 # ==================================================================== account iqs (§3.8)

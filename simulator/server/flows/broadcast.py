@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from simulator import stanzas
 from simulator.jid import phone_of, user_jid
 from simulator.wire.node import Node
 
@@ -62,11 +63,11 @@ async def handle_delete_lists(ctx: HandlerContext, node: Node) -> None:
 
 def fan_out(ctx: HandlerContext, node: Node, t: str) -> None:
     """Deliver one 1:1 copy per recipient, without the ``<broadcast>`` child (§3.6)."""
-    from simulator.server.flows.messages import incoming_copy
-
     recipients = remember(ctx, node)
     payload = tuple(c for c in node.children if c.tag != "broadcast")
-    copy = incoming_copy(ctx, node, t, children=payload)
+    copy = stanzas.message.incoming(
+        node, sender=ctx.jid, t=t, notify=ctx.account.push_name, children=payload
+    )
     for recipient in recipients:
         if not ctx.state.blocks(recipient, ctx.jid):
             ctx.deliver(recipient, copy)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from simulator import stanzas
 from simulator.errors import StanzaError
 from simulator.jid import group_jid, phone_of, user_jid
 from simulator.server.parse import int_or
@@ -104,15 +105,15 @@ def _participants(tag: str, jids: Iterable[str], attrs: dict[str, str] | None = 
 
 def _notification(ctx: HandlerContext, group: Group, payload: Node) -> Node:
     """The ``w:gp2`` envelope (§3.15): from the group, the actor as ``participant``."""
-    attrs = {
-        "from": group.jid,
-        "type": "w:gp2",
-        "id": ctx.new_id(),
-        "t": str(ctx.now()),
-        "participant": ctx.jid,
-        "notify": ctx.account.push_name,
-    }
-    return Node("notification", attrs, [payload])
+    return stanzas.notification.build(
+        group.jid,
+        "w:gp2",
+        ctx.new_id(),
+        str(ctx.now()),
+        [payload],
+        participant=ctx.jid,
+        notify=ctx.account.push_name,
+    )
 
 
 # -------------------------------------------------------------------- checks
@@ -333,14 +334,14 @@ def fan_out(ctx: HandlerContext, node: Node, t: str) -> None:
     blocked the sender gets nothing (§3.4). An end-to-end encrypted message is split:
     each member gets only its own ``<participants>`` entry (:func:`_own_copy`).
     """
-    from simulator.server.flows.messages import incoming_copy
-
     gjid = node.get("to", "")
     members = ctx.state.group_members(gjid)
     if ctx.jid not in members:
         return
     ctx.state.record_group_message(gjid, node.get("id", ""), ctx.jid)
-    copy = incoming_copy(ctx, node, t, sender=gjid, participant=ctx.jid)
+    copy = stanzas.message.incoming(
+        node, sender=gjid, t=t, notify=ctx.account.push_name, participant=ctx.jid
+    )
     per_member = node.child("participants") is not None  # end-to-end encrypted (§3.12)
     for member in members:
         if member != ctx.jid and not ctx.state.blocks(member, ctx.jid):

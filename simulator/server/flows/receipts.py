@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from simulator import stanzas
 from simulator.jid import is_group
 from simulator.wire.node import Node
 
@@ -34,11 +35,8 @@ def register(router: Router) -> None:
 
 def receipt_ids(node: Node) -> list[str]:
     """Every message id a receipt refers to: ``id`` and each ``list/item@id`` (§3.11)."""
-    ids = [node.get("id", "")]
-    listing = node.child("list")
-    if listing is not None:
-        ids.extend(item.get("id", "") for item in listing.children_named("item"))
-    return [i for i in ids if i]
+    seen = stanzas.receipt.recognize(node)
+    return list(seen.ids) if seen is not None else []
 
 
 async def handle_receipt(ctx: HandlerContext, node: Node) -> None:
