@@ -4,9 +4,10 @@ Registration needs no login and lives in ``simulator.client.registration``.
 
 Media travel over HTTP: :meth:`AccountApi.upload_media` asks for an upload slot (``w:m``),
 POSTs the file to the URL it got (or skips that when the service already has the file),
-and sends the media message with the served URL. HTTP goes over TCP to the URL's host
-and port, or in-process when ``via`` is the :class:`~simulator.server.Server` itself (by
-default, a client opened in-process reaches its own server's HTTP side that way).
+and sends the media message with the served URL. HTTP goes through the client's
+connector (in-process without sockets for a client opened in-process, else TCP to the
+URL's host and port), or through ``via`` when given (a connector, or a
+:class:`~simulator.server.Server` standing for its in-process connector).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from simulator.wire.node import Node
 
 if TYPE_CHECKING:
     from simulator.server.server import Server
+    from simulator.transport.connectors import HttpOpener
 
 __all__ = ["AccountApi", "AccountInfo", "ServicePricing", "UploadTicket"]
 
@@ -110,9 +112,9 @@ class UploadTicket:
 class AccountApi(ClientCore):
     """Account, media upload and calls."""
 
-    http_via: Server | None = None
-    """The in-process server this client is connected to (set by ``open_client``): media
-    HTTP goes to it without sockets when no ``via`` is given."""
+    connector: HttpOpener | None = None
+    """How this client reached the service (set by ``open_client``): media HTTP goes
+    through it (in-process without sockets, or TCP) when no ``via`` is given."""
 
     # ---------------------------------------------------------------- media (§3.9, §4.7)
 
@@ -155,7 +157,7 @@ class AccountApi(ClientCore):
         caption: str | None = None,
         thumbnail: bytes | None = None,
         voice: bool = False,
-        via: Server | None = None,
+        via: HttpOpener | Server | None = None,
         **attrs: str,
     ) -> MediaMessageSent:
         """sendMessageImage / sendMessageAudio / sendMessageVideo: upload a file and send it.
@@ -194,7 +196,7 @@ class AccountApi(ClientCore):
                 }
             else:
                 info = await self._post_file(
-                    ticket.url, to, data, ext, mimetype, via or self.http_via
+                    ticket.url, to, data, ext, mimetype, via or self.connector
                 )
         except (IqError, HttpError) as exc:
             failed = exc.node if isinstance(exc, IqError) else request
@@ -237,7 +239,13 @@ class AccountApi(ClientCore):
         return sent
 
     async def _post_file(
-        self, url: str, to: str, data: bytes, ext: str, mimetype: str, via: Server | None
+        self,
+        url: str,
+        to: str,
+        data: bytes,
+        ext: str,
+        mimetype: str,
+        via: HttpOpener | Server | None,
     ) -> dict[str, object]:
         """The HTTP upload (§4.7): multipart ``to``, ``from``, ``file``; a JSON line back."""
         name = f"{hashlib.md5(data).hexdigest()}.{ext}"
@@ -260,13 +268,13 @@ class AccountApi(ClientCore):
             )
         return answer
 
-    async def download_media(self, url: str, *, via: Server | None = None) -> bytes:
+    async def download_media(self, url: str, *, via: HttpOpener | Server | None = None) -> bytes:
         """Fetch a media file by the URL a message carried (plain HTTP GET).
 
         Raises:
             HttpError: not found (``status`` 404) or not reachable.
         """
-        reply = await http_request("GET", url, via=via or self.http_via)
+        reply = await http_request("GET", url, via=via or self.connector)
         if reply.status != 200:
             raise HttpError(f"GET {url}: HTTP {reply.status}", status=reply.status, body=reply.body)
         return reply.body

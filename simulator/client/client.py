@@ -26,7 +26,12 @@ from simulator.client._api_encrypt import EncryptApi
 from simulator.client._api_groups import GroupsApi
 from simulator.client.core import ClientCore, ClientState
 from simulator.jid import SERVER, user_jid
-from simulator.transport.connectors import Connector, MemoryConnector, TcpConnector
+from simulator.transport.connectors import (
+    Connector,
+    HttpOpener,
+    MemoryConnector,
+    TcpConnector,
+)
 from simulator.wire import events as wire
 from simulator.wire.node import Node
 from simulator.wire.tokens import Dialect
@@ -54,11 +59,9 @@ def _connector(target: Server | Connector | tuple[str, int] | str) -> Connector:
     if isinstance(target, str):
         host, _, port = target.rpartition(":")
         return TcpConnector(host or "127.0.0.1", int(port))
-    from simulator.server.server import Server
-
-    if isinstance(target, Server):
-        return MemoryConnector(target)
-    return target
+    if isinstance(target, Connector):
+        return target
+    return MemoryConnector(target)  # a Server: reached in-process
 
 
 def _password(password: str | bytes) -> bytes:
@@ -291,8 +294,8 @@ async def open_client(
         auto_receipt=auto_receipt,
         auto_pong=auto_pong,
     )
-    if isinstance(connector, MemoryConnector):
-        client.http_via = connector.server  # media HTTP in-process too, without sockets
+    if isinstance(connector, HttpOpener):
+        client.connector = connector  # media HTTP the same way: in-process or TCP
     try:
         with trio.fail_after(login_timeout):
             await client._login(
