@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
+from simulator.client import _events_account, _events_contacts, _events_groups
 from simulator.client import events as ev
 from simulator.client.events import int_attr as _int
 from simulator.wire.node import Node
@@ -115,15 +116,11 @@ def _ib(node: Node) -> list[ev.Event]:
     offline = node.child("offline")
     if offline is not None:
         return [ev.OfflineDone(node=node, count=_int(offline.get("count")))]
-    from simulator.client._events_account import parse_ib
-
-    return parse_ib(node)  # dirty flags, account (payment) changes (§3.16)
+    return _events_account.parse_ib(node)  # dirty flags, account (payment) changes (§3.16)
 
 
 def _call(node: Node) -> list[ev.Event]:
-    from simulator.client._events_account import parse_call
-
-    return parse_call(node)
+    return _events_account.parse_call(node)
 
 
 def _stream_error(node: Node) -> list[ev.Event]:
@@ -132,15 +129,32 @@ def _stream_error(node: Node) -> list[ev.Event]:
 
 
 def _notification(node: Node) -> list[ev.Event]:
-    from simulator.client import _events_account, _events_contacts, _events_groups
-
     kind = node.get("type", "")
-    for family in (_events_groups, _events_contacts, _events_account):
+    for family in _FAMILIES:
         table: dict[str, Parser] = family.NOTIFICATION_PARSERS
         parser = table.get(kind)
         if parser is not None:
             return parser(node)
     return [ev.Unhandled(node=node)]
+
+
+_FAMILIES: Final = (_events_groups, _events_contacts, _events_account)
+
+
+def documented() -> dict[str, type[ev.Event]]:
+    """Every documented event name -> its class, across all flow families."""
+    merged = dict(ev.DOCUMENTED)
+    for family in _FAMILIES:
+        merged.update(family.DOCUMENTED)
+    return merged
+
+
+def returned_by() -> dict[str, str]:
+    """Documented event name -> the client method whose return value stands for it."""
+    found: dict[str, str] = dict(ev.RETURNED_BY)
+    for family in _FAMILIES:
+        found.update(getattr(family, "RETURNED_BY", {}))
+    return found
 
 
 PARSERS: Final[dict[str, Parser]] = {
