@@ -224,8 +224,8 @@ class Server:
         """Server bugs seen so far (``strict`` only; the first 100)."""
         self._nursery = nursery
         self._numbers = itertools.count(1)
-        self._awaiting: dict[tuple[str, str], trio.Event] = {}
-        self._answers: dict[tuple[str, str], Node] = {}
+        self._answered: dict[tuple[str, str], trio.Event] = {}
+        """Wake-ups for :meth:`wait_answer`; the iqs and answers are in the state."""
         self.http = HttpService(self)
         """The HTTP side: registration and media (§4.7, §4.8); see ``simulator.server.http``."""
 
@@ -430,7 +430,8 @@ class Server:
         if session is None:
             return None
         iq_id = f"{self.clock.now()}-ping-{self.ids.counter()}"
-        self._awaiting[(jid, iq_id)] = trio.Event()
+        self.state.expect_answer(jid, iq_id)
+        self._answered[(jid, iq_id)] = trio.Event()
         session.push(
             Node("iq", {"from": SERVER, "id": iq_id, "type": "get", "xmlns": "urn:xmpp:ping"})
         )
@@ -438,19 +439,20 @@ class Server:
 
     async def wait_answer(self, jid: str, iq_id: str) -> Node:
         """Wait for the answer to a server-originated iq."""
-        event = self._awaiting.get((jid, iq_id))
+        event = self._answered.get((jid, iq_id))
         if event is None:
             raise KeyError(f"no iq {iq_id!r} was sent to {jid}")
         await event.wait()
-        del self._awaiting[(jid, iq_id)]
-        return self._answers.pop((jid, iq_id))
+        del self._answered[(jid, iq_id)]
+        answer = self.state.take_answer(jid, iq_id)
+        assert answer is not None, "the wake-up comes only with an answer"
+        return answer
 
     def iq_answered(self, jid: str, node: Node) -> None:
-        key = (jid, node.get("id", ""))
-        event = self._awaiting.get(key)
-        if event is not None and not event.is_set():
-            self._answers[key] = node
-            event.set()
+        if self.state.record_answer(jid, node):
+            event = self._answered.get((jid, node.get("id", "")))
+            if event is not None:  # None: asked by an earlier server of this state
+                event.set()
 
     def tap(self, observer: Tap) -> Callable[[], None]:
         """Observe every stanza in and out; returns a function that removes the observer."""

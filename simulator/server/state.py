@@ -422,6 +422,9 @@ class State:
         self.uploads: dict[str, UploadSlot] = {}
         # download path -> media hash (an index over ``media``, §4.7)
         self.media_paths: dict[str, str] = {}
+        # (user, iq id) of each server-originated iq (a ping, §3.1) -> its answer, None
+        # until it came
+        self.server_iqs: dict[tuple[str, str], Node | None] = {}
 
     # ---------------------------------------------------------------- accounts
 
@@ -783,6 +786,24 @@ class State:
             return None
         keys.low_notified = True
         return len(keys.prekeys)
+
+    # ---------------------------------------------------------------- server-originated iqs
+
+    def expect_answer(self, jid: str, iq_id: str) -> None:
+        """The server sent ``jid`` the iq ``iq_id`` and waits for its answer."""
+        self.server_iqs[(jid, iq_id)] = None
+
+    def record_answer(self, jid: str, answer: Node) -> bool:
+        """``jid`` answered a server-originated iq; True if one was waiting for it."""
+        key = (jid, answer.get("id", ""))
+        if key not in self.server_iqs or self.server_iqs[key] is not None:
+            return False
+        self.server_iqs[key] = answer
+        return True
+
+    def take_answer(self, jid: str, iq_id: str) -> Node | None:
+        """The answer that came (forgotten here), or ``None`` if none did."""
+        return self.server_iqs.pop((jid, iq_id), None)
 
     # ---------------------------------------------------------------- media (§3.9, §4.7)
 
