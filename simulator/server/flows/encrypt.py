@@ -53,6 +53,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Final
 
+from simulator import stanzas
 from simulator.errors import StanzaError
 from simulator.jid import SERVER, user_jid
 from simulator.server.state import EncryptionKeys
@@ -141,8 +142,10 @@ async def handle_fetch(ctx: HandlerContext, node: Node) -> None:
             running_low.append((jid, left))
     ctx.result(node, [Node("list", children=bundles)])
     for jid, count in running_low:
-        attrs = {"from": SERVER, "type": XMLNS, "id": ctx.new_id(), "t": str(ctx.now())}
-        ctx.deliver(jid, Node("notification", attrs, [Node("count", {"value": str(count)})]))
+        stock = Node("count", {"value": str(count)})
+        ctx.deliver(
+            jid, stanzas.notification.build(SERVER, XMLNS, ctx.new_id(), str(ctx.now()), [stock])
+        )
 
 
 def _check_fetch_limit(ctx: HandlerContext, jids: list[str]) -> None:

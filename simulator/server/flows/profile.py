@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from simulator import stanzas
 from simulator.errors import StanzaError
 from simulator.jid import is_group, user_jid
 from simulator.server.flows.groups import member_group
@@ -131,13 +132,15 @@ def _delete_picture(ctx: HandlerContext, node: Node, target: str) -> None:
 
 
 def _tell_picture_audience(ctx: HandlerContext, target: str, change: Node) -> None:
-    attrs = {"from": target, "type": "picture", "id": ctx.new_id(), "t": str(ctx.now())}
+    stanza_id, t = ctx.new_id(), str(ctx.now())
+    extra: dict[str, str] = {}
     if is_group(target):
-        attrs["participant"] = ctx.jid
+        extra["participant"] = ctx.jid
         audience: Iterable[str] = (m for m in ctx.state.group_members(target) if m != ctx.jid)
     else:
         audience = _audience(ctx, "profile")
-    ctx.notify(audience, Node("notification", attrs, [change]))
+    node = stanzas.notification.build(target, "picture", stanza_id, t, [change], **extra)
+    ctx.notify(audience, node)
 
 
 def _audience(ctx: HandlerContext, category: str) -> list[str]:
@@ -163,8 +166,9 @@ async def handle_set_status(ctx: HandlerContext, node: Node) -> None:
     if current is not None and current.request_id == request_id and current.text == text:
         return  # the same iq again (yowsup 2.5.7 sends each one twice): answered, nothing new
     ctx.state.set_status(ctx.jid, Status(text, ctx.now(), request_id))
-    attrs = {"from": ctx.jid, "type": "status", "id": ctx.new_id(), "t": str(ctx.now())}
-    ctx.notify(_audience(ctx, "status"), Node("notification", attrs, [Node("set", data=text)]))
+    change = Node("set", data=text)
+    node = stanzas.notification.build(ctx.jid, "status", ctx.new_id(), str(ctx.now()), [change])
+    ctx.notify(_audience(ctx, "status"), node)
 
 
 async def handle_get_statuses(ctx: HandlerContext, node: Node) -> None:
