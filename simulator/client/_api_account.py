@@ -126,7 +126,7 @@ class AccountApi(ClientCore):
         if orighash is not None:
             attrs["orighash"] = orighash
         answer = await self.iq(
-            Node("iq", {"type": "set", "xmlns": "w:m", "to": SERVER}, [Node("media", attrs)])
+            stanzas.iq.request("set", [Node("media", attrs)], xmlns="w:m", to=SERVER)
         )
         duplicate = answer.child("duplicate")
         if duplicate is not None:
@@ -182,7 +182,7 @@ class AccountApi(ClientCore):
         ext = ext or _sniff(data) or DEFAULT_EXT.get(media_type, "bin")
         mimetype = mimetype or MIMETYPES.get(ext, "application/octet-stream")
         file_hash = base64.b64encode(hashlib.sha256(data).digest()).decode()
-        request = Node("iq", {"type": "set", "xmlns": "w:m", "to": SERVER})
+        request = stanzas.iq.request("set", xmlns="w:m", to=SERVER)
         try:
             ticket = await self.request_upload(file_hash, media_type, len(data))
             info: dict[str, object]
@@ -282,7 +282,7 @@ class AccountApi(ClientCore):
     async def ack_download(self, url: str) -> None:
         """Tell the service a media file was downloaded (``w:m <ack url/>``, as Chat-API does)."""
         await self.iq(
-            Node("iq", {"type": "set", "xmlns": "w:m", "to": SERVER}, [Node("ack", {"url": url})])
+            stanzas.iq.request("set", [Node("ack", {"url": url})], xmlns="w:m", to=SERVER)
         )
 
     # ---------------------------------------------------------------- account (§3.8)
@@ -300,9 +300,7 @@ class AccountApi(ClientCore):
         modify = Node(
             "modify", children=[Node("username", data=old_phone), Node("password", data=raw)]
         )
-        answer = await self.iq(
-            Node("iq", {"type": "get", "xmlns": ACCOUNT, "to": "c.us"}, [modify])
-        )
+        answer = await self.iq(stanzas.iq.request("get", [modify], xmlns=ACCOUNT, to="c.us"))
         result = answer.child("modify")
         return AccountInfo.from_node(result.child("account") if result is not None else None)
 
@@ -312,20 +310,14 @@ class AccountApi(ClientCore):
         """sendRemoveAccount: delete this account; the service then closes the connection."""
         children = [Node("body", {"lg": lg, "lc": lc}, data=feedback)] if feedback else []
         await self.iq(
-            Node(
-                "iq",
-                {"type": "get", "xmlns": ACCOUNT, "to": SERVER},
-                [Node("remove", children=children)],
-            )
+            stanzas.iq.request("get", [Node("remove", children=children)], xmlns=ACCOUNT, to=SERVER)
         )
 
     async def get_service_pricing(self, lg: str = "en", lc: str = "US") -> ServicePricing:
         """sendGetServicePricing: the price of a year of service."""
         answer = await self.iq(
-            Node(
-                "iq",
-                {"type": "get", "xmlns": ACCOUNT, "to": SERVER},
-                [Node("pricing", {"lg": lg, "lc": lc})],
+            stanzas.iq.request(
+                "get", [Node("pricing", {"lg": lg, "lc": lc})], xmlns=ACCOUNT, to=SERVER
             )
         )
         pricing = answer.child("pricing") or Node("pricing")
@@ -339,21 +331,19 @@ class AccountApi(ClientCore):
     async def extend_account(self) -> AccountInfo:
         """sendExtendAccount: the account's terms (onGetExtendAccount)."""
         answer = await self.iq(
-            Node("iq", {"type": "set", "xmlns": ACCOUNT, "to": SERVER}, [Node("extend")])
+            stanzas.iq.request("set", [Node("extend")], xmlns=ACCOUNT, to=SERVER)
         )
         return AccountInfo.from_node(answer.child("account"))
 
     async def set_recovery_token(self, token: str | bytes) -> None:
         """sendSetRecoveryToken: store a token for recovering the account."""
         pin = Node("pin", {"xmlns": "w:ch:p"}, data=token)
-        await self.iq(Node("iq", {"type": "set", "to": SERVER}, [pin]))
+        await self.iq(stanzas.iq.request("set", [pin], to=SERVER))
 
     async def clear_dirty(self, categories: Iterable[str]) -> None:
         """sendClearDirty: clear dirty flags (``groups``...) after re-fetching them."""
         cleans = [Node("clean", {"type": c}) for c in categories]
-        await self.iq(
-            Node("iq", {"type": "set", "xmlns": "urn:xmpp:whatsapp:dirty", "to": SERVER}, cleans)
-        )
+        await self.iq(stanzas.iq.request("set", cleans, xmlns="urn:xmpp:whatsapp:dirty", to=SERVER))
 
     # ---------------------------------------------------------------- calls (§3.18)
 

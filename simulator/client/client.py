@@ -183,46 +183,34 @@ class MessagingApi(ClientCore):
     async def ping(self, *, timeout: float = 30) -> None:
         """sendPing: the keep-alive ping; returns when the server answered."""
         await self.iq(
-            Node("iq", {"type": "get", "xmlns": "w:p", "to": SERVER}, [Node("ping")]),
+            stanzas.iq.request("get", [Node("ping")], xmlns="w:p", to=SERVER),
             timeout=timeout,
         )
 
     async def get_server_properties(self) -> dict[str, str]:
         """sendGetServerProperties: the service's advertised limits."""
-        answer = await self.iq(
-            Node("iq", {"type": "get", "xmlns": "w", "to": SERVER}, [Node("props")])
-        )
+        answer = await self.iq(stanzas.iq.request("get", [Node("props")], xmlns="w", to=SERVER))
         props = answer.child("props")
         return {p.get("name", ""): p.get("value", "") for p in (props.children if props else ())}
 
     async def get_client_config(self) -> Node:
         """sendGetClientConfig: the stored push configuration (the iq result)."""
         return await self.iq(
-            Node(
-                "iq",
-                {"type": "get", "xmlns": "urn:xmpp:whatsapp:push", "to": SERVER},
-                [Node("config")],
-            )
+            stanzas.iq.request("get", [Node("config")], xmlns="urn:xmpp:whatsapp:push", to=SERVER)
         )
 
     async def set_client_config(self, **config: str) -> None:
         """sendClientConfig / sendSetGCM: store push settings (platform, version, id...)."""
         await self.iq(
-            Node(
-                "iq",
-                {"type": "set", "xmlns": "urn:xmpp:whatsapp:push", "to": SERVER},
-                [Node("config", config)],
+            stanzas.iq.request(
+                "set", [Node("config", config)], xmlns="urn:xmpp:whatsapp:push", to=SERVER
             )
         )
 
     async def last_seen(self, jid: str) -> int:
         """Seconds since the user was last online (0 if online now)."""
         answer = await self.iq(
-            Node(
-                "iq",
-                {"type": "get", "xmlns": "jabber:iq:last", "to": user_jid(jid)},
-                [Node("query")],
-            )
+            stanzas.iq.request("get", [Node("query")], xmlns="jabber:iq:last", to=user_jid(jid))
         )
         query = answer.child("query")
         return int(query.get("seconds", "0") or 0) if query is not None else 0
@@ -231,9 +219,7 @@ class MessagingApi(ClientCore):
         """sendGetNormalizedJid: country code + national number -> phone number."""
         request = Node("normalize", children=[Node("cc", data=cc), Node("in", data=number)])
         answer = await self.iq(
-            Node(
-                "iq", {"type": "get", "xmlns": "urn:xmpp:whatsapp:account", "to": SERVER}, [request]
-            )
+            stanzas.iq.request("get", [request], xmlns="urn:xmpp:whatsapp:account", to=SERVER)
         )
         result = answer.child("normalize")
         return result.get("result", "") if result is not None else ""

@@ -45,7 +45,7 @@ from simulator.errors import (
     LoginFailed,
     RemoteProtocolError,
 )
-from simulator.jid import SERVER, user_jid
+from simulator.jid import user_jid
 from simulator.transport.link import LinkClosed
 from simulator.wire import events as wire
 from simulator.wire.node import Node
@@ -320,9 +320,7 @@ class ClientCore:
             self._emit(ev.Ping(node=node, id=node.get("id", "")))
             if self.auto_pong:
                 with contextlib.suppress(ConnectionClosed):
-                    await self.send(
-                        Node("iq", {"to": SERVER, "id": node.get("id", ""), "type": "result"})
-                    )
+                    await self.send(stanzas.iq.pong(node))
             return
         self._emit(ev.Unhandled(node=node))
 

@@ -432,9 +432,7 @@ class Server:
         iq_id = f"{self.clock.now()}-ping-{self.ids.counter()}"
         self.state.expect_answer(jid, iq_id)
         self._answered[(jid, iq_id)] = trio.Event()
-        session.push(
-            Node("iq", {"from": SERVER, "id": iq_id, "type": "get", "xmlns": "urn:xmpp:ping"})
-        )
+        session.push(stanzas.iq.server_ping(iq_id))
         return iq_id
 
     async def wait_answer(self, jid: str, iq_id: str) -> Node:

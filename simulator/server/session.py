@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Final, TypeVar, final
 
 import trio
 
+from simulator import stanzas
 from simulator.errors import RemoteProtocolError
 from simulator.jid import SERVER, user_jid
 from simulator.server.context import HandlerContext
@@ -263,9 +264,7 @@ class Session:
             return await self.link.receive()
         server = self.server
         iq_id = f"{server.clock.now()}-idle-{server.ids.counter()}"
-        self.push(
-            Node("iq", {"from": SERVER, "id": iq_id, "type": "get", "xmlns": "urn:xmpp:ping"})
-        )
+        self.push(stanzas.iq.server_ping(iq_id))
         with trio.move_on_after(idle):
             return await self.link.receive()
         raise LinkStalled(f"silent for {2 * idle:g} s, no answer to a ping")

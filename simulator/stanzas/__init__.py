@@ -9,6 +9,7 @@ Client, server flows and scenarios share these shapes, so each is written once:
 * :mod:`~simulator.stanzas.presence` — availability, push name, subscriptions (§3.14)
 * :mod:`~simulator.stanzas.chatstate` — composing and paused (§3.13)
 * :mod:`~simulator.stanzas.notification` — the notification envelope (§3.15)
+* :mod:`~simulator.stanzas.iq` — iq requests, results and pings (§3.0, §3.1)
 * :mod:`~simulator.stanzas.errors` — iq errors (§4.2) and stream errors (§3.17)
 
 Builders are plain functions returning :class:`~simulator.wire.node.Node`; each module's
@@ -18,6 +19,15 @@ Nothing here does I/O or reads a clock: ids and times are passed in.
 
 from __future__ import annotations
 
-from simulator.stanzas import ack, chatstate, errors, message, notification, presence, receipt
+from simulator.stanzas import (
+    ack,
+    chatstate,
+    errors,
+    iq,
+    message,
+    notification,
+    presence,
+    receipt,
+)
 
-__all__ = ["ack", "chatstate", "errors", "message", "notification", "presence", "receipt"]
+__all__ = ["ack", "chatstate", "errors", "iq", "message", "notification", "presence", "receipt"]

@@ -59,6 +59,8 @@ async def test_every_kind_the_client_library_sends_is_the_vocabularys(
         await alice.subscribe(BOB_JID)
         await alice.unsubscribe(BOB_JID)
         await settle(alice)
+        await alice.set_status("here")
+        await alice.get_server_properties()
     message = stanzas.message
     expected = [
         message.outgoing(BOB_JID, ids[0], [message.text("hi")]),
@@ -83,9 +85,36 @@ async def test_every_kind_the_client_library_sends_is_the_vocabularys(
         stanzas.presence.subscribe(BOB_JID),
         stanzas.presence.unsubscribe(BOB_JID),
     ]
+    iqs = [n for n in sent if n.tag == "iq"]
+    expected_iqs = [
+        stanzas.iq.request("get", [Node("ping")], xmlns="w:p", to="s.whatsapp.net"),
+        stanzas.iq.request(
+            "set", [Node("status", data="here")], xmlns="status", to="s.whatsapp.net"
+        ),
+        stanzas.iq.request("get", [Node("props")], xmlns="w", to="s.whatsapp.net"),
+    ]
+    expected_iqs = [
+        n.with_attrs(id=iq.get("id", "")) for n, iq in zip(expected_iqs, iqs, strict=True)
+    ]
+    assert iqs == expected_iqs
     assert [n for n in sent if n.tag != "iq"] == expected
     # Attribute order is part of the transcript: compare the text forms as well.
     assert [n.to_text() for n in sent if n.tag != "iq"] == [n.to_text() for n in expected]
+    assert [n.to_text() for n in iqs] == [n.to_text() for n in expected_iqs]
+
+
+async def test_the_server_ping_and_the_clients_pong_are_the_vocabularys(
+    server: Server, user: OpenUser
+) -> None:
+    from_alice, to_alice = sent_by(server, ALICE_JID), queued_for(server, ALICE_JID)
+    async with user(ALICE) as alice:
+        iq_id = server.ping(ALICE_JID)
+        assert iq_id is not None
+        await server.wait_answer(ALICE_JID, iq_id)
+        del alice
+    ping = next(n for n in to_alice if n.get("id") == iq_id)
+    assert ping == stanzas.iq.server_ping(iq_id)
+    assert next(n for n in from_alice if n.get("id") == iq_id) == stanzas.iq.pong(ping)
 
 
 async def test_automatic_replies_and_the_servers_copies_are_the_vocabularys(
