@@ -24,6 +24,19 @@ __all__ = [
 ]
 
 MEDIA_TYPES: Final = frozenset({"image", "audio", "video", "location", "vcard"})
+_MEDIA_ORDER: Final = (
+    "mimetype",
+    "filehash",
+    "size",
+    "file",
+    "encoding",
+    "width",
+    "height",
+    "caption",
+    "origin",
+)
+"""Where each known ``<media>`` attribute goes, after ``type`` and ``url``: the order of an
+upload's message (§3.9); any other attribute follows, in the order given."""
 
 
 # ---------------------------------------------------------------- payloads
@@ -45,12 +58,18 @@ def media(
     """``<media>`` for an uploaded image, audio or video.
 
     Images and videos always carry ``width`` and ``height`` (``"0"`` when unknown): both
-    yowsup versions ``int()`` them and crash on a missing one (§6.2).
+    yowsup versions ``int()`` them and crash on a missing one (§6.2). The attributes come
+    in one order whoever builds the node (:data:`_MEDIA_ORDER`).
     """
-    node_attrs = {"type": media_type, "url": url, "size": str(size), "encoding": "raw", **attrs}
+    given = {"size": str(size), "encoding": "raw", **attrs}
     if media_type in ("image", "video"):
-        node_attrs.setdefault("width", "0")
-        node_attrs.setdefault("height", "0")
+        given.setdefault("width", "0")
+        given.setdefault("height", "0")
+    node_attrs = {"type": media_type, "url": url}
+    for key in _MEDIA_ORDER:
+        if key in given:
+            node_attrs[key] = given.pop(key)
+    node_attrs.update(given)
     return Node("media", node_attrs, data=thumbnail)
 
 
