@@ -94,7 +94,12 @@ DEFAULT_PROPS: Final[Mapping[str, str]] = {
     "max_groups": "9999",
 }
 
-_PENDING_TAGS: Final = frozenset({"message", "receipt", "notification"})
+_PENDING_KINDS: Final[Mapping[str, PendingKind]] = {
+    "message": "message",
+    "receipt": "receipt",
+    "notification": "notification",
+}
+"""The stanzas kept until acked, by tag."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -402,8 +407,8 @@ class Server:
         """Keep ``node`` pending for ``to`` and push it if ``to`` is connected (§4.4)."""
         if to not in self.state.accounts:
             return
-        kind: PendingKind = node.tag  # type: ignore[assignment]
-        assert kind in _PENDING_TAGS, f"only messages, receipts and notifications are kept: {node}"
+        kind = _PENDING_KINDS.get(node.tag)
+        assert kind is not None, f"only messages, receipts and notifications are kept: {node}"
         key = (kind, node.get("id", ""), pending_peer(node))
         dropped = self.state.keep_pending(to, key, node, self.config.offline_limit)
         if dropped is not None:
