@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Final, TypedDict
 
 from simulator.client import _events_account, _events_contacts, _events_groups
 from simulator.client import events as ev
@@ -24,9 +24,21 @@ _MEDIA: Final[dict[str, tuple[type[ev.MediaEvent], type[ev.MediaEvent]]]] = {
 }
 
 
+class _MessageCommon(TypedDict):
+    """What every message event carries, whatever its payload."""
+
+    node: Node
+    from_: str
+    id: str
+    t: int
+    notify: str
+    offline: bool
+    participant: str | None
+
+
 def _message(node: Node) -> list[ev.Event]:
     participant = node.get("participant")
-    common = {
+    common: _MessageCommon = {
         "node": node,
         "from_": node.get("from", ""),
         "id": node.get("id", ""),
@@ -39,11 +51,11 @@ def _message(node: Node) -> list[ev.Event]:
     if node.get("type") == "media" and media is not None:
         kinds = _MEDIA.get(media.get("type", ""))
         if kinds is not None:
-            return [kinds[1 if participant else 0](media=media, **common)]  # type: ignore[arg-type]
+            return [kinds[1 if participant else 0](media=media, **common)]
     body = node.child("body")
     if body is not None:
         cls = ev.GetGroupMessage if participant else ev.GetMessage
-        return [cls(body=body.data or b"", **common)]  # type: ignore[arg-type]
+        return [cls(body=body.data or b"", **common)]
     return [ev.Unhandled(node=node)]
 
 
