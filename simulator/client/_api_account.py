@@ -350,7 +350,7 @@ class AccountApi(ClientCore):
     async def confirm_call(self, call: CallReceived) -> None:
         """Confirm an incoming call offer with a receipt (yowsup and Chat-API do it unasked)."""
         offer = Node("offer", {"call-id": call.call_id})
-        await self.send(Node("receipt", {"to": call.from_, "id": call.id}, [offer]))
+        await self.send(stanzas.receipt.call_receipt(call.from_, call.id, offer))
 
     async def reject_call(self, call: CallReceived) -> None:
         """rejectCall: decline an incoming call; the caller is told if connected."""

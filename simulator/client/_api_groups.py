@@ -160,9 +160,7 @@ class GroupsApi(ClientCore):
         msg_id = self.new_id()
         to = list_id or f"{msg_id.replace('-', '')}@broadcast"
         listing = Node("broadcast", children=[Node("to", {"jid": j}) for j in _jids(recipients)])
-        await self.send(
-            Node("message", {"to": to, "type": type, "id": msg_id}, [*payload, listing])
-        )
+        await self.send(stanzas.message.outgoing(to, msg_id, [*payload, listing], type=type))
         return msg_id
 
     async def send_broadcast(

@@ -8,7 +8,7 @@ from typing import final
 
 from simulator.wire.node import Node
 
-__all__ = ["Ack", "for_stanza", "message_ack", "recognize"]
+__all__ = ["Ack", "for_stanza", "message_ack", "receipt_ack", "recognize"]
 
 
 def for_stanza(node: Node, cls: str) -> Node:
@@ -24,6 +24,17 @@ def for_stanza(node: Node, cls: str) -> Node:
 def message_ack(msg_id: str, to: str, t: str) -> Node:
     """The server's ack of a message: ``from`` its ``to``, with the server time (§3.10)."""
     return Node("ack", {"class": "message", "id": msg_id, "from": to, "t": t})
+
+
+def receipt_ack(receipt: Node) -> Node:
+    """The server's ack of a client's receipt: ``from`` the receipt's ``to``, with its
+    ``type`` and ``participant``."""
+    attrs = {"class": "receipt", "id": receipt.get("id", ""), "from": receipt.get("to", "")}
+    if receipt.get("type"):
+        attrs["type"] = receipt.get("type", "")
+    if receipt.get("participant"):
+        attrs["participant"] = receipt.get("participant", "")
+    return Node("ack", attrs)
 
 
 @final

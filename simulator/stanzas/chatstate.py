@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import final
 
 from simulator.wire.node import Node
 
-__all__ = ["ChatState", "build", "recognize"]
+__all__ = ["ChatState", "build", "incoming", "recognize"]
 
 
 def build(to: str, state: str) -> Node:
     """``<chatstate to><composing/></chatstate>`` (or ``<paused/>``)."""
     return Node("chatstate", {"to": to}, [Node(state)])
+
+
+def incoming(sender: str, states: Sequence[Node], *, participant: str | None = None) -> Node:
+    """A chat state as the server relays it: ``from`` the sender (or the group, with the
+    typist as ``participant``)."""
+    attrs = {"from": sender}
+    if participant is not None:
+        attrs["participant"] = participant
+    return Node("chatstate", attrs, states)
 
 
 @final

@@ -7,7 +7,16 @@ from typing import final
 
 from simulator.wire.node import Node
 
-__all__ = ["Presence", "available", "name", "recognize", "subscribe", "unsubscribe"]
+__all__ = [
+    "Presence",
+    "available",
+    "name",
+    "offline",
+    "online",
+    "recognize",
+    "subscribe",
+    "unsubscribe",
+]
 
 
 def available(type: str = "available", *, name: str | None = None) -> Node:
@@ -24,6 +33,16 @@ def available(type: str = "available", *, name: str | None = None) -> Node:
 def name(push_name: str) -> Node:
     """The nickname presence: change the push name others see."""
     return Node("presence", {"name": push_name})
+
+
+def online(jid: str) -> Node:
+    """What the server tells a watcher (or the user itself) about a user who is online."""
+    return Node("presence", {"from": jid})
+
+
+def offline(jid: str, last: str) -> Node:
+    """... about a user who is not: ``last`` seen (unix time), or ``deny``."""
+    return Node("presence", {"from": jid, "type": "unavailable", "last": last})
 
 
 def subscribe(jid: str) -> Node:

@@ -9,7 +9,7 @@ from typing import final
 
 from simulator.wire.node import Node
 
-__all__ = ["Receipt", "build", "delivery_for", "recognize"]
+__all__ = ["Receipt", "build", "call_receipt", "delivery_for", "incoming", "recognize"]
 
 
 def build(
@@ -34,6 +34,25 @@ def delivery_for(message: Node) -> Node:
     return build(
         message.get("from", ""), message.get("id", ""), participant=message.get("participant")
     )
+
+
+def call_receipt(to: str, stanza_id: str, offer: Node) -> Node:
+    """The receipt confirming a call offer (§3.18): the ``<offer call-id/>`` inside."""
+    return Node("receipt", {"to": to, "id": stanza_id}, [offer])
+
+
+def incoming(sent: Node, *, sender: str, t: str, participant: str | None = None) -> Node:
+    """A receipt as the server forwards it to the author: ``from`` the confirming user (or
+    the group, with the confirming user as ``participant``), the server's ``t``, the
+    receipt's ``type`` and ``list``."""
+    if participant is not None:
+        attrs = {"from": sender, "participant": participant, "id": sent.get("id", ""), "t": t}
+    else:
+        attrs = {"from": sender, "id": sent.get("id", ""), "t": t}
+    if sent.get("type"):
+        attrs["type"] = sent.get("type", "")
+    attrs["offline"] = "0"
+    return Node("receipt", attrs, sent.children)
 
 
 @final

@@ -137,9 +137,15 @@ async def test_automatic_replies_and_the_servers_copies_are_the_vocabularys(
     copy = next(n for n in to_bob if n.tag == "message")
     sent = next(n for n in from_alice if n.tag == "message")
     assert copy == stanzas.message.incoming(sent, sender=ALICE_JID, t=t, notify="Alice")
-    # Bob's automatic delivery receipt, and Alice's automatic ack of it.
-    assert next(n for n in from_bob if n.tag == "receipt") == stanzas.receipt.delivery_for(copy)
+    # Bob's automatic delivery receipt, the server's ack of it and its forwarded copy,
+    # and Alice's automatic ack of that.
+    receipt = next(n for n in from_bob if n.tag == "receipt")
+    assert receipt == stanzas.receipt.delivery_for(copy)
+    assert next(n for n in to_bob if n.tag == "ack") == stanzas.ack.receipt_ack(receipt)
     forwarded = next(n for n in to_alice if n.tag == "receipt")
+    assert forwarded == stanzas.receipt.incoming(receipt, sender=BOB_JID, t=forwarded["t"])
+    # The presence the server answers a going-online with.
+    assert next(n for n in to_alice if n.tag == "presence") == stanzas.presence.online(ALICE_JID)
     assert next(n for n in from_alice if n.tag == "ack") == stanzas.ack.for_stanza(
         forwarded, "receipt"
     )

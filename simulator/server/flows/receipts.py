@@ -42,15 +42,9 @@ def receipt_ids(node: Node) -> list[str]:
 async def handle_receipt(ctx: HandlerContext, node: Node) -> None:
     """Ack a client's receipt, clear what it confirms, forward it to the author."""
     to = node.get("to", "")
-    receipt_id = node.get("id", "")
     rtype = node.get("type")
     participant = node.get("participant")
-    ack = {"class": "receipt", "id": receipt_id, "from": to}
-    if rtype:
-        ack["type"] = rtype
-    if participant:
-        ack["participant"] = participant
-    ctx.reply(Node("ack", ack))
+    ctx.reply(stanzas.ack.receipt_ack(node))
     if rtype == "retry":
         pass  # a decryption failure confirms nothing; the author will send again
     else:
@@ -63,21 +57,19 @@ async def handle_receipt(ctx: HandlerContext, node: Node) -> None:
 
 def forward(ctx: HandlerContext, node: Node, to: str, participant: str | None) -> None:
     """Send the receipt on to the author of the message(s) it confirms."""
-    attrs = {"from": ctx.jid, "id": node.get("id", ""), "t": str(ctx.now())}
+    t = str(ctx.now())
     if is_group(to):
         author = _group_author(ctx, to, node.get("id", ""), participant)
         if author is None:
             return
-        attrs = {"from": to, "participant": ctx.jid, "id": node.get("id", ""), "t": attrs["t"]}
+        copy = stanzas.receipt.incoming(node, sender=to, t=t, participant=ctx.jid)
         recipient = author
     else:
+        copy = stanzas.receipt.incoming(node, sender=ctx.jid, t=t)
         recipient = to
-    if node.get("type"):
-        attrs["type"] = node.get("type", "")
-    attrs["offline"] = "0"
     if ctx.state.blocks(recipient, ctx.jid) or ctx.state.blocks(ctx.jid, recipient):
         return  # neither side of a block gets receipts (§3.4, §3.11)
-    ctx.deliver(recipient, Node("receipt", attrs, node.children))
+    ctx.deliver(recipient, copy)
 
 
 def _group_author(
