@@ -27,8 +27,9 @@ Hooks
 -----
 The core calls flows only through what they registered here, never by name: HTTP
 handlers (``router.http_route(path, handler)``, looked up by :meth:`Router.http_lookup`:
-the exact path first, then the longest registered prefix) and what happens when a user's
-live session ends (``router.on_disconnect(hook)``, called in registration order).
+the exact path first, then the longest registered prefix), what a user is told at login
+after its backlog (``router.on_login(hook)``), and what happens when a user's live
+session ends (``router.on_disconnect(hook)``); hooks run in registration order.
 """
 
 from __future__ import annotations
@@ -45,11 +46,12 @@ if TYPE_CHECKING:
     from simulator.server.server import Server
     from simulator.wire.node import Node
 
-__all__ = ["DisconnectHook", "Handler", "Route", "Router"]
+__all__ = ["DisconnectHook", "Handler", "Route", "Router", "SessionHook"]
 
 Handler: TypeAlias = "Callable[[HandlerContext, Node], Awaitable[None]]"
-DisconnectHook: TypeAlias = "Callable[[HandlerContext], None]"
-"""Called (sync) with the context of a user's live session that just ended."""
+SessionHook: TypeAlias = "Callable[[HandlerContext], None]"
+"""Called (sync) with the context of a user's live session."""
+DisconnectHook: TypeAlias = SessionHook
 
 _Key: TypeAlias = tuple[str, str | None, str | None, str | None]
 
@@ -104,7 +106,8 @@ class Router:
         self._shapes: dict[str, list[tuple[bool, bool, bool]]] = {}
         self._http: dict[str, HttpRoute] = {}
         self._http_prefixes: list[HttpRoute] = []  # longest first
-        self.disconnect_hooks: list[DisconnectHook] = []
+        self.login_hooks: list[SessionHook] = []
+        self.disconnect_hooks: list[SessionHook] = []
 
     def route(
         self,
@@ -207,7 +210,13 @@ class Router:
     def http_routes(self) -> list[HttpRoute]:
         return [*self._http.values(), *self._http_prefixes]
 
-    def on_disconnect(self, hook: DisconnectHook) -> DisconnectHook:
+    def on_login(self, hook: SessionHook) -> SessionHook:
+        """Call ``hook(ctx)`` when a user's live session has logged in and got its backlog
+        (usable as a decorator)."""
+        self.login_hooks.append(hook)
+        return hook
+
+    def on_disconnect(self, hook: SessionHook) -> SessionHook:
         """Call ``hook(ctx)`` whenever a user's live session ends (usable as a decorator)."""
         self.disconnect_hooks.append(hook)
         return hook

@@ -42,7 +42,7 @@ import trio
 
 from simulator import stanzas
 from simulator.errors import RemoteProtocolError
-from simulator.jid import SERVER, user_jid
+from simulator.jid import user_jid
 from simulator.server.context import HandlerContext
 from simulator.server.throttle import LOCKED_REASON
 from simulator.stanzas.errors import stream_error
@@ -332,20 +332,15 @@ class Session:
 
     def replay_pending(self) -> int:
         """Queue the mailbox with ``offline="1"``, then ``<ib><offline count/></ib>`` (§4.4),
-        then any dirty flags still set (§3.16)."""
+        then what the flows' login hooks add (the dirty flags still set, §3.16)."""
         count = 0
         for _key, node in self.server.state.mailbox(self.jid):
             if digestible(self.profile, node):
                 self.push(node.with_attrs(offline="1"), force=True)
                 count += 1
-        self.push(
-            Node("ib", {"from": SERVER}, [Node("offline", {"count": str(count)})]), force=True
-        )
-        # Flags the client has not cleaned yet are said again at every login (§3.16).
-        dirty = self.account.dirty if self.account is not None else {}
-        for category, since in dirty.items():
-            flag = Node("dirty", {"type": category, "timestamp": str(since)})
-            self.push(Node("ib", {"from": SERVER}, [flag]), force=True)
+        self.push(stanzas.ib.offline_done(count), force=True)
+        for hook in self.server.router.login_hooks:
+            hook(self.ctx)
         # The replayed backlog is not a sign of slowness: live traffic gets the usual room
         # on top of it.
         self._outbox_limit += count + 1

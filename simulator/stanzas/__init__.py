@@ -10,6 +10,7 @@ Client, server flows and scenarios share these shapes, so each is written once:
 * :mod:`~simulator.stanzas.chatstate` — composing and paused (§3.13)
 * :mod:`~simulator.stanzas.notification` — the notification envelope (§3.15)
 * :mod:`~simulator.stanzas.iq` — iq requests, results and pings (§3.0, §3.1)
+* :mod:`~simulator.stanzas.ib` — the backlog's end, dirty flags (§3.16, §4.4)
 * :mod:`~simulator.stanzas.errors` — iq errors (§4.2) and stream errors (§3.17)
 
 Builders are plain functions returning :class:`~simulator.wire.node.Node`; each module's
@@ -23,6 +24,7 @@ from simulator.stanzas import (
     ack,
     chatstate,
     errors,
+    ib,
     iq,
     message,
     notification,
@@ -30,4 +32,14 @@ from simulator.stanzas import (
     receipt,
 )
 
-__all__ = ["ack", "chatstate", "errors", "iq", "message", "notification", "presence", "receipt"]
+__all__ = [
+    "ack",
+    "chatstate",
+    "errors",
+    "ib",
+    "iq",
+    "message",
+    "notification",
+    "presence",
+    "receipt",
+]

@@ -81,6 +81,7 @@ __all__ = [
     "notify_payment",
     "notify_web_sync",
     "register",
+    "repeat_dirty_flags",
     "send_payment_ib",
     "shut_down",
 ]
@@ -262,6 +263,7 @@ def register(router: Router) -> None:
     router.add("iq", handle_recovery_token, type="set", child="pin", section="§3.8")
     router.add("iq", handle_clean_dirty, type="set", xmlns=DIRTY, section="§3.8")
     router.add("call", handle_call, section="§3.18")
+    router.on_login(repeat_dirty_flags)
     form = ("GET", "POST")
     router.http_route("/v2/code", http_code, methods=form)
     router.http_route("/v2/register", http_register, methods=form)
@@ -435,9 +437,16 @@ def mark_dirty(server: Server, jid: str, categories: list[str]) -> int:
     sent = 0
     for category in categories:
         server.state.mark_dirty(account.jid, category, now)
-        dirty = Node("dirty", {"type": category, "timestamp": str(now)})
-        sent += server.send_live(account.jid, Node("ib", {"from": SERVER}, [dirty]))
+        sent += server.send_live(account.jid, stanzas.ib.dirty(category, now))
     return sent
+
+
+def repeat_dirty_flags(ctx: HandlerContext) -> None:
+    """At login, after the backlog: flags the client has not cleaned yet are said again
+    (§3.16)."""
+    account = ctx.session.account
+    for category, since in (account.dirty if account is not None else {}).items():
+        ctx.session.push(stanzas.ib.dirty(category, since), force=True)
 
 
 def inject_call(
