@@ -306,19 +306,10 @@ class ClientCore:
             if waiter is not None:
                 waiter[1].append(node)
                 waiter[0].set()
-            elif iq_type == "error":
-                error = node.child("error")
-                code = error.get("code", "") if error is not None else ""
-                self._emit(
-                    ev.GetError(
-                        node=node,
-                        id=node.get("id", ""),
-                        code=int(code) if code.isascii() and code.isdigit() else None,
-                        text=(error.get("text", "") if error is not None else ""),
-                    )
-                )
+            elif (error := stanzas.errors.recognize(node)) is not None:
+                self._emit(ev.GetError(node=node, id=error.id, code=error.code, text=error.text))
             return
-        if node.get("xmlns") == "urn:xmpp:ping":
+        if node.get("xmlns") == stanzas.iq.PING_XMLNS:
             self._emit(ev.Ping(node=node, id=node.get("id", "")))
             if self.auto_pong:
                 with contextlib.suppress(ConnectionClosed):
