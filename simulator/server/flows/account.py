@@ -401,7 +401,7 @@ def notify_payment(
 def send_payment_ib(server: Server, jid: str) -> bool:
     """``<ib><account .../></ib>`` (onPaymentRecieved), live only; True if it was sent."""
     account = _account(server, jid)
-    return server.send_live(account.jid, Node("ib", {"from": SERVER}, [account_node(account)]))
+    return server.send_live(account.jid, stanzas.ib.ib([account_node(account)]))
 
 
 def notify_web_sync(server: Server, jid: str, *, sync: bytes, code: bytes, name: bytes) -> Node:
