@@ -15,6 +15,9 @@ reason, so every documented name has a status:
 
 ``simulator routes`` prints both tables; ``docs/flows.md`` holds them and a test keeps
 it current.
+
+The client and the server are imported inside the functions that read them, on purpose:
+the CLI imports this module when it starts, and most commands need neither.
 """
 
 from __future__ import annotations
@@ -113,13 +116,9 @@ def _client_functions() -> dict[str, str]:
 
 def _returned_events() -> dict[str, str]:
     """Documented event name -> the client method whose return value stands for it."""
-    from simulator.client import _events_account, _events_contacts, _events_groups, events
+    from simulator.client.parse import returned_by  # lazy: see the module docstring
 
-    found: dict[str, str] = dict(events.RETURNED_BY)
-    for family in (_events_groups, _events_contacts, _events_account):
-        for name, method in getattr(family, "RETURNED_BY", {}).items():
-            found[name] = method
-    return found
+    return returned_by()
 
 
 def function_rows() -> list[CatalogRow]:
@@ -141,7 +140,7 @@ def function_rows() -> list[CatalogRow]:
 
 
 def event_rows() -> list[CatalogRow]:
-    from simulator.client.events import documented
+    from simulator.client.parse import documented  # lazy: see the module docstring
 
     _functions, events = documented_names()
     raised = {name: cls.__name__ for name, cls in documented().items()}

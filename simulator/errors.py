@@ -140,7 +140,8 @@ class IqError(ClientError):
         text = error.get("text", "") if error is not None else ""
         super().__init__(f"iq {node.get('id')!r} failed: {code} {text}".rstrip())
         self.node = node
-        self.code = int(code) if code.isascii() and code.isdigit() else None
+        # At most 9 digits: int() of a 5,000-digit string raises (the error codes are 3).
+        self.code = int(code) if code.isascii() and code.isdigit() and len(code) < 10 else None
         self.text = text
 
 

@@ -73,7 +73,7 @@ from pydantic_core import PydanticCustomError
 
 from simulator.errors import ScenarioSyntaxError
 from simulator.jid import group_jid, phone_of, user_jid
-from simulator.server.state import BroadcastList, Group, Picture, State, Status, default_password
+from simulator.server.state import Picture, State, Status, default_password
 from simulator.vocabulary import FreeText, Id, PathText, Text
 from simulator.yamlfile import Problem, format_loc, load_yaml, locate, validate_yaml
 
@@ -605,34 +605,37 @@ def build_state(world: World, state: State | None = None) -> State:
     for spec in world.accounts:
         if not spec.registered:
             continue
-        account = state.add_account(spec.phone, spec.effective_password, push_name=spec.name)
-        account.kind = spec.kind
-        account.status = spec.status
+        state.add_account(
+            spec.phone,
+            spec.effective_password,
+            push_name=spec.name,
+            kind=spec.kind,
+            status=spec.status,
+        )
 
     def jid(ref: str) -> str:
         account = world.account(ref)
         return user_jid(account.phone) if account is not None else user_jid(ref)
 
     for owner, numbers in world.contacts.items():
-        state.contacts[jid(owner)] = list(dict.fromkeys(phone_of(jid(n)) for n in numbers))
+        state.set_address_book(jid(owner), dict.fromkeys(phone_of(jid(n)) for n in numbers))
     for group, gjid in zip(world.groups, world.group_jid_list(), strict=True):
         _add_group(state, group, gjid, jid)
     for listing, list_id in zip(world.broadcast_lists, world.list_jid_list(), strict=True):
         recipients = list(dict.fromkeys(jid(r) for r in listing.recipients))
-        lists = state.broadcast_lists.setdefault(jid(listing.owner), {})
-        lists[list_id] = BroadcastList(list_id, listing.name, recipients)
+        state.remember_broadcast_list(jid(listing.owner), list_id, recipients, listing.name)
     for key, picture in world.pictures.items():
         target = world.group_jids().get(key.casefold()) or jid(key)
         picture_id = str(picture.id if picture.id is not None else WORLD_TIME)
-        state.pictures[target] = Picture(picture_id, picture.image, picture.preview)
+        state.set_picture(target, Picture(picture_id, picture.image, picture.preview))
     for key, status in world.statuses.items():
         t = status.t if status.t is not None else WORLD_TIME
-        state.statuses[jid(key)] = Status(status.text.encode(), t)
+        state.set_status(jid(key), Status(status.text.encode(), t))
     for key, privacy in world.privacy.items():
         settings = {k: v for k, v in privacy.model_dump().items() if v is not None}
-        state.privacy.setdefault(jid(key), {}).update(settings)
+        state.set_privacy(jid(key), settings)
     for key, blocked in world.blocked.items():
-        state.blocked[jid(key)] = list(dict.fromkeys(jid(b) for b in blocked))
+        state.set_blocked(jid(key), dict.fromkeys(jid(b) for b in blocked))
     return state
 
 
@@ -644,4 +647,4 @@ def _add_group(state: State, spec: GroupSpec, gjid: str, jid: Callable[[str], st
         members.setdefault(member, "admin" if member in admins else None)
     creation = spec.creation if spec.creation is not None else WORLD_TIME
     subject = spec.subject or spec.name
-    state.groups[gjid] = Group(gjid, subject, creator, creation, creator, creation, members)
+    state.add_group(gjid, subject, creator, creation, members)

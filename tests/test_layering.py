@@ -33,3 +33,31 @@ def test_wire_never_imports_trio_or_upper_layers() -> None:
         and not m.startswith("simulator.wire")
     ]
     assert upper == []
+
+
+LOADED_BY = """
+import importlib, json, sys
+importlib.import_module(sys.argv[1])
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("trio", "simulator"))))
+"""
+
+
+def _loaded_by(module: str) -> list[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", LOADED_BY, module], capture_output=True, text=True, check=True
+    )
+    loaded: list[str] = json.loads(result.stdout)
+    return loaded
+
+
+def test_the_stanza_vocabulary_stands_on_the_wire_alone() -> None:
+    loaded = _loaded_by("simulator.stanzas")
+    assert "simulator.stanzas.message" in loaded
+    allowed = ("simulator.stanzas", "simulator.wire", "simulator.errors", "simulator.jid")
+    assert [m for m in loaded if m != "simulator" and not m.startswith(allowed)] == []
+
+
+def test_the_client_library_never_loads_the_server() -> None:
+    loaded = _loaded_by("simulator.client")
+    assert "simulator.client.core" in loaded
+    assert [m for m in loaded if m.startswith("simulator.server")] == []

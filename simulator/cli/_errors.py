@@ -35,6 +35,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "exit_code_of",
+    "unwrap_group",
 ]
 
 EXIT_OK: Final = 0
@@ -119,3 +120,13 @@ def _save_traceback() -> str:
     ) as log:
         log.write(traceback.format_exc())
     return log.name
+
+
+def unwrap_group(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """Nurseries wrap what escapes them; a lone error is shown as itself."""
+    while len(group.exceptions) == 1:
+        inner = group.exceptions[0]
+        if not isinstance(inner, BaseExceptionGroup):
+            return inner
+        group = inner
+    return group

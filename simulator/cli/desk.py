@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from simulator.cli._errors import unwrap_group
 from simulator.errors import FatalError, ScenarioError, ScenarioSyntaxError
 
 if TYPE_CHECKING:
@@ -173,14 +174,12 @@ async def _desk(
 def run(args: argparse.Namespace) -> int:
     import trio.testing
 
-    from simulator.cli.serve import _single
-
     state = _state(args.world)
     bot = _bot(args, state)
     clock = trio.testing.MockClock(rate=1.0)
     try:
         trio.run(_desk, args, state, bot, clock, clock=clock)
     except BaseExceptionGroup as group:
-        raise _single(group) from None
+        raise unwrap_group(group) from None
     print("stopped", file=sys.stderr, flush=True)
     return 0

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from simulator.cli._errors import unwrap_group
 from simulator.cli.desk import desk_page
 from simulator.errors import FatalError, ScenarioSyntaxError
 from simulator.server import Server, ServerConfig, State, open_server
@@ -458,7 +459,7 @@ async def _serve(
             desk_page(server, args.host, args.desk_port),
         ):
             _log_stanzas(server, args.full_payloads)
-            server.http.advertised_url = args.media_url
+            server.http.advertise(args.media_url)
             host, port = await _listen(server.listen_tcp, args.host, args.port)
             print(f"listening on {host}:{port}", flush=True)
             warning = exposure_warning(host)
@@ -490,7 +491,7 @@ def run(args: argparse.Namespace) -> int:
         with _logging_to_stderr(args.log_level):
             recorder = trio.run(_serve, args, state, bot)
     except BaseExceptionGroup as group:
-        raise _single(group) from None
+        raise unwrap_group(group) from None
     if recorder is not None:
         try:
             from simulator.scenario.record import write_recording
@@ -502,13 +503,3 @@ def run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr, flush=True)
     print("stopped", file=sys.stderr, flush=True)
     return 0
-
-
-def _single(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """Nurseries wrap what escapes them; a lone error is shown as itself."""
-    while len(group.exceptions) == 1:
-        inner = group.exceptions[0]
-        if not isinstance(inner, BaseExceptionGroup):
-            return inner
-        group = inner
-    return group

@@ -4,9 +4,10 @@ Registration needs no login and lives in ``simulator.client.registration``.
 
 Media travel over HTTP: :meth:`AccountApi.upload_media` asks for an upload slot (``w:m``),
 POSTs the file to the URL it got (or skips that when the service already has the file),
-and sends the media message with the served URL. HTTP goes over TCP to the URL's host
-and port, or in-process when ``via`` is the :class:`~simulator.server.Server` itself (by
-default, a client opened in-process reaches its own server's HTTP side that way).
+and sends the media message with the served URL. HTTP goes through the client's
+connector (in-process without sockets for a client opened in-process, else TCP to the
+URL's host and port), or through ``via`` when given (a connector, or a
+:class:`~simulator.server.Server` standing for its in-process connector).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Final
 
 import trio
 
+from simulator import stanzas
 from simulator.client._events_account import (
     CallReceived,
     MediaMessageSent,
@@ -34,6 +36,7 @@ from simulator.wire.node import Node
 
 if TYPE_CHECKING:
     from simulator.server.server import Server
+    from simulator.transport.connectors import HttpOpener
 
 __all__ = ["AccountApi", "AccountInfo", "ServicePricing", "UploadTicket"]
 
@@ -109,9 +112,9 @@ class UploadTicket:
 class AccountApi(ClientCore):
     """Account, media upload and calls."""
 
-    http_via: Server | None = None
-    """The in-process server this client is connected to (set by ``open_client``): media
-    HTTP goes to it without sockets when no ``via`` is given."""
+    connector: HttpOpener | None = None
+    """How this client reached the service (set by ``open_client``): media HTTP goes
+    through it (in-process without sockets, or TCP) when no ``via`` is given."""
 
     # ---------------------------------------------------------------- media (§3.9, §4.7)
 
@@ -123,7 +126,7 @@ class AccountApi(ClientCore):
         if orighash is not None:
             attrs["orighash"] = orighash
         answer = await self.iq(
-            Node("iq", {"type": "set", "xmlns": "w:m", "to": SERVER}, [Node("media", attrs)])
+            stanzas.iq.request("set", [Node("media", attrs)], xmlns="w:m", to=SERVER)
         )
         duplicate = answer.child("duplicate")
         if duplicate is not None:
@@ -154,7 +157,7 @@ class AccountApi(ClientCore):
         caption: str | None = None,
         thumbnail: bytes | None = None,
         voice: bool = False,
-        via: Server | None = None,
+        via: HttpOpener | Server | None = None,
         **attrs: str,
     ) -> MediaMessageSent:
         """sendMessageImage / sendMessageAudio / sendMessageVideo: upload a file and send it.
@@ -179,7 +182,7 @@ class AccountApi(ClientCore):
         ext = ext or _sniff(data) or DEFAULT_EXT.get(media_type, "bin")
         mimetype = mimetype or MIMETYPES.get(ext, "application/octet-stream")
         file_hash = base64.b64encode(hashlib.sha256(data).digest()).decode()
-        request = Node("iq", {"type": "set", "xmlns": "w:m", "to": SERVER})
+        request = stanzas.iq.request("set", xmlns="w:m", to=SERVER)
         try:
             ticket = await self.request_upload(file_hash, media_type, len(data))
             info: dict[str, object]
@@ -193,43 +196,40 @@ class AccountApi(ClientCore):
                 }
             else:
                 info = await self._post_file(
-                    ticket.url, to, data, ext, mimetype, via or self.http_via
+                    ticket.url, to, data, ext, mimetype, via or self.connector
                 )
         except (IqError, HttpError) as exc:
             failed = exc.node if isinstance(exc, IqError) else request
             self._emit(MediaUploadFailed(node=failed, reason=str(exc)))
             raise
+        url = str(info["url"])
+        filename = str(info.get("name") or f"{hashlib.md5(data).hexdigest()}.{ext}")
         media_attrs = {
-            "type": media_type,
-            "url": str(info["url"]),
             "mimetype": str(info.get("mimetype") or mimetype),
             "filehash": file_hash,
-            "size": str(len(data)),
-            "file": str(info.get("name") or f"{hashlib.md5(data).hexdigest()}.{ext}"),
-            "encoding": "raw",
+            "file": filename,
         }
-        if media_type in ("image", "video"):
-            media_attrs["width"] = str(attrs.pop("width", info.get("width") or 0))
-            media_attrs["height"] = str(attrs.pop("height", info.get("height") or 0))
         if caption is not None:
             media_attrs["caption"] = caption
         if voice:
             media_attrs["origin"] = "live"
+        if media_type in ("image", "video"):
+            media_attrs["width"] = str(attrs.pop("width", info.get("width") or 0))
+            media_attrs["height"] = str(attrs.pop("height", info.get("height") or 0))
         media_attrs.update(attrs)
-        msg_id = self.new_id()
-        message = Node(
-            "message",
-            {"to": user_jid(to), "type": "media", "id": msg_id},
-            [Node("media", media_attrs, data=thumbnail)],
+        payload = stanzas.message.media(
+            media_type, url, size=len(data), thumbnail=thumbnail, **media_attrs
         )
+        msg_id = self.new_id()
+        message = stanzas.message.outgoing(user_jid(to), msg_id, [payload], type="media")
         await self.send(message)
         sent = MediaMessageSent(
             node=message,
             to=user_jid(to),
             id=msg_id,
             filetype=media_type,
-            url=media_attrs["url"],
-            filename=media_attrs["file"],
+            url=url,
+            filename=filename,
             filesize=len(data),
             filehash=file_hash,
             caption=caption,
@@ -239,7 +239,13 @@ class AccountApi(ClientCore):
         return sent
 
     async def _post_file(
-        self, url: str, to: str, data: bytes, ext: str, mimetype: str, via: Server | None
+        self,
+        url: str,
+        to: str,
+        data: bytes,
+        ext: str,
+        mimetype: str,
+        via: HttpOpener | Server | None,
     ) -> dict[str, object]:
         """The HTTP upload (§4.7): multipart ``to``, ``from``, ``file``; a JSON line back."""
         name = f"{hashlib.md5(data).hexdigest()}.{ext}"
@@ -262,13 +268,13 @@ class AccountApi(ClientCore):
             )
         return answer
 
-    async def download_media(self, url: str, *, via: Server | None = None) -> bytes:
+    async def download_media(self, url: str, *, via: HttpOpener | Server | None = None) -> bytes:
         """Fetch a media file by the URL a message carried (plain HTTP GET).
 
         Raises:
             HttpError: not found (``status`` 404) or not reachable.
         """
-        reply = await http_request("GET", url, via=via or self.http_via)
+        reply = await http_request("GET", url, via=via or self.connector)
         if reply.status != 200:
             raise HttpError(f"GET {url}: HTTP {reply.status}", status=reply.status, body=reply.body)
         return reply.body
@@ -276,7 +282,7 @@ class AccountApi(ClientCore):
     async def ack_download(self, url: str) -> None:
         """Tell the service a media file was downloaded (``w:m <ack url/>``, as Chat-API does)."""
         await self.iq(
-            Node("iq", {"type": "set", "xmlns": "w:m", "to": SERVER}, [Node("ack", {"url": url})])
+            stanzas.iq.request("set", [Node("ack", {"url": url})], xmlns="w:m", to=SERVER)
         )
 
     # ---------------------------------------------------------------- account (§3.8)
@@ -294,9 +300,7 @@ class AccountApi(ClientCore):
         modify = Node(
             "modify", children=[Node("username", data=old_phone), Node("password", data=raw)]
         )
-        answer = await self.iq(
-            Node("iq", {"type": "get", "xmlns": ACCOUNT, "to": "c.us"}, [modify])
-        )
+        answer = await self.iq(stanzas.iq.request("get", [modify], xmlns=ACCOUNT, to="c.us"))
         result = answer.child("modify")
         return AccountInfo.from_node(result.child("account") if result is not None else None)
 
@@ -306,20 +310,14 @@ class AccountApi(ClientCore):
         """sendRemoveAccount: delete this account; the service then closes the connection."""
         children = [Node("body", {"lg": lg, "lc": lc}, data=feedback)] if feedback else []
         await self.iq(
-            Node(
-                "iq",
-                {"type": "get", "xmlns": ACCOUNT, "to": SERVER},
-                [Node("remove", children=children)],
-            )
+            stanzas.iq.request("get", [Node("remove", children=children)], xmlns=ACCOUNT, to=SERVER)
         )
 
     async def get_service_pricing(self, lg: str = "en", lc: str = "US") -> ServicePricing:
         """sendGetServicePricing: the price of a year of service."""
         answer = await self.iq(
-            Node(
-                "iq",
-                {"type": "get", "xmlns": ACCOUNT, "to": SERVER},
-                [Node("pricing", {"lg": lg, "lc": lc})],
+            stanzas.iq.request(
+                "get", [Node("pricing", {"lg": lg, "lc": lc})], xmlns=ACCOUNT, to=SERVER
             )
         )
         pricing = answer.child("pricing") or Node("pricing")
@@ -333,28 +331,26 @@ class AccountApi(ClientCore):
     async def extend_account(self) -> AccountInfo:
         """sendExtendAccount: the account's terms (onGetExtendAccount)."""
         answer = await self.iq(
-            Node("iq", {"type": "set", "xmlns": ACCOUNT, "to": SERVER}, [Node("extend")])
+            stanzas.iq.request("set", [Node("extend")], xmlns=ACCOUNT, to=SERVER)
         )
         return AccountInfo.from_node(answer.child("account"))
 
     async def set_recovery_token(self, token: str | bytes) -> None:
         """sendSetRecoveryToken: store a token for recovering the account."""
         pin = Node("pin", {"xmlns": "w:ch:p"}, data=token)
-        await self.iq(Node("iq", {"type": "set", "to": SERVER}, [pin]))
+        await self.iq(stanzas.iq.request("set", [pin], to=SERVER))
 
     async def clear_dirty(self, categories: Iterable[str]) -> None:
         """sendClearDirty: clear dirty flags (``groups``...) after re-fetching them."""
         cleans = [Node("clean", {"type": c}) for c in categories]
-        await self.iq(
-            Node("iq", {"type": "set", "xmlns": "urn:xmpp:whatsapp:dirty", "to": SERVER}, cleans)
-        )
+        await self.iq(stanzas.iq.request("set", cleans, xmlns="urn:xmpp:whatsapp:dirty", to=SERVER))
 
     # ---------------------------------------------------------------- calls (§3.18)
 
     async def confirm_call(self, call: CallReceived) -> None:
         """Confirm an incoming call offer with a receipt (yowsup and Chat-API do it unasked)."""
         offer = Node("offer", {"call-id": call.call_id})
-        await self.send(Node("receipt", {"to": call.from_, "id": call.id}, [offer]))
+        await self.send(stanzas.receipt.call_receipt(call.from_, call.id, offer))
 
     async def reject_call(self, call: CallReceived) -> None:
         """rejectCall: decline an incoming call; the caller is told if connected."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from simulator import stanzas
 from simulator.client.core import ClientCore
 from simulator.errors import IqError
 from simulator.jid import SERVER, group_jid, normalize_number, user_jid
@@ -117,9 +118,7 @@ class ContactsApi(ClientCore):
             "index": str(index),
             "last": "true" if last else "false",
         }
-        answer = await self.iq(
-            Node("iq", {"type": "get", "xmlns": SYNC}, [Node("sync", attrs, users)])
-        )
+        answer = await self.iq(stanzas.iq.request("get", [Node("sync", attrs, users)], xmlns=SYNC))
         sync = answer.child("sync") or Node("sync")
         found = sync.child("in")
         wait = sync.get("wait")
@@ -142,7 +141,7 @@ class ContactsApi(ClientCore):
     async def get_blocked(self) -> list[str]:
         """sendGetPrivacyBlockedList: the JIDs we blocked (onGetPrivacyBlockedList's data)."""
         request = Node("query", children=[Node("list", {"name": "default"})])
-        answer = await self.iq(Node("iq", {"type": "get", "xmlns": BLOCKLIST}, [request]))
+        answer = await self.iq(stanzas.iq.request("get", [request], xmlns=BLOCKLIST))
         query = answer.child("query")
         listing = query.child("list") if query is not None else None
         if listing is None:
@@ -157,7 +156,7 @@ class ContactsApi(ClientCore):
             for n, jid in enumerate(jids, start=1)
         ]
         request = Node("query", children=[Node("list", {"name": "default"}, items)])
-        await self.iq(Node("iq", {"type": "set", "xmlns": BLOCKLIST}, [request]))
+        await self.iq(stanzas.iq.request("set", [request], xmlns=BLOCKLIST))
 
     async def block(self, jid: str) -> None:
         """Block one user: read the blocked list and set it again with ``jid`` added."""
@@ -175,7 +174,7 @@ class ContactsApi(ClientCore):
 
     async def get_privacy_settings(self) -> dict[str, str]:
         """sendGetPrivacySettings: who sees our ``last`` seen, ``status``, ``profile`` picture."""
-        request = Node("iq", {"type": "get", "xmlns": "privacy", "to": SERVER}, [Node("privacy")])
+        request = stanzas.iq.request("get", [Node("privacy")], xmlns="privacy", to=SERVER)
         return _categories(await self.iq(request))
 
     async def set_privacy_settings(self, **values: str) -> dict[str, str]:
@@ -184,10 +183,8 @@ class ContactsApi(ClientCore):
         Returns the settings the server confirmed. Unknown names or values: ``IqError`` 400.
         """
         categories = [Node("category", {"name": k, "value": v}) for k, v in values.items()]
-        request = Node(
-            "iq",
-            {"type": "set", "xmlns": "privacy", "to": SERVER},
-            [Node("privacy", children=categories)],
+        request = stanzas.iq.request(
+            "set", [Node("privacy", children=categories)], xmlns="privacy", to=SERVER
         )
         return _categories(await self.iq(request))
 
@@ -200,10 +197,8 @@ class ContactsApi(ClientCore):
         from us (privacy setting, block) raises ``IqError`` 401.
         """
         kind = "image" if large else "preview"
-        request = Node(
-            "iq",
-            {"type": "get", "xmlns": PICTURE, "to": _jid(jid)},
-            [Node("picture", {"type": kind})],
+        request = stanzas.iq.request(
+            "get", [Node("picture", {"type": kind})], xmlns=PICTURE, to=_jid(jid)
         )
         try:
             answer = await self.iq(request)
@@ -225,9 +220,7 @@ class ContactsApi(ClientCore):
             Node("picture", {"type": "image"}, data=image),
             Node("picture", {"type": "preview"}, data=preview),
         ]
-        answer = await self.iq(
-            Node("iq", {"type": "set", "xmlns": PICTURE, "to": target}, pictures)
-        )
+        answer = await self.iq(stanzas.iq.request("set", pictures, xmlns=PICTURE, to=target))
         picture = answer.child("picture")
         return picture.get("id", "") if picture is not None else ""
 
@@ -242,13 +235,13 @@ class ContactsApi(ClientCore):
     async def remove_profile_picture(self) -> None:
         """sendRemoveProfilePicture: delete our picture."""
         pictures = [Node("picture"), Node("picture", {"type": "preview"})]
-        await self.iq(Node("iq", {"type": "set", "xmlns": PICTURE, "to": self.jid}, pictures))
+        await self.iq(stanzas.iq.request("set", pictures, xmlns=PICTURE, to=self.jid))
 
     async def get_profile_picture_ids(self, jids: Iterable[str]) -> dict[str, str | None]:
         """sendGetProfilePhotoIds: the current picture id of each user (``None``: none/hidden)."""
         users = [Node("user", {"jid": _jid(jid)}) for jid in jids]
         answer = await self.iq(
-            Node("iq", {"type": "get", "xmlns": PICTURE}, [Node("list", children=users)])
+            stanzas.iq.request("get", [Node("list", children=users)], xmlns=PICTURE)
         )
         listing = answer.child("list")
         return (
@@ -262,13 +255,13 @@ class ContactsApi(ClientCore):
     async def set_status(self, text: str | bytes) -> None:
         """sendStatusUpdate: our status message; the contacts allowed to see it are told."""
         status = Node("status", data=text)
-        await self.iq(Node("iq", {"type": "set", "xmlns": "status", "to": SERVER}, [status]))
+        await self.iq(stanzas.iq.request("set", [status], xmlns="status", to=SERVER))
 
     async def get_statuses(self, jids: Iterable[str]) -> dict[str, StatusInfo]:
         """sendGetStatuses: the status of each user we may see (others are left out)."""
         users = [Node("user", {"jid": _jid(jid)}) for jid in jids]
-        request = Node(
-            "iq", {"type": "get", "xmlns": "status", "to": SERVER}, [Node("status", children=users)]
+        request = stanzas.iq.request(
+            "get", [Node("status", children=users)], xmlns="status", to=SERVER
         )
         statuses = (await self.iq(request)).child("status")
         found = statuses.children_named("user") if statuses is not None else ()

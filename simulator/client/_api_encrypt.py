@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
+from simulator import stanzas
 from simulator.client.core import ClientCore
 from simulator.jid import SERVER, user_jid
 from simulator.wire.node import Node
@@ -131,7 +132,7 @@ class EncryptApi(ClientCore):
             Node("type", data=bytes([key_type])),
             skey,
         ]
-        await self.iq(Node("iq", {"type": "set", "xmlns": XMLNS, "to": SERVER}, children))
+        await self.iq(stanzas.iq.request("set", children, xmlns=XMLNS, to=SERVER))
 
     async def get_key_bundles(self, jids: str | Iterable[str]) -> dict[str, KeyBundle]:
         """Fetch a key bundle for each user, keyed by JID; users without keys are left out.
@@ -142,7 +143,7 @@ class EncryptApi(ClientCore):
         wanted = [jids] if isinstance(jids, str) else list(jids)
         users = [Node("user", {"jid": user_jid(jid)}) for jid in wanted]
         answer = await self.iq(
-            Node("iq", {"type": "get", "xmlns": XMLNS, "to": SERVER}, [Node("key", children=users)])
+            stanzas.iq.request("get", [Node("key", children=users)], xmlns=XMLNS, to=SERVER)
         )
         listing = answer.child("list")
         bundles = (

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from simulator import stanzas
 from simulator.client import payloads
 from simulator.client._events_groups import GroupInfo
 from simulator.client.core import ClientCore
@@ -47,7 +48,7 @@ class GroupsApi(ClientCore):
     """Groups (w:g2) and broadcast lists (w:b)."""
 
     async def _groups_iq(self, type: str, to: str, payload: Node) -> Node:
-        return await self.iq(Node("iq", {"type": type, "xmlns": "w:g2", "to": to}, [payload]))
+        return await self.iq(stanzas.iq.request(type, [payload], xmlns="w:g2", to=to))
 
     # ---------------------------------------------------------------- groups
 
@@ -126,9 +127,7 @@ class GroupsApi(ClientCore):
 
     async def get_broadcast_lists(self) -> list[BroadcastListInfo]:
         """sendGetBroadcastLists: our broadcast lists with their recipients."""
-        answer = await self.iq(
-            Node("iq", {"type": "get", "xmlns": "w:b", "to": SERVER}, [Node("lists")])
-        )
+        answer = await self.iq(stanzas.iq.request("get", [Node("lists")], xmlns="w:b", to=SERVER))
         lists = answer.child("lists")
         return [
             BroadcastListInfo(
@@ -143,7 +142,7 @@ class GroupsApi(ClientCore):
         """Delete broadcast lists by id (``w:b`` delete; no documented Chat-API function)."""
         names = [ids] if isinstance(ids, str) else list(ids)
         payload = Node("delete", children=[Node("list", {"id": i}) for i in names])
-        await self.iq(Node("iq", {"type": "set", "xmlns": "w:b", "to": SERVER}, [payload]))
+        await self.iq(stanzas.iq.request("set", [payload], xmlns="w:b", to=SERVER))
 
     async def send_broadcast_payload(
         self,
@@ -161,9 +160,7 @@ class GroupsApi(ClientCore):
         msg_id = self.new_id()
         to = list_id or f"{msg_id.replace('-', '')}@broadcast"
         listing = Node("broadcast", children=[Node("to", {"jid": j}) for j in _jids(recipients)])
-        await self.send(
-            Node("message", {"to": to, "type": type, "id": msg_id}, [*payload, listing])
-        )
+        await self.send(stanzas.message.outgoing(to, msg_id, [*payload, listing], type=type))
         return msg_id
 
     async def send_broadcast(

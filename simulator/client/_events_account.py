@@ -24,7 +24,7 @@ function instead (:data:`RETURNED_BY`); registration failures are exceptions
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypedDict
 
 from simulator.client.events import Event, Unhandled
 from simulator.client.events import int_attr as _int
@@ -161,7 +161,20 @@ class MediaUploadFailed(Event):
     reason: str
 
 
-def _account_child(node: Node) -> dict[str, object]:
+class _AccountTerms(TypedDict):
+    kind: str
+    status: str
+    creation: int
+    expiration: int
+
+
+class _CallCommon(TypedDict):
+    from_: str
+    id: str
+    t: int
+
+
+def _account_child(node: Node) -> _AccountTerms:
     return {
         "kind": node.get("kind", ""),
         "status": node.get("status", ""),
@@ -175,7 +188,7 @@ def _paid(node: Node) -> list[Event]:
     account = redeem.child("account") if redeem is not None else None
     if redeem is None or account is None:
         return [Unhandled(node=node)]
-    return [PaidAccount(node=node, author=redeem.get("author") or None, **_account_child(account))]  # type: ignore[arg-type]
+    return [PaidAccount(node=node, author=redeem.get("author") or None, **_account_child(account))]
 
 
 def _web(node: Node) -> list[Event]:
@@ -219,7 +232,7 @@ def parse_ib(node: Node) -> list[Event]:
                 Dirty(node=node, type=child.get("type", ""), timestamp=_int(child.get("timestamp")))
             )
         elif child.tag == "account":
-            events.append(PaymentRecieved(node=node, **_account_child(child)))  # type: ignore[arg-type]
+            events.append(PaymentRecieved(node=node, **_account_child(child)))
     return events or [Unhandled(node=node)]
 
 
@@ -228,7 +241,11 @@ def parse_call(node: Node) -> list[Event]:
     if not node.children:
         return [Unhandled(node=node)]
     child = node.children[0]
-    common = {"from_": node.get("from", ""), "id": node.get("id", ""), "t": _int(node.get("t"))}
+    common: _CallCommon = {
+        "from_": node.get("from", ""),
+        "id": node.get("id", ""),
+        "t": _int(node.get("t")),
+    }
     if child.tag == "offer":
         return [
             CallReceived(
@@ -236,10 +253,10 @@ def parse_call(node: Node) -> list[Event]:
                 notify=node.get("notify", ""),
                 call_id=child.get("call-id", ""),
                 offline=node.get("offline", "0") not in ("0", ""),
-                **common,  # type: ignore[arg-type]
+                **common,
             )
         ]
-    return [CallUpdate(node=node, action=child.tag, call_id=child.get("call-id", ""), **common)]  # type: ignore[arg-type]
+    return [CallUpdate(node=node, action=child.tag, call_id=child.get("call-id", ""), **common)]
 
 
 DOCUMENTED: Final[dict[str, type[Event]]] = {

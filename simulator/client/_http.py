@@ -1,10 +1,11 @@
 """A small HTTP/1.1 client (h11 on trio) for the service's HTTP side: registration and media.
 
-One request per connection, as the service answers with ``Connection: close``. A URL is
-reached over TCP at its host and port, or, when ``via`` is an in-process
-:class:`~simulator.server.Server`, through ``server.connect_http()`` with no socket at all
-(only the path of the URL matters then). ``https://`` URLs are refused: the simulator
-speaks plain HTTP (see ``simulator.server.http`` for putting TLS in front of it).
+One request per connection, as the service answers with ``Connection: close``. The
+connection comes from ``via``, the client's connector (``open_http(url)``: in-process
+without sockets for a :class:`~simulator.transport.MemoryConnector`, TCP to the URL's
+host and port otherwise); a :class:`~simulator.server.Server` given here stands for its
+in-process connector. ``https://`` URLs are refused over TCP: the simulator speaks plain
+HTTP (see ``simulator.server.http`` for putting TLS in front of it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import h11
 import trio
 
 from simulator.errors import ClientError
+from simulator.transport.connectors import HttpOpener, http_opener, open_http_tcp
 
 if TYPE_CHECKING:
     from simulator.server.server import Server
@@ -54,7 +56,7 @@ async def http_request(
     method: str,
     url: str,
     *,
-    via: Server | None = None,
+    via: HttpOpener | Server | None = None,
     headers: Mapping[str, str] | None = None,
     body: bytes = b"",
     timeout: float = 30,
@@ -66,8 +68,7 @@ async def http_request(
             seconds (of trio time).
     """
     parts = urlsplit(url)
-    if via is None and parts.scheme != "http":
-        raise HttpError(f"cannot reach {url!r}: only http:// URLs are supported (no TLS)")
+    opener = http_opener(via)
     host = parts.hostname or "127.0.0.1"
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     all_headers = {"Host": parts.netloc or host, "Connection": "close"}
@@ -77,9 +78,10 @@ async def http_request(
     conn = h11.Connection(h11.CLIENT)
     try:
         with trio.fail_after(timeout):
-            stream = (
-                await via.connect_http() if via is not None else await _tcp(host, parts.port or 80)
-            )
+            try:
+                stream = await (open_http_tcp(url) if opener is None else opener.open_http(url))
+            except ValueError as exc:  # a URL this connection cannot reach (https over TCP)
+                raise HttpError(f"cannot reach {url!r}: {exc}") from None
             async with stream:
                 request = h11.Request(
                     method=method, target=target, headers=list(all_headers.items())
@@ -95,10 +97,6 @@ async def http_request(
         raise HttpError(f"{method} {url}: {exc}") from None
     except h11.ProtocolError as exc:
         raise HttpError(f"{method} {url}: malformed answer: {exc}") from None
-
-
-async def _tcp(host: str, port: int) -> trio.abc.Stream:
-    return await trio.open_tcp_stream(host, port)
 
 
 async def _read_reply(stream: trio.abc.Stream, conn: h11.Connection) -> HttpReply:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, final
 
 import trio
 
+from simulator import stanzas
 from simulator.client import payloads
 from simulator.client._api_account import AccountApi
 from simulator.client._api_contacts import ContactsApi
@@ -25,7 +26,12 @@ from simulator.client._api_encrypt import EncryptApi
 from simulator.client._api_groups import GroupsApi
 from simulator.client.core import ClientCore, ClientState
 from simulator.jid import SERVER, user_jid
-from simulator.transport.connectors import Connector, MemoryConnector, TcpConnector
+from simulator.transport.connectors import (
+    Connector,
+    HttpOpener,
+    MemoryConnector,
+    TcpConnector,
+)
 from simulator.wire import events as wire
 from simulator.wire.node import Node
 from simulator.wire.tokens import Dialect
@@ -53,11 +59,9 @@ def _connector(target: Server | Connector | tuple[str, int] | str) -> Connector:
     if isinstance(target, str):
         host, _, port = target.rpartition(":")
         return TcpConnector(host or "127.0.0.1", int(port))
-    from simulator.server.server import Server
-
-    if isinstance(target, Server):
-        return MemoryConnector(target)
-    return target
+    if isinstance(target, Connector):
+        return target
+    return MemoryConnector(target)  # a Server: reached in-process
 
 
 def _password(password: str | bytes) -> bytes:
@@ -72,9 +76,7 @@ class MessagingApi(ClientCore):
     async def send_message(self, to: str, payload: Iterable[Node], *, type: str = "text") -> str:
         """Send a message with the given children; returns its id."""
         msg_id = self.new_id()
-        await self.send(
-            Node("message", {"to": user_jid(to), "type": type, "id": msg_id}, list(payload))
-        )
+        await self.send(stanzas.message.outgoing(user_jid(to), msg_id, payload, type=type))
         return msg_id
 
     async def send_text(self, to: str, text: str | bytes) -> str:
@@ -132,16 +134,7 @@ class MessagingApi(ClientCore):
         participant: str | None = None,
     ) -> None:
         """A delivery receipt (or ``type="read"``/``"played"``) for one or several messages."""
-        id_list = [ids] if isinstance(ids, str) else list(ids)
-        attrs = {"to": to, "id": id_list[0]}
-        if type is not None:
-            attrs["type"] = type
-        if participant is not None:
-            attrs["participant"] = participant
-        children = []
-        if len(id_list) > 1:
-            children = [Node("list", children=[Node("item", {"id": i}) for i in id_list[1:]])]
-        await self.send(Node("receipt", attrs, children))
+        await self.send(stanzas.receipt.build(to, ids, type=type, participant=participant))
 
     async def mark_read(
         self, to: str, ids: str | Sequence[str], *, participant: str | None = None
@@ -151,7 +144,7 @@ class MessagingApi(ClientCore):
 
     async def send_chatstate(self, to: str, state: str) -> None:
         """sendChatState: ``composing`` or ``paused``."""
-        await self.send(Node("chatstate", {"to": user_jid(to)}, [Node(state)]))
+        await self.send(stanzas.chatstate.build(user_jid(to), state))
 
     async def typing(self, to: str) -> None:
         """sendMessageComposing: tell ``to`` we are typing."""
@@ -169,70 +162,55 @@ class MessagingApi(ClientCore):
         ``available`` (with our push name) or ``active`` go online; ``unavailable`` or
         ``inactive`` go offline (§3.14).
         """
-        attrs = {"type": type}
         name = self.push_name if name is None and type == "available" else name
-        if name:
-            attrs["name"] = name
-        await self.send(Node("presence", attrs))
+        await self.send(stanzas.presence.available(type, name=name))
 
     async def set_name(self, name: str) -> None:
         """The nickname presence: change the push name others see."""
         self.push_name = name
-        await self.send(Node("presence", {"name": name}))
+        await self.send(stanzas.presence.name(name))
 
     async def subscribe(self, jid: str) -> None:
         """sendPresenceSubscription: watch a user's presence."""
-        await self.send(Node("presence", {"type": "subscribe", "to": user_jid(jid)}))
+        await self.send(stanzas.presence.subscribe(user_jid(jid)))
 
     async def unsubscribe(self, jid: str) -> None:
         """sendPresenceUnsubscription."""
-        await self.send(Node("presence", {"type": "unsubscribe", "to": user_jid(jid)}))
+        await self.send(stanzas.presence.unsubscribe(user_jid(jid)))
 
     # ---------------------------------------------------------------- simple iqs
 
     async def ping(self, *, timeout: float = 30) -> None:
         """sendPing: the keep-alive ping; returns when the server answered."""
         await self.iq(
-            Node("iq", {"type": "get", "xmlns": "w:p", "to": SERVER}, [Node("ping")]),
+            stanzas.iq.request("get", [Node("ping")], xmlns="w:p", to=SERVER),
             timeout=timeout,
         )
 
     async def get_server_properties(self) -> dict[str, str]:
         """sendGetServerProperties: the service's advertised limits."""
-        answer = await self.iq(
-            Node("iq", {"type": "get", "xmlns": "w", "to": SERVER}, [Node("props")])
-        )
+        answer = await self.iq(stanzas.iq.request("get", [Node("props")], xmlns="w", to=SERVER))
         props = answer.child("props")
         return {p.get("name", ""): p.get("value", "") for p in (props.children if props else ())}
 
     async def get_client_config(self) -> Node:
         """sendGetClientConfig: the stored push configuration (the iq result)."""
         return await self.iq(
-            Node(
-                "iq",
-                {"type": "get", "xmlns": "urn:xmpp:whatsapp:push", "to": SERVER},
-                [Node("config")],
-            )
+            stanzas.iq.request("get", [Node("config")], xmlns="urn:xmpp:whatsapp:push", to=SERVER)
         )
 
     async def set_client_config(self, **config: str) -> None:
         """sendClientConfig / sendSetGCM: store push settings (platform, version, id...)."""
         await self.iq(
-            Node(
-                "iq",
-                {"type": "set", "xmlns": "urn:xmpp:whatsapp:push", "to": SERVER},
-                [Node("config", config)],
+            stanzas.iq.request(
+                "set", [Node("config", config)], xmlns="urn:xmpp:whatsapp:push", to=SERVER
             )
         )
 
     async def last_seen(self, jid: str) -> int:
         """Seconds since the user was last online (0 if online now)."""
         answer = await self.iq(
-            Node(
-                "iq",
-                {"type": "get", "xmlns": "jabber:iq:last", "to": user_jid(jid)},
-                [Node("query")],
-            )
+            stanzas.iq.request("get", [Node("query")], xmlns="jabber:iq:last", to=user_jid(jid))
         )
         query = answer.child("query")
         return int(query.get("seconds", "0") or 0) if query is not None else 0
@@ -241,9 +219,7 @@ class MessagingApi(ClientCore):
         """sendGetNormalizedJid: country code + national number -> phone number."""
         request = Node("normalize", children=[Node("cc", data=cc), Node("in", data=number)])
         answer = await self.iq(
-            Node(
-                "iq", {"type": "get", "xmlns": "urn:xmpp:whatsapp:account", "to": SERVER}, [request]
-            )
+            stanzas.iq.request("get", [request], xmlns="urn:xmpp:whatsapp:account", to=SERVER)
         )
         result = answer.child("normalize")
         return result.get("result", "") if result is not None else ""
@@ -304,8 +280,8 @@ async def open_client(
         auto_receipt=auto_receipt,
         auto_pong=auto_pong,
     )
-    if isinstance(connector, MemoryConnector):
-        client.http_via = connector.server  # media HTTP in-process too, without sockets
+    if isinstance(connector, HttpOpener):
+        client.connector = connector  # media HTTP the same way: in-process or TCP
     try:
         with trio.fail_after(login_timeout):
             await client._login(

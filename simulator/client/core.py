@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 
+from simulator import stanzas
 from simulator.client import events as ev
 from simulator.client.parse import parse
 from simulator.errors import (
@@ -44,7 +45,7 @@ from simulator.errors import (
     LoginFailed,
     RemoteProtocolError,
 )
-from simulator.jid import SERVER, user_jid
+from simulator.jid import user_jid
 from simulator.transport.link import LinkClosed
 from simulator.wire import events as wire
 from simulator.wire.node import Node
@@ -99,7 +100,8 @@ class _Inbox:
             for index, (seq, event) in enumerate(queue):
                 if best is not None and seq > best[0]:
                     break
-                if predicate is None or predicate(event):  # type: ignore[arg-type]
+                # Always true (its class is a subclass of cls); it tells the type checker.
+                if isinstance(event, cls) and (predicate is None or predicate(event)):
                     best = (seq, queue, index)
                     break
         if best is None:
@@ -107,7 +109,8 @@ class _Inbox:
         _seq, queue, index = best
         event = queue[index][1]
         del queue[index]
-        return event  # type: ignore[return-value]
+        assert isinstance(event, cls)
+        return event
 
     def drain(self) -> list[ev.Event]:
         items = sorted(item for queue in self._by_type.values() for item in queue)
@@ -303,25 +306,14 @@ class ClientCore:
             if waiter is not None:
                 waiter[1].append(node)
                 waiter[0].set()
-            elif iq_type == "error":
-                error = node.child("error")
-                code = error.get("code", "") if error is not None else ""
-                self._emit(
-                    ev.GetError(
-                        node=node,
-                        id=node.get("id", ""),
-                        code=int(code) if code.isascii() and code.isdigit() else None,
-                        text=(error.get("text", "") if error is not None else ""),
-                    )
-                )
+            elif (error := stanzas.errors.recognize(node)) is not None:
+                self._emit(ev.GetError(node=node, id=error.id, code=error.code, text=error.text))
             return
-        if node.get("xmlns") == "urn:xmpp:ping":
+        if node.get("xmlns") == stanzas.iq.PING_XMLNS:
             self._emit(ev.Ping(node=node, id=node.get("id", "")))
             if self.auto_pong:
                 with contextlib.suppress(ConnectionClosed):
-                    await self.send(
-                        Node("iq", {"to": SERVER, "id": node.get("id", ""), "type": "result"})
-                    )
+                    await self.send(stanzas.iq.pong(node))
             return
         self._emit(ev.Unhandled(node=node))
 
@@ -330,18 +322,15 @@ class ClientCore:
         tag = node.tag
         answer: Node | None = None
         if tag == "receipt" and self.auto_ack:
-            answer = _ack_for(node, "receipt")
+            answer = stanzas.ack.for_stanza(node, "receipt")
         elif tag == "notification" and self.auto_ack:
-            answer = _ack_for(node, "notification")
+            answer = stanzas.ack.for_stanza(node, "notification")
         elif (
             tag == "message"
             and self.auto_receipt
             and any(isinstance(e, ev.MessageEvent) for e in events)
         ):
-            attrs = {"to": node.get("from", ""), "id": node.get("id", "")}
-            if node.get("participant"):
-                attrs["participant"] = node.get("participant", "")
-            answer = Node("receipt", attrs)
+            answer = stanzas.receipt.delivery_for(node)
         elif tag == "stream:error":
             self.close_reason = f"stream error: {node.children[0].tag if node.children else ''}"
         elif self._ending:
@@ -478,12 +467,3 @@ class ClientCore:
         if answer.get("type") == "error":
             raise IqError(answer)
         return answer
-
-
-def _ack_for(node: Node, cls: str) -> Node:
-    attrs = {"to": node.get("from", ""), "class": cls, "id": node.get("id", "")}
-    if node.get("type"):
-        attrs["type"] = node.get("type", "")
-    if node.get("participant"):
-        attrs["participant"] = node.get("participant", "")
-    return Node("ack", attrs)

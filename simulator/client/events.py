@@ -405,16 +405,6 @@ RETURNED_BY: Final[dict[str, str]] = {
 """Documented events that answer our own iqs: the method's return value stands for them."""
 
 
-def documented() -> dict[str, type[Event]]:
-    """Every documented event name -> its class, across all flow families."""
-    from simulator.client import _events_account, _events_contacts, _events_groups
-
-    merged = dict(DOCUMENTED)
-    for family in (_events_groups, _events_contacts, _events_account):
-        merged.update(family.DOCUMENTED)
-    return merged
-
-
 # The event classes of the flow families, defined in their own modules (they build on
 # the classes above), are public here: every event a bot can meet imports from this module.
 from simulator.client._events_account import (  # noqa: E402 -- after the base classes they use

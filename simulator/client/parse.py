@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Final, TypedDict
 
 from simulator.client import _events_account, _events_contacts, _events_groups
 from simulator.client import events as ev
@@ -24,9 +24,21 @@ _MEDIA: Final[dict[str, tuple[type[ev.MediaEvent], type[ev.MediaEvent]]]] = {
 }
 
 
+class _MessageCommon(TypedDict):
+    """What every message event carries, whatever its payload."""
+
+    node: Node
+    from_: str
+    id: str
+    t: int
+    notify: str
+    offline: bool
+    participant: str | None
+
+
 def _message(node: Node) -> list[ev.Event]:
     participant = node.get("participant")
-    common = {
+    common: _MessageCommon = {
         "node": node,
         "from_": node.get("from", ""),
         "id": node.get("id", ""),
@@ -39,11 +51,11 @@ def _message(node: Node) -> list[ev.Event]:
     if node.get("type") == "media" and media is not None:
         kinds = _MEDIA.get(media.get("type", ""))
         if kinds is not None:
-            return [kinds[1 if participant else 0](media=media, **common)]  # type: ignore[arg-type]
+            return [kinds[1 if participant else 0](media=media, **common)]
     body = node.child("body")
     if body is not None:
         cls = ev.GetGroupMessage if participant else ev.GetMessage
-        return [cls(body=body.data or b"", **common)]  # type: ignore[arg-type]
+        return [cls(body=body.data or b"", **common)]
     return [ev.Unhandled(node=node)]
 
 
@@ -130,12 +142,31 @@ def _stream_error(node: Node) -> list[ev.Event]:
 
 def _notification(node: Node) -> list[ev.Event]:
     kind = node.get("type", "")
-    for family in (_events_groups, _events_contacts, _events_account):
+    for family in _FAMILIES:
         table: dict[str, Parser] = family.NOTIFICATION_PARSERS
         parser = table.get(kind)
         if parser is not None:
             return parser(node)
     return [ev.Unhandled(node=node)]
+
+
+_FAMILIES: Final = (_events_groups, _events_contacts, _events_account)
+
+
+def documented() -> dict[str, type[ev.Event]]:
+    """Every documented event name -> its class, across all flow families."""
+    merged = dict(ev.DOCUMENTED)
+    for family in _FAMILIES:
+        merged.update(family.DOCUMENTED)
+    return merged
+
+
+def returned_by() -> dict[str, str]:
+    """Documented event name -> the client method whose return value stands for it."""
+    found: dict[str, str] = dict(ev.RETURNED_BY)
+    for family in _FAMILIES:
+        found.update(getattr(family, "RETURNED_BY", {}))
+    return found
 
 
 PARSERS: Final[dict[str, Parser]] = {

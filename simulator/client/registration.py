@@ -38,6 +38,7 @@ from urllib.parse import urlencode
 
 from simulator.client._http import HttpError, http_request
 from simulator.errors import ClientError
+from simulator.transport.connectors import http_opener
 
 if TYPE_CHECKING:
     from simulator.server.server import Server
@@ -256,7 +257,7 @@ def _identity(identity: str | bytes) -> str:
 async def _get(
     target: Server | str, path: str, query: Mapping[str, str], user_agent: str, timeout: float
 ) -> dict[str, object]:
-    via = None if isinstance(target, str) else target
+    via = None if isinstance(target, str) else http_opener(target)
     base = target.rstrip("/") if isinstance(target, str) else "http://in-process"
     url = f"{base}{path}?{urlencode(query, encoding='latin-1')}"
     headers = {"User-Agent": user_agent, "Accept": "text/json"}

@@ -9,29 +9,35 @@ HTTP: :mod:`simulator.desk.web` carries its messages.
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import math
 import os
+import subprocess
+import sys
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, final
 
 import trio
 
 from simulator.client import Client, open_client
+from simulator.desk.web import Response
 from simulator.errors import SimulatorError
 from simulator.jid import user_jid
+from simulator.scenario.record import find_account
+from simulator.scenario.record_writer import RecordOptions, dump_scenario, iso_time
 from simulator.server.http import HttpRequest
 from simulator.transport import MemoryConnector
 from simulator.wire.node import Node
+from simulator.world import load_world
 
 if TYPE_CHECKING:
     from trio.testing import MockClock
 
-    from simulator.desk.web import Response
     from simulator.scenario.plan import BotFunction
     from simulator.scenario.record import LiveRecorder
     from simulator.server import Server
@@ -322,7 +328,6 @@ class Desk:
     # ---------------------------------------------------------------- users
 
     def _account_jid(self, ref: str) -> str:
-        from simulator.scenario.record import find_account
 
         account = find_account(self.server.state, ref)
         if account is None:
@@ -596,8 +601,6 @@ class Desk:
                 task_status.started()
 
     async def _command_bot(self, bot: BotSpec, task_status: trio.TaskStatus[None]) -> None:
-        import subprocess
-        import sys
 
         host, port = await self.server.listen_tcp("127.0.0.1", 0)
         account = self.server.state.accounts[bot.account]
@@ -650,7 +653,6 @@ class Desk:
 
     def scenario_text(self) -> str:
         """The session so far as a scenario file (the recorder's rules)."""
-        from simulator.scenario.record_writer import RecordOptions, dump_scenario, iso_time
 
         recorder = self.recorder
         if recorder is None:
@@ -665,9 +667,6 @@ class Desk:
         if self.world is not None:
             # The world file keeps what the accounts alone do not (groups, contacts...);
             # the download can be saved anywhere, so it is referred to by its full path.
-            from dataclasses import replace
-
-            from simulator.world import load_world
 
             known = {user_jid(a.phone) for a in load_world(self.world).accounts}
             if all(user_jid(a.phone) in known for a in recorder.accounts()):
@@ -684,7 +683,6 @@ class Desk:
         return notes + text
 
     def scenario_download(self) -> Response:
-        from simulator.desk.web import Response
 
         try:
             text = self.scenario_text()
@@ -694,7 +692,6 @@ class Desk:
 
     def media(self, url: str) -> Response:
         """A file the service stores, by its media URL (for the page to show)."""
-        from simulator.desk.web import Response
 
         path = "/" + url.split("://", 1)[-1].partition("/")[2]
         answer = self.server.http.respond(HttpRequest("GET", path, {}, {}))
@@ -772,7 +769,6 @@ def _sentence(exc: BaseException) -> str:
 
 
 def _clock_text(at: float) -> str:
-    import datetime
 
     moment = datetime.datetime.fromtimestamp(at, datetime.UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"

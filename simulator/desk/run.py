@@ -11,6 +11,7 @@ import trio
 
 from simulator.desk.desk import BotSpec, Desk
 from simulator.desk.web import DeskWeb
+from simulator.scenario.record import recording
 
 if TYPE_CHECKING:
     from trio.testing import MockClock
@@ -48,8 +49,6 @@ async def open_desk(
             await stack.enter_async_context(listener)
         recorder = None
         if record:
-            from simulator.scenario.record import recording
-
             recorder = await stack.enter_async_context(
                 recording(server, bot.account if bot else None)
             )

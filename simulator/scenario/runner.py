@@ -497,7 +497,7 @@ async def run_scenario(
     config = ServerConfig(epoch=options.epoch - start, seed=options.seed)
     async with open_server(state=build_state(scenario.world), config=config) as server:
         if not isinstance(bot, CommandBot):
-            server.http.advertised_url = IN_PROCESS_HTTP
+            server.http.advertise(IN_PROCESS_HTTP)
         async with trio.open_nursery() as nursery:
             rt = Runtime(scenario, server, nursery, bot=bot, time_scale=time_scale)
             try:

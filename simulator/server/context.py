@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, final
 
-from simulator.jid import SERVER
-from simulator.wire.node import Node
+from simulator import stanzas
 
 if TYPE_CHECKING:
     from simulator.server.server import Server
     from simulator.server.session import Session
     from simulator.server.state import Account, State
+    from simulator.wire.node import Node
 
 __all__ = ["HandlerContext"]
 
@@ -70,17 +70,7 @@ class HandlerContext:
 
         ``from`` is the request's ``to``, or ``s.whatsapp.net`` when it had none (§3.0).
         """
-        self.session.push(
-            Node(
-                "iq",
-                {
-                    "from": sender or request.get("to") or SERVER,
-                    "id": request.get("id", ""),
-                    "type": "result",
-                },
-                tuple(children),
-            )
-        )
+        self.session.push(stanzas.iq.result(request, children, sender=sender))
 
     # ---------------------------------------------------------------- other users
 

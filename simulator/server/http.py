@@ -9,7 +9,8 @@ after it (yowsup's uploader reads until the peer closes, §4.7). It is reached o
 (``await server.listen_http()``, loopback by default) or in-process without sockets
 (``await server.connect_http()``, which the client library uses when given a ``Server``).
 
-Routes (the request handlers are sync functions of the flow modules)::
+Routes (the request handlers are sync functions of the flow modules, registered on the
+server's router with ``router.http_route``)::
 
     GET  /v2/code       account.http_code       request a verification code
     GET  /v2/register   account.http_register   submit the code, get the password
@@ -55,7 +56,6 @@ from __future__ import annotations
 
 import contextlib
 import http
-import json
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -66,12 +66,13 @@ import h11
 import trio
 import trio.testing
 
+from simulator.server.tls import tls_handler
+from simulator.server.web import HttpRefusal, HttpRequest, HttpResponse, HttpRoute
 from simulator.transport.tcp import listen_tcp
 
 if TYPE_CHECKING:
-    from simulator.server.flows.account import Registrar
-    from simulator.server.flows.media import UploadSlot
     from simulator.server.server import Server
+    from simulator.server.state import Registrar, UploadSlot
 
 __all__ = [
     "MAX_BODY",
@@ -96,54 +97,11 @@ MAX_CONNECTIONS: Final = 256
 _RECEIVE_SIZE: Final = 64 * 1024
 
 
-@final
-@dataclass(frozen=True, slots=True)
-class HttpRequest:
-    """One request as the handlers see it.
-
-    Query and form values are decoded as latin-1, so every byte of a raw identity
-    (yowsup 2.5 and Chat-API send 20 random bytes, URL-encoded) survives as one character.
-    """
-
-    method: str
-    path: str
-    query: Mapping[str, str]
-    headers: Mapping[str, str]
-    """Lower-cased names."""
-    body: bytes = b""
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
-    """What a handler answers."""
-
-    status: int
-    body: bytes = b""
-    content_type: str = "application/json"
-
-    @classmethod
-    def json(cls, payload: Mapping[str, object], status: int = 200) -> HttpResponse:
-        """A JSON object on a line of its own (yowsup looks for a line starting with ``{``)."""
-        return cls(status, json.dumps(payload, separators=(",", ":")).encode() + b"\n")
-
-    @classmethod
-    def text(cls, status: int, message: str = "") -> HttpResponse:
-        body = (message or http.HTTPStatus(status).phrase).encode() + b"\n"
-        return cls(status, body, "text/plain; charset=utf-8")
-
-
-Handler = Callable[["Server", HttpRequest], HttpResponse]
-
-
-class _Refused(Exception):
+class _Refused(HttpRefusal):
     """The request cannot be served; answer ``response`` and close."""
 
-    def __init__(
-        self, status: int, message: str = "", response: HttpResponse | None = None
-    ) -> None:
-        super().__init__(message)
-        self.response = response or HttpResponse.text(status, message)
+    def __init__(self, status: int, message: str = "") -> None:
+        super().__init__(HttpResponse.text(status, message))
 
 
 @dataclass(eq=False, slots=True)
@@ -160,8 +118,6 @@ class HttpService:
     """The HTTP endpoints of one server; see the module docstring."""
 
     def __init__(self, server: Server) -> None:
-        from simulator.server.flows.account import Registrar
-
         self.server = server
         self.address: tuple[str, int] | None = None
         """Where the TCP listener is bound, once :meth:`listen` ran."""
@@ -169,19 +125,33 @@ class HttpService:
         """Base URL put into media URLs; ``None`` = ``http(s)://HOST:PORT`` of the listener."""
         self.scheme = "http"
         """``https`` once the listener serves TLS (:mod:`simulator.server.tls`)."""
-        self.registrar: Registrar = Registrar()
-        """Registration bookkeeping and the knobs that make each failure reachable (§4.8)."""
-        self.uploads: dict[str, UploadSlot] = {}
-        """Upload token -> the slot a ``w:m`` iq handed out (§3.9)."""
-        self.paths: dict[str, str] = {}
-        """Download path -> media hash (an index over ``state.media``)."""
         self._slots: dict[_Slot, None] = {}  # connections being served, oldest first
-        self._routes: dict[str, tuple[frozenset[str], Handler]] = _routes()
+
+    @property
+    def registrar(self) -> Registrar:
+        """Registration bookkeeping and the knobs that make each failure reachable (§4.8);
+        it is part of the server's state (``server.state.registrar``)."""
+        return self.server.state.registrar
+
+    @property
+    def uploads(self) -> Mapping[str, UploadSlot]:
+        """Upload token -> the slot a ``w:m`` iq handed out (§3.9; ``state.uploads``)."""
+        return self.server.state.uploads
+
+    @property
+    def paths(self) -> Mapping[str, str]:
+        """Download path -> media hash (``state.media_paths``, an index over ``state.media``)."""
+        return self.server.state.media_paths
 
     @property
     def active(self) -> int:
         """HTTP connections being served right now."""
         return len(self._slots)
+
+    def advertise(self, url: str | None) -> None:
+        """Put ``url`` into media URLs instead of the listener's own address (``None``:
+        the listener's); for a proxy, a name clients resolve, or the in-process scheme."""
+        self.advertised_url = url
 
     @property
     def base_url(self) -> str | None:
@@ -201,8 +171,6 @@ class HttpService:
         :func:`simulator.server.tls.tls_handler`); returns the address bound."""
         handler: Callable[[trio.SocketStream], Awaitable[None]] = self.handle_stream
         if tls is not None:
-            from simulator.server.tls import tls_handler
-
             handler = tls_handler(tls, self.handle_stream)
         self.address = await listen_tcp(nursery, host, port, handler)
         self.scheme = "https" if tls is not None else "http"
@@ -236,7 +204,7 @@ class HttpService:
                             if request is None:
                                 return  # the peer went away before a whole request
                             response = self.respond(request)
-                        except _Refused as refusal:
+                        except HttpRefusal as refusal:
                             response = refusal.response
                         except h11.RemoteProtocolError as exc:
                             response = HttpResponse.text(
@@ -260,47 +228,35 @@ class HttpService:
             oldest.scope.cancel()  # its connection closes without an answer
         return True
 
-    def _route(self, method: str, path: str) -> Handler:
-        """The handler of ``method path``, or ``_Refused`` (404 / 405)."""
-        from simulator.server.flows import media
-
-        route = self._routes.get(path)
+    def _route(self, method: str, path: str) -> HttpRoute:
+        """The route of ``method path`` (registered on the server's router), or
+        ``_Refused`` (404 / 405)."""
+        route = self.server.router.http_lookup(path)
         if route is None:
-            if path.startswith(media.UPLOAD_PREFIX):
-                route = (frozenset({"POST"}), media.http_upload)
-            else:
-                route = (frozenset({"GET"}), media.http_download)
-        methods, handler = route
-        if method not in methods:
+            raise _Refused(404)
+        if method not in route.methods:
             raise _Refused(405)
-        return handler
+        return route
 
     def body_limit(self, method: str, path: str) -> int:
         """The largest body ``method path`` may carry, known from the head alone.
 
-        Raises ``_Refused`` for what needs no body to answer: a wrong method, an unknown
-        upload token (the upload's own 404 answer).
+        Raises ``HttpRefusal`` for what needs no body to answer: a wrong method, or what
+        the route itself refuses from the path (an upload to an unknown token).
         """
-        from simulator.server.flows import media
-
-        config = self.server.config
-        handler = self._route(method, path)
-        if handler is not media.http_upload:
-            return config.http_max_form
-        slot = self.uploads.get(path[len(media.UPLOAD_PREFIX) :])
-        if slot is None:
-            raise _Refused(404, response=media.unknown_upload())
-        # The file itself plus the multipart form around it.
-        return min(config.http_max_body, slot.size + config.http_max_form)
+        route = self._route(method, path)
+        if route.body_limit is None:
+            return self.server.config.http_max_form
+        return route.body_limit(self.server, path)
 
     def respond(self, request: HttpRequest) -> HttpResponse:
         """The answer to one request (sync: handlers change state, never wait)."""
         try:
-            handler = self._route(request.method, request.path)
-        except _Refused as refusal:
+            route = self._route(request.method, request.path)
+        except HttpRefusal as refusal:
             return refusal.response
         try:
-            return handler(self.server, request)
+            return route.handler(self.server, request)
         except Exception as exc:  # a bug in a handler: this request fails, nothing else
             self.server.report_bug(f"HTTP {request.method} {request.path}", None, exc)
             return HttpResponse.text(500)
@@ -351,17 +307,6 @@ class HttpService:
                 return _request(request, bytes(body))
             else:  # ConnectionClosed
                 return None
-
-
-def _routes() -> dict[str, tuple[frozenset[str], Handler]]:
-    from simulator.server.flows import account
-
-    form = frozenset({"GET", "POST"})
-    return {
-        "/v2/code": (form, account.http_code),
-        "/v2/register": (form, account.http_register),
-        "/v2/exist": (form, account.http_exist),
-    }
 
 
 # -------------------------------------------------------------------- reading and writing

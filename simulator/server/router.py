@@ -22,6 +22,14 @@ anything else is dropped (and shows up as unhandled in the transcript).
 
 ``router.routes()`` lists the table; ``simulator routes`` prints it and the flow table
 in the docs is generated from it, so the documentation cannot drift from the code.
+
+Hooks
+-----
+The core calls flows only through what they registered here, never by name: HTTP
+handlers (``router.http_route(path, handler)``, looked up by :meth:`Router.http_lookup`:
+the exact path first, then the longest registered prefix), what a user is told at login
+after its backlog (``router.on_login(hook)``), and what happens when a user's live
+session ends (``router.on_disconnect(hook)``); hooks run in registration order.
 """
 
 from __future__ import annotations
@@ -31,13 +39,19 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TypeAlias, final
 
+from simulator.server.web import HttpHandler, HttpRoute
+
 if TYPE_CHECKING:
     from simulator.server.context import HandlerContext
+    from simulator.server.server import Server
     from simulator.wire.node import Node
 
-__all__ = ["Handler", "Route", "Router"]
+__all__ = ["DisconnectHook", "Handler", "Route", "Router", "SessionHook"]
 
 Handler: TypeAlias = "Callable[[HandlerContext, Node], Awaitable[None]]"
+SessionHook: TypeAlias = "Callable[[HandlerContext], None]"
+"""Called (sync) with the context of a user's live session."""
+DisconnectHook: TypeAlias = SessionHook
 
 _Key: TypeAlias = tuple[str, str | None, str | None, str | None]
 
@@ -90,6 +104,10 @@ class Router:
     def __init__(self) -> None:
         self._table: dict[_Key, Route] = {}
         self._shapes: dict[str, list[tuple[bool, bool, bool]]] = {}
+        self._http: dict[str, HttpRoute] = {}
+        self._http_prefixes: list[HttpRoute] = []  # longest first
+        self.login_hooks: list[SessionHook] = []
+        self.disconnect_hooks: list[SessionHook] = []
 
     def route(
         self,
@@ -159,6 +177,49 @@ class Router:
     def routes(self) -> list[Route]:
         """Every route, sorted by flow, tag and pattern."""
         return sorted(self._table.values(), key=lambda r: (r.flow, r.tag, r.pattern))
+
+    # ---------------------------------------------------------------- hooks
+
+    def http_route(
+        self,
+        path: str,
+        handler: HttpHandler,
+        *,
+        methods: Iterable[str] = ("GET",),
+        prefix: bool = False,
+        body_limit: Callable[[Server, str], int] | None = None,
+    ) -> None:
+        """Serve ``methods path`` (every path under ``path``, with ``prefix``) over HTTP."""
+        route = HttpRoute(path, frozenset(methods), handler, prefix, body_limit)
+        known = self._http_prefixes if prefix else list(self._http.values())
+        if any(r.path == path for r in known):
+            raise ValueError(f"HTTP route {path} is registered twice")
+        if prefix:
+            self._http_prefixes.append(route)
+            self._http_prefixes.sort(key=lambda r: -len(r.path))
+        else:
+            self._http[path] = route
+
+    def http_lookup(self, path: str) -> HttpRoute | None:
+        """The HTTP route of ``path``: its exact route, else the longest matching prefix."""
+        route = self._http.get(path)
+        if route is not None:
+            return route
+        return next((r for r in self._http_prefixes if path.startswith(r.path)), None)
+
+    def http_routes(self) -> list[HttpRoute]:
+        return [*self._http.values(), *self._http_prefixes]
+
+    def on_login(self, hook: SessionHook) -> SessionHook:
+        """Call ``hook(ctx)`` when a user's live session has logged in and got its backlog
+        (usable as a decorator)."""
+        self.login_hooks.append(hook)
+        return hook
+
+    def on_disconnect(self, hook: SessionHook) -> SessionHook:
+        """Call ``hook(ctx)`` whenever a user's live session ends (usable as a decorator)."""
+        self.disconnect_hooks.append(hook)
+        return hook
 
     def extend(self, registrations: Iterable[Callable[[Router], None]]) -> Router:
         for register in registrations:

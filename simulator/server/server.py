@@ -37,14 +37,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal, final
 
 import trio
+import trio.testing
 
+from simulator import stanzas
 from simulator.errors import ServerBug, StanzaError
 from simulator.jid import SERVER, is_jid
 from simulator.server.clock import DEFAULT_EPOCH, IdSource, SecretSource, ServerClock
+from simulator.server.flows import default_router
+from simulator.server.http import HttpService
 from simulator.server.router import Router
-from simulator.server.session import Session, SessionState, stream_error
+from simulator.server.session import Session, SessionState
 from simulator.server.state import Account, State
 from simulator.server.throttle import LoginThrottle, LoginThrottler
+from simulator.stanzas.errors import stream_error
 from simulator.transport.link import Link, StreamLink, node_link_pair
 from simulator.transport.tcp import listen_tcp
 from simulator.wire.connection import Connection, NodeConnection
@@ -101,7 +106,12 @@ DEFAULT_PROPS: Final[Mapping[str, str]] = {
     "max_groups": "9999",
 }
 
-_PENDING_TAGS: Final = frozenset({"message", "receipt", "notification"})
+_PENDING_KINDS: Final[Mapping[str, PendingKind]] = {
+    "message": "message",
+    "receipt": "receipt",
+    "notification": "notification",
+}
+"""The stanzas kept until acked, by tag."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -212,8 +222,6 @@ class Server:
         router: Router | None = None,
         config: ServerConfig | None = None,
     ) -> None:
-        from simulator.server.flows import default_router
-
         self.config = config or ServerConfig()
         self.state = state or State()
         self.router = router or default_router()
@@ -234,10 +242,8 @@ class Server:
         self.session_watchers: list[SessionWatcher] = []
         self._nursery = nursery
         self._numbers = itertools.count(1)
-        self._awaiting: dict[tuple[str, str], trio.Event] = {}
-        self._answers: dict[tuple[str, str], Node] = {}
-        from simulator.server.http import HttpService
-
+        self._answered: dict[tuple[str, str], trio.Event] = {}
+        """Wake-ups for :meth:`wait_answer`; the iqs and answers are in the state."""
         self.http = HttpService(self)
         """The HTTP side: registration and media (§4.7, §4.8); see ``simulator.server.http``."""
 
@@ -311,8 +317,6 @@ class Server:
 
     async def connect_bytes(self, dialect: Dialect = Dialect.V16) -> Link:
         """An in-process client link over a byte stream: the full wire, no sockets."""
-        import trio.testing  # only here: it pulls in more than serving needs
-
         client_stream, server_stream = trio.testing.memory_stream_pair()
         self._nursery.start_soon(self.handle_stream, server_stream, "memory-bytes")
         await trio.lowlevel.checkpoint()
@@ -366,10 +370,10 @@ class Server:
             self.on_disconnect(session)
 
     def on_disconnect(self, session: Session) -> None:
-        """The user's live session ended: presence goes unavailable (§3.14)."""
-        from simulator.server.flows.presence import went_offline
-
-        went_offline(session.ctx)
+        """The user's live session ended: the flows' hooks run (presence goes unavailable,
+        §3.14)."""
+        for hook in self.router.disconnect_hooks:
+            hook(session.ctx)
 
     def live(self, jid: str) -> Session | None:
         session = self.sessions.get(jid)
@@ -430,33 +434,21 @@ class Server:
     def _error_reply(
         self, session: Session, request: Node, exc: StanzaError, *, sender: str | None = None
     ) -> None:
-        attrs = {"code": str(exc.code), "text": exc.text}
-        if exc.backoff is not None:
-            attrs["backoff"] = str(exc.backoff)
+        sender = sender or request.get("to") or SERVER
         session.push(
-            Node(
-                "iq",
-                {
-                    "from": sender or request.get("to") or SERVER,
-                    "id": request.get("id", ""),
-                    "type": "error",
-                },
-                [Node("error", attrs)],
-            )
+            stanzas.errors.iq_error(request, exc.code, exc.text, sender=sender, backoff=exc.backoff)
         )
 
     def deliver(self, to: str, node: Node) -> None:
         """Keep ``node`` pending for ``to`` and push it if ``to`` is connected (§4.4)."""
         if to not in self.state.accounts:
             return
-        kind: PendingKind = node.tag  # type: ignore[assignment]
-        assert kind in _PENDING_TAGS, f"only messages, receipts and notifications are kept: {node}"
-        box = self.state.mailbox(to)
+        kind = _PENDING_KINDS.get(node.tag)
+        assert kind is not None, f"only messages, receipts and notifications are kept: {node}"
         key = (kind, node.get("id", ""), pending_peer(node))
-        if key not in box and len(box) >= self.config.offline_limit:
-            dropped = box.drop_oldest()
+        dropped = self.state.keep_pending(to, key, node, self.config.offline_limit)
+        if dropped is not None:
             log.warning("offline queue of %s is full: forgot %s", to, dropped)
-        box.add(key, node)
         session = self.live(to)
         if session is not None:
             session.push(node)
@@ -480,27 +472,27 @@ class Server:
         if session is None:
             return None
         iq_id = f"{self.clock.now()}-ping-{self.ids.counter()}"
-        self._awaiting[(jid, iq_id)] = trio.Event()
-        session.push(
-            Node("iq", {"from": SERVER, "id": iq_id, "type": "get", "xmlns": "urn:xmpp:ping"})
-        )
+        self.state.expect_answer(jid, iq_id)
+        self._answered[(jid, iq_id)] = trio.Event()
+        session.push(stanzas.iq.server_ping(iq_id))
         return iq_id
 
     async def wait_answer(self, jid: str, iq_id: str) -> Node:
         """Wait for the answer to a server-originated iq."""
-        event = self._awaiting.get((jid, iq_id))
+        event = self._answered.get((jid, iq_id))
         if event is None:
             raise KeyError(f"no iq {iq_id!r} was sent to {jid}")
         await event.wait()
-        del self._awaiting[(jid, iq_id)]
-        return self._answers.pop((jid, iq_id))
+        del self._answered[(jid, iq_id)]
+        answer = self.state.take_answer(jid, iq_id)
+        assert answer is not None, "the wake-up comes only with an answer"
+        return answer
 
     def iq_answered(self, jid: str, node: Node) -> None:
-        key = (jid, node.get("id", ""))
-        event = self._awaiting.get(key)
-        if event is not None and not event.is_set():
-            self._answers[key] = node
-            event.set()
+        if self.state.record_answer(jid, node):
+            event = self._answered.get((jid, node.get("id", "")))
+            if event is not None:  # None: asked by an earlier server of this state
+                event.set()
 
     def tap(self, observer: Tap) -> Callable[[], None]:
         """Observe every stanza in and out; returns a function that removes the observer."""

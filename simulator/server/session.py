@@ -40,10 +40,12 @@ from typing import TYPE_CHECKING, Final, TypeVar, final
 
 import trio
 
+from simulator import stanzas
 from simulator.errors import RemoteProtocolError
-from simulator.jid import SERVER, user_jid
+from simulator.jid import user_jid
 from simulator.server.context import HandlerContext
 from simulator.server.throttle import LOCKED_REASON
+from simulator.stanzas.errors import stream_error
 from simulator.transport.link import LinkClosed, LinkStalled
 from simulator.wire.events import (
     Authenticate,
@@ -65,7 +67,7 @@ if TYPE_CHECKING:
     from simulator.server.state import Account
     from simulator.transport.link import Link
 
-__all__ = ["Session", "SessionState"]
+__all__ = ["Session", "SessionState", "stream_error"]
 
 T = TypeVar("T")
 
@@ -114,13 +116,6 @@ class SessionState(enum.Enum):
     ACTIVE = "active"
     CLOSING = "closing"
     CLOSED = "closed"
-
-
-def stream_error(reason: str, text: str | None = None) -> Node:
-    children = [Node(reason)]
-    if text is not None:
-        children.append(Node("text", data=text))
-    return Node("stream:error", children=children)
 
 
 @final
@@ -233,7 +228,7 @@ class Session:
                     throttle.succeeded(user)
                 self.passive = event.passive
                 nonce = self.server.secrets.nonce()
-                account.next_nonce = nonce
+                self.server.state.set_next_nonce(account.jid, nonce)
                 await self.link.send(Success(attrs=self.server.success_attrs(account), nonce=nonce))
                 return account
             elif isinstance(event, (LoginVerified, LoginRejected)):
@@ -273,9 +268,7 @@ class Session:
             return await self.link.receive()
         server = self.server
         iq_id = f"{server.clock.now()}-idle-{server.ids.counter()}"
-        self.push(
-            Node("iq", {"from": SERVER, "id": iq_id, "type": "get", "xmlns": "urn:xmpp:ping"})
-        )
+        self.push(stanzas.iq.server_ping(iq_id))
         with trio.move_on_after(idle):
             return await self.link.receive()
         raise LinkStalled(f"silent for {2 * idle:g} s, no answer to a ping")
@@ -343,20 +336,15 @@ class Session:
 
     def replay_pending(self) -> int:
         """Queue the mailbox with ``offline="1"``, then ``<ib><offline count/></ib>`` (§4.4),
-        then any dirty flags still set (§3.16)."""
+        then what the flows' login hooks add (the dirty flags still set, §3.16)."""
         count = 0
         for _key, node in self.server.state.mailbox(self.jid):
             if digestible(self.profile, node):
                 self.push(node.with_attrs(offline="1"), force=True)
                 count += 1
-        self.push(
-            Node("ib", {"from": SERVER}, [Node("offline", {"count": str(count)})]), force=True
-        )
-        # Flags the client has not cleaned yet are said again at every login (§3.16).
-        dirty = self.account.dirty if self.account is not None else {}
-        for category, since in dirty.items():
-            flag = Node("dirty", {"type": category, "timestamp": str(since)})
-            self.push(Node("ib", {"from": SERVER}, [flag]), force=True)
+        self.push(stanzas.ib.offline_done(count), force=True)
+        for hook in self.server.router.login_hooks:
+            hook(self.ctx)
         # The replayed backlog is not a sign of slowness: live traffic gets the usual room
         # on top of it.
         self._outbox_limit += count + 1

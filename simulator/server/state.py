@@ -14,11 +14,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, Literal, final
+from typing import TYPE_CHECKING, Final, Literal, TypeVar, final
 
 from simulator.jid import phone_of, user_jid
+from simulator.server.parse import parse_version
 
 if TYPE_CHECKING:
     from simulator.wire.node import Node
@@ -32,11 +34,16 @@ __all__ = [
     "Group",
     "Mailbox",
     "MediaFile",
+    "PendingCode",
     "PendingKind",
     "Picture",
+    "Registrar",
     "State",
     "Status",
+    "UploadSlot",
 ]
+
+T = TypeVar("T")
 
 PendingKind = Literal["message", "receipt", "notification"]
 
@@ -252,6 +259,110 @@ class MediaFile:
     height: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class UploadSlot:
+    """An upload the ``w:m`` iq allowed: who, what type, and the announced hash and size."""
+
+    token: str
+    owner: str
+    type: str
+    hash: str
+    size: int
+
+
+# ---- registration (§4.8)
+
+
+@dataclass(slots=True)
+class PendingCode:
+    """A verification code that went out by "SMS" and waits for ``/v2/register``."""
+
+    code: str
+    identity: str
+    method: str
+    sent_at: int
+
+
+_UA_VERSION: Final = re.compile(r"WhatsApp/([0-9]+(?:\.[0-9]+)*)")
+_DAY: Final = 86_400
+
+
+@dataclass(slots=True)
+class Registrar:
+    """Registration bookkeeping, and the knobs that decide each failure.
+
+    The rules that read it are in :mod:`simulator.server.flows.account`; what changes it
+    are the methods below (named after what happens), so it changes in one place.
+    """
+
+    retry_after: int = 65
+    """Seconds before the same number may get another code (the docs' ``retry_after``)."""
+    code_lifetime: int = 3600
+    """Seconds a code stays valid; after that ``/v2/register`` answers ``stale``."""
+    max_guesses: int = 5
+    """Wrong codes before the number is locked (``too_many_guesses``)."""
+    guess_lockout: int = 3600
+    """Seconds the lock lasts."""
+    codes_per_day: int = 10
+    """Codes one number may get in 24 hours before ``too_many``."""
+    min_version: tuple[int, ...] | None = None
+    """Client builds older than this (``User-Agent: WhatsApp/2.12.53 ...``) get ``old_version``."""
+    blocked: set[str] = field(default_factory=set)
+    """Numbers (digits) the service has banned: ``blocked`` everywhere."""
+    no_routes: set[str] = field(default_factory=set)
+    """Country codes without an SMS route: ``no_routes``."""
+    pending: dict[str, PendingCode] = field(default_factory=dict)
+    sent: dict[str, list[int]] = field(default_factory=dict)
+    """Number -> when codes went out (the last 24 hours)."""
+    wrong: dict[str, int] = field(default_factory=dict)
+    locked_until: dict[str, int] = field(default_factory=dict)
+
+    def code_for(self, phone: str) -> str | None:
+        """The code last "sent" to ``phone`` (what the SMS said), or ``None``."""
+        pending = self.pending.get(phone)
+        return pending.code if pending is not None else None
+
+    def too_old(self, user_agent: str) -> bool:
+        if self.min_version is None:
+            return False
+        match = _UA_VERSION.search(user_agent)
+        version = parse_version(match.group(1)) if match is not None else None
+        return version is None or version < self.min_version
+
+    def lock_left(self, phone: str, now: int) -> int:
+        return max(0, self.locked_until.get(phone, 0) - now)
+
+    def codes_sent_today(self, phone: str, now: int) -> list[int]:
+        """When codes went to ``phone`` in the last 24 hours (older ones are forgotten)."""
+        sent = [t for t in self.sent.get(phone, ()) if now - t < _DAY]
+        self.sent[phone] = sent
+        return list(sent)
+
+    def send_code(self, phone: str, code: str, identity: str, method: str, now: int) -> None:
+        """A new code went out: it replaces any older one."""
+        self.pending[phone] = PendingCode(code, identity, method, now)
+        self.sent.setdefault(phone, []).append(now)
+
+    def expire_code(self, phone: str) -> None:
+        """The pending code is too old: it is forgotten."""
+        del self.pending[phone]
+
+    def wrong_guess(self, phone: str, now: int) -> bool:
+        """A wrong code was tried; True when that locked the number (and dropped the code)."""
+        self.wrong[phone] = self.wrong.get(phone, 0) + 1
+        if self.wrong[phone] < self.max_guesses:
+            return False
+        self.wrong.pop(phone)
+        self.pending.pop(phone)
+        self.locked_until[phone] = now + self.guess_lockout
+        return True
+
+    def accept_code(self, phone: str) -> None:
+        """The right code arrived: it is used up, wrong guesses are forgiven."""
+        del self.pending[phone]
+        self.wrong.pop(phone, None)
+
+
 # ---- encryption keys
 
 
@@ -322,6 +433,15 @@ class State:
         self.encryption_keys: dict[str, EncryptionKeys] = {}
         # (requester, owner) -> when the requester took one of the owner's one-time keys
         self.key_fetches: dict[tuple[str, str], list[int]] = {}
+        # registration bookkeeping and knobs (§4.8)
+        self.registrar = Registrar()
+        # upload token -> the slot a ``w:m`` iq handed out (§3.9)
+        self.uploads: dict[str, UploadSlot] = {}
+        # download path -> media hash (an index over ``media``, §4.7)
+        self.media_paths: dict[str, str] = {}
+        # (user, iq id) of each server-originated iq (a ping, §3.1) -> its answer, None
+        # until it came
+        self.server_iqs: dict[tuple[str, str], Node | None] = {}
 
     # ---------------------------------------------------------------- accounts
 
@@ -352,9 +472,12 @@ class State:
         self.unsubscribe_all(jid)
         return self.accounts.pop(jid, None)
 
-    def key_fetch_times(self, requester: str, owner: str) -> list[int]:
-        """When ``requester`` took ``owner``'s one-time pre-keys (a list to change in place)."""
-        return self.key_fetches.setdefault((requester, owner), [])
+    def key_fetches_since(self, requester: str, owner: str, since: int) -> list[int]:
+        """When ``requester`` took ``owner``'s one-time pre-keys after ``since`` (older
+        fetches are forgotten: they no longer count against any limit)."""
+        times = self.key_fetches.setdefault((requester, owner), [])
+        times[:] = [t for t in times if t > since]
+        return list(times)
 
     def forget_key_fetches(self, owner: str) -> None:
         """``owner`` re-installed: its old fetches count no more."""
@@ -441,3 +564,292 @@ class State:
         if account.online and not online:
             account.last_seen = now
         account.online = online
+
+    # ================================================================ changes
+    #
+    # Every change of the world goes through one of the methods below, each named after
+    # what happens; flows never assign into the containers above (a test checks it). A
+    # journal, persistence or fault injection hooks in here, once.
+
+    # ---------------------------------------------------------------- accounts
+
+    def issue_password(
+        self, phone: str, password: bytes, identity: str, now: int
+    ) -> tuple[Account, bool]:
+        """Registration succeeded (§4.8): the account (created now if new, True then) gets
+        a new password and the device identity."""
+        account = self.account(phone)
+        created = account is None
+        if account is None:
+            account = self.add_account(phone, password, creation=now)
+        account.password = password
+        account.identity = identity
+        return account, created
+
+    def set_next_nonce(self, jid: str, nonce: bytes) -> None:
+        """The nonce a ``success`` carried: the next fast re-login may use it (§2.8)."""
+        account = self.accounts.get(jid)
+        if account is not None:
+            account.next_nonce = nonce
+
+    # A session may still be closing after its account was removed: the account setters
+    # below then change nothing.
+
+    def set_push_name(self, jid: str, name: str) -> None:
+        if (account := self.accounts.get(jid)) is not None:
+            account.push_name = name
+
+    def set_push_config(self, jid: str, config: Mapping[str, str]) -> None:
+        if (account := self.accounts.get(jid)) is not None:
+            account.push_config = dict(config)
+
+    def set_recovery_token(self, jid: str, token: bytes) -> None:
+        if (account := self.accounts.get(jid)) is not None:
+            account.recovery_token = token
+
+    def mark_dirty(self, jid: str, category: str, now: int) -> None:
+        if (account := self.accounts.get(jid)) is not None:
+            account.dirty[category] = now
+
+    def clean_dirty(self, jid: str, categories: Iterable[str]) -> None:
+        if (account := self.accounts.get(jid)) is None:
+            return
+        for category in categories:
+            account.dirty.pop(category, None)
+
+    def pay(self, jid: str, days: int, now: int) -> Account:
+        """A payment: the account is paid and active for ``days`` more days from its
+        current expiration (which is never earlier than now)."""
+        account = self.accounts[jid]
+        account.kind = "paid"
+        account.status = "active"
+        account.paid_until = account.expiration_at(now) + days * _DAY
+        return account
+
+    def take_over_terms(self, new: str, old: str) -> None:
+        """``new`` gets ``old``'s kind, status, creation and paid term (number change)."""
+        to, source = self.accounts.get(new), self.accounts[old]
+        if to is None:
+            return
+        to.kind, to.status = source.kind, source.status
+        to.creation, to.paid_until = source.creation, source.paid_until
+
+    def move_account(self, old: str, new: str) -> list[Group]:
+        """Give ``old``'s groups, address book, block list, settings, picture, status and
+        broadcast lists to ``new`` (§3.8 number change); ``old`` itself stays until
+        :meth:`remove_account`. Returns the groups ``old`` was in, in order."""
+        moved: list[Group] = []
+        for group in self.groups.values():
+            if old not in group.participants:
+                continue
+            members: dict[str, str | None] = {}
+            for jid, role in group.participants.items():
+                jid = new if jid == old else jid
+                members[jid] = members.get(jid) or role  # an admin stays an admin
+            group.participants = members
+            if group.creator == old:
+                group.creator = new
+            if group.subject_owner == old:
+                group.subject_owner = new
+            moved.append(group)
+        self.contacts[new] = _merged(self.contacts.pop(old, []), self.contacts.get(new, []))
+        self.blocked[new] = _merged(self.blocked.pop(old, []), self.blocked.get(new, []))
+        for blocked in self.blocked.values():
+            blocked[:] = _merged([], [new if jid == old else jid for jid in blocked])
+        _move(self.privacy, old, new)
+        _move(self.pictures, old, new)
+        _move(self.statuses, old, new)
+        _move(self.broadcast_lists, old, new)
+        return moved
+
+    # ---------------------------------------------------------------- pending stanzas
+
+    def keep_pending(
+        self, jid: str, key: PendingKey, stanza: Node, limit: int
+    ) -> PendingKey | None:
+        """Keep ``stanza`` in ``jid``'s mailbox until acked; a full mailbox forgets its
+        oldest entry to make room (returned)."""
+        box = self.mailbox(jid)
+        dropped = None
+        if key not in box and len(box) >= limit:
+            dropped = box.drop_oldest()
+        box.add(key, stanza)
+        return dropped
+
+    def acknowledge(
+        self, jid: str, kind: PendingKind, stanza_id: str, peer: str | None = None
+    ) -> bool:
+        """``jid`` acknowledged a stanza: it is no longer pending (see :class:`Mailbox`)."""
+        return self.mailbox(jid).remove_by_id(kind, stanza_id, peer=peer)
+
+    # ---------------------------------------------------------------- groups
+
+    def add_group(
+        self, gjid: str, subject: str, creator: str, now: int, members: Mapping[str, str | None]
+    ) -> Group:
+        group = Group(gjid, subject, creator, now, creator, now, dict(members))
+        self.groups[gjid] = group
+        return group
+
+    def set_subject(self, gjid: str, subject: str, owner: str, now: int) -> None:
+        group = self.groups[gjid]
+        group.subject, group.subject_owner, group.subject_time = subject, owner, now
+
+    def add_participants(self, gjid: str, jids: Iterable[str]) -> None:
+        self.groups[gjid].participants.update(dict.fromkeys(jids))
+
+    def remove_participants(self, gjid: str, jids: Iterable[str]) -> None:
+        participants = self.groups[gjid].participants
+        for jid in jids:
+            del participants[jid]
+
+    def set_role(self, gjid: str, jids: Iterable[str], role: str | None) -> None:
+        participants = self.groups[gjid].participants
+        for jid in jids:
+            participants[jid] = role
+
+    def delete_group(self, gjid: str) -> None:
+        """The last participant left: the group and its picture are gone."""
+        del self.groups[gjid]
+        self.pictures.pop(gjid, None)
+
+    def record_group_message(self, gjid: str, msg_id: str, author: str) -> None:
+        """``author`` sent ``msg_id`` to the group (ids are unique per sender only)."""
+        self.group_message_authors.setdefault((gjid, msg_id), set()).add(author)
+
+    # ---------------------------------------------------------------- contacts and privacy
+
+    def set_address_book(self, jid: str, numbers: Iterable[str]) -> None:
+        """``jid``'s synced address book is now ``numbers`` (digits, in sync order)."""
+        self.contacts[jid] = list(numbers)
+
+    def set_blocked(self, jid: str, blocked: Iterable[str]) -> None:
+        """``jid``'s block list is now exactly ``blocked``, in order (§3.4)."""
+        self.blocked[jid] = list(blocked)
+
+    def set_privacy(self, jid: str, changes: Mapping[str, str]) -> None:
+        self.privacy.setdefault(jid, {}).update(changes)
+
+    # ---------------------------------------------------------------- profile
+
+    def set_picture(self, target: str, picture: Picture) -> None:
+        self.pictures[target] = picture
+
+    def delete_picture(self, target: str) -> bool:
+        """True if there was a picture to delete."""
+        return self.pictures.pop(target, None) is not None
+
+    def set_status(self, jid: str, status: Status) -> None:
+        self.statuses[jid] = status
+
+    # ---------------------------------------------------------------- broadcast lists
+
+    def broadcast_lists_of(self, owner: str) -> Mapping[str, BroadcastList]:
+        return self.broadcast_lists.get(owner, {})
+
+    def remember_broadcast_list(
+        self, owner: str, list_id: str, recipients: list[str], name: str = ""
+    ) -> None:
+        """Store ``owner``'s list ``list_id`` with these recipients (new or refreshed; a
+        refreshed list keeps its name)."""
+        lists = self.broadcast_lists.setdefault(owner, {})
+        known = lists.get(list_id)
+        if known is None:
+            lists[list_id] = BroadcastList(list_id, name, list(recipients))
+        else:
+            known.recipients = list(recipients)
+
+    def delete_broadcast_lists(self, owner: str, list_ids: Iterable[str]) -> None:
+        lists = self.broadcast_lists.get(owner, {})
+        for list_id in list_ids:
+            lists.pop(list_id, None)
+
+    # ---------------------------------------------------------------- encryption keys
+
+    def upload_keys(
+        self,
+        jid: str,
+        identity: bytes,
+        registration: bytes,
+        key_type: bytes,
+        signed: tuple[bytes, bytes, bytes],
+        prekeys: list[tuple[bytes, bytes]],
+        *,
+        low: int,
+    ) -> None:
+        """Store uploaded keys (§3.12): a new identity starts over (and its old fetches no
+        longer count); a stock refilled to ``low`` or more may be reported low again."""
+        keys = self.encryption_keys.get(jid)
+        if keys is None or keys.identity != identity:
+            keys = EncryptionKeys(identity, registration, key_type, signed)
+            self.encryption_keys[jid] = keys
+            self.forget_key_fetches(jid)
+        else:
+            keys.identity, keys.registration, keys.type = identity, registration, key_type
+            keys.signed_prekey = signed
+        keys.add_prekeys(prekeys)
+        if len(keys.prekeys) >= low:
+            keys.low_notified = False
+
+    def take_prekey(self, requester: str, owner: str, now: int) -> tuple[bytes, bytes] | None:
+        """``requester`` uses up ``owner``'s oldest one-time pre-key (``None``: none left)."""
+        prekey = self.encryption_keys[owner].take_prekey()
+        if prekey is not None:
+            self.key_fetches.setdefault((requester, owner), []).append(now)
+        return prekey
+
+    def prekeys_running_low(self, owner: str, low: int) -> int | None:
+        """How many one-time pre-keys ``owner`` has left, if fewer than ``low`` and the owner
+        was not told yet (it counts as told from now on); else ``None``."""
+        keys = self.encryption_keys[owner]
+        if len(keys.prekeys) >= low or keys.low_notified:
+            return None
+        keys.low_notified = True
+        return len(keys.prekeys)
+
+    # ---------------------------------------------------------------- server-originated iqs
+
+    def expect_answer(self, jid: str, iq_id: str) -> None:
+        """The server sent ``jid`` the iq ``iq_id`` and waits for its answer."""
+        self.server_iqs[(jid, iq_id)] = None
+
+    def record_answer(self, jid: str, answer: Node) -> bool:
+        """``jid`` answered a server-originated iq; True if one was waiting for it."""
+        key = (jid, answer.get("id", ""))
+        if key not in self.server_iqs or self.server_iqs[key] is not None:
+            return False
+        self.server_iqs[key] = answer
+        return True
+
+    def take_answer(self, jid: str, iq_id: str) -> Node | None:
+        """The answer that came (forgotten here), or ``None`` if none did."""
+        return self.server_iqs.pop((jid, iq_id), None)
+
+    # ---------------------------------------------------------------- media (§3.9, §4.7)
+
+    def open_upload(self, slot: UploadSlot, per_user: int) -> None:
+        """Hand out an upload slot; an owner keeps at most ``per_user`` (oldest go first)."""
+        mine = [t for t, known in self.uploads.items() if known.owner == slot.owner]
+        for old in mine[: max(0, len(mine) - per_user + 1)]:
+            del self.uploads[old]
+        self.uploads[slot.token] = slot
+
+    def close_upload(self, token: str) -> None:
+        """The slot was used: it cannot be used again."""
+        del self.uploads[token]
+
+    def store_upload(self, stored: MediaFile, path: str) -> None:
+        """A file was uploaded: keep it, downloadable at ``path``."""
+        self.media[stored.hash] = stored
+        self.media_paths[path] = stored.hash
+
+
+def _merged(first: list[str], second: list[str]) -> list[str]:
+    """``second`` then what ``first`` adds, without repeats, in order."""
+    return list(dict.fromkeys([*second, *first]))
+
+
+def _move(table: dict[str, T], old: str, new: str) -> None:
+    value = table.pop(old, None)
+    if value is not None and new not in table:
+        table[new] = value

@@ -224,11 +224,13 @@ async def test_registration_with_a_huge_version_in_the_user_agent_is_an_old_vers
     await trio.lowlevel.checkpoint()
 
 
-async def test_the_client_survives_an_error_code_that_is_not_ascii_digits() -> None:
-    """``"²".isdigit()`` is true: the client's error parsing must not call ``int`` on it."""
+@pytest.mark.parametrize("code", ["²", "9" * 5000])
+async def test_the_client_survives_an_error_code_that_is_not_ascii_digits(code: str) -> None:
+    """``"²".isdigit()`` is true, and ``int()`` of 5,000 digits raises: the client's error
+    parsing must not call ``int`` on either."""
 
     async def odd_error(ctx: HandlerContext, node: Node) -> None:
-        error = Node("error", {"code": "²", "text": "odd"})
+        error = Node("error", {"code": code, "text": "odd"})
         ctx.reply(Node("iq", {"type": "error", "id": node.get("id", "")}, [error]))
         ctx.reply(Node("iq", {"type": "error", "id": "unasked"}, [error]))
 

@@ -96,7 +96,7 @@ async def test_a_body_that_cannot_be_served_is_refused_before_it_is_read(
 ) -> None:
     config = ServerConfig(http_max_form=64 * 1024)
     async with open_server(accounts=ACCOUNTS, config=config) as server:
-        server.http.uploads["tok"] = UploadSlot("tok", "a@s.whatsapp.net", "image", "h", 1000)
+        server.state.open_upload(UploadSlot("tok", "a@s.whatsapp.net", "image", "h", 1000), 64)
         stream = await server.connect_http()
         # Only the head is sent: the answer comes without a byte of the body.
         assert (await exchange(stream, head)).startswith(b"HTTP/1.1 " + status + b" ")

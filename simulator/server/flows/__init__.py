@@ -7,7 +7,7 @@ table, ``simulator routes`` and the generated docs pick it up from there.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from simulator.server.flows import (
     account,
@@ -24,9 +24,7 @@ from simulator.server.flows import (
     profile,
     receipts,
 )
-
-if TYPE_CHECKING:
-    from simulator.server.router import Router
+from simulator.server.router import Router
 
 __all__ = ["FLOWS", "default_router"]
 
@@ -49,6 +47,4 @@ FLOWS: Final[tuple[Callable[[Router], None], ...]] = (
 
 def default_router() -> Router:
     """A router with every flow registered."""
-    from simulator.server.router import Router
-
     return Router().extend(FLOWS)

@@ -5,7 +5,9 @@ stream errors: §3.15-§3.18).
 Registration (``/v2/code``, ``/v2/register``, ``/v2/exist``)
 ------------------------------------------------------------
 The handlers are sync functions of the HTTP request (``simulator.server.http`` routes to
-them); their bookkeeping and knobs live in :class:`Registrar` (``server.http.registrar``).
+them); their bookkeeping and knobs live in the state's
+:class:`~simulator.server.state.Registrar` (``server.state.registrar``, also reachable as
+``server.http.registrar``).
 The SMS the service "sends" is kept there: read it with ``registrar.code_for(phone)``.
 Every documented answer can be reached, and these are the rules, checked in this order:
 
@@ -45,23 +47,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Final
 
+from simulator import stanzas
 from simulator.errors import StanzaError
 from simulator.jid import SERVER, phone_of, user_jid
 from simulator.server.flows.contacts import notify_contacts
-from simulator.server.http import HttpResponse
-from simulator.server.parse import parse_version
-from simulator.server.session import stream_error
+from simulator.server.state import PendingCode, Registrar
+from simulator.server.web import HttpResponse
+from simulator.stanzas.errors import stream_error
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
     from simulator.server.context import HandlerContext
-    from simulator.server.http import HttpRequest
     from simulator.server.router import Router
     from simulator.server.server import Server
     from simulator.server.state import Account
+    from simulator.server.web import HttpRequest
 
 __all__ = [
     "ACCOUNT",
@@ -79,6 +81,7 @@ __all__ = [
     "notify_payment",
     "notify_web_sync",
     "register",
+    "repeat_dirty_flags",
     "send_payment_ib",
     "shut_down",
 ]
@@ -93,65 +96,10 @@ PRICING: Final = {"price": "EUR€0.99", "cost": "0.89", "currency": "EUR"}
 """The service price the docs show (§3.8, §4.8); quotes are valid for 30 days."""
 PRICE_VALIDITY: Final = 30 * DAY
 
-T = TypeVar("T")
-
 
 # ==================================================================== registration (§4.8)
 
 
-@dataclass(slots=True)
-class PendingCode:
-    """A verification code that went out by "SMS" and waits for ``/v2/register``."""
-
-    code: str
-    identity: str
-    method: str
-    sent_at: int
-
-
-@dataclass(slots=True)
-class Registrar:
-    """Registration bookkeeping, and the knobs that decide each failure (see module doc)."""
-
-    retry_after: int = 65
-    """Seconds before the same number may get another code (the docs' ``retry_after``)."""
-    code_lifetime: int = 3600
-    """Seconds a code stays valid; after that ``/v2/register`` answers ``stale``."""
-    max_guesses: int = 5
-    """Wrong codes before the number is locked (``too_many_guesses``)."""
-    guess_lockout: int = 3600
-    """Seconds the lock lasts."""
-    codes_per_day: int = 10
-    """Codes one number may get in 24 hours before ``too_many``."""
-    min_version: tuple[int, ...] | None = None
-    """Client builds older than this (``User-Agent: WhatsApp/2.12.53 ...``) get ``old_version``."""
-    blocked: set[str] = field(default_factory=set)
-    """Numbers (digits) the service has banned: ``blocked`` everywhere."""
-    no_routes: set[str] = field(default_factory=set)
-    """Country codes without an SMS route: ``no_routes``."""
-    pending: dict[str, PendingCode] = field(default_factory=dict)
-    sent: dict[str, list[int]] = field(default_factory=dict)
-    """Number -> when codes went out (the last 24 hours)."""
-    wrong: dict[str, int] = field(default_factory=dict)
-    locked_until: dict[str, int] = field(default_factory=dict)
-
-    def code_for(self, phone: str) -> str | None:
-        """The code last "sent" to ``phone`` (what the SMS said), or ``None``."""
-        pending = self.pending.get(phone)
-        return pending.code if pending is not None else None
-
-    def too_old(self, user_agent: str) -> bool:
-        if self.min_version is None:
-            return False
-        match = _UA_VERSION.search(user_agent)
-        version = parse_version(match.group(1)) if match is not None else None
-        return version is None or version < self.min_version
-
-    def lock_left(self, phone: str, now: int) -> int:
-        return max(0, self.locked_until.get(phone, 0) - now)
-
-
-_UA_VERSION = re.compile(r"WhatsApp/([0-9]+(?:\.[0-9]+)*)")
 _DIGITS = re.compile(r"[0-9]+")
 Reply = dict[str, object]
 
@@ -193,7 +141,7 @@ def http_code(server: Server, request: HttpRequest) -> HttpResponse:
 
 
 def code_request(server: Server, params: Mapping[str, str], user_agent: str) -> Reply:
-    registrar = server.http.registrar
+    registrar = server.state.registrar
     now = server.clock.now()
     failure = _missing(params, ("cc", "in", "id", "token"))
     if failure is not None:
@@ -220,15 +168,13 @@ def code_request(server: Server, params: Mapping[str, str], user_agent: str) -> 
         return credentials(server, account, "existing")
     if lock := registrar.lock_left(phone, now):
         return _fail("too_many_guesses", retry_after=lock)
-    sent = [t for t in registrar.sent.get(phone, ()) if now - t < DAY]
-    registrar.sent[phone] = sent
+    sent = registrar.codes_sent_today(phone, now)
     if sent and now - sent[-1] < registrar.retry_after:
         return _fail("too_recent", retry_after=sent[-1] + registrar.retry_after - now)
     if len(sent) >= registrar.codes_per_day:
         return _fail("too_many")
     code = server.secrets.digits(6)
-    registrar.pending[phone] = PendingCode(code, params["id"], method, now)
-    sent.append(now)
+    registrar.send_code(phone, code, params["id"], method, now)
     wait = registrar.retry_after
     return {
         "status": "sent",
@@ -248,7 +194,7 @@ def http_register(server: Server, request: HttpRequest) -> HttpResponse:
 
 
 def code_register(server: Server, params: Mapping[str, str], user_agent: str) -> Reply:
-    registrar = server.http.registrar
+    registrar = server.state.registrar
     now = server.clock.now()
     failure = _missing(params, ("cc", "in", "id", "code"))
     if failure is not None:
@@ -264,25 +210,16 @@ def code_register(server: Server, params: Mapping[str, str], user_agent: str) ->
     if pending is None:
         return _fail("missing")
     if now - pending.sent_at >= registrar.code_lifetime:
-        del registrar.pending[phone]
+        registrar.expire_code(phone)
         return _fail("stale")
     if params["code"].replace("-", "") != pending.code or params["id"] != pending.identity:
-        registrar.wrong[phone] = registrar.wrong.get(phone, 0) + 1
-        if registrar.wrong[phone] >= registrar.max_guesses:
-            registrar.wrong.pop(phone)
-            registrar.pending.pop(phone)
-            registrar.locked_until[phone] = now + registrar.guess_lockout
+        if registrar.wrong_guess(phone, now):
             return _fail("too_many_guesses", retry_after=registrar.guess_lockout)
         return _fail("mismatch")
-    del registrar.pending[phone]
-    registrar.wrong.pop(phone, None)
+    registrar.accept_code(phone)
     password = server.secrets.password(20)
-    account = server.state.account(phone)
-    kind = "existing" if account is not None else "new"
-    if account is None:
-        account = server.state.add_account(phone, password, creation=now)
-    account.password = password
-    account.identity = params["id"]
+    account, created = server.state.issue_password(phone, password, params["id"], now)
+    kind = "new" if created else "existing"
     notify_contacts(server, account.jid, "add" if kind == "new" else "update")
     return credentials(server, account, kind)
 
@@ -294,7 +231,7 @@ def http_exist(server: Server, request: HttpRequest) -> HttpResponse:
     if failure is not None:
         return HttpResponse.json(failure)
     phone = _phone(params)
-    if phone in server.http.registrar.blocked:
+    if phone in server.state.registrar.blocked:
         return HttpResponse.json(_fail("blocked"))
     account = server.state.account(phone)
     if account is None or account.identity != params["id"]:
@@ -306,14 +243,9 @@ def notification(
     server: Server, sender: str, kind: str, children: list[Node], **extra: str
 ) -> Node:
     """The §3.15 envelope: ``from``, ``type``, a fresh ``id``, the server's ``t``."""
-    attrs = {
-        "from": sender,
-        "type": kind,
-        "id": server.ids.stanza_id(),
-        "t": str(server.clock.now()),
-    }
-    attrs.update(extra)
-    return Node("notification", attrs, children)
+    return stanzas.notification.build(
+        sender, kind, server.ids.stanza_id(), str(server.clock.now()), children, **extra
+    )
 
 
 # ==================================================================== account iqs (§3.8)
@@ -331,6 +263,11 @@ def register(router: Router) -> None:
     router.add("iq", handle_recovery_token, type="set", child="pin", section="§3.8")
     router.add("iq", handle_clean_dirty, type="set", xmlns=DIRTY, section="§3.8")
     router.add("call", handle_call, section="§3.18")
+    router.on_login(repeat_dirty_flags)
+    form = ("GET", "POST")
+    router.http_route("/v2/code", http_code, methods=form)
+    router.http_route("/v2/register", http_register, methods=form)
+    router.http_route("/v2/exist", http_exist, methods=form)
 
 
 def account_node(account: Account, now: int) -> Node:
@@ -359,12 +296,7 @@ async def handle_change_number(ctx: HandlerContext, node: Node) -> None:
     if old.identity is None or identity != old.identity:
         raise StanzaError(401, "not-authorized")
     new = ctx.account
-    new.kind, new.status, new.creation, new.paid_until = (
-        old.kind,
-        old.status,
-        old.creation,
-        old.paid_until,
-    )
+    ctx.state.take_over_terms(new.jid, old.jid)
     ctx.result(node, [Node("modify", children=[account_node(new, ctx.now())])], sender=SERVER)
     move_account(ctx.server, old.jid, new.jid)
 
@@ -373,33 +305,14 @@ def move_account(server: Server, old: str, new: str) -> None:
     """Give ``old``'s groups, address book, lists and queued stanzas to ``new``; delete ``old``."""
     state = server.state
     name = state.accounts[new].push_name
-    for group in state.groups.values():
-        if old not in group.participants:
-            continue
-        members: dict[str, str | None] = {}
-        for jid, role in group.participants.items():
-            jid = new if jid == old else jid
-            members[jid] = members.get(jid) or role  # an admin stays an admin
-        group.participants = members
-        if group.creator == old:
-            group.creator = new
-        if group.subject_owner == old:
-            group.subject_owner = new
-        change = Node("modify", children=[Node("participant", {"jid": new})])
-        for member in members:
+    change = Node("modify", children=[Node("participant", {"jid": new})])
+    for group in state.move_account(old, new):
+        for member in group.participants:
             if member != new:
                 node = notification(
                     server, group.jid, "w:gp2", [change], participant=old, notify=name
                 )
                 server.deliver(member, node)
-    state.contacts[new] = _merged(state.contacts.pop(old, []), state.contacts.get(new, []))
-    state.blocked[new] = _merged(state.blocked.pop(old, []), state.blocked.get(new, []))
-    for blocked in state.blocked.values():
-        blocked[:] = _merged([], [new if jid == old else jid for jid in blocked])
-    _move(state.privacy, old, new)
-    _move(state.pictures, old, new)
-    _move(state.statuses, old, new)
-    _move(state.broadcast_lists, old, new)
     queued = [stanza for _key, stanza in state.mailbox(old)]
     session = server.sessions.get(old)
     notify_contacts(server, old, "update")
@@ -408,17 +321,6 @@ def move_account(server: Server, old: str, new: str) -> None:
         session.close(None, "the number was changed")
     for stanza in queued:
         server.deliver(new, stanza)
-
-
-def _merged(first: list[str], second: list[str]) -> list[str]:
-    """``second`` then what ``first`` adds, without repeats, in order."""
-    return list(dict.fromkeys([*second, *first]))
-
-
-def _move(table: dict[str, T], old: str, new: str) -> None:
-    value = table.pop(old, None)
-    if value is not None and new not in table:
-        table[new] = value
 
 
 async def handle_remove(ctx: HandlerContext, node: Node) -> None:
@@ -456,7 +358,7 @@ async def handle_recovery_token(ctx: HandlerContext, node: Node) -> None:
         raise StanzaError(501, "feature-not-implemented")  # a ``pin`` of another family
     if pin.get("xmlns") != RECOVERY or not pin.data:
         raise StanzaError(400, "bad-request")
-    ctx.account.recovery_token = pin.data
+    ctx.state.set_recovery_token(ctx.jid, pin.data)
     ctx.result(node)
 
 
@@ -465,8 +367,7 @@ async def handle_clean_dirty(ctx: HandlerContext, node: Node) -> None:
     cleaned = [c.get("type", "") for c in node.children_named("clean")]
     if not cleaned or not all(cleaned):
         raise StanzaError(400, "bad-request")
-    for category in cleaned:
-        ctx.account.dirty.pop(category, None)
+    ctx.state.clean_dirty(ctx.jid, cleaned)
     ctx.result(node)
 
 
@@ -487,11 +388,8 @@ def notify_payment(
 ) -> Node:
     """A payment: the account becomes paid for ``delta`` more days, and gets the
     ``account`` notification (§3.15; onPaidAccount). Crashes every yowsup: tests only."""
-    account = _account(server, jid)
-    account.kind = "paid"
-    account.status = "active"
     now = server.clock.now()
-    account.paid_until = account.expiration_at(now) + delta * DAY
+    account = server.state.pay(_account(server, jid).jid, delta, now)
     attrs = {"sku": sku, "delta": str(delta)}
     if author is not None:
         attrs["author"] = user_jid(author)
@@ -509,9 +407,7 @@ def notify_payment(
 def send_payment_ib(server: Server, jid: str) -> bool:
     """``<ib><account .../></ib>`` (onPaymentRecieved), live only; True if it was sent."""
     account = _account(server, jid)
-    return server.send_live(
-        account.jid, Node("ib", {"from": SERVER}, [account_node(account, server.clock.now())])
-    )
+    return server.send_live(account.jid, stanzas.ib.ib([account_node(account, server.clock.now())]))
 
 
 def notify_web_sync(server: Server, jid: str, *, sync: bytes, code: bytes, name: bytes) -> Node:
@@ -546,10 +442,17 @@ def mark_dirty(server: Server, jid: str, categories: list[str]) -> int:
     now = server.clock.now()
     sent = 0
     for category in categories:
-        account.dirty[category] = now
-        dirty = Node("dirty", {"type": category, "timestamp": str(now)})
-        sent += server.send_live(account.jid, Node("ib", {"from": SERVER}, [dirty]))
+        server.state.mark_dirty(account.jid, category, now)
+        sent += server.send_live(account.jid, stanzas.ib.dirty(category, now))
     return sent
+
+
+def repeat_dirty_flags(ctx: HandlerContext) -> None:
+    """At login, after the backlog: flags the client has not cleaned yet are said again
+    (§3.16)."""
+    account = ctx.session.account
+    for category, since in (account.dirty if account is not None else {}).items():
+        ctx.session.push(stanzas.ib.dirty(category, since), force=True)
 
 
 def inject_call(

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from simulator import stanzas
 from simulator.jid import phone_of, user_jid
-from simulator.server.state import BroadcastList
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from simulator.server.context import HandlerContext
     from simulator.server.router import Router
+    from simulator.server.state import BroadcastList
 
 __all__ = ["fan_out", "register"]
 
@@ -46,26 +49,25 @@ async def handle_get_lists(ctx: HandlerContext, node: Node) -> None:
             {"id": bl.id, "name": bl.name},
             [Node("recipient", {"jid": jid}) for jid in bl.recipients],
         )
-        for bl in ctx.state.broadcast_lists.get(ctx.jid, {}).values()
+        for bl in ctx.state.broadcast_lists_of(ctx.jid).values()
     ]
     ctx.result(node, [Node("lists", children=lists)])
 
 
 async def handle_delete_lists(ctx: HandlerContext, node: Node) -> None:
     """Forget the named broadcast lists; ids that are not lists are ignored."""
-    lists = ctx.state.broadcast_lists.get(ctx.jid, {})
-    for item in node.children[0].children_named("list"):
-        lists.pop(item.get("id", ""), None)
+    ids = [item.get("id", "") for item in node.children[0].children_named("list")]
+    ctx.state.delete_broadcast_lists(ctx.jid, ids)
     ctx.result(node)
 
 
 def fan_out(ctx: HandlerContext, node: Node, t: str) -> None:
     """Deliver one 1:1 copy per recipient, without the ``<broadcast>`` child (§3.6)."""
-    from simulator.server.flows.messages import incoming_copy
-
     recipients = remember(ctx, node)
     payload = tuple(c for c in node.children if c.tag != "broadcast")
-    copy = incoming_copy(ctx, node, t, children=payload)
+    copy = stanzas.message.incoming(
+        node, sender=ctx.jid, t=t, notify=ctx.account.push_name, children=payload
+    )
     for recipient in recipients:
         if not ctx.state.blocks(recipient, ctx.jid):
             ctx.deliver(recipient, copy)
@@ -73,7 +75,7 @@ def fan_out(ctx: HandlerContext, node: Node, t: str) -> None:
 
 def remember(ctx: HandlerContext, node: Node) -> list[str]:
     """Store (or refresh) the sender's list for this message; returns its recipients."""
-    lists = ctx.state.broadcast_lists.setdefault(ctx.jid, {})
+    lists = ctx.state.broadcast_lists_of(ctx.jid)
     to = node.get("to", "")
     listing = node.child("broadcast")
     if listing is None:
@@ -84,16 +86,12 @@ def remember(ctx: HandlerContext, node: Node) -> list[str]:
     if not recipients:
         return []
     list_id = to if to != BARE else _bare_list_id(ctx, lists, recipients)
-    known = lists.get(list_id)
-    if known is None:
-        lists[list_id] = BroadcastList(list_id, "", recipients)
-    else:
-        known.recipients = recipients
+    ctx.state.remember_broadcast_list(ctx.jid, list_id, recipients)
     return recipients
 
 
 def _bare_list_id(
-    ctx: HandlerContext, lists: dict[str, BroadcastList], recipients: list[str]
+    ctx: HandlerContext, lists: Mapping[str, BroadcastList], recipients: list[str]
 ) -> str:
     for known in lists.values():
         if known.recipients == recipients:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from simulator import stanzas
 from simulator.jid import is_group
 from simulator.wire.node import Node
 
@@ -33,9 +34,9 @@ async def handle_chatstate(ctx: HandlerContext, node: Node) -> None:
         members = ctx.state.group_members(to)
         if ctx.jid not in members:
             return  # only participants speak in a group, even to say they are typing
-        relayed = Node("chatstate", {"from": to, "participant": ctx.jid}, states)
+        relayed = stanzas.chatstate.incoming(to, states, participant=ctx.jid)
         for member in members:
             if member != ctx.jid and not ctx.state.blocks(member, ctx.jid):
                 ctx.send_live(member, relayed)
     elif not ctx.state.blocks(to, ctx.jid):
-        ctx.send_live(to, Node("chatstate", {"from": ctx.jid}, states))
+        ctx.send_live(to, stanzas.chatstate.incoming(ctx.jid, states))

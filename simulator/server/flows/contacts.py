@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final, Literal
 
+from simulator import stanzas
 from simulator.errors import StanzaError
 from simulator.jid import normalize_number, phone_of, user_jid
 from simulator.server.context import HandlerContext
@@ -92,7 +93,7 @@ def _remember(ctx: HandlerContext, *, restart: bool, numbers: list[str], removed
         if number not in known:
             known.add(number)
             book.append(number)
-    ctx.state.contacts[ctx.jid] = [n for n in book if n not in removed]
+    ctx.state.set_address_book(ctx.jid, [n for n in book if n not in removed])
 
 
 def _next_version(ctx: HandlerContext) -> str:
@@ -121,6 +122,7 @@ def notify_contacts(target: HandlerContext | Server, jid: str, kind: ContactChan
     recipients = [o for o in server.state.synced_by(jid) if o != jid and o in accounts]
     t = str(server.clock.now())
     for owner in recipients:
-        attrs = {"from": owner, "type": "contacts", "id": server.ids.stanza_id(), "t": t}
-        server.deliver(owner, Node("notification", attrs, [Node(kind, {"jid": jid})]))
+        change = Node(kind, {"jid": jid})
+        node = stanzas.notification.build(owner, "contacts", server.ids.stanza_id(), t, [change])
+        server.deliver(owner, node)
     return recipients

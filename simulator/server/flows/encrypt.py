@@ -53,6 +53,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Final
 
+from simulator import stanzas
 from simulator.errors import StanzaError
 from simulator.jid import SERVER, user_jid
 from simulator.server.state import EncryptionKeys
@@ -113,18 +114,10 @@ async def handle_upload(ctx: HandlerContext, node: Node) -> None:
     registration = _data(node, "registration")
     key_type = _data(node, "type")
     prekeys = _prekeys(node)
-    keys = ctx.state.encryption_keys.get(ctx.jid)
-    if keys is None or keys.identity != identity:
-        # First upload, or a re-install: nothing of an older identity is handed out again.
-        keys = EncryptionKeys(identity, registration, key_type, signed)
-        ctx.state.encryption_keys[ctx.jid] = keys
-        ctx.state.forget_key_fetches(ctx.jid)
-    else:
-        keys.identity, keys.registration, keys.type = identity, registration, key_type
-        keys.signed_prekey = signed
-    keys.add_prekeys(prekeys)
-    if len(keys.prekeys) >= LOW_PREKEYS:
-        keys.low_notified = False
+    # First upload, or a re-install: nothing of an older identity is handed out again.
+    ctx.state.upload_keys(
+        ctx.jid, identity, registration, key_type, signed, prekeys, low=LOW_PREKEYS
+    )
     ctx.result(node)
 
 
@@ -141,17 +134,18 @@ async def handle_fetch(ctx: HandlerContext, node: Node) -> None:
         keys = ctx.state.encryption_keys.get(jid)
         if keys is None:
             continue  # never uploaded keys: left out, the sender goes plaintext
-        prekey = keys.take_prekey()
+        prekey = ctx.state.take_prekey(ctx.jid, jid, ctx.now())
         if prekey is not None:
-            ctx.state.key_fetch_times(ctx.jid, jid).append(ctx.now())
             bundles.append(_bundle(jid, keys, prekey))
-        if len(keys.prekeys) < LOW_PREKEYS and not keys.low_notified:
-            keys.low_notified = True
-            running_low.append((jid, len(keys.prekeys)))
+        left = ctx.state.prekeys_running_low(jid, LOW_PREKEYS)
+        if left is not None:
+            running_low.append((jid, left))
     ctx.result(node, [Node("list", children=bundles)])
     for jid, count in running_low:
-        attrs = {"from": SERVER, "type": XMLNS, "id": ctx.new_id(), "t": str(ctx.now())}
-        ctx.deliver(jid, Node("notification", attrs, [Node("count", {"value": str(count)})]))
+        stock = Node("count", {"value": str(count)})
+        ctx.deliver(
+            jid, stanzas.notification.build(SERVER, XMLNS, ctx.new_id(), str(ctx.now()), [stock])
+        )
 
 
 def _check_fetch_limit(ctx: HandlerContext, jids: list[str]) -> None:
@@ -167,8 +161,7 @@ def _check_fetch_limit(ctx: HandlerContext, jids: list[str]) -> None:
         keys = ctx.state.encryption_keys.get(jid)
         if keys is None or not keys.prekeys:
             continue  # nothing would be taken
-        times = ctx.state.key_fetch_times(ctx.jid, jid)
-        times[:] = [t for t in times if t > now - window]
+        times = ctx.state.key_fetches_since(ctx.jid, jid, now - window)
         if len(times) >= limit:
             backoff = max(backoff, times[len(times) - limit] + window - now)
     if backoff:

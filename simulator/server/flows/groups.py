@@ -40,10 +40,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from simulator import stanzas
 from simulator.errors import StanzaError
 from simulator.jid import group_jid, phone_of, user_jid
 from simulator.server.parse import int_or
-from simulator.server.state import Group
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
     from simulator.server.context import HandlerContext
     from simulator.server.router import Router
+    from simulator.server.state import Group
 
 __all__ = ["fan_out", "group_node", "member_group", "register"]
 
@@ -106,15 +107,15 @@ def _participants(tag: str, jids: Iterable[str], attrs: dict[str, str] | None = 
 
 def _notification(ctx: HandlerContext, group: Group, payload: Node) -> Node:
     """The ``w:gp2`` envelope (§3.15): from the group, the actor as ``participant``."""
-    attrs = {
-        "from": group.jid,
-        "type": "w:gp2",
-        "id": ctx.new_id(),
-        "t": str(ctx.now()),
-        "participant": ctx.jid,
-        "notify": ctx.account.push_name,
-    }
-    return Node("notification", attrs, [payload])
+    return stanzas.notification.build(
+        group.jid,
+        "w:gp2",
+        ctx.new_id(),
+        str(ctx.now()),
+        [payload],
+        participant=ctx.jid,
+        notify=ctx.account.push_name,
+    )
 
 
 # -------------------------------------------------------------------- checks
@@ -199,8 +200,7 @@ async def handle_create(ctx: HandlerContext, node: Node) -> None:
     _check_size(ctx, 1 + len(invited))
     now = ctx.now()
     members: dict[str, str | None] = {ctx.jid: ADMIN, **dict.fromkeys(invited)}
-    group = Group(_new_group_jid(ctx, now), subject, ctx.jid, now, ctx.jid, now, members)
-    ctx.state.groups[group.jid] = group
+    group = ctx.state.add_group(_new_group_jid(ctx, now), subject, ctx.jid, now, members)
     ctx.result(node, [Node("group", {"id": group.id})])
     created = Node("create", {"type": "new"}, [group_node(group)])
     ctx.notify(invited, _notification(ctx, group, created))
@@ -228,7 +228,7 @@ async def handle_subject(ctx: HandlerContext, node: Node) -> None:
     group = _group(ctx, node)
     subject = _subject(ctx, node.children[0].text)
     now = ctx.now()
-    group.subject, group.subject_owner, group.subject_time = subject, ctx.jid, now
+    ctx.state.set_subject(group.jid, subject, ctx.jid, now)
     ctx.result(node)
     payload = Node("subject", {"subject": subject, "s_o": ctx.jid, "s_t": str(now)})
     ctx.notify(_others(group, ctx.jid), _notification(ctx, group, payload))
@@ -247,7 +247,7 @@ async def handle_add(ctx: HandlerContext, node: Node) -> None:
         jid for jid in _requested(node) if _addable(ctx, jid) and jid not in group.participants
     ]
     _check_size(ctx, len(group.participants) + len(added))
-    group.participants.update(dict.fromkeys(added))
+    ctx.state.add_participants(group.jid, added)
     ctx.result(node, [Node("add", {"type": "success", "participant": jid}) for jid in added])
     if not added:
         return
@@ -263,8 +263,7 @@ async def handle_remove(ctx: HandlerContext, node: Node) -> None:
     """An admin removes members; the removed and the remaining members are told."""
     group = _group(ctx, node, admin=True)
     removed = [jid for jid in _requested(node) if jid in group.participants]
-    for jid in removed:
-        del group.participants[jid]
+    ctx.state.remove_participants(group.jid, removed)
     ctx.result(node, [Node("remove", {"type": "success", "participant": jid}) for jid in removed])
     if removed:
         payload = _participants("remove", removed, {"subject": group.subject})
@@ -289,8 +288,7 @@ def _set_role(ctx: HandlerContext, node: Node, role: str | None) -> None:
         for jid in _requested(node)
         if jid in group.participants and group.participants[jid] != role
     ]
-    for jid in changed:
-        group.participants[jid] = role
+    ctx.state.set_role(group.jid, changed, role)
     ctx.result(node)
     if changed:
         payload = _participants(node.children[0].tag, changed)
@@ -313,7 +311,7 @@ async def handle_leave(ctx: HandlerContext, node: Node) -> None:
     ctx.result(node, [Node("leave", children=[Node("group", {"id": gjid}) for gjid in gjids])])
     for gjid in gjids:
         group = ctx.state.groups[gjid]
-        del group.participants[ctx.jid]
+        ctx.state.remove_participants(gjid, [ctx.jid])
         payload = _participants("remove", [ctx.jid])
         ctx.notify(list(group.participants), _notification(ctx, group, payload))
         _keep_an_admin(ctx, group)
@@ -325,15 +323,14 @@ def _keep_an_admin(ctx: HandlerContext, group: Group, passed_over: Iterable[str]
     Users just demoted are passed over unless nobody else is left.
     """
     if not group.participants:
-        del ctx.state.groups[group.jid]
-        ctx.state.pictures.pop(group.jid, None)
+        ctx.state.delete_group(group.jid)
         return
     if group.admins:
         return
     skip = set(passed_over)
     eligible = [jid for jid in group.participants if jid not in skip]
     heir = eligible[0] if eligible else next(iter(group.participants))
-    group.participants[heir] = ADMIN
+    ctx.state.set_role(group.jid, [heir], ADMIN)
     payload = _participants("promote", [heir])
     ctx.notify(list(group.participants), _notification(ctx, group, payload))
 
@@ -348,14 +345,14 @@ def fan_out(ctx: HandlerContext, node: Node, t: str) -> None:
     blocked the sender gets nothing (§3.4). An end-to-end encrypted message is split:
     each member gets only its own ``<participants>`` entry (:func:`_own_copy`).
     """
-    from simulator.server.flows.messages import incoming_copy
-
     gjid = node.get("to", "")
     members = ctx.state.group_members(gjid)
     if ctx.jid not in members:
         return
-    ctx.state.group_message_authors.setdefault((gjid, node.get("id", "")), set()).add(ctx.jid)
-    copy = incoming_copy(ctx, node, t, sender=gjid, participant=ctx.jid)
+    ctx.state.record_group_message(gjid, node.get("id", ""), ctx.jid)
+    copy = stanzas.message.incoming(
+        node, sender=gjid, t=t, notify=ctx.account.push_name, participant=ctx.jid
+    )
     per_member = node.child("participants") is not None  # end-to-end encrypted (§3.12)
     for member in members:
         if member != ctx.jid and not ctx.state.blocks(member, ctx.jid):

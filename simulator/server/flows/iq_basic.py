@@ -59,7 +59,7 @@ async def handle_set_push_config(ctx: HandlerContext, node: Node) -> None:
     config = node.child("config")
     if config is None:
         raise StanzaError(400, "bad-request")
-    ctx.account.push_config = dict(config.attrs)
+    ctx.state.set_push_config(ctx.jid, config.attrs)
     ctx.result(node)
 
 

@@ -23,16 +23,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from simulator.errors import StanzaError
-from simulator.server.http import HttpResponse
 from simulator.server.parse import int_or, parse_size
-from simulator.server.state import MediaFile
+from simulator.server.state import MediaFile, UploadSlot
+from simulator.server.web import HttpRefusal, HttpResponse
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
     from simulator.server.context import HandlerContext
-    from simulator.server.http import HttpRequest
     from simulator.server.router import Router
     from simulator.server.server import Server
+    from simulator.server.web import HttpRequest
 
 __all__ = [
     "DEFAULT_MIMETYPES",
@@ -57,20 +57,23 @@ MAX_SLOTS_PER_USER: Final = 64
 """Unused upload slots kept per user; asking for more forgets the oldest."""
 
 
-@dataclass(frozen=True, slots=True)
-class UploadSlot:
-    """An upload the ``w:m`` iq allowed: who, what type, and the announced hash and size."""
-
-    token: str
-    owner: str
-    type: str
-    hash: str
-    size: int
-
-
 def register(router: Router) -> None:
     router.add("iq", handle_request_upload, type="set", xmlns="w:m", child="media", section="§3.9")
     router.add("iq", handle_download_ack, type="set", xmlns="w:m", child="ack", section="§3.9")
+    router.http_route(
+        UPLOAD_PREFIX, http_upload, methods=("POST",), prefix=True, body_limit=upload_limit
+    )
+    router.http_route("/", http_download, prefix=True)  # a stored file, at the path of its URL
+
+
+def upload_limit(server: Server, path: str) -> int:
+    """The largest upload body: the slot's announced size plus the multipart form around
+    it (never above ``http_max_body``); a token nobody was given is refused at once."""
+    config = server.config
+    slot = server.state.uploads.get(path[len(UPLOAD_PREFIX) :])
+    if slot is None:
+        raise HttpRefusal(unknown_upload())
+    return min(config.http_max_body, slot.size + config.http_max_form)
 
 
 def size_limit(server: Server, media_type: str) -> int:
@@ -98,11 +101,8 @@ async def handle_request_upload(ctx: HandlerContext, node: Node) -> None:
     if base is None:
         raise StanzaError(503, "service-unavailable")  # no HTTP endpoint to upload to
     token = ctx.server.secrets.token()
-    uploads = ctx.server.http.uploads
-    mine = [t for t, slot in uploads.items() if slot.owner == ctx.jid]
-    for old in mine[: max(0, len(mine) - MAX_SLOTS_PER_USER + 1)]:
-        del uploads[old]
-    uploads[token] = UploadSlot(token, ctx.jid, media_type, file_hash, size)
+    slot = UploadSlot(token, ctx.jid, media_type, file_hash, size)
+    ctx.state.open_upload(slot, MAX_SLOTS_PER_USER)
     ctx.result(node, [Node("media", {"url": f"{base}{UPLOAD_PREFIX}{token}"})])
 
 
@@ -138,7 +138,7 @@ def unknown_upload() -> HttpResponse:
 def http_upload(server: Server, request: HttpRequest) -> HttpResponse:
     """Store the file POSTed to an upload slot; answer its download URL as a JSON line."""
     token = request.path[len(UPLOAD_PREFIX) :]
-    slot = server.http.uploads.get(token)
+    slot = server.state.uploads.get(token)
     if slot is None:
         return unknown_upload()
     boundary = _boundary(request.headers.get("content-type", ""))
@@ -151,7 +151,7 @@ def http_upload(server: Server, request: HttpRequest) -> HttpResponse:
     file_hash = base64.b64encode(hashlib.sha256(data).digest()).decode()
     if len(data) != slot.size or file_hash != slot.hash:
         return HttpResponse.json({"error": "file does not match the announced hash and size"}, 400)
-    del server.http.uploads[token]
+    server.state.close_upload(token)
     stored = server.state.media.get(file_hash)
     if stored is None or stored.size != slot.size:
         stored = _store(server, slot, part, data)
@@ -175,8 +175,7 @@ def _store(server: Server, slot: UploadSlot, part: _Part, data: bytes) -> MediaF
         width=dims[0] if dims else None,
         height=dims[1] if dims else None,
     )
-    server.state.media[slot.hash] = stored
-    server.http.paths[path] = slot.hash
+    server.state.store_upload(stored, path)
     return stored
 
 
@@ -204,13 +203,13 @@ def http_download(server: Server, request: HttpRequest) -> HttpResponse:
 
 
 def _by_path(server: Server, path: str) -> MediaFile | None:
-    paths = server.http.paths
-    stored = server.state.media.get(paths.get(path, ""))
+    state = server.state
+    stored = state.media.get(state.media_paths.get(path, ""))
     if stored is not None and _url_path(stored.url) == path:
         return stored
-    for stored in server.state.media.values():  # files put into the state directly
+    for stored in state.media.values():  # files put into the state directly
         if _url_path(stored.url) == path:
-            paths[path] = stored.hash
+            state.store_upload(stored, path)  # indexes it: found at once next time
             return stored
     return None
 

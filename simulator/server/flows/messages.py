@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from simulator import stanzas
 from simulator.jid import is_broadcast, is_group
 from simulator.server.flows import broadcast, groups
-from simulator.server.session import stream_error
-from simulator.wire.node import Node
+from simulator.stanzas.errors import stream_error
 
 if TYPE_CHECKING:
     from simulator.server.context import HandlerContext
     from simulator.server.router import Router
+    from simulator.wire.node import Node
 
 __all__ = ["register"]
 
@@ -35,7 +36,7 @@ async def handle_message(ctx: HandlerContext, node: Node) -> None:
         ctx.session.close(stream_error("xml-not-well-formed"), "malformed message")
         return
     t = str(ctx.now())
-    ctx.reply(Node("ack", {"class": "message", "id": msg_id, "from": to, "t": t}))
+    ctx.reply(stanzas.ack.message_ack(msg_id, to, t))
     if is_group(to):
         groups.fan_out(ctx, node, t)
     elif is_broadcast(to):
@@ -44,21 +45,6 @@ async def handle_message(ctx: HandlerContext, node: Node) -> None:
         ctx.deliver(to, incoming_copy(ctx, node, t))
 
 
-def incoming_copy(
-    ctx: HandlerContext,
-    node: Node,
-    t: str,
-    *,
-    sender: str | None = None,
-    participant: str | None = None,
-    children: tuple[Node, ...] | None = None,
-) -> Node:
-    """The message as a recipient gets it: ``from`` the sender (or the group, with the
-    author as ``participant``), the server's ``t``, the author's push name as ``notify``."""
-    attrs = {"from": sender or ctx.jid}
-    if participant is not None:
-        attrs["participant"] = participant
-    attrs.update(type=node.get("type", "text"), id=node.get("id", ""), t=t)
-    attrs["notify"] = ctx.account.push_name
-    attrs["offline"] = "0"
-    return Node("message", attrs, node.children if children is None else children, node.data)
+def incoming_copy(ctx: HandlerContext, node: Node, t: str) -> Node:
+    """The 1:1 message as its recipient gets it (:func:`simulator.stanzas.message.incoming`)."""
+    return stanzas.message.incoming(node, sender=ctx.jid, t=t, notify=ctx.account.push_name)

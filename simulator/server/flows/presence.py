@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from simulator import stanzas
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ def register(router: Router) -> None:
         router.add("presence", handle_unavailable, type=kind, section="§3.14")
     router.add("presence", handle_subscribe, type="subscribe", section="§3.14")
     router.add("presence", handle_unsubscribe, type="unsubscribe", section="§3.14")
+    router.on_disconnect(went_offline)
 
 
 def presence_of(ctx: HandlerContext, jid: str, viewer: str) -> Node:
@@ -36,11 +38,11 @@ def presence_of(ctx: HandlerContext, jid: str, viewer: str) -> Node:
     """
     account = ctx.state.accounts.get(jid)
     if account is not None and account.online and not ctx.state.blocks(jid, viewer):
-        return Node("presence", {"from": jid})
+        return stanzas.presence.online(jid)
     last = "deny"
     if account is not None and account.last_seen and ctx.state.can_see(jid, viewer, "last"):
         last = str(account.last_seen)
-    return Node("presence", {"from": jid, "type": "unavailable", "last": last})
+    return stanzas.presence.offline(jid, last)
 
 
 def _tell_subscribers(ctx: HandlerContext, jid: str) -> None:
@@ -53,12 +55,12 @@ async def handle_available(ctx: HandlerContext, node: Node) -> None:
     """Go online (``available``/``active``, or a bare ``name`` presence); store the push name."""
     name = node.get("name")
     if name is not None:
-        ctx.account.push_name = name
+        ctx.state.set_push_name(ctx.jid, name)
     if ctx.session.passive:
         return
     was_online = ctx.account.online
     ctx.state.set_online(ctx.jid, True, ctx.now())
-    ctx.reply(Node("presence", {"from": ctx.jid}))
+    ctx.reply(stanzas.presence.online(ctx.jid))
     if not was_online:
         _tell_subscribers(ctx, ctx.jid)
 

@@ -79,7 +79,7 @@ async def handle_set_blocked(ctx: HandlerContext, node: Node) -> None:
         if jid not in blocked and jid != ctx.jid:
             blocked.append(jid)
     before = set(ctx.state.blocked.get(ctx.jid, ()))
-    ctx.state.blocked[ctx.jid] = blocked
+    ctx.state.set_blocked(ctx.jid, blocked)
     ctx.result(node, sender=ctx.jid)
     # Whoever watches us and just crossed the block line sees our presence change.
     for watcher in ctx.state.subscribers(ctx.jid):
@@ -107,5 +107,5 @@ async def handle_set_settings(ctx: HandlerContext, node: Node) -> None:
     valid = all(n in PRIVACY_CATEGORIES and v in PRIVACY_VALUES for n, v in changes.items())
     if not changes or not valid:
         raise StanzaError(400, "bad-request")
-    ctx.state.privacy.setdefault(ctx.jid, {}).update(changes)
+    ctx.state.set_privacy(ctx.jid, changes)
     ctx.result(node, [_categories(ctx, list(changes))])

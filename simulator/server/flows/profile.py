@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from simulator import stanzas
 from simulator.errors import StanzaError
 from simulator.jid import is_group, user_jid
 from simulator.server.flows.groups import member_group
@@ -102,7 +103,7 @@ async def handle_set_picture(ctx: HandlerContext, node: Node) -> None:
     previous = ctx.state.pictures.get(target)
     after = int_or(previous.id, -1) + 1 if previous is not None else 0
     picture_id = str(max(ctx.now(), after))
-    ctx.state.pictures[target] = Picture(picture_id, image, preview or image)
+    ctx.state.set_picture(target, Picture(picture_id, image, preview or image))
     # yowsup 2.5 reads this answer with its get-picture parser: the child is mandatory (§3.2).
     ctx.result(node, [Node("picture", {"type": "image", "id": picture_id})], sender=target)
     _tell_picture_audience(ctx, target, Node("set", {"jid": target, "id": picture_id}))
@@ -124,20 +125,22 @@ def _may_change_picture(ctx: HandlerContext, target: str) -> None:
 
 
 def _delete_picture(ctx: HandlerContext, node: Node, target: str) -> None:
-    existed = ctx.state.pictures.pop(target, None) is not None
+    existed = ctx.state.delete_picture(target)
     ctx.result(node, sender=target)
     if existed:
         _tell_picture_audience(ctx, target, Node("delete", {"jid": target}))
 
 
 def _tell_picture_audience(ctx: HandlerContext, target: str, change: Node) -> None:
-    attrs = {"from": target, "type": "picture", "id": ctx.new_id(), "t": str(ctx.now())}
+    stanza_id, t = ctx.new_id(), str(ctx.now())
+    extra: dict[str, str] = {}
     if is_group(target):
-        attrs["participant"] = ctx.jid
+        extra["participant"] = ctx.jid
         audience: Iterable[str] = (m for m in ctx.state.group_members(target) if m != ctx.jid)
     else:
         audience = _audience(ctx, "profile")
-    ctx.notify(audience, Node("notification", attrs, [change]))
+    node = stanzas.notification.build(target, "picture", stanza_id, t, [change], **extra)
+    ctx.notify(audience, node)
 
 
 def _audience(ctx: HandlerContext, category: str) -> list[str]:
@@ -162,9 +165,10 @@ async def handle_set_status(ctx: HandlerContext, node: Node) -> None:
     ctx.result(node)
     if current is not None and current.request_id == request_id and current.text == text:
         return  # the same iq again (yowsup 2.5.7 sends each one twice): answered, nothing new
-    ctx.state.statuses[ctx.jid] = Status(text, ctx.now(), request_id)
-    attrs = {"from": ctx.jid, "type": "status", "id": ctx.new_id(), "t": str(ctx.now())}
-    ctx.notify(_audience(ctx, "status"), Node("notification", attrs, [Node("set", data=text)]))
+    ctx.state.set_status(ctx.jid, Status(text, ctx.now(), request_id))
+    change = Node("set", data=text)
+    node = stanzas.notification.build(ctx.jid, "status", ctx.new_id(), str(ctx.now()), [change])
+    ctx.notify(_audience(ctx, "status"), node)
 
 
 async def handle_get_statuses(ctx: HandlerContext, node: Node) -> None:

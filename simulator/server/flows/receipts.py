@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from simulator import stanzas
 from simulator.jid import is_group
 from simulator.wire.node import Node
 
@@ -34,31 +35,21 @@ def register(router: Router) -> None:
 
 def receipt_ids(node: Node) -> list[str]:
     """Every message id a receipt refers to: ``id`` and each ``list/item@id`` (§3.11)."""
-    ids = [node.get("id", "")]
-    listing = node.child("list")
-    if listing is not None:
-        ids.extend(item.get("id", "") for item in listing.children_named("item"))
-    return [i for i in ids if i]
+    seen = stanzas.receipt.recognize(node)
+    return list(seen.ids) if seen is not None else []
 
 
 async def handle_receipt(ctx: HandlerContext, node: Node) -> None:
     """Ack a client's receipt, clear what it confirms, forward it to the author."""
     to = node.get("to", "")
-    receipt_id = node.get("id", "")
     rtype = node.get("type")
     participant = node.get("participant")
-    ack = {"class": "receipt", "id": receipt_id, "from": to}
-    if rtype:
-        ack["type"] = rtype
-    if participant:
-        ack["participant"] = participant
-    ctx.reply(Node("ack", ack))
+    ctx.reply(stanzas.ack.receipt_ack(node))
     if rtype == "retry":
         pass  # a decryption failure confirms nothing; the author will send again
     else:
-        mailbox = ctx.state.mailbox(ctx.jid)
         for msg_id in receipt_ids(node):
-            mailbox.remove_by_id("message", msg_id, peer=to)
+            ctx.state.acknowledge(ctx.jid, "message", msg_id, peer=to)
     if node.child("offer") is not None:
         return  # a call offer receipt (§3.18): acked, never forwarded
     forward(ctx, node, to, participant)
@@ -66,21 +57,19 @@ async def handle_receipt(ctx: HandlerContext, node: Node) -> None:
 
 def forward(ctx: HandlerContext, node: Node, to: str, participant: str | None) -> None:
     """Send the receipt on to the author of the message(s) it confirms."""
-    attrs = {"from": ctx.jid, "id": node.get("id", ""), "t": str(ctx.now())}
+    t = str(ctx.now())
     if is_group(to):
         author = _group_author(ctx, to, node.get("id", ""), participant)
         if author is None:
             return
-        attrs = {"from": to, "participant": ctx.jid, "id": node.get("id", ""), "t": attrs["t"]}
+        copy = stanzas.receipt.incoming(node, sender=to, t=t, participant=ctx.jid)
         recipient = author
     else:
+        copy = stanzas.receipt.incoming(node, sender=ctx.jid, t=t)
         recipient = to
-    if node.get("type"):
-        attrs["type"] = node.get("type", "")
-    attrs["offline"] = "0"
     if ctx.state.blocks(recipient, ctx.jid) or ctx.state.blocks(ctx.jid, recipient):
         return  # neither side of a block gets receipts (§3.4, §3.11)
-    ctx.deliver(recipient, Node("receipt", attrs, node.children))
+    ctx.deliver(recipient, copy)
 
 
 def _group_author(
@@ -114,4 +103,4 @@ async def handle_ack(ctx: HandlerContext, node: Node) -> None:
     kind = _ACK_CLASSES.get(node.get("class", ""))
     if kind is None:
         return  # class="call" and unknown classes confirm nothing we keep
-    ctx.state.mailbox(ctx.jid).remove_by_id(kind, node.get("id", ""), peer=node.get("to"))
+    ctx.state.acknowledge(ctx.jid, kind, node.get("id", ""), peer=node.get("to"))

@@ -1,0 +1,62 @@
+"""Acks (PROTOCOL.md §3.11): a client acks receipts and notifications; the server acks
+messages (with its time) and receipts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import final
+
+from simulator.wire.node import Node
+
+__all__ = ["Ack", "for_stanza", "message_ack", "receipt_ack", "recognize"]
+
+
+def for_stanza(node: Node, cls: str) -> Node:
+    """A client's ack of a received receipt or notification (``cls`` names which)."""
+    attrs = {"to": node.get("from", ""), "class": cls, "id": node.get("id", "")}
+    if node.get("type"):
+        attrs["type"] = node.get("type", "")
+    if node.get("participant"):
+        attrs["participant"] = node.get("participant", "")
+    return Node("ack", attrs)
+
+
+def message_ack(msg_id: str, to: str, t: str) -> Node:
+    """The server's ack of a message: ``from`` its ``to``, with the server time (§3.10)."""
+    return Node("ack", {"class": "message", "id": msg_id, "from": to, "t": t})
+
+
+def receipt_ack(receipt: Node) -> Node:
+    """The server's ack of a client's receipt: ``from`` the receipt's ``to``, with its
+    ``type`` and ``participant``."""
+    attrs = {"class": "receipt", "id": receipt.get("id", ""), "from": receipt.get("to", "")}
+    if receipt.get("type"):
+        attrs["type"] = receipt.get("type", "")
+    if receipt.get("participant"):
+        attrs["participant"] = receipt.get("participant", "")
+    return Node("ack", attrs)
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Ack:
+    cls: str
+    id: str
+    type: str | None
+    to: str | None
+    sender: str | None
+    participant: str | None
+
+
+def recognize(node: Node) -> Ack | None:
+    """The ack ``node`` is, or ``None``."""
+    if node.tag != "ack":
+        return None
+    return Ack(
+        cls=node.get("class", ""),
+        id=node.get("id", ""),
+        type=node.get("type"),
+        to=node.get("to"),
+        sender=node.get("from"),
+        participant=node.get("participant"),
+    )

@@ -1,0 +1,54 @@
+"""Errors: the iq error a refused request gets (§4.2), and the stream error that ends a
+connection (§3.17)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import final
+
+from simulator.wire.node import Node
+
+__all__ = ["IqError", "iq_error", "recognize", "stream_error"]
+
+
+def iq_error(
+    request: Node, code: int, text: str, *, sender: str, backoff: int | None = None
+) -> Node:
+    """``<iq from id type="error"><error code text [backoff]/></iq>`` answering ``request``."""
+    attrs = {"code": str(code), "text": text}
+    if backoff is not None:
+        attrs["backoff"] = str(backoff)
+    return Node(
+        "iq",
+        {"from": sender, "id": request.get("id", ""), "type": "error"},
+        [Node("error", attrs)],
+    )
+
+
+def stream_error(reason: str, text: str | None = None) -> Node:
+    """``<stream:error><REASON/>[<text>…</text>]</stream:error>``."""
+    children = [Node(reason)]
+    if text is not None:
+        children.append(Node("text", data=text))
+    return Node("stream:error", children=children)
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class IqError:
+    id: str
+    code: int | None
+    text: str
+
+
+def recognize(node: Node) -> IqError | None:
+    """The iq error ``node`` is, or ``None``."""
+    if node.tag != "iq" or node.get("type") != "error":
+        return None
+    error = node.child("error")
+    code = error.get("code", "") if error is not None else ""
+    return IqError(
+        id=node.get("id", ""),
+        code=int(code) if code.isascii() and code.isdigit() and len(code) < 10 else None,
+        text=error.get("text", "") if error is not None else "",
+    )

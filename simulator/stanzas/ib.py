@@ -1,0 +1,26 @@
+"""``<ib>`` (PROTOCOL.md §3.16, §4.4): what the server says about the connection itself:
+the end of the offline backlog, dirty flags, account changes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from simulator.jid import SERVER
+from simulator.wire.node import Node
+
+__all__ = ["dirty", "ib", "offline_done"]
+
+
+def ib(children: Iterable[Node]) -> Node:
+    """``<ib from="s.whatsapp.net">children</ib>``."""
+    return Node("ib", {"from": SERVER}, list(children))
+
+
+def offline_done(count: int) -> Node:
+    """The end of the replayed backlog: ``<ib><offline count/></ib>`` (§4.4)."""
+    return ib([Node("offline", {"count": str(count)})])
+
+
+def dirty(category: str, since: int) -> Node:
+    """A dirty flag: ``<ib><dirty type timestamp/></ib>`` (§3.16)."""
+    return ib([Node("dirty", {"type": category, "timestamp": str(since)})])

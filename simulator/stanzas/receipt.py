@@ -1,0 +1,85 @@
+"""Receipts (PROTOCOL.md §3.11): delivery (no ``type``), ``read`` and ``played``, for one
+message or several (``<list><item id/></list>``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import final
+
+from simulator.wire.node import Node
+
+__all__ = ["Receipt", "build", "call_receipt", "delivery_for", "incoming", "recognize"]
+
+
+def build(
+    to: str, ids: str | Sequence[str], *, type: str | None = None, participant: str | None = None
+) -> Node:
+    """A receipt a client sends for one or several messages (the first id is ``id``)."""
+    id_list = [ids] if isinstance(ids, str) else list(ids)
+    attrs = {"to": to, "id": id_list[0]}
+    if type is not None:
+        attrs["type"] = type
+    if participant is not None:
+        attrs["participant"] = participant
+    children = []
+    if len(id_list) > 1:
+        children = [Node("list", children=[Node("item", {"id": i}) for i in id_list[1:]])]
+    return Node("receipt", attrs, children)
+
+
+def delivery_for(message: Node) -> Node:
+    """The automatic delivery receipt for a received message: back to its ``from``, with
+    its ``participant`` in a group."""
+    return build(
+        message.get("from", ""), message.get("id", ""), participant=message.get("participant")
+    )
+
+
+def call_receipt(to: str, stanza_id: str, offer: Node) -> Node:
+    """The receipt confirming a call offer (§3.18): the ``<offer call-id/>`` inside."""
+    return Node("receipt", {"to": to, "id": stanza_id}, [offer])
+
+
+def incoming(sent: Node, *, sender: str, t: str, participant: str | None = None) -> Node:
+    """A receipt as the server forwards it to the author: ``from`` the confirming user (or
+    the group, with the confirming user as ``participant``), the server's ``t``, the
+    receipt's ``type`` and ``list``."""
+    if participant is not None:
+        attrs = {"from": sender, "participant": participant, "id": sent.get("id", ""), "t": t}
+    else:
+        attrs = {"from": sender, "id": sent.get("id", ""), "t": t}
+    if sent.get("type"):
+        attrs["type"] = sent.get("type", "")
+    attrs["offline"] = "0"
+    return Node("receipt", attrs, sent.children)
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A receipt, either way."""
+
+    ids: tuple[str, ...]
+    """Every message id it confirms: ``id``, then each ``list/item@id``."""
+    type: str | None
+    to: str | None
+    sender: str | None
+    participant: str | None
+
+
+def recognize(node: Node) -> Receipt | None:
+    """The receipt ``node`` is, or ``None``."""
+    if node.tag != "receipt":
+        return None
+    ids = [node.get("id", "")]
+    listing = node.child("list")
+    if listing is not None:
+        ids.extend(item.get("id", "") for item in listing.children_named("item"))
+    return Receipt(
+        ids=tuple(i for i in ids if i),
+        type=node.get("type"),
+        to=node.get("to"),
+        sender=node.get("from"),
+        participant=node.get("participant"),
+    )
