@@ -227,6 +227,14 @@ class Server:
 
         self.http = HttpService(self)
         """The HTTP side: registration and media (§4.7, §4.8); see ``simulator.server.http``."""
+        from simulator.server.faults import FaultSet
+
+        self.faults = FaultSet(self, nursery)
+        """Faults on demand (``simulator.server.faults``); none by default."""
+        self.restart_hooks: list[Callable[[], None]] = []
+        """Called by :meth:`restart` after every session dropped (a persistence layer
+        reloads its state here)."""
+        self.restarts = 0
 
     # ---------------------------------------------------------------- accounts
 
@@ -253,13 +261,17 @@ class Server:
 
         ``capped``: count it against ``max_pending_logins`` until it has logged in.
         """
+        from simulator.server.faults import FaultStream
+
         config = self.config
+        faulty = FaultStream(stream, self.faults)  # network faults (latency, resets...)
         link = StreamLink(
-            stream,
+            faulty,
             Connection(Role.SERVER, limits=config.wire),
             peer=peer,
             frame_timeout=config.frame_timeout,
         )
+        faulty.link = link
         await self.handle_link(link, capped=capped)
 
     async def handle_link(self, link: Link, *, capped: bool = False) -> None:
@@ -365,21 +377,27 @@ class Server:
     async def dispatch(self, session: Session, node: Node) -> None:
         for tap in self.taps:
             tap("in", session.jid, node)
+        if self.faults.active and await self.faults.ingress(session, node):
+            return  # a fault took it (simulator.server.faults)
+        await self.handle(session, node)
+
+    async def handle(self, session: Session, node: Node) -> None:
+        """Route one stanza to its handler, past every fault (see "Fault isolation")."""
         route = self.router.lookup(node)
         if route is None:
             if node.tag == "iq" and node.get("type") in ("get", "set"):
-                self._error_reply(session, node, StanzaError(501, "feature-not-implemented"))
+                self.error_reply(session, node, StanzaError(501, "feature-not-implemented"))
             return
         try:
             await route.handler(session.ctx, node)
         except StanzaError as exc:
             if node.tag == "iq":
-                self._error_reply(session, node, exc)
+                self.error_reply(session, node, exc)
         except Exception as exc:  # a bug in a handler: this stanza fails, nothing else
             self.report_bug(f"{route.pattern} for {session!r}", node, exc)
             if node.tag == "iq" and node.get("type") in ("get", "set"):
                 text = "internal-server-error"
-                self._error_reply(session, node, StanzaError(500, text))
+                self.error_reply(session, node, StanzaError(500, text))
 
     def report_bug(self, where: str, stanza: Node | None, exc: BaseException) -> None:
         """Log a server bug with its traceback (and keep it, if ``strict``)."""
@@ -393,7 +411,7 @@ class Server:
         bugs, self.bugs = self.bugs, []
         return bugs
 
-    def _error_reply(self, session: Session, request: Node, exc: StanzaError) -> None:
+    def error_reply(self, session: Session, request: Node, exc: StanzaError) -> None:
         attrs = {"code": str(exc.code), "text": exc.text}
         if exc.backoff is not None:
             attrs["backoff"] = str(exc.backoff)
@@ -430,6 +448,28 @@ class Server:
 
     def message_author(self, gjid: str, msg_id: str) -> str | None:
         return self.state.group_message_authors.get((gjid, msg_id))
+
+    # ---------------------------------------------------------------- restart
+
+    def restart(self, *, goodbye: bool = False) -> int:
+        """Restart the service: every connection drops (with ``<stream:error>
+        <system-shutdown/>`` first if ``goodbye``, else without a word, like a crash);
+        what the state holds survives, so clients log in again and find their accounts,
+        groups and undelivered stanzas. Stanzas held by faults are lost, as in transit.
+        Returns how many connections were dropped."""
+        sessions = list(self.all_sessions)
+        for session in sessions:
+            if goodbye:
+                session.close(stream_error("system-shutdown"), "server restart")
+            else:
+                session.kill("server restart")
+        for fault in self.faults:
+            fault.held.clear()
+        self.restarts += 1
+        _log.info("restart #%d: dropped %d connections", self.restarts, len(sessions))
+        for hook in list(self.restart_hooks):
+            hook()
+        return len(sessions)
 
     # ---------------------------------------------------------------- server-originated iqs
 
