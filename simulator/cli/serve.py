@@ -6,6 +6,9 @@ Prints one line ``listening on HOST:PORT`` once clients can connect (port 0 lets
 OS choose), then serves until Ctrl-C or SIGTERM, which end it cleanly with exit 0. With
 ``--http-port`` it also serves registration and media over HTTP and prints
 ``http on HOST:PORT`` (the base URL for ``code_request`` and the media URLs).
+With ``--control-port`` it serves the control API (``simulator.server.control``: faults,
+restart, state, clock; loopback only) and prints ``control on HOST:PORT``; ``simulator
+control --port PORT ...`` drives it.
 
 Nonces, SMS codes, passwords and ids are unpredictable unless ``--seed N`` is given, and
 wrong passwords are throttled per number (``--login-failures N`` within ``--login-window
@@ -30,6 +33,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -91,6 +95,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         type=int,
         metavar="PORT",
         help="also serve registration and media over HTTP on this port (0 = any free port)",
+    )
+    parser.add_argument(
+        "--control-port",
+        type=int,
+        metavar="PORT",
+        help="also serve the control API (faults, restart, state; JSON over HTTP, loopback "
+        "only) on this port (0 = any free port); `simulator control` speaks it",
     )
     parser.add_argument(
         "--record",
@@ -350,8 +361,17 @@ async def _serve(
             if recorder is not None:
                 who = "" if bot is not None else " (the bot: the first account to log in)"
                 print(f"recording to {args.record}{who}", flush=True)
-            async for _signum in signals:
-                break
+            async with trio.open_nursery() as nursery:
+                if args.control_port is not None:
+                    from simulator.server.control import ControlService
+
+                    control = ControlService(server)
+                    listen = partial(control.listen, nursery)
+                    where = await _listen(listen, "127.0.0.1", args.control_port)
+                    print(f"control on {where[0]}:{where[1]}", flush=True)
+                async for _signum in signals:
+                    break
+                nursery.cancel_scope.cancel()
     return recorder
 
 

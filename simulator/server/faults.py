@@ -331,14 +331,16 @@ class Fault:
         action: Action,
         selector: Selector,
         times: int | None,
-        until: float | None,
+        duration: float | None,
     ) -> None:
         self.id = number
         self.action = action
         self.selector = selector
         self.times = times
-        self.until = until
-        """trio time at which the fault ends (``for_``), or None."""
+        self.duration = duration
+        """``for_``: seconds of server time it lasts from when it was set, or None."""
+        self.until = trio.current_time() + duration if duration is not None else None
+        """trio time at which the fault ends, or None."""
         self.hits = 0
         self.cleared = False
         self.held: list[_Held] = []
@@ -352,8 +354,8 @@ class Fault:
         scope = []
         if self.times is not None:
             scope.append(f"{self.times} times")
-        if self.until is not None:
-            scope.append(f"until t+{self.until:g}")
+        if self.duration is not None:
+            scope.append(f"for {self.duration:g}s")
         action = _action_text(self.action)
         tail = f" ({', '.join(scope)})" if scope else ""
         return f"{action} {self.selector.describe()}{tail}"
@@ -483,8 +485,7 @@ class FaultSet:
         if isinstance(action, (*_NETWORK, RefuseLogin)) and pattern is not None:
             raise FaultError(f"a {action.name} fault selects by party only, not by stanza")
         selector = Selector(direction, self.resolve(party), pattern, text)
-        until = trio.current_time() + for_ if for_ is not None else None
-        fault = Fault(self, next(self._numbers), action, selector, times, until)
+        fault = Fault(self, next(self._numbers), action, selector, times, for_)
         self.faults.append(fault)
         self._recount()
         log.info("fault #%d set: %s", fault.id, fault.describe())
