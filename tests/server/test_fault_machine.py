@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import pytest
 import trio
@@ -248,7 +248,7 @@ class FaultMachine(RuleBasedStateMachine):
     def add_fault(
         self,
         action: StanzaAction,
-        direction: str,
+        direction: Literal["in", "out"],
         pattern: str,
         party: str | None,
         times: int | None,
@@ -258,7 +258,7 @@ class FaultMachine(RuleBasedStateMachine):
             direction=direction,
             match=pattern,
             party=party,
-            times=times,  # type: ignore[arg-type]
+            times=times,
         )
 
     @rule()
