@@ -246,6 +246,14 @@ Action: TypeAlias = StanzaAction | NetworkAction | RefuseLogin | Random
 _NETWORK: Final = (Latency, SplitWrites, ResetMidFrame)
 
 
+@dataclass(frozen=True, slots=True)
+class _Restart:
+    name: ClassVar[str] = "restart"
+
+
+_RESTART: Final = _Restart()
+
+
 # -------------------------------------------------------------------- selector
 
 
@@ -297,12 +305,14 @@ class FaultHit:
     """Server time (Unix seconds)."""
     fault: int
     action: str
-    direction: Direction | Literal["login", "net"]
+    direction: Direction | Literal["login", "net", "server"]
     jid: str
     node: Node | None
     note: str = ""
 
     def __str__(self) -> str:
+        if self.direction == "server":
+            return f"fault #{self.fault} {self.action} of the server ({self.note})"
         arrow = {"in": "from", "out": "to", "login": "login of", "net": "network to"}
         stanza = f": {self.node.to_text(indent=None)}" if self.node is not None else ""
         note = f" ({self.note})" if self.note else ""
@@ -501,6 +511,12 @@ class FaultSet:
 
     def get(self, number: int) -> Fault | None:
         return next((f for f in [*self.faults, *self._retired] if f.id == number), None)
+
+    def restarted(self, dropped: int) -> None:
+        """:meth:`Server.restart` reports itself here: a restart is in the log too."""
+        for fault in [*self.faults, *self._retired]:
+            fault.held.clear()  # lost in transit
+        self._report(0, _RESTART, "server", "", None, f"{dropped} connections dropped")
 
     def observe(self, observer: Callable[[FaultHit], None]) -> Callable[[], None]:
         """Call ``observer`` with every fault hit; returns a function that removes it."""
@@ -724,8 +740,8 @@ class FaultSet:
     def _report(
         self,
         number: int,
-        action: Action,
-        direction: Direction | Literal["login", "net"],
+        action: Action | _Restart,
+        direction: Direction | Literal["login", "net", "server"],
         jid: str,
         node: Node | None,
         note: str = "",

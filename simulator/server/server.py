@@ -463,8 +463,7 @@ class Server:
                 session.close(stream_error("system-shutdown"), "server restart")
             else:
                 session.kill("server restart")
-        for fault in self.faults:
-            fault.held.clear()
+        self.faults.restarted(len(sessions))
         self.restarts += 1
         _log.info("restart #%d: dropped %d connections", self.restarts, len(sessions))
         for hook in list(self.restart_hooks):
