@@ -769,7 +769,10 @@ class FaultSet:
 
 
 def _applies(action: StanzaAction, direction: Direction, node: Node) -> bool:
-    """Refusals answer what a client sends; an iq error only a request."""
+    """Refusals answer what a client sends; an iq error only a request; the goodbye of
+    a session a fault is ending is not taken again."""
+    if isinstance(action, (EndSession, Disconnect)) and node.tag == "stream:error":
+        return False
     if isinstance(action, IqError):
         return direction == "in" and _is_request(node)
     if isinstance(action, Throttle):

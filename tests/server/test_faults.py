@@ -238,6 +238,17 @@ async def test_disconnect_closes_without_a_goodbye(
         assert not any(isinstance(e, ev.StreamError) for e in bob.events_nowait())
 
 
+async def test_a_session_fault_on_everything_out_ends_the_session_once(
+    autojump_clock: trio.testing.MockClock, server: Server, user: OpenUser
+) -> None:
+    fault = server.faults.add(EndSession("system-shutdown"), direction="out", party=BOB)
+    async with user(ALICE) as alice, user(BOB) as bob:
+        await alice.send_text(BOB_JID, "x")
+        error = await bob.wait_for(ev.StreamError, timeout=5)
+        await bob.wait_for(ev.Disconnected, timeout=5)
+    assert error.reason == "system-shutdown" and fault.hits == 1
+
+
 async def test_immediate_session_faults(
     autojump_clock: trio.testing.MockClock, server: Server, user: OpenUser
 ) -> None:
