@@ -156,7 +156,7 @@ class FaultSpec(BaseModel):
 
     def _needs(self, name: str, value: T | None) -> T:
         if value is None:
-            raise FaultError(f"a {self.action} fault needs {name}")
+            raise FaultError(f"the {self.action} fault needs {name}")
         return value
 
     def add_to(self, faults: FaultSet) -> Fault:

@@ -142,7 +142,10 @@ async def test_sessions_and_accounts_through_the_cli(
 @pytest.mark.parametrize(
     ("argv", "sentence"),
     [
-        (["fault", "add", "--delay", "message"], "the server refused: a delay fault needs seconds"),
+        (
+            ["fault", "add", "--delay", "message"],
+            "the server refused: the delay fault needs seconds",
+        ),
         (["fault", "add", "--drop", "message to nobody"], "no account is named 'nobody'"),
         (["fault", "add", "--stream-error", "message", "--reason", "bye"], "the clients know"),
         (["fault", "add", "--drop", "two words"], "cannot read the selector 'two words'"),
@@ -231,3 +234,42 @@ def test_serve_with_a_control_port_in_a_subprocess() -> None:
             proc.terminate()
             proc.wait()
             watchdog.cancel()
+
+
+async def test_the_control_api_listens_on_loopback_only() -> None:
+    async with open_server() as server, trio.open_nursery() as nursery:
+        with pytest.raises(ValueError, match=r"loopback only, not on 0\.0\.0\.0"):
+            await ControlService(server).listen(nursery, "0.0.0.0", 0)
+
+
+@pytest.mark.parametrize(
+    ("spec", "sentence"),
+    [
+        ({"action": "random", "rates": {"explode": 0.1}}, "'explode' is not a fault action"),
+        ({"action": "random"}, "a random fault needs rates"),
+        ({"action": "random", "rates": {"latency": 0.1}, "seconds": 1}, "not latency"),
+        ({"action": "drop", "for": "soon"}, "for: Value error, 'soon' is not a duration"),
+        ({"action": "drop", "colour": "red"}, "colour: Extra inputs are not permitted"),
+        ({"action": "iq-error"}, "the iq-error fault needs code"),
+    ],
+)
+async def test_a_bad_fault_spec_is_one_sentence(
+    served: tuple[Server, int], spec: dict[str, object], sentence: str
+) -> None:
+    _server, port = served
+    status, answer = await call(port, "POST", "/v1/faults", spec)
+    assert status == 400 and isinstance(answer, dict) and sentence in str(answer["error"])
+
+
+async def test_a_random_fault_from_the_cli_with_durations_as_text(
+    served: tuple[Server, int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, port = served
+    argv = ["fault", "add", "--random", "message", "--rate", "drop=0.5", "--rate"]
+    argv += ["delay=0.25", "--seconds", "1m", "--seed", "3", "--for", "2h"]
+    assert await cli(port, *argv) == 0
+    (fault,) = server.faults
+    assert fault.duration == 7200 and fault.selector.text == "<message/>"
+    assert capsys.readouterr().out == (
+        "fault #1: random(seed 3: drop 0.5, delay 60s 0.25) <message/> (for 7200s) (0 hits)\n"
+    )
