@@ -48,8 +48,10 @@ Reporting
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import logging
+import math
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -394,8 +396,7 @@ class Fault:
     def release(self) -> int:
         """Let every stanza this fault holds go on now, in the order they came."""
         held, self.held = self.held, []
-        for item in held:
-            self._owner._go_on(self, item)
+        self._owner._go_on(held)
         return len(held)
 
     def _live(self, now: float) -> bool:
@@ -455,6 +456,10 @@ class FaultSet:
         self.observers: list[Callable[[FaultHit], None]] = []
         self._nursery = nursery
         self._numbers = itertools.count(1)
+        self._sequence = itertools.count()
+        self._due: list[tuple[float, int, Fault, _Held, bool]] = []
+        """Delayed and timed-hold stanzas: (due trio time, order, fault, stanza, held)."""
+        self._timer: trio.CancelScope | None = None
         # Held stanzas of cleared (used-up) faults still waiting for release_after.
         self._retired: list[Fault] = []
 
@@ -683,9 +688,7 @@ class FaultSet:
             case Drop():
                 return True
             case Delay(seconds=seconds):
-                self._nursery.start_soon(
-                    self._later, seconds, fault, _Held(direction, session, node)
-                )
+                self._at(seconds, fault, _Held(direction, session, node), held=False)
                 return True
             case Duplicate():  # out only: in is awaited by ingress
                 session.emit(node)
@@ -695,14 +698,13 @@ class FaultSet:
                 item = _Held(direction, session, node)
                 fault.held.append(item)
                 if after is not None:
-                    self._nursery.start_soon(self._release_later, after, fault, item)
+                    self._at(after, fault, item, held=True)
                 return True
             case Reorder(count=count):
                 fault.held.append(_Held(direction, session, node))
                 if len(fault.held) >= count:
                     held, fault.held = fault.held, []
-                    for item in reversed(held):
-                        self._go_on(fault, item)
+                    self._go_on(held[::-1])
                 return True
             case IqError(code=code, text=text, backoff=backoff):
                 self.server.error_reply(session, node, StanzaError(code, text, backoff=backoff))
@@ -717,25 +719,56 @@ class FaultSet:
                 return True
         raise AssertionError(f"not a stanza action: {action}")  # pragma: no cover
 
-    def _go_on(self, fault: Fault, item: _Held) -> None:
-        """A held or delayed stanza goes on, past every fault."""
-        session = item.session
-        if item.direction == "out":
-            session.emit(item.node)
-        elif session.is_active():
-            self._nursery.start_soon(self.server.handle, session, item.node)
+    def _go_on(self, items: list[_Held]) -> None:
+        """Held or delayed stanzas go on, past every fault, in the order given: those for
+        a peer are queued now, those from a peer are handled one after the other by one
+        task (so the order never depends on the scheduler)."""
+        incoming: list[_Held] = []
+        for item in items:
+            if item.direction == "out":
+                item.session.emit(item.node)
+            else:
+                incoming.append(item)
+        if incoming:
+            self._nursery.start_soon(self._handle_in_order, incoming)
 
-    async def _later(self, seconds: float, fault: Fault, item: _Held) -> None:
-        await trio.sleep(seconds)
-        self._go_on(fault, item)
+    async def _handle_in_order(self, items: list[_Held]) -> None:
+        for item in items:
+            if item.session.is_active():
+                await self.server.handle(item.session, item.node)
 
-    async def _release_later(self, seconds: float, fault: Fault, item: _Held) -> None:
-        await trio.sleep(seconds)
-        if item in fault.held:
-            fault.held.remove(item)
-            self._go_on(fault, item)
-            if not fault.held and fault in self._retired:
-                self._retired.remove(fault)
+    def _at(self, seconds: float, fault: Fault, item: _Held, *, held: bool) -> None:
+        """Let ``item`` go on ``seconds`` from now (if ``held``: if still held then).
+
+        One timer task serves every fault of the server, releasing what is due in the
+        order it was scheduled: equal deadlines never race."""
+        due = trio.current_time() + seconds
+        heapq.heappush(self._due, (due, next(self._sequence), fault, item, held))
+        if self._timer is None:
+            self._timer = trio.CancelScope(deadline=due)
+            self._nursery.start_soon(self._run_timer, self._timer)
+        else:
+            self._timer.deadline = min(self._timer.deadline, due)
+
+    async def _run_timer(self, scope: trio.CancelScope) -> None:
+        while self._due:
+            with scope:
+                await trio.sleep_forever()
+            now = trio.current_time()
+            batch: list[_Held] = []
+            while self._due and self._due[0][0] <= now:
+                _due, _n, fault, item, held = heapq.heappop(self._due)
+                if not held:
+                    batch.append(item)
+                elif item in fault.held:
+                    fault.held.remove(item)
+                    batch.append(item)
+                    if not fault.held and fault in self._retired:
+                        self._retired.remove(fault)
+            self._go_on(batch)
+            scope = trio.CancelScope(deadline=self._due[0][0] if self._due else math.inf)
+            self._timer = scope
+        self._timer = None
 
     def _report(
         self,

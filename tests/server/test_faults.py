@@ -100,6 +100,28 @@ async def test_delay_out_lets_later_stanzas_overtake(
     assert [first.text, second.text] == ["fast", "slow"]
 
 
+@pytest.mark.parametrize("direction", ["in", "out"])
+async def test_stanzas_due_at_the_same_time_go_on_in_their_order(
+    autojump_clock: trio.testing.MockClock, server: Server, user: OpenUser, direction: str
+) -> None:
+    server.faults.add(Delay(10), direction=direction, match=MESSAGE)  # type: ignore[arg-type]
+    async with user(ALICE) as alice, user(BOB) as bob:
+        texts = [f"m{n}" for n in range(8)]
+        for text in texts:
+            await alice.send_text(BOB_JID, text)
+        assert await texts_until_quiet(bob, 30) == texts
+
+
+async def test_reorder_in_is_handled_in_reverse(
+    autojump_clock: trio.testing.MockClock, server: Server, user: OpenUser
+) -> None:
+    server.faults.add(Reorder(3), direction="in", party=ALICE, match=MESSAGE)
+    async with user(ALICE) as alice, user(BOB) as bob:
+        for text in ("one", "two", "three"):
+            await alice.send_text(BOB_JID, text)
+        assert await texts_until_quiet(bob) == ["three", "two", "one"]
+
+
 async def test_delay_in_holds_the_handling_back(
     autojump_clock: trio.testing.MockClock, server: Server, user: OpenUser
 ) -> None:
