@@ -464,7 +464,9 @@ class FaultSet:
         self._retired: list[Fault] = []
 
     def __iter__(self) -> Iterator[Fault]:
-        return iter(list(self.faults))
+        """The faults in force, oldest first (a ``for_`` that ran out is cleared here)."""
+        now = trio.current_time()
+        return iter([fault for fault in list(self.faults) if fault._live(now)])
 
     # ---------------------------------------------------------------- the API
 

@@ -373,6 +373,10 @@ async def test_for_a_duration_of_server_time(
         await alice.send_text(BOB_JID, "after")
         assert await texts_until_quiet(bob) == ["after"]
     assert fault.hits == 1 and fault.cleared
+    untouched = server.faults.add(Drop(), party=CAROL, for_=5)
+    assert list(server.faults) == [untouched]
+    await trio.sleep(5)
+    assert list(server.faults) == [] and untouched.cleared and not server.faults.active
 
 
 async def test_until_cleared(
