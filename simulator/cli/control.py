@@ -25,15 +25,16 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import re
 from typing import TYPE_CHECKING, Final
 
 from simulator.errors import FatalError
+from simulator.server.fault_spec import parse_selector
+from simulator.server.faults import FaultError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["add_parser", "parse_selector", "run"]
+__all__ = ["add_parser", "run"]
 
 NAME: Final = "control"
 HELP: Final = "drive a running server's control API (faults, restart, state)"
@@ -53,10 +54,6 @@ _ACTIONS: Final = (
     "split-writes",
     "reset",
     "random",
-)
-_PARTY_ONLY: Final = frozenset({"refuse-login", "latency", "split-writes", "reset"})
-_SELECTOR: Final = re.compile(
-    r"^(?P<what>.*?)(?:\s+(?P<dir>from|to|of)\s+(?P<party>\S+))?\s*$", re.S
 )
 
 
@@ -110,35 +107,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(run=run)
 
 
-def parse_selector(action: str, text: str) -> dict[str, str]:
-    """``"message from alice"`` -> ``{"match": "<message/>", "direction": "in", "party":
-    "alice"}`` (see the module docstring)."""
-    if action in _PARTY_ONLY:
-        party = text.strip()
-        return {} if party in ("", "anyone", "any", "*") else {"party": party}
-    found = _SELECTOR.match(text)
-    assert found is not None  # the expression matches any text
-    what = found["what"].strip()
-    spec: dict[str, str] = {}
-    if what.startswith("<"):
-        spec["match"] = what
-    elif re.fullmatch(r"[A-Za-z][\w:.-]*", what) and what not in ("anything", "any"):
-        spec["match"] = f"<{what}/>"
-    elif what not in ("", "anything", "any", "*"):
-        raise FatalError(
-            f"cannot read the selector {text!r}: write WHAT [from|to|of PARTY], "
-            "WHAT a tag, a <pattern/> or anything"
-        )
-    if found["party"]:
-        spec["party"] = found["party"]
-        spec["direction"] = {"from": "in", "to": "out", "of": "any"}[found["dir"]]
-    return spec
-
-
 def _fault_spec(args: argparse.Namespace) -> dict[str, object]:
     action = next(a for a in _ACTIONS if getattr(args, f"action_{a}") is not None)
     spec: dict[str, object] = {"action": action}
-    spec.update(parse_selector(action, getattr(args, f"action_{action}")))
+    try:
+        spec.update(parse_selector(action, getattr(args, f"action_{action}")))
+    except FaultError as exc:
+        raise FatalError(str(exc)) from None
     for name in ("times", "seconds", "code", "text", "backoff", "reason", "count", "size"):
         value = getattr(args, name)
         if value is not None:

@@ -41,7 +41,7 @@ from simulator.server.faults import (
 if TYPE_CHECKING:
     from simulator.server.faults import Fault, FaultSet
 
-__all__ = ["ACTIONS", "FaultSpec", "parse_duration"]
+__all__ = ["ACTIONS", "FaultSpec", "parse_duration", "parse_selector"]
 
 T = TypeVar("T")
 
@@ -63,6 +63,10 @@ ActionName = Literal[
 ]
 ACTIONS: Final[tuple[str, ...]] = ActionName.__args__  # type: ignore[attr-defined]  # Literal's values
 
+_PARTY_ONLY: Final = frozenset({"refuse-login", "latency", "split-writes", "reset"})
+_SELECTOR: Final = re.compile(
+    r"^(?P<what>.*?)(?:\s+(?P<dir>from|to|of)\s+(?P<party>\S+))?\s*$", re.S
+)
 _DURATION: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
@@ -184,3 +188,28 @@ _DEFAULT_TEXT: Final = {
     503: "service-unavailable",
 }
 """The texts of the codes of PROTOCOL.md §4.2, for an iq-error given only its code."""
+
+
+def parse_selector(action: str, text: str) -> dict[str, str]:
+    """``"message from alice"`` -> ``{"match": "<message/>", "direction": "in", "party":
+    "alice"}`` (the selector notation of ``simulator control``)."""
+    if action in _PARTY_ONLY:
+        party = text.strip()
+        return {} if party in ("", "anyone", "any", "*") else {"party": party}
+    found = _SELECTOR.match(text)
+    assert found is not None  # the expression matches any text
+    what = found["what"].strip()
+    spec: dict[str, str] = {}
+    if what.startswith("<"):
+        spec["match"] = what
+    elif re.fullmatch(r"[A-Za-z][\w:.-]*", what) and what not in ("anything", "any"):
+        spec["match"] = f"<{what}/>"
+    elif what not in ("", "anything", "any", "*"):
+        raise FaultError(
+            f"cannot read the selector {text!r}: write WHAT [from|to|of PARTY], "
+            "WHAT a tag, a <pattern/> or anything"
+        )
+    if found["party"]:
+        spec["party"] = found["party"]
+        spec["direction"] = {"from": "in", "to": "out", "of": "any"}[found["dir"]]
+    return spec

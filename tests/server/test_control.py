@@ -18,6 +18,7 @@ from simulator.client import LoginFailed, open_client
 from simulator.client import events as ev
 from simulator.server import Server, open_server
 from simulator.server.control import ControlService
+from simulator.server.fault_spec import parse_selector
 from tests.server.conftest import ALICE, BOB, PASSWORD
 
 BOB_JID = f"{BOB}@s.whatsapp.net"
@@ -273,3 +274,27 @@ async def test_a_random_fault_from_the_cli_with_durations_as_text(
     assert capsys.readouterr().out == (
         "fault #1: random(seed 3: drop 0.5, delay 60s 0.25) <message/> (for 7200s) (0 hits)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("action", "text", "spec"),
+    [
+        (
+            "drop",
+            "message from alice",
+            {"match": "<message/>", "direction": "in", "party": "alice"},
+        ),
+        ("drop", "receipt to 4911", {"match": "<receipt/>", "direction": "out", "party": "4911"}),
+        ("drop", "w:gp2 of bob", {"match": "<w:gp2/>", "direction": "any", "party": "bob"}),
+        (
+            "hold",
+            '<ack class="message"/> to bot',
+            {"match": '<ack class="message"/>', "direction": "out", "party": "bot"},
+        ),
+        ("drop", "anything", {}),
+        ("latency", "bot", {"party": "bot"}),
+        ("reset", "anyone", {}),
+    ],
+)
+def test_the_selector_notation(action: str, text: str, spec: dict[str, str]) -> None:
+    assert parse_selector(action, text) == spec
