@@ -386,18 +386,18 @@ class Server:
         route = self.router.lookup(node)
         if route is None:
             if node.tag == "iq" and node.get("type") in ("get", "set"):
-                self.error_reply(session, node, StanzaError(501, "feature-not-implemented"))
+                self._error_reply(session, node, StanzaError(501, "feature-not-implemented"))
             return
         try:
             await route.handler(session.ctx, node)
         except StanzaError as exc:
             if node.tag == "iq":
-                self.error_reply(session, node, exc)
+                self._error_reply(session, node, exc)
         except Exception as exc:  # a bug in a handler: this stanza fails, nothing else
             self.report_bug(f"{route.pattern} for {session!r}", node, exc)
             if node.tag == "iq" and node.get("type") in ("get", "set"):
                 text = "internal-server-error"
-                self.error_reply(session, node, StanzaError(500, text))
+                self._error_reply(session, node, StanzaError(500, text))
 
     def report_bug(self, where: str, stanza: Node | None, exc: BaseException) -> None:
         """Log a server bug with its traceback (and keep it, if ``strict``)."""
@@ -411,7 +411,7 @@ class Server:
         bugs, self.bugs = self.bugs, []
         return bugs
 
-    def error_reply(self, session: Session, request: Node, exc: StanzaError) -> None:
+    def _error_reply(self, session: Session, request: Node, exc: StanzaError) -> None:
         attrs = {"code": str(exc.code), "text": exc.text}
         if exc.backoff is not None:
             attrs["backoff"] = str(exc.backoff)
@@ -449,7 +449,11 @@ class Server:
     def message_author(self, gjid: str, msg_id: str) -> str | None:
         return self.state.group_message_authors.get((gjid, msg_id))
 
-    # ---------------------------------------------------------------- restart
+    # ---------------------------------------------------------------- faults and restart
+
+    def error_reply(self, session: Session, request: Node, exc: StanzaError) -> None:
+        """Answer ``request`` (an iq) with ``exc`` as its error: what a fault says."""
+        self._error_reply(session, request, exc)
 
     def restart(self, *, goodbye: bool = False) -> int:
         """Restart the service: every connection drops (with ``<stream:error>
