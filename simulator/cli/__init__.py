@@ -11,7 +11,7 @@ import argparse
 from typing import TYPE_CHECKING, Final, Protocol
 
 from simulator import __version__
-from simulator.cli import decode, desk, routes, run, schema, serve, validate
+from simulator.cli import control, decode, desk, routes, run, schema, serve, validate
 from simulator.cli._errors import exit_code_of
 
 if TYPE_CHECKING:
@@ -30,7 +30,16 @@ class Command(Protocol):
     def run(self, args: argparse.Namespace, /) -> int: ...
 
 
-COMMANDS: Final[tuple[Command, ...]] = (decode, desk, routes, run, schema, serve, validate)
+COMMANDS: Final[tuple[Command, ...]] = (
+    control,
+    decode,
+    desk,
+    routes,
+    run,
+    schema,
+    serve,
+    validate,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

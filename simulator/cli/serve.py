@@ -16,6 +16,9 @@ to stderr at INFO (``--log-level``: ``debug`` adds every stanza in and out, with
 binary payloads shortened unless ``--full-payloads``; ``warning`` keeps only the ends
 the client did not choose: protocol errors, refused logins and stanzas, replaced
 sessions). ``-v`` is ``--log-level debug``.
+With ``--control-port`` it serves the control API (``simulator.server.control``: faults,
+restart, state, clock; loopback only) and prints ``control on HOST:PORT``; ``simulator
+control --port PORT ...`` drives it.
 
 Nonces, SMS codes, passwords and ids are unpredictable unless ``--seed N`` is given, and
 wrong passwords are throttled per number (``--login-failures N`` within ``--login-window
@@ -42,6 +45,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -125,6 +129,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=Path("simulator-ca.pem"),
         metavar="FILE",
         help="with --tls: where to write the CA certificate (default ./simulator-ca.pem)",
+    )
+    parser.add_argument(
+        "--control-port",
+        type=int,
+        metavar="PORT",
+        help="also serve the control API (faults, restart, state; JSON over HTTP, loopback "
+        "only) on this port (0 = any free port); `simulator control` speaks it",
     )
     parser.add_argument(
         "--record",
@@ -478,8 +489,17 @@ async def _serve(
             if recorder is not None:
                 who = "" if bot is not None else " (the bot: the first account to log in)"
                 print(f"recording to {args.record}{who}", flush=True)
-            async for _signum in signals:
-                break
+            async with trio.open_nursery() as nursery:
+                if args.control_port is not None:
+                    from simulator.server.control import ControlService
+
+                    control = ControlService(server)
+                    listen = partial(control.listen, nursery)
+                    where = await _listen(listen, "127.0.0.1", args.control_port)
+                    print(f"control on {where[0]}:{where[1]}", flush=True)
+                async for _signum in signals:
+                    break
+                nursery.cancel_scope.cancel()
     return recorder
 
 

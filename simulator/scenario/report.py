@@ -34,10 +34,11 @@ from __future__ import annotations
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
+from simulator.patterns import ELIDE_AT as ELIDE_AT
+from simulator.patterns import FULL_PAYLOADS as FULL_PAYLOADS
 from simulator.scenario.durations import format_clock
 
 if TYPE_CHECKING:
@@ -63,12 +64,6 @@ TRANSCRIPT_LIMIT: Final = 200
 """Transcript lines shown in a failure report (the last ones)."""
 
 Arrow = Literal["tx", "rx", "--"]
-
-ELIDE_AT: Final = 64
-"""Binary payloads longer than this (bytes) are shortened in transcripts and reports:
-yowsup's key upload alone is tens of KB of hex."""
-FULL_PAYLOADS: ContextVar[bool] = ContextVar("FULL_PAYLOADS", default=False)
-"""True: transcripts show every payload whole (``simulator run --full-payloads``)."""
 
 
 @dataclass(frozen=True, slots=True)

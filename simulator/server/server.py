@@ -43,6 +43,7 @@ from simulator import stanzas
 from simulator.errors import ServerBug, StanzaError
 from simulator.jid import SERVER, is_jid
 from simulator.server.clock import DEFAULT_EPOCH, IdSource, SecretSource, ServerClock
+from simulator.server.faults import FaultSet, FaultStream
 from simulator.server.flows import default_router
 from simulator.server.http import HttpService
 from simulator.server.router import Router
@@ -246,6 +247,12 @@ class Server:
         """Wake-ups for :meth:`wait_answer`; the iqs and answers are in the state."""
         self.http = HttpService(self)
         """The HTTP side: registration and media (§4.7, §4.8); see ``simulator.server.http``."""
+        self.faults = FaultSet(self, nursery)
+        """Faults on demand (``simulator.server.faults``); none by default."""
+        self.restart_hooks: list[Callable[[], None]] = []
+        """Called by :meth:`restart` after every session dropped (a persistence layer
+        reloads its state here)."""
+        self.restarts = 0
 
     # ---------------------------------------------------------------- accounts
 
@@ -274,12 +281,14 @@ class Server:
         ``capped``: count it against ``max_pending_logins`` until it has logged in.
         """
         config = self.config
+        faulty = FaultStream(stream, self.faults)  # network faults (latency, resets...)
         link = StreamLink(
-            stream,
+            faulty,
             Connection(Role.SERVER, limits=config.wire),
             peer=peer,
             frame_timeout=config.frame_timeout,
         )
+        faulty.link = link
         await self.handle_link(link, capped=capped)
 
     async def handle_link(self, link: Link, *, capped: bool = False) -> None:
@@ -386,6 +395,12 @@ class Server:
     async def dispatch(self, session: Session, node: Node) -> None:
         for tap in self.taps:
             tap("in", session.jid, node)
+        if self.faults.active and await self.faults.ingress(session, node):
+            return  # a fault took it (simulator.server.faults)
+        await self.handle(session, node)
+
+    async def handle(self, session: Session, node: Node) -> None:
+        """Route one stanza to its handler, past every fault (see "Fault isolation")."""
         to = node.get("to")
         if to is not None and not is_jid(to):
             self._refuse_address(session, node, to)
@@ -463,6 +478,31 @@ class Server:
     def message_authors(self, gjid: str, msg_id: str) -> frozenset[str]:
         """Who sent a group message with this id (ids are unique per sender only)."""
         return frozenset(self.state.group_message_authors.get((gjid, msg_id), ()))
+
+    # ---------------------------------------------------------------- faults and restart
+
+    def error_reply(self, session: Session, request: Node, exc: StanzaError) -> None:
+        """Answer ``request`` (an iq) with ``exc`` as its error: what a fault says."""
+        self._error_reply(session, request, exc)
+
+    def restart(self, *, goodbye: bool = False) -> int:
+        """Restart the service: every connection drops (with ``<stream:error>
+        <system-shutdown/>`` first if ``goodbye``, else without a word, like a crash);
+        what the state holds survives, so clients log in again and find their accounts,
+        groups and undelivered stanzas. Stanzas held by faults are lost, as in transit.
+        Returns how many connections were dropped."""
+        sessions = list(self.all_sessions)
+        for session in sessions:
+            if goodbye:
+                session.close(stream_error("system-shutdown"), "server restart")
+            else:
+                session.kill("server restart")
+        self.faults.restarted(len(sessions))
+        self.restarts += 1
+        log.info("restart #%d: dropped %d connections", self.restarts, len(sessions))
+        for hook in list(self.restart_hooks):
+            hook()
+        return len(sessions)
 
     # ---------------------------------------------------------------- server-originated iqs
 

@@ -226,6 +226,11 @@ class Session:
             elif isinstance(event, LoginVerified) and account is not None:
                 if throttle is not None:
                     throttle.succeeded(user)
+                refusal = self.server.faults.login_refusal(user)
+                if refusal is not None:  # a fault refuses it (simulator.server.faults)
+                    self.close_reason = f"login for {user} refused by a fault: {refusal}"
+                    await self.link.send(Failure(reason=refusal))
+                    return None
                 self.passive = event.passive
                 nonce = self.server.secrets.nonce()
                 self.server.state.set_next_nonce(account.jid, nonce)
@@ -296,6 +301,16 @@ class Session:
         """
         if self.state is not SessionState.ACTIVE or not digestible(self.profile, node):
             return
+        faults = self.server.faults
+        if faults.active and faults.egress(self, node):
+            return  # a fault took it (simulator.server.faults)
+        self.emit(node, force=force)
+
+    def emit(self, node: Node, *, force: bool = False) -> None:
+        """Queue a stanza for this peer past every fault (what :meth:`push` does after
+        asking the faults; a delayed or held stanza going on)."""
+        if self.state is not SessionState.ACTIVE:
+            return
         if not force and self.backlog() >= self._outbox_limit:
             self.kill("too slow: outbound queue full")
             return
@@ -308,6 +323,9 @@ class Session:
                 self.kill("connection lost")
             return
         self._out_tx.send_nowait(node)
+
+    def is_active(self) -> bool:
+        return self.state is SessionState.ACTIVE
 
     def backlog(self) -> int:
         """Stanzas queued for this peer and not yet written (or, on an in-process link,
