@@ -43,6 +43,7 @@ __all__ = [
     "Problem",
     "did_you_mean",
     "format_loc",
+    "has_c_parser",
     "line_of",
     "load_model",
     "load_yaml",
@@ -118,6 +119,11 @@ if _CParser is not None:
             self.allow_duplicate_keys = False
             self.comment_handling = None  # what the constructor asks of a YAML() loader
             _FastResolver.__init__(self, loadumper=self)
+
+
+def has_c_parser() -> bool:
+    """Whether ruamel's C extension is installed (files read about six times faster)."""
+    return _CParser is not None
 
 
 def _fast_load(text: str) -> tuple[bool, Any]:
