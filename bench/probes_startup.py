@@ -29,7 +29,10 @@ def simulator_command() -> list[str]:
 
 def wall(argv: list[str], cwd: Path | None = None) -> float:
     """Seconds from starting ``argv`` to its exit; a failing command is an error."""
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
+    # Start-up is measured with bytecode cached, as users run it. Python reads any
+    # non-empty PYTHONDONTWRITEBYTECODE (even "0") as "do not write .pyc files", which
+    # made every probe compile the sources again: the variable is left out instead.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     start = time.perf_counter()
     result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)
     elapsed = time.perf_counter() - start
