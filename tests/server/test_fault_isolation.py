@@ -183,6 +183,48 @@ async def test_every_peer_number_field_refuses_what_is_not_ascii_digits(
     assert server.bugs == []
 
 
+# ---------------------------------------------------------------- JIDs from peers
+
+BAD_JIDS = ["", "abc", "²³⁴⁵⁶⁷", "+49 111 0000002", "491110000002@g.us", "12@s.whatsapp.net"]
+
+
+def _participant(jid: str) -> Node:
+    create = Node("create", {"subject": "Team"}, [Node("participant", {"jid": jid})])
+    return Node("iq", {"type": "set", "xmlns": "w:g2", "to": "g.us"}, [create])
+
+
+def _deny(jid: str) -> Node:
+    item = Node("item", {"type": "jid", "value": jid, "action": "deny", "order": "1"})
+    listing = Node("list", {"name": "default"}, [item])
+    return Node(
+        "iq", {"type": "set", "xmlns": "jabber:iq:privacy"}, [Node("query", children=[listing])]
+    )
+
+
+def _key_of(jid: str) -> Node:
+    key = Node("key", children=[Node("user", {"jid": jid})])
+    return Node("iq", {"type": "get", "xmlns": "encrypt", "to": "s.whatsapp.net"}, [key])
+
+
+PEER_JID_FIELDS = {"group participant": _participant, "privacy item": _deny, "key user": _key_of}
+"""Every user JID a handler reads from an iq, with the stanza that carries it."""
+
+
+@pytest.mark.parametrize("field", sorted(PEER_JID_FIELDS))
+async def test_every_peer_jid_field_refuses_what_is_not_a_user_jid(
+    user: OpenUser, server: Server, field: str
+) -> None:
+    build = PEER_JID_FIELDS[field]
+    async with user(ALICE) as alice, user(BOB) as bob:
+        for value in BAD_JIDS:
+            with pytest.raises(IqError) as refused:
+                await alice.iq(build(value))
+            assert (refused.value.code, refused.value.text) == (400, "bad-request"), value
+        await alice.iq(build(BOB_JID))  # the same stanza naming a real user still works
+        await bob.ping(timeout=5)
+    assert server.bugs == []
+
+
 def test_bad_value_says_what_was_wrong() -> None:
     from simulator.server.parse import (
         int_or,

@@ -55,7 +55,8 @@ from typing import TYPE_CHECKING, Final
 
 from simulator import stanzas
 from simulator.errors import StanzaError
-from simulator.jid import SERVER, user_jid
+from simulator.jid import SERVER
+from simulator.server.parse import parse_user_jid
 from simulator.server.state import EncryptionKeys
 from simulator.wire.node import Node
 
@@ -128,7 +129,8 @@ async def handle_fetch(ctx: HandlerContext, node: Node) -> None:
         raise StanzaError(400, "bad-request")
     bundles: list[Node] = []
     running_low: list[tuple[str, int]] = []
-    jids = list(dict.fromkeys(user_jid(u.get("jid", "")) for u in request.children_named("user")))
+    users = request.children_named("user")
+    jids = list(dict.fromkeys(parse_user_jid(u.get("jid"), "user jid") for u in users))
     _check_fetch_limit(ctx, jids)
     for jid in jids:
         keys = ctx.state.encryption_keys.get(jid)

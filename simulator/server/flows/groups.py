@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Final
 from simulator import stanzas
 from simulator.errors import StanzaError
 from simulator.jid import group_jid, phone_of, user_jid
-from simulator.server.parse import int_or
+from simulator.server.parse import int_or, parse_user_jid
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
@@ -149,8 +149,11 @@ def _subject(ctx: HandlerContext, subject: str | None) -> str:
 
 def _jids(payload: Node) -> list[str]:
     """The ``<participant jid/>`` JIDs of a payload, once each, in order."""
-    jids = (user_jid(p.get("jid", "")) for p in payload.children_named("participant"))
-    return list(dict.fromkeys(jid for jid in jids if phone_of(jid)))
+    jids = (
+        parse_user_jid(p.get("jid"), "participant jid")
+        for p in payload.children_named("participant")
+    )
+    return list(dict.fromkeys(jids))
 
 
 def _requested(node: Node) -> list[str]:

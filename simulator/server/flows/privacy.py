@@ -19,9 +19,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from simulator.errors import StanzaError
-from simulator.jid import user_jid
 from simulator.server.flows.presence import presence_of
-from simulator.server.parse import parse_int
+from simulator.server.parse import parse_int, parse_user_jid
 from simulator.server.state import PRIVACY_CATEGORIES, PRIVACY_VALUES
 from simulator.wire.node import Node
 
@@ -75,7 +74,7 @@ async def handle_set_blocked(ctx: HandlerContext, node: Node) -> None:
     )
     blocked: list[str] = []
     for item in denied:
-        jid = user_jid(item.get("value", ""))
+        jid = parse_user_jid(item.get("value"), "item value")
         if jid not in blocked and jid != ctx.jid:
             blocked.append(jid)
     before = set(ctx.state.blocked.get(ctx.jid, ()))
