@@ -11,7 +11,7 @@ import argparse
 from typing import TYPE_CHECKING, Final, Protocol
 
 from simulator import __version__
-from simulator.cli import decode, routes, run, schema, serve, validate
+from simulator.cli import decode, explore, routes, run, schema, serve, validate
 from simulator.cli._errors import exit_code_of
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ class Command(Protocol):
     def run(self, args: argparse.Namespace, /) -> int: ...
 
 
-COMMANDS: Final[tuple[Command, ...]] = (decode, routes, run, schema, serve, validate)
+COMMANDS: Final[tuple[Command, ...]] = (decode, explore, routes, run, schema, serve, validate)
 
 
 def build_parser() -> argparse.ArgumentParser:
