@@ -27,7 +27,7 @@ from hypothesis.errors import Flaky, Unsatisfiable
 
 from simulator.errors import ScenarioSyntaxError
 from simulator.explore.cast import Cast
-from simulator.explore.generate import Step, runs
+from simulator.explore.generate import Step, media_files, runs
 from simulator.explore.properties import (
     BUILT_IN,
     Property,
@@ -178,6 +178,7 @@ def make_runner(
 ) -> Runner:
     """Run scenario data through the public scenario API (as a file in ``folder``)."""
     target = folder / "run.yaml"
+    _write_media(folder)
 
     def run(data: dict[str, Any]) -> ScenarioResult:
         target.write_text(dump_yaml(data), "utf-8")
@@ -485,8 +486,19 @@ def _failing_step(report: str) -> int | None:
         return None
 
 
+def _write_media(folder: Path) -> None:
+    """The media files generated steps send, where the scenario finds them."""
+    for relative, content in media_files().items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.is_file() or path.read_bytes() != content:
+            path.write_bytes(content)
+
+
 def _write(out: Path, data: dict[str, Any], seed_: int) -> Path:
     out.mkdir(parents=True, exist_ok=True)
+    if any(path in dump_yaml({"steps": data["steps"]}) for path in media_files()):
+        _write_media(out)
     path = out / f"explore-seed-{seed_}.yaml"
     header = (
         "# yaml-language-server: $schema=scenario.schema.json\n"

@@ -16,6 +16,7 @@ written as scenario steps, join the actions of the users (``extra=faults_of(mode
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
@@ -24,7 +25,18 @@ from hypothesis import strategies as st
 
 from simulator.explore.cast import Cast, GroupModel
 
-__all__ = ["COMMANDS", "EMOJI", "TEXTS", "WAITS", "RunModel", "runs", "texts"]
+__all__ = [
+    "COMMANDS",
+    "EMOJI",
+    "MEDIA",
+    "TEXTS",
+    "WAITS",
+    "RunModel",
+    "interpret",
+    "media_files",
+    "runs",
+    "texts",
+]
 
 Step = dict[str, Any]
 
@@ -57,10 +69,23 @@ PICTURE: Final = (
 """A 2x2 PNG, the picture users set."""
 
 MEDIA: Final = (
-    ("image", {"url": "https://mmi.whatsapp.net/d/explore/sunset.jpg", "size": 48213}),
-    ("audio", {"url": "https://mmi.whatsapp.net/d/explore/voice.aac", "size": 9120}),
-    ("video", {"url": "https://mmi.whatsapp.net/d/explore/clip.mp4", "size": 201733}),
+    ("image", "media/explore.png"),
+    ("audio", "media/explore.aac"),
+    ("video", "media/explore.mp4"),
 )
+"""What users send as media: files next to the scenario (see :func:`media_files`), so
+each goes through the whole media flow (upload slot, POST, message with the URL)."""
+
+
+def media_files() -> dict[str, bytes]:
+    """The media files the generated steps name, relative path -> content."""
+    png = base64.b64decode(PICTURE)
+    return {
+        "media/explore.png": png,
+        "media/explore.aac": b"\xff\xf1\x50\x80\x01\x7f\xfc" + bytes(64),
+        "media/explore.mp4": b"\x00\x00\x00\x18ftypmp42" + bytes(64),
+    }
+
 
 _RANDOM_ALPHABET: Final = st.characters(
     codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp"), exclude_characters="{}"
@@ -206,10 +231,11 @@ def _media(pick: Pick, model: RunModel) -> None:
     kind = pick.number(0, 4)
     send: Step = {"from": user, "to": _chat(pick, model, user)}
     if kind < 3:
-        key, spec = MEDIA[kind]
-        send[key] = dict(spec)
+        key, path = MEDIA[kind]
         if pick.flag():
-            send[key]["caption"] = pick.text()
+            send[key] = {"path": path, "caption": pick.text()}
+        else:
+            send[key] = path
     elif kind == 3:
         send["location"] = {
             "latitude": pick.one((52.52, -33.8688, 0.0, 35.6762)),
