@@ -112,7 +112,7 @@ def test_the_same_seed_explores_the_same_runs() -> None:
 
 def test_the_same_seed_shrinks_to_the_same_file(tmp_path: Path) -> None:
     def explore(out: Path) -> Exploration:
-        return explore_bot(_echo, seed=5, max_steps=6, properties=[no_location], out=out)
+        return explore_bot(_echo, seed=5, max_steps=4, properties=[no_location], out=out)
 
     first, second = explore(tmp_path / "a"), explore(tmp_path / "b")
     assert first.path is not None and second.path is not None
@@ -172,9 +172,11 @@ def test_the_buggy_bots_are_found_within_the_default_budget(seed: int, tmp_path:
 
 
 @pytest.mark.long
-@pytest.mark.parametrize("bot", ["echo", "helpdesk", "lastseen", "reminder"])
+@pytest.mark.parametrize(
+    "bot", ["echo", "helpdesk", "lastseen", "media", "moderator", "reminder", "welcome"]
+)
 def test_the_correct_example_bots_pass_a_long_exploration(bot: str) -> None:
-    found = explore_bot(f"bots.{bot}:run", search=SEARCH, seed=0, runs=DEFAULT_RUNS * 4)
+    found = explore_bot(f"bots.{bot}:run", search=SEARCH, seed=0, runs=DEFAULT_RUNS * 2)
     assert found.passed, found.summary()
 
 
@@ -182,3 +184,15 @@ def test_the_correct_example_bots_pass_a_long_exploration(bot: str) -> None:
 def test_any_text_a_user_writes_survives_the_written_file(text: str) -> None:
     data = {"steps": [{"send": {"from": "alice", "to": "bot", "text": text}}]}
     assert load_yaml(dump_yaml(data), "x")["steps"][0]["send"]["text"] == text
+
+
+def test_extra_actions_join_the_generated_runs() -> None:
+    # The hook for the fault model: a strategy of steps drawn among the users' actions.
+    seen: list[list[dict[str, object]]] = []
+
+    def spy(run: Run) -> None:
+        seen.append(run.steps)
+
+    extra = st.just({"wait": "3h"})  # not one of the waits the generator draws itself
+    assert explore_bot(_echo, seed=0, runs=30, properties=[spy], extra=extra).passed
+    assert any({"wait": "3h"} in steps for steps in seen)
