@@ -85,7 +85,7 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         "--time-scale",
         type=float,
         metavar="F",
-        help="multiply waits and timeouts by F for --bot-command (real time; default 0.001)",
+        help="multiply waits and timeouts by F for --bot-command (real time; default 0.01)",
     )
     parser.set_defaults(run=run)
 
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         raise FatalError(f"--max-steps must be at least 1, not {args.max_steps}")
     if args.time_scale is None:
         # A program runs on the real clock: a generated `wait: 1d` must not take a day.
-        args.time_scale = 0.001 if args.bot_command else 1.0
+        args.time_scale = 0.01 if args.bot_command else 1.0
     if not args.time_scale > 0:
         raise FatalError(f"--time-scale must be more than 0, not {args.time_scale}")
     budget = parse_budget(args.budget) if args.budget is not None else None

@@ -133,7 +133,7 @@ class Exploration:
         steps = len(self.steps or ())
         out.append(f"FAILED: {self.finding.summary}")
         if p.first_failure is not None:
-            out.append(f"first failing run: number {p.first_failure}")
+            out.append(f"first failing run: number {p.first_failure} (the later runs shrank it)")
         out.append(f"shrunk to {steps} steps" + (f": {self.path}" if self.path else ""))
         if self.path is not None:
             out.append(f"replay: simulator run {self.path}")
