@@ -56,9 +56,10 @@ scenario engine, trio and the server load when something is configured or used.
 
 from __future__ import annotations
 
+import functools
 import glob
 import shlex
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, final
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
     import trio
     from _pytest._code.code import TerminalRepr
 
+    from simulator.explore import Exploration
     from simulator.scenario import CommandBot, InProcessBot, Scenario
     from simulator.scenario.plan import BotFunction
     from simulator.server import Server, ServerConfig
@@ -538,3 +540,14 @@ async def simulator_bot(
     from simulator.testing import start_bot
 
     return await start_bot(nursery, simulator_server, _simulator_bot_spec, simulator_bot_callable)
+
+
+@pytest.fixture
+def simulator_explore(tmp_path: Path) -> Callable[..., Exploration]:
+    """Explore a bot from a (sync) test: ``found = simulator_explore("bots.echo:run")``,
+    then ``assert found.passed, found.summary()``. Takes the arguments of
+    :func:`simulator.explore.explore_bot`; the shrunk scenario goes under ``tmp_path``
+    unless ``out`` is given. Needs Hypothesis (the ``explore`` extra)."""
+    from simulator.explore import explore_bot
+
+    return functools.partial(explore_bot, out=tmp_path / "explore")

@@ -19,6 +19,7 @@ PACKAGES = [
     "simulator.scenario",
     "simulator.testing",
     "simulator.errors",
+    "simulator.explore",
 ]
 
 

@@ -11,7 +11,7 @@ import argparse
 from typing import TYPE_CHECKING, Final, Protocol
 
 from simulator import __version__
-from simulator.cli import control, decode, desk, routes, run, schema, serve, validate
+from simulator.cli import control, decode, desk, explore, routes, run, schema, serve, validate
 from simulator.cli._errors import exit_code_of
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ COMMANDS: Final[tuple[Command, ...]] = (
     control,
     decode,
     desk,
+    explore,
     routes,
     run,
     schema,
