@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import tempfile
 import traceback
@@ -35,6 +36,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "exit_code_of",
+    "split_bot_command",
     "unwrap_group",
 ]
 
@@ -130,3 +132,14 @@ def unwrap_group(group: BaseExceptionGroup[BaseException]) -> BaseException:
             return inner
         group = inner
     return group
+
+
+def split_bot_command(text: str) -> tuple[str, ...]:
+    """``--bot-command``'s words as a shell would split them, or one sentence why not."""
+    try:
+        argv = tuple(shlex.split(text))
+    except ValueError as exc:
+        raise FatalError(f"--bot-command: {exc}") from None
+    if not argv:
+        raise FatalError("--bot-command is empty")
+    return argv

@@ -28,7 +28,7 @@ import json
 from typing import TYPE_CHECKING, Final
 
 from simulator.errors import FatalError
-from simulator.server.fault_spec import parse_selector
+from simulator.server.fault_spec import ACTIONS, parse_selector
 from simulator.server.faults import FaultError
 
 if TYPE_CHECKING:
@@ -38,23 +38,6 @@ __all__ = ["add_parser", "run"]
 
 NAME: Final = "control"
 HELP: Final = "drive a running server's control API (faults, restart, state)"
-
-_ACTIONS: Final = (
-    "drop",
-    "delay",
-    "duplicate",
-    "hold",
-    "reorder",
-    "iq-error",
-    "throttle",
-    "stream-error",
-    "disconnect",
-    "refuse-login",
-    "latency",
-    "split-writes",
-    "reset",
-    "random",
-)
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -68,7 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     fault_commands = fault.add_subparsers(dest="fault_command", required=True, metavar="ACTION")
     add = fault_commands.add_parser("add", help="set a fault")
     which = add.add_mutually_exclusive_group(required=True)
-    for action in _ACTIONS:
+    for action in ACTIONS:
         which.add_argument(
             f"--{action}", metavar="SELECTOR", dest=f"action_{action}", help=argparse.SUPPRESS
         )
@@ -108,7 +91,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _fault_spec(args: argparse.Namespace) -> dict[str, object]:
-    action = next(a for a in _ACTIONS if getattr(args, f"action_{a}") is not None)
+    action = next(a for a in ACTIONS if getattr(args, f"action_{a}") is not None)
     spec: dict[str, object] = {"action": action}
     try:
         spec.update(parse_selector(action, getattr(args, f"action_{action}")))

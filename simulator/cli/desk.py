@@ -15,7 +15,6 @@ recording. Time runs at real speed; the page can advance it (see ``simulator.des
 from __future__ import annotations
 
 import argparse
-import shlex
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from simulator.cli._errors import unwrap_group
+from simulator.cli._errors import split_bot_command, unwrap_group
 from simulator.errors import FatalError, ScenarioError, ScenarioSyntaxError
 
 if TYPE_CHECKING:
@@ -111,12 +110,7 @@ def _bot(args: argparse.Namespace, state: State) -> BotSpec | None:
         except ScenarioError as exc:
             raise FatalError(f"--bot: {exc}") from None
         return BotSpec(account=account.jid, function=function, target=args.bot)
-    try:
-        argv = tuple(shlex.split(args.bot_command))
-    except ValueError as exc:
-        raise FatalError(f"--bot-command: {exc}") from None
-    if not argv:
-        raise FatalError("--bot-command is empty")
+    argv = split_bot_command(args.bot_command)
     return BotSpec(account=account.jid, target=args.bot_command, argv=argv)
 
 

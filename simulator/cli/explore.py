@@ -16,11 +16,11 @@ run``. Exit 0: nothing failed; 1: a failure was found (or the arguments were wro
 from __future__ import annotations
 
 import re
-import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from simulator.cli._errors import split_bot_command
 from simulator.errors import FatalError, ScenarioError
 
 if TYPE_CHECKING:
@@ -123,13 +123,7 @@ def run(args: argparse.Namespace) -> int:
     budget = parse_budget(args.budget) if args.budget is not None else None
     bot: str | CommandBot = args.bot
     if args.bot_command:
-        try:
-            argv = shlex.split(args.bot_command)
-        except ValueError as exc:
-            raise FatalError(f"--bot-command: {exc}") from None
-        if not argv:
-            raise FatalError("--bot-command is empty")
-        bot = CommandBot(argv=tuple(argv))
+        bot = CommandBot(argv=split_bot_command(args.bot_command))
     try:
         properties = [p for spec in args.property for p in load_properties(spec)]
         found = explore_bot(

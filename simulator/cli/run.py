@@ -14,11 +14,11 @@ failure reports, and a summary.
 from __future__ import annotations
 
 import re
-import shlex
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from simulator.cli._errors import split_bot_command
 from simulator.cli.validate import DEFAULT_PATH, files_of
 from simulator.errors import FatalError, ScenarioError
 
@@ -135,13 +135,7 @@ def _bot_override(
         except ScenarioError as exc:
             raise FatalError(f"--bot: {exc}") from None
     if args.bot_command:
-        try:
-            argv = shlex.split(args.bot_command)
-        except ValueError as exc:
-            raise FatalError(f"--bot-command: {exc}") from None
-        if not argv:
-            raise FatalError("--bot-command is empty")
-        return CommandBot(argv=tuple(argv))
+        return CommandBot(argv=split_bot_command(args.bot_command))
     return None
 
 

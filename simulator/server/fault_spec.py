@@ -14,7 +14,7 @@ Durations are seconds of server time (numbers, or text like ``"90s"``, ``"5m"``,
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt
 
@@ -61,7 +61,7 @@ ActionName = Literal[
     "reset",
     "random",
 ]
-ACTIONS: Final[tuple[str, ...]] = ActionName.__args__  # type: ignore[attr-defined]  # Literal's values
+ACTIONS: Final[tuple[str, ...]] = get_args(ActionName)
 
 _PARTY_ONLY: Final = frozenset({"refuse-login", "latency", "split-writes", "reset"})
 _SELECTOR: Final = re.compile(
