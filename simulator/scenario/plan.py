@@ -26,6 +26,7 @@ from simulator.scenario.match import Pattern, render_pattern
 if TYPE_CHECKING:
     from simulator.client import Client
     from simulator.server import Server
+    from simulator.server.faults import Fault
     from simulator.wire.node import Node
     from simulator.world import World
 
@@ -43,6 +44,7 @@ __all__ = [
     "Logout",
     "Options",
     "Party",
+    "Restart",
     "Scenario",
     "SendIq",
     "ServerAction",
@@ -192,6 +194,19 @@ class Context(Protocol):
 
     def fail(self, summary: str) -> NoReturn:
         """Fail the step."""
+        ...
+
+    def note(self, text: str) -> None:
+        """A line of the transcript."""
+        ...
+
+    @property
+    def named_faults(self) -> dict[str, Fault]:
+        """Name -> the fault a ``fault`` step set ``as`` it."""
+        ...
+
+    def fault_set(self, fault: Fault, name: str | None) -> None:
+        """A fault step set ``fault`` (``as: name``): noted, and kept under its name."""
         ...
 
 
@@ -396,6 +411,18 @@ class Unordered:
         return f"unordered: {len(self.expectations)} expectations"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Restart:
+    """The server restarts (``Server.restart``): every session drops; the users logged in
+    by steps log in again."""
+
+    where: Where
+    goodbye: bool = False
+
+    def describe(self) -> str:
+        return "the server restarts" + (" (with a goodbye)" if self.goodbye else "")
+
+
 Step: TypeAlias = (
     Login
     | Logout
@@ -408,6 +435,7 @@ Step: TypeAlias = (
     | ServerPing
     | ServerDeliver
     | ServerPush
+    | Restart
     | Wait
     | Expect
     | ExpectNone
