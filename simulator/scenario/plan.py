@@ -63,7 +63,10 @@ __all__ = [
 ]
 
 BotFunction: TypeAlias = "Callable[[Client], Awaitable[None]]"
-"""An in-process bot: ``async def bot(client: Client) -> None``, given a logged-in client."""
+"""An in-process bot: ``async def bot(client: Client) -> None``, given a logged-in client,
+or ``async def bot(connect) -> None`` (the parameter's name tells them apart), given a
+function opening a new logged-in client each time, for a bot that logs in again by itself
+(typed as the first: cast such a function to ``BotFunction`` to pass it as an override)."""
 ClientAction: TypeAlias = "Callable[[Client, Context], Awaitable[Node | None]]"
 """What a :class:`UserAction` does with the user's client; returns the service's answer."""
 ServiceAction: TypeAlias = "Callable[[Context], Awaitable[Node | None]]"
