@@ -4,11 +4,12 @@ in failure reports."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from textwrap import dedent
 
 from simulator.scenario import run_file, validate_files
-from tests.scenario.conftest import WriteScenario
+from tests.scenario.conftest import EXAMPLES, WriteScenario
 
 USERS = """
 - login: alice
@@ -145,3 +146,19 @@ def test_suspend_ends_the_session_and_is_in_the_transcript(write: WriteScenario)
     assert "fault: suspend alice" in text
     assert "stream-error to alice" in text
     assert "alice's session #1 dropped" in text
+
+
+def test_the_fault_examples_of_the_readme_are_valid_steps(write: WriteScenario) -> None:
+    readme = (EXAMPLES / "README.md").read_text("utf-8")
+    section = readme[readme.index("## Faults") : readme.index("## Steps of the flows")]
+    blocks = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    assert len(blocks) == 10
+    assert all(len(block.strip().splitlines()) == 2 for block in blocks)  # two lines each
+    keys = {m for block in blocks for m in re.findall(r"- fault: \{(\w+):", block)}
+    assert keys == {
+        "drop", "delay", "duplicate", "hold", "reorder", "iq_error", "throttle",
+        "stream_error", "disconnect", "refuse_login", "expire", "suspend", "latency",
+        "random",
+    }  # fmt: skip
+    steps = "- login: alice\n" + "".join(blocks)
+    assert problems(write(steps, bot="tests.scenario.bots.broken:shouting")) == []
