@@ -43,8 +43,9 @@ class Journal:
         """The captures bound so far (every party's label and ``server`` from the start)."""
         self.transcript: list[Entry] = []
         self.current: Where | None = None
-        self.fault_hits: list[str] = []
-        """One line per fault hit of the run, in order (a failure lists them)."""
+        self.fault_hits: list[tuple[str, tuple[str, str | None] | None]] = []
+        """One line per fault hit of the run, in order, with the tag and id of the stanza
+        it touched (a failure lists them)."""
         self._start = trio.current_time()
 
     # ---------------------------------------------------------------- time
@@ -72,13 +73,20 @@ class Journal:
         what = f"fault #{hit.fault} [{described}] {hit.action}" if described else hit.action
         line = f"{what}{note}{whom}{stanza}"
         self.note(line)
-        self.fault_hits.append(f"at {self.now():.3f}s {line}")
+        touched = (hit.node.tag, hit.node.get("id")) if hit.node is not None else None
+        self.fault_hits.append((f"at {self.now():.3f}s {line}", touched))
 
     def with_faults(self, failure: Failure) -> Failure:
-        """``failure`` with the run's fault hits in its details, most recent first."""
+        """``failure`` with the run's fault hits in its details, most recent first; a hit
+        on the stanza the report shows (the same tag and id) says so."""
         if not self.fault_hits:
             return failure
-        hits = tuple(reversed(self.fault_hits))
+        shown = failure.candidate
+        key = (shown.tag, shown.get("id")) if shown is not None and shown.get("id") else None
+        hits = tuple(
+            f"{line} (the stanza shown above)" if key is not None and touched == key else line
+            for line, touched in reversed(self.fault_hits)
+        )
         return dataclasses.replace(
             failure, details=(*failure.details, "faults of this run, most recent first:", *hits)
         )

@@ -162,3 +162,24 @@ def test_the_fault_examples_of_the_readme_are_valid_steps(write: WriteScenario) 
     }  # fmt: skip
     steps = "- login: alice\n" + "".join(blocks)
     assert problems(write(steps, bot="tests.scenario.bots.broken:shouting")) == []
+
+
+def test_a_fault_on_the_stanza_the_report_shows_is_marked(write: WriteScenario) -> None:
+    path = write(
+        USERS
+        + dedent(
+            """
+            - fault: {delay: message to bob, seconds: 2, times: 1}
+            - fault: {duplicate: receipt to alice, times: 1}
+            - send: {from: alice, to: bob, text: late}
+            - expect: {to: bob, message: {from: alice, body: early}}
+            """
+        ),
+        bot="",
+    )
+    result = run_file(path)
+    assert result.failure is not None and result.failure.candidate is not None
+    details = list(result.failure.details)
+    hits = details[details.index("faults of this run, most recent first:") + 1 :]
+    marked = [line for line in hits if line.endswith("(the stanza shown above)")]
+    assert len(marked) == 1 and "delay to bob" in marked[0], hits
