@@ -27,7 +27,7 @@ from simulator.patterns import compile_node
 from simulator.scenario import plan
 from simulator.scenario.model import Duration, Name, OneOf, StepSpec
 from simulator.server.fault_spec import FaultSpec, parse_selector
-from simulator.server.faults import FaultError
+from simulator.server.faults import LOGIN_REASONS, STREAM_ERRORS, FaultError
 from simulator.vocabulary import FreeText, Text
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ class FaultStepSpec(OneOf, StepSpec):
     """delay, latency: how long; hold: release after this long."""
     count: Annotated[int, Field(ge=2)] | None = None
     """reorder: stanzas per reversed batch."""
-    code: int | None = None
+    code: Annotated[int, Field(ge=100, le=999)] | None = None
     """iq_error: the error code (400, 404, 503...)."""
     text: Text | None = None
     """iq_error: the error text; stream_error: a ``<text>`` in the stream error."""
@@ -146,6 +146,11 @@ class FaultStepSpec(OneOf, StepSpec):
         if key in _ACCOUNT_ACTIONS:
             return _account_step(b, key, value, self.for_, self.as_)
         action = _ACTIONS[key]
+        reasons = {"stream_error": STREAM_ERRORS, "refuse_login": LOGIN_REASONS}.get(key, ())
+        if self.reason is not None and self.reason not in reasons:
+            known = ", ".join(reasons) if reasons else f"no reason for {key}"
+            b.problem(f"{self.reason!r} is not a reason of {key} ({known})", "reason")
+            return None
         try:
             selector = parse_selector(action, value)
         except FaultError as exc:

@@ -57,6 +57,29 @@ def test_bad_fault_steps_are_problems_at_their_lines_in_one_pass(write: WriteSce
     assert len(found) == 8
 
 
+def test_a_reason_or_code_the_action_cannot_take_is_a_problem(write: WriteScenario) -> None:
+    path = write(
+        USERS
+        + dedent(
+            """
+            - fault: {stream_error: message to bob, reason: not-authorized}
+            - fault: {refuse_login: bob, reason: conflict}
+            - fault: {drop: message to bob, reason: ack}
+            - fault: {iq_error: iq from bob, code: 42}
+            """
+        ),
+        bot="",
+    )
+    assert problems(path) == [
+        "11: at steps[2].fault.reason: 'not-authorized' is not a reason of stream_error"
+        " (conflict, ack, xml-not-well-formed, system-shutdown)",
+        "12: at steps[3].fault.reason: 'conflict' is not a reason of refuse_login"
+        " (not-authorized, temporarily-unavailable)",
+        "13: at steps[4].fault.reason: 'ack' is not a reason of drop (no reason for drop)",
+        "14: at steps[5].fault.code: Input should be greater than or equal to 100",
+    ]
+
+
 def test_a_bad_pattern_is_a_problem(write: WriteScenario) -> None:
     path = write(USERS + "- fault: {drop: '<message to=>' }\n", bot="")
     (found,) = problems(path)
