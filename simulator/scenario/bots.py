@@ -7,17 +7,26 @@ traceback, starting in the bot's code), or an external program exiting with a no
 code (with the tail of what it wrote). An external program gets the ``SIM_*`` environment
 (``SIM_HTTP`` is the base URL of the HTTP side: registration and media),
 runs in the scenario's directory, and is terminated (then killed after 5 s) at the end.
+
+An in-process bot is ``async def bot(client)``: it gets one logged-in client, and its
+session ends with that client. A bot that logs in again by itself (after a stream error
+or a restart) is ``async def bot(connect)``, told apart by the name of its one parameter:
+``connect()`` opens a new logged-in client (an async context manager) each time it is
+called, like ``bots.resilient``.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
 import tempfile
 import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Final
+from typing import IO, TYPE_CHECKING, Final, cast
 
 import trio
 
@@ -30,8 +39,6 @@ from simulator.scenario.report import Failure
 from simulator.transport import MemoryConnector
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from simulator.scenario.journal import Journal
     from simulator.scenario.plan import BotFunction, BotPlan
     from simulator.server import Server
@@ -146,38 +153,56 @@ class BotSupervisor:
 
     # ---------------------------------------------------------------- in-process
 
+    def _open(self, handle: _Handle) -> AbstractAsyncContextManager[Client]:
+        """A logged-in client of the bot's account (its ``connect()``)."""
+        bot = self.plan
+
+        @asynccontextmanager
+        async def opened() -> AsyncIterator[Client]:
+            async with open_client(
+                MemoryConnector(self._server),
+                bot.party.phone,
+                bot.party.password,
+                push_name=bot.party.name,
+                announce=bot.announce,
+                auto_receipt=bot.auto_receipt,
+                auto_ack=bot.auto_ack,
+            ) as client:
+                handle.client = client
+                yield client
+
+        return opened()
+
     async def _python_bot(
         self, function: BotFunction, task_status: trio.TaskStatus[_Handle]
     ) -> None:
-        bot = self.plan
         handle = _Handle(trio.CancelScope())
         try:
             with handle.scope:
-                async with open_client(
-                    MemoryConnector(self._server),
-                    bot.party.phone,
-                    bot.party.password,
-                    push_name=bot.party.name,
-                    announce=bot.announce,
-                    auto_receipt=bot.auto_receipt,
-                    auto_ack=bot.auto_ack,
-                ) as client:
-                    handle.client = client
+                if _takes_connect(function):
                     task_status.started(handle)
-                    try:
-                        await function(client)
-                    except Exception as exc:
-                        # Leave out this frame: the traceback starts in the bot's code.
-                        tb = exc.__traceback__.tb_next if exc.__traceback__ else None
-                        lines = "".join(traceback.format_exception(type(exc), exc, tb))
-                        self._died(
-                            f"the bot raised {type(exc).__name__}: {exc}",
-                            ("bot traceback:", *lines.rstrip().split("\n")),
-                        )
-                    else:
-                        self._journal.note("the bot function returned: the bot logs out")
+                    run = cast("Callable[[Connect], Awaitable[None]]", function)
+                    await self._call(run(lambda: self._open(handle)))
+                    return
+                async with self._open(handle) as client:
+                    task_status.started(handle)
+                    await self._call(function(client))
         finally:
             handle.done.set()
+
+    async def _call(self, running: Awaitable[None]) -> None:
+        try:
+            await running
+        except Exception as exc:
+            # Leave out this frame: the traceback starts in the bot's code.
+            tb = exc.__traceback__.tb_next if exc.__traceback__ else None
+            lines = "".join(traceback.format_exception(type(exc), exc, tb))
+            self._died(
+                f"the bot raised {type(exc).__name__}: {exc}",
+                ("bot traceback:", *lines.rstrip().split("\n")),
+            )
+        else:
+            self._journal.note("the bot function returned: the bot logs out")
 
     # ---------------------------------------------------------------- external
 
@@ -278,6 +303,19 @@ class BotSupervisor:
                 if handle.process.returncode is None:
                     handle.process.kill()
             await handle.done.wait()
+
+
+Connect = Callable[[], AbstractAsyncContextManager[Client]]
+"""What a bot that logs in again by itself is given: opens a new logged-in client."""
+
+
+def _takes_connect(function: BotFunction) -> bool:
+    """Whether ``function`` is ``async def bot(connect)`` rather than ``bot(client)``."""
+    try:
+        names = list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return False
+    return names[:1] == ["connect"]
 
 
 def _disconnected(handle: _Handle) -> bool:

@@ -66,6 +66,8 @@ class Shared:
     """Groups created by steps (``create_group: {as: lunch}``): their names, lower case."""
     registered: set[str] = field(default_factory=set)
     """Labels of the accounts on the service at this step."""
+    fault_names: set[str] = field(default_factory=set)
+    """Names fault steps gave their faults (``as: NAME``) so far."""
 
 
 def handle(name: str) -> str:
@@ -199,6 +201,10 @@ class Builder:
     @property
     def options(self) -> plan.Options:
         return self._s.options
+
+    def fault_names(self) -> set[str]:
+        """The names fault steps gave their faults so far (``as: NAME``)."""
+        return self._s.fault_names
 
     def problem(self, message: str, *rel: int | str) -> None:
         """Report a problem at this step (or at a key under it)."""

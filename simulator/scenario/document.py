@@ -21,6 +21,12 @@ from pydantic import BaseModel, BeforeValidator, Discriminator, Field, Tag
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from simulator.scenario.fault_steps import (
+    ClearFaultsSpec,
+    FaultStepSpec,
+    ReleaseSpec,
+    RestartSpec,
+)
 from simulator.scenario.flow_steps import (
     AddParticipantsSpec,
     BlockSpec,
@@ -230,6 +236,29 @@ class CodeRegisterStep(StepWrapper):
     code_register: CodeRegisterSpec
 
 
+# ==================================================================== faults
+
+
+class FaultStep(StepWrapper):
+    __doc__ = FaultStepSpec.__doc__
+    fault: FaultStepSpec
+
+
+class ReleaseStep(StepWrapper):
+    __doc__ = ReleaseSpec.__doc__
+    release: Annotated[ReleaseSpec, short_form(ReleaseSpec)]
+
+
+class ClearFaultsStep(StepWrapper):
+    __doc__ = ClearFaultsSpec.__doc__
+    clear_faults: Annotated[ClearFaultsSpec, short_form(ClearFaultsSpec)]
+
+
+class RestartStep(StepWrapper):
+    __doc__ = RestartSpec.__doc__
+    restart: RestartSpec
+
+
 # ==================================================================== the union and the file
 
 _Steps = (
@@ -264,6 +293,10 @@ _Steps = (
     | Annotated[BroadcastStep, Tag("broadcast")]
     | Annotated[CodeRequestStep, Tag("code_request")]
     | Annotated[CodeRegisterStep, Tag("code_register")]
+    | Annotated[FaultStep, Tag("fault")]
+    | Annotated[ReleaseStep, Tag("release")]
+    | Annotated[ClearFaultsStep, Tag("clear_faults")]
+    | Annotated[RestartStep, Tag("restart")]
 )
 
 STEP_TYPES: Final[tuple[type[StepWrapper], ...]] = tuple(

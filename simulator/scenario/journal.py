@@ -7,6 +7,7 @@ needs the others to note a line or fail a step.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NoReturn
 
@@ -19,6 +20,7 @@ from simulator.wire.node import Node
 
 if TYPE_CHECKING:
     from simulator.scenario.plan import Options, Where
+    from simulator.server.faults import FaultHit
 
 __all__ = ["Failed", "Journal"]
 
@@ -41,6 +43,9 @@ class Journal:
         """The captures bound so far (every party's label and ``server`` from the start)."""
         self.transcript: list[Entry] = []
         self.current: Where | None = None
+        self.fault_hits: list[tuple[str, tuple[str, str | None] | None]] = []
+        """One line per fault hit of the run, in order, with the tag and id of the stanza
+        it touched (a failure lists them)."""
         self._start = trio.current_time()
 
     # ---------------------------------------------------------------- time
@@ -57,6 +62,34 @@ class Journal:
 
     def note(self, text: str) -> None:
         self.transcript.append(Entry(self.now(), "", "--", text))
+
+    def fault(self, hit: FaultHit, label: str, described: str) -> None:
+        """Fault ``hit`` (of the fault ``described``: its action and selector) touched a
+        stanza of ``label`` (or the server): a note where it happened."""
+        arrows = {"in": "from", "out": "to", "login": "at the login of", "net": "on the wire to"}
+        whom = "" if hit.direction == "server" else f" {arrows[hit.direction]} {label}"
+        stanza = f": {one_line(hit.node)}" if hit.node is not None else ""
+        note = f" ({hit.note})" if hit.note else ""
+        what = f"fault #{hit.fault} [{described}] {hit.action}" if described else hit.action
+        line = f"{what}{note}{whom}{stanza}"
+        self.note(line)
+        touched = (hit.node.tag, hit.node.get("id")) if hit.node is not None else None
+        self.fault_hits.append((f"at {self.now():.3f}s {line}", touched))
+
+    def with_faults(self, failure: Failure) -> Failure:
+        """``failure`` with the run's fault hits in its details, most recent first; a hit
+        on the stanza the report shows (the same tag and id) says so."""
+        if not self.fault_hits:
+            return failure
+        shown = failure.candidate
+        key = (shown.tag, shown.get("id")) if shown is not None and shown.get("id") else None
+        hits = tuple(
+            f"{line} (the stanza shown above)" if key is not None and touched == key else line
+            for line, touched in reversed(self.fault_hits)
+        )
+        return dataclasses.replace(
+            failure, details=(*failure.details, "faults of this run, most recent first:", *hits)
+        )
 
     def stanza(self, at: float, party: str, arrow: Arrow, node: Node) -> None:
         """``party`` sent (``tx``) or received (``rx``) ``node`` at ``at``."""

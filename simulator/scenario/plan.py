@@ -26,6 +26,7 @@ from simulator.scenario.match import Pattern, render_pattern
 if TYPE_CHECKING:
     from simulator.client import Client
     from simulator.server import Server
+    from simulator.server.faults import Fault
     from simulator.wire.node import Node
     from simulator.world import World
 
@@ -43,6 +44,7 @@ __all__ = [
     "Logout",
     "Options",
     "Party",
+    "Restart",
     "Scenario",
     "SendIq",
     "ServerAction",
@@ -61,7 +63,10 @@ __all__ = [
 ]
 
 BotFunction: TypeAlias = "Callable[[Client], Awaitable[None]]"
-"""An in-process bot: ``async def bot(client: Client) -> None``, given a logged-in client."""
+"""An in-process bot: ``async def bot(client: Client) -> None``, given a logged-in client,
+or ``async def bot(connect) -> None`` (the parameter's name tells them apart), given a
+function opening a new logged-in client each time, for a bot that logs in again by itself
+(typed as the first: cast such a function to ``BotFunction`` to pass it as an override)."""
 ClientAction: TypeAlias = "Callable[[Client, Context], Awaitable[Node | None]]"
 """What a :class:`UserAction` does with the user's client; returns the service's answer."""
 ServiceAction: TypeAlias = "Callable[[Context], Awaitable[Node | None]]"
@@ -192,6 +197,19 @@ class Context(Protocol):
 
     def fail(self, summary: str) -> NoReturn:
         """Fail the step."""
+        ...
+
+    def note(self, text: str) -> None:
+        """A line of the transcript."""
+        ...
+
+    @property
+    def named_faults(self) -> dict[str, Fault]:
+        """Name -> the fault a ``fault`` step set ``as`` it."""
+        ...
+
+    def fault_set(self, fault: Fault, name: str | None) -> None:
+        """A fault step set ``fault`` (``as: name``): noted, and kept under its name."""
         ...
 
 
@@ -396,6 +414,18 @@ class Unordered:
         return f"unordered: {len(self.expectations)} expectations"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Restart:
+    """The server restarts (``Server.restart``): every session drops; the users logged in
+    by steps log in again."""
+
+    where: Where
+    goodbye: bool = False
+
+    def describe(self) -> str:
+        return "the server restarts" + (" (with a goodbye)" if self.goodbye else "")
+
+
 Step: TypeAlias = (
     Login
     | Logout
@@ -408,6 +438,7 @@ Step: TypeAlias = (
     | ServerPing
     | ServerDeliver
     | ServerPush
+    | Restart
     | Wait
     | Expect
     | ExpectNone

@@ -76,6 +76,7 @@ from simulator.scenario.plan import (
     InProcessBot,
     Login,
     Logout,
+    Restart,
     SendIq,
     ServerAction,
     ServerDeliver,
@@ -101,6 +102,7 @@ if TYPE_CHECKING:
 
     from simulator.scenario.plan import BotFunction, Party, Scenario, Step
     from simulator.server import Server
+    from simulator.server.faults import Fault, FaultHit
     from simulator.server.server import BugReport
     from simulator.server.session import Session as ServerSession
 
@@ -118,6 +120,7 @@ IN_PROCESS_HTTP = "http://media.simulator.invalid"
 @dataclass(slots=True)
 class _Session:
     client: Client
+    login: Login
     stop: trio.Event = field(default_factory=trio.Event)
     done: trio.Event = field(default_factory=trio.Event)
 
@@ -163,6 +166,10 @@ class Runtime:
         self._bot_jid = scenario.bot.party.jid if scenario.bot is not None else None
         self._labels = {party.jid: party.label for party in scenario.parties}
         self._passwords: dict[str, str] = {}
+        self._named_faults: dict[str, Fault] = {}
+        self._described: dict[int, str] = {}
+        """Fault number -> what it does to which stanzas (kept after it is used up)."""
+        self.unobserve_faults = server.faults.observe(self._on_fault)
         server.tap(self._on_tap)
         self._ended: set[str] = set()
         """JIDs whose session ended once: their next login is a reconnect."""
@@ -179,6 +186,17 @@ class Runtime:
     def passwords(self) -> dict[str, str]:
         """Label -> the password registration issued (``code_register``) for the run."""
         return self._passwords
+
+    @property
+    def named_faults(self) -> dict[str, Fault]:
+        """Name -> the fault a ``fault`` step set ``as`` it."""
+        return self._named_faults
+
+    def fault_set(self, fault: Fault, name: str | None) -> None:
+        self._described[fault.id] = fault.describe()
+        if name is not None:
+            self._named_faults[name] = fault
+        self.note(f"fault #{fault.id} set: {self._described[fault.id]}")
 
     def render_text(self, text: str) -> str:
         return self.journal.render_text(text)
@@ -224,6 +242,8 @@ class Runtime:
             case ServerPush():
                 if not self._server.send_live(step.party.jid, self.journal.render_node(step.node)):
                     self.fail(f"the server cannot push to {step.party.label}: not connected")
+            case Restart():
+                await self._restart(step)
             case Wait():
                 await trio.sleep(step.seconds * self.journal.time_scale)
             case Expect():
@@ -248,6 +268,23 @@ class Runtime:
         reason = session.close_reason or "server stopped"
         kind = "ended" if reason in ORDINARY_ENDS else "dropped"
         self.note(f"{label}'s session #{session.number} {kind}: {reason}")
+
+    def _on_fault(self, hit: FaultHit) -> None:
+        """A transcript note where the fault hit, and a line for a failure's report."""
+        label = self._labels.get(hit.jid) or (phone_of(hit.jid) if hit.jid else "")
+        fault = self._server.faults.get(hit.fault)
+        if fault is not None:
+            self._described.setdefault(fault.id, fault.describe())
+        self.journal.fault(hit, label, self._described.get(hit.fault, ""))
+
+    async def _restart(self, step: Restart) -> None:
+        """The server restarts; the users logged in by steps log in again, as they were."""
+        self._server.restart(goodbye=step.goodbye)
+        for label, session in list(self._sessions.items()):
+            self._sessions.pop(label)
+            session.stop.set()
+            await session.done.wait()
+            await self.login(session.login)
 
     def _on_tap(self, direction: str, jid: str, node: Node) -> None:
         label = self._labels.get(jid) or phone_of(jid)
@@ -307,7 +344,7 @@ class Runtime:
             auto_receipt=step.auto_receipt,
             auto_ack=step.auto_ack,
         ) as client:
-            session = _Session(client)
+            session = _Session(client, step)
             try:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._consume, party.label, client, session)
@@ -504,6 +541,7 @@ async def run_scenario(
                 failure = await _run_steps(rt)
             finally:
                 rt.unwatch_sessions()
+                rt.unobserve_faults()
                 with trio.CancelScope(shield=True):
                     await rt.shutdown()
                 nursery.cancel_scope.cancel()
@@ -556,7 +594,7 @@ async def _run_steps(rt: Runtime) -> Failure | None:
         rt.matcher.check_unread()
     except Failed as failed:
         journal.note(f"FAILED: {failed.failure.summary}")
-        return failed.failure
+        return journal.with_faults(failed.failure)
     return None
 
 

@@ -491,7 +491,8 @@ class Server:
         what the state holds survives, so clients log in again and find their accounts,
         groups and undelivered stanzas. Stanzas held by faults are lost, as in transit.
         Returns how many connections were dropped."""
-        sessions = list(self.all_sessions)
+        # In the order they connected: a set's order changes from run to run.
+        sessions = sorted(self.all_sessions, key=lambda session: session.number)
         for session in sessions:
             if goodbye:
                 session.close(stream_error("system-shutdown"), "server restart")

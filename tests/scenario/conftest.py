@@ -23,10 +23,11 @@ world:
 WriteScenario = Callable[..., Path]
 
 STEP_KEYS = (
-    "add_participants, block, broadcast, code_register, code_request, create_group, demote,"
-    " expect, expect_none, iq, leave_group, login, logout, paused, presence, promote, raw, read,"
-    " receipt, remove_participants, send, server, set_picture, set_privacy, set_status,"
-    " set_subject, sync_contacts, typing, unblock, unordered, wait"
+    "add_participants, block, broadcast, clear_faults, code_register, code_request,"
+    " create_group, demote, expect, expect_none, fault, iq, leave_group, login, logout, paused,"
+    " presence, promote, raw, read, receipt, release, remove_participants, restart, send,"
+    " server, set_picture, set_privacy, set_status, set_subject, sync_contacts, typing,"
+    " unblock, unordered, wait"
 )
 """Every step key, as messages about unknown steps list them."""
 EXPECTATION_KINDS = (

@@ -76,6 +76,14 @@ def test_run_passing_scenarios(capsys: pytest.CaptureFixture[str], tmp_path: Pat
         " wall Ns)",
         f"PASS  {EXAMPLES / 'echo_next_day.yaml'}  the echo bot still answers a day later"
         "  (virtual 1d, wall Ns)",
+        f"PASS  {EXAMPLES / 'fault_duplicate.yaml'}  the bot answers a duplicated message once"
+        "  (virtual 1m, wall Ns)",
+        f"PASS  {EXAMPLES / 'fault_restart.yaml'}  the bot comes back after a server restart"
+        "  (virtual 1m, wall Ns)",
+        f"PASS  {EXAMPLES / 'fault_stream_error.yaml'}  the bot logs in again after a stream"
+        " error  (virtual 1s, wall Ns)",
+        f"PASS  {EXAMPLES / 'fault_throttle.yaml'}  the bot waits out a throttled contact sync"
+        "  (virtual 1m, wall Ns)",
         f"PASS  {EXAMPLES / 'media.yaml'}  the media bot checks uploaded images and sends one"
         " back  (virtual 0s, wall Ns)",
         f"PASS  {EXAMPLES / 'moderator.yaml'}  the moderator bot removes a spammer and promotes"
@@ -89,10 +97,10 @@ def test_run_passing_scenarios(capsys: pytest.CaptureFixture[str], tmp_path: Pat
         f"PASS  {EXAMPLES / 'reminder.yaml'}  the reminder bot reminds at the right virtual time"
         "  (virtual 1d3h29m, wall Ns)",
         "",
-        "8 passed wall Ns (virtual time 2d7h12m5s)",
+        "12 passed wall Ns (virtual time 2d7h15m6s)",
     ]
     suite = ET.parse(junit).getroot().find("testsuite")
-    assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("8", "0")
+    assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("12", "0")
 
 
 def test_run_a_failing_scenario(capsys: pytest.CaptureFixture[str], write: WriteScenario) -> None:

@@ -209,6 +209,10 @@ def test_schema_lists_every_step_with_its_short_form() -> None:
         "BroadcastStep",
         "CodeRequestStep",
         "CodeRegisterStep",
+        "FaultStep",
+        "ReleaseStep",
+        "ClearFaultsStep",
+        "RestartStep",
     ]
     assert schema["$defs"]["LoginStep"]["properties"]["login"] == {
         "anyOf": [{"type": "string"}, {"type": "integer"}, {"$ref": "#/$defs/LoginSpec"}]
