@@ -8,7 +8,8 @@ this one interface, so the same code runs over every transport:
 * :class:`StreamLink` — the full wire (preamble, frames, RC4 + HMAC) over any
   ``trio.abc.Stream``: TCP sockets, or in-memory byte streams.
 * :class:`NodeLink` — ``Node`` objects passed directly over memory channels, no bytes at
-  all; the login still runs the same handshake nodes through ``NodeConnection``.
+  all; the login still runs the same handshake nodes through ``NodeConnection``, and
+  after it stanzas pass straight through (``NodeConnection.passes_through``).
 
 Writes are serialised per link: the RC4 state and MAC sequence number must advance in
 exactly the order frames hit the wire (PROTOCOL.md §2.6, §4.3), and each frame goes out
@@ -38,13 +39,13 @@ from typing import TYPE_CHECKING, Protocol, final
 import trio
 
 from simulator.errors import LocalProtocolError
-from simulator.wire.events import ConnectionClosed, Event
+from simulator.wire.events import ConnectionClosed, Event, NodeReceived
 from simulator.wire.handshake import State
+from simulator.wire.node import Node
 
 if TYPE_CHECKING:
     from simulator.wire.connection import Connection, NodeConnection
     from simulator.wire.events import SendEvent
-    from simulator.wire.node import Node
     from simulator.wire.tokens import Dialect
 
 __all__ = ["Link", "LinkClosed", "LinkStalled", "NodeLink", "StreamLink", "node_link_pair"]
@@ -234,6 +235,24 @@ class NodeLink(_LinkBase):
     def connection(self) -> NodeConnection:
         return self._node_conn
 
+    async def receive(self) -> Event:
+        conn = self._node_conn
+        if self._closed or self._eof or not conn.streaming:
+            return await super().receive()
+        # Logged in, nothing queued: wait for the next node ourselves, and a stanza is
+        # the event the connection would make of it (a login node or the stream's end
+        # still goes through the connection, which knows what it means now).
+        try:
+            node = await self._rx.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError, trio.BrokenResourceError):
+            self._eof = True
+            conn.receive_eof()
+            return await super().receive()
+        if conn.passes_through(node):
+            return NodeReceived(node=node)
+        conn.receive_node(node)
+        return await super().receive()
+
     async def _feed(self) -> None:
         try:
             node = await self._rx.receive()
@@ -257,11 +276,15 @@ class NodeLink(_LinkBase):
         writer task on this transport, one task switch less per stanza."""
         if self._closed:
             raise LinkClosed("link closed")
-        state = self._node_conn.state
-        try:
-            nodes = self._node_conn.send(item)
-        except LocalProtocolError as exc:
-            raise self._refused(state, exc) from exc
+        conn = self._node_conn
+        if isinstance(item, Node) and conn.passes_through(item):
+            nodes: list[Node] = [item]  # what conn.send(item) would return, state unchanged
+        else:
+            state = conn.state
+            try:
+                nodes = conn.send(item)
+            except LocalProtocolError as exc:
+                raise self._refused(state, exc) from exc
         for node in nodes:
             try:
                 self._tx.send_nowait(node)

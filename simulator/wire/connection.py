@@ -46,7 +46,14 @@ from simulator.wire.codec import decode, encode
 from simulator.wire.crypto import MAC_SIZE
 from simulator.wire.events import Event, Login, Role, SendEvent
 from simulator.wire.framing import MAX_PAYLOAD, FrameBuffer, frame_header
-from simulator.wire.handshake import Handshake, State, SwitchKeys, is_sealed, kind_of
+from simulator.wire.handshake import (
+    Handshake,
+    State,
+    SwitchKeys,
+    is_sealed,
+    is_stanza,
+    kind_of,
+)
 from simulator.wire.limits import DEFAULT_LIMITS, WireLimits
 from simulator.wire.node import Node
 from simulator.wire.tokens import Dialect
@@ -384,6 +391,25 @@ class NodeConnection(_ConnectionBase):
         """The peer went away."""
         self._check_can_receive()
         self._eof = True
+
+    @property
+    def streaming(self) -> bool:
+        """Logged in (``ESTABLISHED``) with nothing queued on the way in: the next peer
+        stanza would come out of :meth:`next_event` as it went in (see
+        :meth:`passes_through`)."""
+        return self._hs.state is State.ESTABLISHED and not self._events and not self._inbox
+
+    def passes_through(self, node: Node) -> bool:
+        """Whether ``node`` may skip this connection, either way: a stanza while logged in
+        (``ESTABLISHED``) with nothing queued on the way in.
+
+        Then :meth:`send` would return ``[node]`` and ``receive_node(node)`` followed by
+        :meth:`next_event` would return ``NodeReceived(node=node)``, both leaving the
+        state as it is (the table's rows for a stanza in ``ESTABLISHED`` say "stay"), so
+        a link may hand the node over itself: the hot path of an in-process session,
+        which runs no state machine per stanza after the login.
+        """
+        return self.streaming and is_stanza(node)
 
     def send(self, item: Node | SendEvent) -> list[Node]:
         """The nodes to hand to the peer for a login event, a stanza or ``StreamEnd``.

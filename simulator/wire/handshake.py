@@ -121,6 +121,7 @@ __all__ = [
     "State",
     "SwitchKeys",
     "is_sealed",
+    "is_stanza",
     "kind_of",
     "render_table",
 ]
@@ -243,6 +244,14 @@ _TAG_KINDS: Final[Mapping[str, Kind]] = {
     "failure": Kind.FAILURE,
     STREAM_END: Kind.STREAM_END,
 }
+
+
+_NOT_STANZA_TAGS: Final = frozenset((*_TAG_KINDS, "auth"))
+
+
+def is_stanza(node: Node) -> bool:
+    """Whether ``kind_of(node) is Kind.STANZA``, without building the kind."""
+    return node.tag not in _NOT_STANZA_TAGS
 
 
 def kind_of(node: Node) -> Kind:
