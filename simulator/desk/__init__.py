@@ -23,7 +23,9 @@ The desk sends, in order:
     ``subject``, ``creator``, ``participants`` as ``{"jid", "admin"}``), ``bot`` (its JID
     or null), ``bot_target``, ``bot_state`` (``none``, ``starting``, ``running``,
     ``returned``, ``died``) and ``bot_error``, ``now`` (service time, Unix seconds),
-    ``can_advance`` (the clock can be moved) and ``recording``.
+    ``can_advance`` (the clock can be moved), ``recording``, ``faults`` (the faults in
+    force, as the control API lists them: ``id``, ``action``, ``description``, ``hits``...)
+    and ``restarts``.
 ``{"type": "stanza", "seq", "dir", "jid", "at", "text", "node"}``
     every stanza since the desk started (a new page gets them all first), then each live:
     ``dir`` is ``in`` (``jid`` sent it to the service: tx) or ``out`` (the service sent it
@@ -56,6 +58,12 @@ subject, chats (``to``) by either:
 ``group_add | group_remove | group_promote | group_demote {as, group, jids}``
 ``group_subject {as, group, subject}``, ``group_leave {as, group}``
 ``advance {seconds}``     move the service's clock (``simulator desk`` only)
+``fault {action, selector, times?, seconds?, backoff?, code?, reason?, text?}``
+                          set a fault as ``simulator control fault add`` does
+                          (``selector``: ``message from alice``, ``<receipt/> to bot``)
+``fault_clear {id?}``     clear one fault, or all of them
+``disconnect {user}``     close a user's (or the bot's) connection without a goodbye
+``restart {goodbye?}``    restart the service: connections drop, the state stays
 ========================  ====================================================
 
 Time: ``simulator desk`` runs its trio loop on ``trio.testing.MockClock(rate=1.0)``: real

@@ -30,6 +30,7 @@ from simulator.errors import SimulatorError
 from simulator.jid import user_jid
 from simulator.scenario.record import find_account
 from simulator.scenario.record_writer import RecordOptions, dump_scenario, iso_time
+from simulator.server.fault_spec import ACTIONS, FaultSpec, parse_selector
 from simulator.server.http import HttpRequest
 from simulator.transport import MemoryConnector
 from simulator.wire.node import Node
@@ -266,6 +267,8 @@ class Desk:
                 "now": self.server.clock.epoch + trio.current_time(),
                 "can_advance": self.clock is not None,
                 "recording": self.recorder is not None,
+                "faults": [fault.as_json() for fault in self.server.faults],
+                "restarts": self.server.restarts,
             },
             separators=(",", ":"),
         )
@@ -323,6 +326,10 @@ class Desk:
             "group_subject": self._group_subject,
             "group_leave": self._group_leave,
             "advance": self._advance,
+            "fault": self._fault,
+            "fault_clear": self._fault_clear,
+            "disconnect": self._disconnect,
+            "restart": self._restart,
         }
 
     # ---------------------------------------------------------------- users
@@ -560,6 +567,50 @@ class Desk:
         await trio.lowlevel.checkpoint()
         return self.server.clock.epoch + trio.current_time()
 
+    # ---------------------------------------------------------------- faults
+
+    async def _fault(self, args: _Args) -> object:
+        """Set a fault the way ``simulator control fault add`` does: an action, a selector
+        (``message from alice``, ``<receipt/> to bot``, ``anything``) and its options."""
+        action = args.text("action")
+        if action not in ACTIONS:
+            raise DeskError(f"no fault action {action!r}; one of {', '.join(ACTIONS)}")
+        spec: dict[str, object] = {"action": action}
+        spec.update(parse_selector(action, args.text("selector", "")))
+        for name in ("times", "seconds", "backoff", "code"):
+            if args.has(name):
+                spec[name] = args.number(name)
+        for name in ("reason", "text"):
+            if args.has(name):
+                spec[name] = args.text(name)
+        fault = FaultSpec.model_validate(spec).add_to(self.server.faults)
+        return fault.as_json()
+
+    async def _fault_clear(self, args: _Args) -> object:
+        """Clear one fault (``id``) or every fault; what they held goes on."""
+        if not args.has("id"):
+            return self.server.faults.clear()
+        number = args.number("id")
+        fault = self.server.faults.get(int(number))
+        if fault is None or number != int(number):
+            raise DeskError(f"there is no fault #{number:g}")
+        return fault.clear()
+
+    async def _disconnect(self, args: _Args) -> object:
+        """Close a user's (or the bot's) connection now, without a goodbye."""
+        jid = self._account_jid(args.text("user"))
+        if not self.server.faults.disconnect(jid):
+            raise DeskError(f"{jid} is not connected")
+        await trio.lowlevel.checkpoint()
+        return jid
+
+    async def _restart(self, args: _Args) -> object:
+        """Restart the service: every connection drops, the state stays; the page's users
+        log in again when next played."""
+        dropped = self.server.restart(goodbye=args.flag("goodbye", False))
+        await trio.lowlevel.checkpoint()
+        return dropped
+
     # ---------------------------------------------------------------- the bot
 
     async def run_bot(
@@ -706,6 +757,9 @@ class _Args:
 
     def __init__(self, message: dict[str, Any]) -> None:
         self._message = message
+
+    def has(self, name: str) -> bool:
+        return self._message.get(name) is not None
 
     def text(self, name: str, default: str | None = None) -> str:
         value = self._message.get(name, default)

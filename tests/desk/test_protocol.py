@@ -273,6 +273,57 @@ async def test_advance_moves_the_service_clock_and_fires_the_bots_timers(
             assert int(reminder["node"]["a"]["t"]) >= int(before) + 86_400
 
 
+async def test_faults_from_the_page_drop_restart_and_clear(
+    server: Server, page: DeskSocket
+) -> None:
+    """The desk's fault switches are the control API's: a dropped echo never reaches
+    Alice, the page lists the fault with its hits, a restart drops every connection and
+    the next message logs Alice in again, and clearing ends the fault."""
+    with trio.fail_after(20):
+        await _faults_from_the_page(server, page)
+
+
+async def _faults_from_the_page(server: Server, page: DeskSocket) -> None:
+    set_ = await page.request("fault", action="drop", selector="message to alice", times=1)
+    assert set_["ok"] is True, set_
+    fault = set_["value"]
+    assert (fault["action"], fault["hits"]) == ("drop", 0)
+    world = await page.until(lambda m: m["type"] == "world" and m["faults"])
+    assert [f["id"] for f in world["faults"]] == [fault["id"]]
+    dropped = trio.Event()
+    server.faults.observe(lambda hit: dropped.set())
+    assert (await page.request("send", **{"as": "alice", "to": "bot", "text": "one"}))["ok"]
+    with trio.fail_after(5):
+        await dropped.wait()  # the echo of "one", on its way back to Alice
+    assert [hit.action for hit in server.faults.log] == ["drop"]
+    assert (await page.request("send", **{"as": "alice", "to": "bot", "text": "two"}))["ok"]
+    echo = await page.stanza(
+        lambda s: s["dir"] == "out" and s["jid"] == ALICE and s["node"]["t"] == "message"
+    )
+    assert echo["node"]["c"][0] == {"t": "body", "d": "two"}  # "one" was dropped
+    assert list(server.faults) == []  # used up: times 1
+
+    restarted = await page.request("restart")
+    assert restarted["ok"] is True and restarted["value"] >= 2  # Alice and the bot
+    assert server.restarts == 1
+    assert (await page.request("login", user="alice"))["ok"]  # logs in again
+    assert ALICE in server.sessions
+
+    held = await page.request("fault", action="hold", selector="message to alice")
+    assert (await page.request("fault_clear", id=held["value"]["id"]))["ok"]
+    assert list(server.faults) == []
+    bad = await page.request("fault", action="teleport", selector="anything")
+    assert bad["ok"] is False and "no fault action 'teleport'" in bad["error"]
+    gone = await page.request("fault_clear", id=99)
+    assert gone == {
+        "type": "result",
+        "ref": gone["ref"],
+        "ok": False,
+        "error": "there is no fault #99",
+    }
+    assert (await page.request("disconnect", user="alice"))["ok"]
+
+
 async def test_bad_requests_get_one_sentence_and_the_page_carries_on(page: DeskSocket) -> None:
     await page.send("not json")
     answer = await page.until(lambda m: m["type"] == "result")

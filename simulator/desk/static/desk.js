@@ -208,6 +208,7 @@ function renderWorld() {
   }
   $("advance").hidden = !w.can_advance;
   $("save").hidden = !w.recording;
+  renderFaults(w.faults || []);
 
   const me = $("me");
   const keep = me.value;
@@ -241,6 +242,22 @@ function renderWorld() {
     label.append(box, a.name || a.phone);
     members.append(label);
   }
+}
+
+function renderFaults(faults) {
+  $("fault-count").textContent = faults.length ? `(${faults.length})` : "";
+  $("faults").replaceChildren(...faults.map((f) => {
+    const li = document.createElement("li");
+    li.dataset.fault = f.id;
+    const text = Object.assign(document.createElement("span"), {
+      textContent: `#${f.id} ${f.description} · ${f.hits} hit${f.hits === 1 ? "" : "s"}${f.held ? ` · ${f.held} held` : ""}`,
+    });
+    const clear = Object.assign(document.createElement("button"), { type: "button", textContent: "Clear" });
+    clear.setAttribute("aria-label", `clear fault ${f.id}`);
+    clear.onclick = () => act("fault_clear", { id: f.id });
+    li.append(text, clear);
+    return li;
+  }));
 }
 
 // ------------------------------------------------------------------ rendering: chats
@@ -660,6 +677,28 @@ function wire() {
       byAuthor.get(key).push(m.id);
     }
     for (const [participant, list] of byAuthor) act("read", { as: S.me, to: S.chat, ids: list, participant });
+  };
+  $("fault-add").onsubmit = async (e) => {
+    e.preventDefault();
+    const form = e.target;
+    const args = { action: form.action.value, selector: form.selector.value };
+    if (form.times.value.trim()) args.times = Number(form.times.value);
+    if (form.seconds.value.trim()) args.seconds = Number(form.seconds.value);
+    if (args.action === "iq-error") args.code = 500;
+    if (args.action === "stream-error") args.reason = "system-shutdown";
+    const fault = await act("fault", args);
+    if (fault) { toast(`fault #${fault.id} set: ${fault.description}`); form.reset(); }
+  };
+  $("fault-clear").onclick = () => act("fault_clear", {});
+  $("disconnect").onclick = async () => {
+    const user = S.chat && !S.chat.endsWith("@g.us") ? S.chat : S.me;
+    if (!user) { toast("pick a user or open a chat first"); return; }
+    const jid = await act("disconnect", { user });
+    if (jid) toast(`${nameOf(jid)} disconnected`);
+  };
+  $("restart").onclick = async () => {
+    const dropped = await act("restart", {});
+    if (dropped !== undefined) toast(`service restarted: ${dropped} connection${dropped === 1 ? "" : "s"} dropped`);
   };
   for (const b of document.querySelectorAll("[data-advance]")) b.onclick = () => advance(Number(b.dataset.advance));
   $("advance").onsubmit = (e) => {
