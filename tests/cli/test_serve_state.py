@@ -57,22 +57,27 @@ def _password(phone: str) -> str:
 
 
 async def _stream_until_killed(
-    port: int, proc: subprocess.Popen[str], kill_after: int
+    port: int, proc: subprocess.Popen[str], kill_after: int, on_receipts: bool
 ) -> tuple[set[str], set[str], list[str]]:
     """Alice sends ``MESSAGES`` messages to Bob without waiting; after ``kill_after`` server
-    acks the server is killed. Returns (acked to Alice, Bob's receipts the server passed on
-    to Alice, what Bob got)."""
+    acks to Alice (or, ``on_receipts``, messages reaching Bob, whose receipts are then on
+    their way) the server is killed. Returns (acked to Alice, Bob's receipts the server
+    passed on to Alice, what Bob got)."""
     acked: set[str] = set()
     confirmed: set[str] = set()
     got: list[str] = []
+
+    def kill_at(count: int) -> None:
+        if count >= kill_after and proc.poll() is None:
+            proc.kill()  # SIGKILL, wherever the server is
 
     async def alice_side(alice: Client) -> None:
         async def listen() -> None:
             async for event in alice.events():
                 if isinstance(event, ev.MessageReceivedServer):
                     acked.add(event.id)
-                    if len(acked) >= kill_after and proc.poll() is None:
-                        proc.kill()  # SIGKILL, wherever the server is
+                    if not on_receipts:
+                        kill_at(len(acked))
                 elif isinstance(event, ev.MessageReceivedClient):
                     confirmed.add(event.id)
 
@@ -89,6 +94,8 @@ async def _stream_until_killed(
         async for event in bob.events():
             if isinstance(event, ev.GetMessage):
                 got.append(event.id)
+                if on_receipts:
+                    kill_at(len(got))
 
     with trio.fail_after(30):
         try:
@@ -120,12 +127,13 @@ async def _collect_after_restart(port: int) -> list[str]:
 
 async def _one_run(tmp_path: Path, seed: int) -> None:
     path = tmp_path / f"state-{seed}.db"
-    kill_after = random.Random(seed).randrange(1, MESSAGES)
+    rng = random.Random(seed)
+    kill_after, on_receipts = rng.randrange(1, MESSAGES), rng.random() < 0.5
     with serving(path, seed) as (proc, port):
-        acked, confirmed, before = await _stream_until_killed(port, proc, kill_after)
+        acked, confirmed, before = await _stream_until_killed(port, proc, kill_after, on_receipts)
         await trio.to_thread.run_sync(proc.wait)
     assert proc.returncode == -9
-    assert len(acked) >= kill_after
+    assert len(before if on_receipts else acked) >= kill_after
     with serving(path, seed) as (_proc, port):
         after = await _collect_after_restart(port)
     assert acked <= set(before) | set(after), "a message acked to its sender was lost"
