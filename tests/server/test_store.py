@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.client import Client, open_client
+from simulator.client import Client, CodeSent, code_register, code_request, open_client
 from simulator.client import events as ev
 from simulator.client._api_encrypt import PreKey, SignedPreKey
 from simulator.server import Server, open_server
@@ -24,6 +24,7 @@ BOB_JID = f"{BOB}@s.whatsapp.net"
 CAROL_JID = f"{CAROL}@s.whatsapp.net"
 ACCOUNTS = [(ALICE, PASSWORD, "Alice"), (BOB, PASSWORD, "Bob"), (CAROL, PASSWORD, "Carol")]
 IMAGE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+DEVICE = "0123456789abcdef0123456789abcdef"
 SIGNED = SignedPreKey(0x000102, bytes(range(100, 132)), bytes(range(64, 128)))
 
 
@@ -185,3 +186,29 @@ def test_a_file_in_use_by_another_server_is_refused(tmp_path: Path) -> None:
     finally:
         store.close()
     Store.open(path).close()  # free again once the first one closed
+
+
+async def test_a_registered_account_and_a_pending_code_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    async with served(path, first=True) as server:
+        sent = await code_request(server, "49", "1110000009", identity=DEVICE)
+        assert isinstance(sent, CodeSent)
+        code = server.http.registrar.code_for("491110000009")
+        assert code is not None
+        await code_request(server, "49", "1110000008", identity=DEVICE)
+        waiting = server.http.registrar.code_for("491110000008")
+    async with served(path) as server:
+        # the code sent before the restart is still the one that registers
+        creds = await code_register(server, "49", "1110000009", code, identity=DEVICE)
+        assert server.http.registrar.code_for("491110000008") == waiting
+        async with open_client(
+            MemoryConnector(server, mode="bytes"), "491110000009", creds.password
+        ) as new:
+            nonce = new.next_nonce
+    async with served(path) as server:
+        # the issued password and the nonce for a fast re-login are in the file
+        assert server.state.accounts["491110000009@s.whatsapp.net"].next_nonce == nonce
+        async with open_client(
+            MemoryConnector(server, mode="bytes"), "491110000009", creds.password
+        ) as again:
+            assert again.login is not None
