@@ -28,6 +28,10 @@ abuse protection beyond the limits in the README's "Limits and security"), and i
 a warning on stderr when bound to any other address. The limits flags (``--max-...``,
 ``--*-timeout``, ``--http-max-...``) change the bounds on what one peer may hold.
 
+With ``--state FILE`` everything users made (accounts, groups, settings, media, every
+stanza not acknowledged yet) is kept in that SQLite file and served again on the next start
+(``simulator.server.store``; README "State").
+
 With ``--record FILE --record-bot ACCOUNT`` it records the session and, when stopped,
 writes it to FILE as a scenario that replays it (``simulator run FILE --bot ...``); see
 ``simulator.scenario.record`` for what becomes which step. ``--desk-port`` adds the desk's
@@ -61,6 +65,7 @@ from simulator.wire.limits import MAX_FRAME, WireLimits
 
 if TYPE_CHECKING:
     from simulator.scenario.record import LiveRecorder
+    from simulator.server.store import Store
 
 __all__ = ["add_parser", "exposure_warning", "parse_account", "run", "server_config"]
 
@@ -148,6 +153,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="ACCOUNT",
         help="with --record: the account under test (phone or name; default: the first "
         "account to log in); the others are users",
+    )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        metavar="FILE",
+        help="keep accounts, groups, settings, media and undelivered stanzas in this SQLite "
+        "file (created if missing) and serve it again after a restart (README: State)",
     )
     _add_limits(parser)
     parser.add_argument(
@@ -362,9 +374,24 @@ def parse_account(spec: str) -> tuple[str, str, str]:
     return phone, password, name
 
 
-def _state(args: argparse.Namespace) -> State:
-    state = State()
-    if args.world is not None:
+def _open_store(args: argparse.Namespace) -> Store | None:
+    """The ``--state`` file, opened (and migrated), or ``None``; one sentence if unusable."""
+    if args.state is None:
+        return None
+    from simulator.server.store import Store, StoreError
+
+    try:
+        return Store.open(args.state)
+    except StoreError as exc:
+        raise FatalError(str(exc)) from None
+
+
+def _state(args: argparse.Namespace, store: Store | None = None) -> State:
+    """The state to serve: the file's (with ``--state``), plus the world and accounts
+    given. A file served before already holds its world (it is not applied again), and
+    an account already in the file keeps what the file says."""
+    state = store.state if store is not None else State()
+    if args.world is not None and (store is None or store.opened == 1):
         from simulator.world import build_state, load_world  # pydantic: only when needed
 
         try:
@@ -375,7 +402,8 @@ def _state(args: argparse.Namespace) -> State:
             ) from None
     for spec in args.account:
         phone, password, name = parse_account(spec)
-        state.add_account(phone, password, push_name=name)
+        if store is None or state.account(phone) is None:
+            state.add_account(phone, password, push_name=name)
     return state
 
 
@@ -460,12 +488,14 @@ async def _listen_https(server: Server, args: argparse.Namespace) -> None:
 
 
 async def _serve(
-    args: argparse.Namespace, state: State, bot: str | None = None
+    args: argparse.Namespace, state: State, bot: str | None = None, store: Store | None = None
 ) -> LiveRecorder | None:
     config = server_config(args)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with (
-            open_server(state=state, config=config) as server,
+            open_server(
+                state=state if store is None else None, config=config, store=store
+            ) as server,
             _recording(server, args.record is not None, bot) as recorder,
             desk_page(server, args.host, args.desk_port),
         ):
@@ -505,13 +535,17 @@ async def _serve(
 
 def run(args: argparse.Namespace) -> int:
     login_throttle(args)  # a bad value is one sentence before anything starts
-    state = _state(args)
-    bot = _record_bot(args, state)
+    store = _open_store(args)
     try:
+        state = _state(args, store)
+        bot = _record_bot(args, state)
         with _logging_to_stderr(args.log_level):
-            recorder = trio.run(_serve, args, state, bot)
+            recorder = trio.run(_serve, args, state, bot, store)
     except BaseExceptionGroup as group:
         raise unwrap_group(group) from None
+    finally:
+        if store is not None:
+            store.close()
     if recorder is not None:
         try:
             from simulator.scenario.record import write_recording

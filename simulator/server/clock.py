@@ -66,9 +66,20 @@ class IdSource:
     Nothing secret comes from here (see :class:`SecretSource`).
     """
 
-    def __init__(self, seed: int | None = 0) -> None:
-        self._random = random.Random(seed) if seed is not None else random.SystemRandom()
-        self._counter = 0
+    def __init__(self, seed: int | None = 0, *, run: int = 0, counter: int = 0) -> None:
+        # ``run``: how many times a state file was opened before (``serve --state``), so a
+        # seeded server restarted from its file never hands out the ids of an earlier run.
+        if seed is None:
+            self._random: random.Random = random.SystemRandom()
+        else:
+            self._random = random.Random(seed if run == 0 else f"{seed}/run {run}")
+        self._counter = counter
+        """Counters continue from ``counter`` (the high-water mark a state file kept)."""
+
+    @property
+    def counted(self) -> int:
+        """The last counter handed out (what a state file keeps)."""
+        return self._counter
 
     def counter(self) -> int:
         self._counter += 1
@@ -92,8 +103,8 @@ class SecretSource:
     seed, unpredictable from any other stream or from its own earlier output.
     """
 
-    def __init__(self, seed: int | None = None) -> None:
-        self._seed = seed
+    def __init__(self, seed: int | None = None, *, run: int = 0) -> None:
+        self._seed: int | str | None = seed if seed is None or run == 0 else f"{seed}/run {run}"
         self._streams: dict[str, tuple[bytes, int]] = {}
 
     @property

@@ -204,6 +204,7 @@ class HttpService:
                             if request is None:
                                 return  # the peer went away before a whole request
                             response = self.respond(request)
+                            self.server.persist()  # on disk before the answer leaves
                         except HttpRefusal as refusal:
                             response = refusal.response
                         except h11.RemoteProtocolError as exc:

@@ -61,6 +61,7 @@ from simulator.wire.tokens import Dialect
 
 if TYPE_CHECKING:
     from simulator.server.state import PendingKind
+    from simulator.server.store import Store
 
 __all__ = ["BugReport", "Server", "ServerConfig", "Tap", "open_server"]
 
@@ -222,13 +223,23 @@ class Server:
         state: State | None = None,
         router: Router | None = None,
         config: ServerConfig | None = None,
+        store: Store | None = None,
     ) -> None:
         self.config = config or ServerConfig()
+        self.store = store
+        """The state file (``serve --state``; ``simulator.server.store``), or ``None``: the
+        state lives in memory only."""
+        if store is not None:
+            if state is not None:
+                raise ValueError("a server with a state file serves the file's state")
+            state = store.state
         self.state = state or State()
         self.router = router or default_router()
         self.clock = ServerClock(self.config.epoch)
-        self.ids = IdSource(self.config.seed)
-        self.secrets = SecretSource(self.config.seed)
+        run = store.opened - 1 if store is not None else 0
+        counter = store.counter if store is not None else 0
+        self.ids = IdSource(self.config.seed, run=run, counter=counter)
+        self.secrets = SecretSource(self.config.seed, run=run)
         throttle = self.config.login_throttle
         self.login_throttle = LoginThrottler(throttle) if throttle is not None else None
         self.sessions: dict[str, Session] = {}
@@ -420,6 +431,15 @@ class Server:
             if node.tag == "iq" and node.get("type") in ("get", "set"):
                 text = "internal-server-error"
                 self._error_reply(session, node, StanzaError(500, text))
+        # Whatever the handler changed is on disk before anything it queued is sent:
+        # the session writers run only at the next checkpoint, after this returns.
+        self.persist()
+
+    def persist(self) -> None:
+        """Commit what changed to the state file, if there is one (see
+        ``simulator.server.store``); a no-op in memory."""
+        if self.store is not None:
+            self.store.commit(self.state, self.ids.counted)
 
     def report_bug(self, where: str, stanza: Node | None, exc: BaseException) -> None:
         """Log a server bug with its traceback (and keep it, if ``strict``)."""
@@ -501,6 +521,7 @@ class Server:
         self.faults.restarted(len(sessions))
         self.restarts += 1
         log.info("restart #%d: dropped %d connections", self.restarts, len(sessions))
+        self.persist()
         for hook in list(self.restart_hooks):
             hook()
         return len(sessions)
@@ -583,6 +604,7 @@ async def open_server(
     config: ServerConfig | None = None,
     state: State | None = None,
     router: Router | None = None,
+    store: Store | None = None,
 ) -> AsyncIterator[Server]:
     """Run a server for the duration of the block; every session ends with it.
 
@@ -591,11 +613,13 @@ async def open_server(
         config: clock epoch, id seed, limits.
         state: a prepared world (accounts, contacts, groups...) to serve.
         router: a custom routing table (default: every flow).
+        store: a state file to serve from and keep up to date (instead of ``state``).
     """
     async with trio.open_nursery() as nursery:
-        server = Server(nursery, state=state, router=router, config=config)
+        server = Server(nursery, state=state, router=router, config=config, store=store)
         for phone, password, *name in accounts:
             server.add_account(phone, password, name[0] if name else "")
+        server.persist()
         try:
             yield server
         except BaseException as exc:
@@ -604,5 +628,6 @@ async def open_server(
             raise
         finally:
             nursery.cancel_scope.cancel()
+            server.persist()
     if server.bugs:
         raise ServerBug(server.take_bugs())

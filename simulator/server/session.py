@@ -234,6 +234,7 @@ class Session:
                 self.passive = event.passive
                 nonce = self.server.secrets.nonce()
                 self.server.state.set_next_nonce(account.jid, nonce)
+                self.server.persist()  # the nonce is on disk before the client has it
                 await self.link.send(Success(attrs=self.server.success_attrs(account), nonce=nonce))
                 return account
             elif isinstance(event, (LoginVerified, LoginRejected)):

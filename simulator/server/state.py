@@ -571,6 +571,25 @@ class State:
     # what happens; flows never assign into the containers above (a test checks it). A
     # journal, persistence or fault injection hooks in here, once.
 
+    # ---------------------------------------------------------------- a state file
+
+    def load(
+        self,
+        tables: Mapping[str, Mapping[object, object]],
+        mailboxes: Mapping[str, Iterable[tuple[PendingKey, Node]]],
+        registrar: Registrar,
+    ) -> None:
+        """A state file was read (``simulator.server.store``): its tables replace these
+        (each named as the attribute it fills), and the mailboxes get their entries in
+        order."""
+        for name, table in tables.items():
+            setattr(self, name, dict(table))
+        for jid, entries in mailboxes.items():
+            box = self.mailbox(jid)
+            for key, stanza in entries:
+                box.add(key, stanza)
+        self.registrar = registrar
+
     # ---------------------------------------------------------------- accounts
 
     def issue_password(
