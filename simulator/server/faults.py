@@ -573,12 +573,14 @@ class FaultSet:
         """The account's subscription has run out: its next ``success`` says
         ``status="expired"`` (§2.9; Chat-API raises onAccountExpired)."""
         account = self._account(party)
-        account.status = "expired"
+        self.server.state.set_account_status(account.jid, "expired")
+        self.server.persist()
         self._report(0, RefuseLogin("expired"), "login", account.jid, None, "account expired")
 
     def renew(self, party: str) -> None:
         """Undo :meth:`expire`."""
-        self._account(party).status = "active"
+        self.server.state.set_account_status(self._account(party).jid, "active")
+        self.server.persist()
 
     def suspend(self, party: str, *, for_: float | None = None) -> Fault:
         """The account is banned: its live session ends with ``system-shutdown`` (§3.17)

@@ -636,6 +636,11 @@ class State:
         for category in categories:
             account.dirty.pop(category, None)
 
+    def set_account_status(self, jid: str, status: str) -> None:
+        """The account's standing changed (``active``, ``expired``: §2.9)."""
+        if (account := self.accounts.get(jid)) is not None:
+            account.status = status
+
     def pay(self, jid: str, days: int, now: int) -> Account:
         """A payment: the account is paid and active for ``days`` more days from its
         current expiration (which is never earlier than now)."""
