@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from simulator.cli._errors import split_bot_command, unwrap_group
+from simulator.cli._state import open_store
 from simulator.errors import FatalError, ScenarioError, ScenarioSyntaxError
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
     from simulator.desk import BotSpec
     from simulator.server import Server, State
+    from simulator.server.store import Store
 
 __all__ = ["add_parser", "desk_page", "run"]
 
@@ -67,18 +69,31 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="the service's TCP port for real clients; 0 = any free port (default)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for nonces and ids (default 0)")
+    parser.add_argument(
+        "--state",
+        type=Path,
+        metavar="FILE",
+        help="keep the service's state in this SQLite file across runs (as serve --state); "
+        "--world fills a new file only",
+    )
     parser.set_defaults(run=run)
 
 
-def _state(world: Path | None) -> State:
+def _state(world: Path | None, store: Store | None = None) -> State:
+    """The world to serve; with a state file that was served before, the file's state
+    (the world went into it the first time)."""
     from simulator.world import build_state, load_world
 
+    if store is not None and store.opened > 1:
+        return store.state
+    into = store.state if store is not None else None
     if world is None:
         from simulator.testing import DEFAULT_WORLD
 
-        return build_state(DEFAULT_WORLD)
+        return build_state(DEFAULT_WORLD, into)
     try:
-        return build_state(load_world(world))
+        loaded = load_world(world)
+        return build_state(loaded, into)
     except ScenarioSyntaxError as exc:
         raise FatalError(
             f"{world} is not a valid world file:\n  " + "\n  ".join(exc.problems)
@@ -141,7 +156,11 @@ async def desk_page(
 
 
 async def _desk(
-    args: argparse.Namespace, state: State, bot: BotSpec | None, clock: MockClock
+    args: argparse.Namespace,
+    state: State,
+    bot: BotSpec | None,
+    clock: MockClock,
+    store: Store | None = None,
 ) -> None:
     from simulator.server import ServerConfig, open_server
 
@@ -149,7 +168,9 @@ async def _desk(
     config = ServerConfig(epoch=None, seed=args.seed, strict=False)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with (
-            open_server(state=state, config=config) as server,
+            open_server(
+                state=state if store is None else None, config=config, store=store
+            ) as server,
             desk_page(server, args.host, args.port, clock=clock, bot=bot, world=args.world),
         ):
             try:
@@ -168,12 +189,16 @@ async def _desk(
 def run(args: argparse.Namespace) -> int:
     import trio.testing
 
-    state = _state(args.world)
-    bot = _bot(args, state)
-    clock = trio.testing.MockClock(rate=1.0)
+    store = open_store(args)
     try:
-        trio.run(_desk, args, state, bot, clock, clock=clock)
+        state = _state(args.world, store)
+        bot = _bot(args, state)
+        clock = trio.testing.MockClock(rate=1.0)
+        trio.run(_desk, args, state, bot, clock, store, clock=clock)
     except BaseExceptionGroup as group:
         raise unwrap_group(group) from None
+    finally:
+        if store is not None:
+            store.close()
     print("stopped", file=sys.stderr, flush=True)
     return 0

@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from simulator.cli._errors import unwrap_group
+from simulator.cli._state import open_store
 from simulator.cli.desk import desk_page
 from simulator.errors import FatalError, ScenarioSyntaxError
 from simulator.server import Server, ServerConfig, State, open_server
@@ -67,7 +68,13 @@ if TYPE_CHECKING:
     from simulator.scenario.record import LiveRecorder
     from simulator.server.store import Store
 
-__all__ = ["add_parser", "exposure_warning", "parse_account", "run", "server_config"]
+__all__ = [
+    "add_parser",
+    "exposure_warning",
+    "parse_account",
+    "run",
+    "server_config",
+]
 
 NAME = "serve"
 HELP = "serve real clients (yowsup, Chat-API, any language) over TCP"
@@ -374,18 +381,6 @@ def parse_account(spec: str) -> tuple[str, str, str]:
     return phone, password, name
 
 
-def _open_store(args: argparse.Namespace) -> Store | None:
-    """The ``--state`` file, opened (and migrated), or ``None``; one sentence if unusable."""
-    if args.state is None:
-        return None
-    from simulator.server.store import Store, StoreError
-
-    try:
-        return Store.open(args.state)
-    except StoreError as exc:
-        raise FatalError(str(exc)) from None
-
-
 def _state(args: argparse.Namespace, store: Store | None = None) -> State:
     """The state to serve: the file's (with ``--state``), plus the world and accounts
     given. A file served before already holds its world (it is not applied again), and
@@ -535,7 +530,7 @@ async def _serve(
 
 def run(args: argparse.Namespace) -> int:
     login_throttle(args)  # a bad value is one sentence before anything starts
-    store = _open_store(args)
+    store = open_store(args)
     try:
         state = _state(args, store)
         bot = _record_bot(args, state)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import urllib.request
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -61,8 +62,15 @@ def test_a_bad_world_file_lists_its_problems(
     assert f"{world}:2:" in capsys.readouterr().err
 
 
-def _run_until_signal(command: list[str], signum: int, *, lines: int) -> tuple[int, str, str, str]:
-    """Start ``command``, read ``lines`` lines, look at the page, send ``signum``."""
+def _run_until_signal(
+    command: list[str],
+    signum: int,
+    *,
+    lines: int,
+    probe: Callable[[str, int], Awaitable[str]] | None = None,
+) -> tuple[int, str, str, str]:
+    """Start ``command``, read ``lines`` lines, look at the page (``probe``: by default the
+    first message's names), send ``signum``."""
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT / "scenarios"
     ) as proc:
@@ -76,7 +84,7 @@ def _run_until_signal(command: list[str], signum: int, *, lines: int) -> tuple[i
                 page = response.read().decode()
             assert '<script src="desk.js"' in page
             host, port = url.removeprefix("http://").rstrip("/").split(":")
-            world = trio.run(_first_message, host, int(port))
+            world = trio.run(probe or _first_message, host, int(port))
             proc.send_signal(signum)
             out += proc.stdout.read()
             err = proc.stderr.read()
@@ -115,3 +123,32 @@ def test_serve_desk_port_adds_the_page_to_a_plain_server() -> None:
     assert "\nlistening on 127.0.0.1:" in out
     assert names == "Alice,Bob,Carol,Dave,Moderator advance=False"  # the wall clock
     assert err.strip().endswith("stopped")
+
+
+async def _set_alices_status(host: str, port: int) -> str:
+    async with desk_socket(host, port) as page:
+        result = await page.request("status", **{"as": "alice", "text": "kept in the file"})
+        assert result["ok"] is True, result
+        return "set"
+
+
+async def _alices_status(host: str, port: int) -> str:
+    async with desk_socket(host, port) as page:
+        world = await page.receive()
+        status: str = next(a["status"] for a in world["accounts"] if a["name"] == "Alice")
+        return status
+
+
+def test_desk_state_keeps_what_users_did_across_runs(tmp_path: Path) -> None:
+    """``--state FILE``: the first run fills the file with the world; what a user did there
+    (Alice's status) is what the second run serves."""
+    state = tmp_path / "desk.sqlite"
+    command = [sys.executable, "-m", "simulator", "desk", "--state", str(state)]
+    code, _out, _err, done = _run_until_signal(
+        command, signal.SIGTERM, lines=2, probe=_set_alices_status
+    )
+    assert (code, done) == (0, "set")
+    code, _out, _err, status = _run_until_signal(
+        command, signal.SIGTERM, lines=2, probe=_alices_status
+    )
+    assert (code, status) == (0, "kept in the file")

@@ -18,7 +18,8 @@ import pytest
 import trio
 
 from simulator.cli import build_parser, main
-from simulator.cli.serve import _open_store, _state
+from simulator.cli._state import open_store
+from simulator.cli.serve import _state
 from simulator.client import Client, open_client
 from simulator.client import events as ev
 from simulator.errors import ConnectionClosed
@@ -202,7 +203,7 @@ def test_a_world_fills_a_new_file_only_and_accounts_add_what_is_missing(tmp_path
     argv = ["serve", "--state", str(path), "--world", str(world)]
     argv += ["--account", "491110000099:AQIDBAUGBwgJCgsMDQ4PEBESExQ="]
     args = build_parser().parse_args(argv)
-    store = _open_store(args)
+    store = open_store(args)
     assert store is not None
     state = _state(args, store)
     gjid = "491110000001-1400000000@g.us"
@@ -211,7 +212,7 @@ def test_a_world_fills_a_new_file_only_and_accounts_add_what_is_missing(tmp_path
     state.issue_password("491110000099", b"\x07" * 20, "device", 1)
     store.commit(state, 0)
     store.close()
-    store = _open_store(args)
+    store = open_store(args)
     assert store is not None
     try:
         state = _state(args, store)
