@@ -161,9 +161,12 @@ class Desk:
         self.bot_state = "none" if bot is None else "starting" if bot.runs else "external"
         self.bot_error = ""
         self._untap = server.tap(self._on_tap)
+        # A fault's hits and its running out change what the page lists.
+        self._unobserve = server.faults.observe(lambda _hit: self.changed())
 
     def close(self) -> None:
         self._untap()
+        self._unobserve()
         for page in self._pages:
             page.close()
 

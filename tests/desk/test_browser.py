@@ -297,6 +297,37 @@ def test_advancing_the_clock_fires_the_reminder(desk_factory: type[Desk], page: 
     shot(page, "6-reminder")
 
 
+def test_a_fault_from_the_panel_drops_the_echo_and_a_restart_keeps_the_chat(
+    desk_factory: type[Desk], page: Page
+) -> None:
+    desk = desk_factory("--bot", "bots.echo:run")
+    page.goto(desk.url)
+    play_as(page, "Alice")
+    open_chat(page, "Bot")
+    page.locator("#faults-panel summary").click()
+    page.select_option("#fault-action", "drop")
+    page.fill("#fault-add input[name='selector']", "message to alice")
+    page.fill("#fault-add input[name='times']", "1")
+    page.locator("#fault-add button").click()
+    expect(page.locator("#faults li")).to_have_count(1)
+    expect(page.locator("#faults li")).to_contain_text("0 hits")
+    say(page, "lost on the way back")
+    expect(page.locator("#faults li")).to_have_count(0)  # used up by the dropped echo
+    say(page, "this one comes back")
+    expect(page.locator(".msg:not(.mine)", has_text="this one comes back")).to_have_count(1)
+    expect(page.locator(".msg:not(.mine)", has_text="lost on the way back")).to_have_count(0)
+    shot(page, "7-fault-dropped")
+    page.locator("#restart").click()
+    expect(page.locator("#toast")).to_contain_text("service restarted")
+    # The echo bot takes one client and ends with it; the page says so. Alice logs in again
+    # and the service, which kept her account and chat, acks what she sends.
+    expect(page.locator("#bot")).not_to_contain_text("running")
+    say(page, "after the restart")
+    mine = page.locator(".msg.mine", has_text="after the restart")
+    expect(mine).to_have_attribute("data-status", "sent")
+    shot(page, "8-restarted")
+
+
 def test_save_as_scenario_replays_green(
     desk_factory: type[Desk], page: Page, tmp_path: Path
 ) -> None:
