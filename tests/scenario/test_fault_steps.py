@@ -173,7 +173,8 @@ def test_suspend_ends_the_session_and_is_in_the_transcript(write: WriteScenario)
 
 def test_the_fault_examples_of_the_readme_are_valid_steps(write: WriteScenario) -> None:
     readme = (EXAMPLES / "README.md").read_text("utf-8")
-    section = readme[readme.index("## Faults") : readme.index("## Steps of the flows")]
+    start = readme.index("## Faults")
+    section = readme[start : readme.index("\n## ", start)]
     blocks = re.findall(r"```yaml\n(.*?)```", section, re.S)
     assert len(blocks) == 10
     assert all(len(block.strip().splitlines()) == 2 for block in blocks)  # two lines each
