@@ -60,16 +60,19 @@ async def _pipelined(user: Client, rounds: int) -> None:
             window.release()
 
 
+async def _connector(server: Server, transport: str) -> Connector:
+    """``node`` (the node link), ``bytes`` (the full wire in memory) or ``tcp``."""
+    if transport == "tcp":
+        return TcpConnector(*await server.listen_tcp())
+    return MemoryConnector(server, "bytes" if transport == "bytes" else "nodes")
+
+
 def echo(transport: str, rounds: int, *, pipelined: bool) -> float:
     """Echo round trips per second through the simulator over ``transport``."""
 
     async def main() -> float:
         async with open_server(accounts=[(USER, PASSWORD), (BOT, PASSWORD)]) as server:
-            connector: Connector
-            if transport == "tcp":
-                connector = TcpConnector(*await server.listen_tcp())
-            else:
-                connector = MemoryConnector(server)
+            connector = await _connector(server, transport)
             async with trio.open_nursery() as nursery:
                 ready = trio.Event()
                 nursery.start_soon(_echo_bot, connector, ready)
@@ -85,12 +88,12 @@ def echo(transport: str, rounds: int, *, pipelined: bool) -> float:
     return trio.run(main)
 
 
-def echo_hops(rounds: int = 50) -> float:
-    """Stanza hops per echo on a node link, counted with the server's tap."""
+def echo_hops(rounds: int = 50, transport: str = "node") -> float:
+    """Stanza hops per echo over ``transport``, counted with the server's tap."""
 
     async def main() -> float:
         async with open_server(accounts=[(USER, PASSWORD), (BOT, PASSWORD)]) as server:
-            connector = MemoryConnector(server)
+            connector = await _connector(server, transport)
             async with trio.open_nursery() as nursery:
                 ready = trio.Event()
                 nursery.start_soon(_echo_bot, connector, ready)
