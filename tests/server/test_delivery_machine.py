@@ -20,10 +20,8 @@ autojumping clock would fire timeouts there that no schedule asked for.
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar, TypeVar
 
 import pytest
 import trio
@@ -39,6 +37,7 @@ from simulator.server import Server, open_server
 from simulator.server.session import Session
 from simulator.transport import MemoryConnector
 from tests.server.stalling import StallingConnector, StallingStream
+from tests.server.trio_host import TrioHost
 
 T = TypeVar("T")
 
@@ -52,43 +51,6 @@ TIMEOUT = 10
 
 Key = tuple[str, str | None, str]
 """A delivery as its recipient sees it: (from, participant, id)."""
-
-
-class TrioHost:
-    """A trio loop in a thread, running coroutines on behalf of sync code."""
-
-    def __init__(self) -> None:
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        self._ready.wait()
-
-    def _run(self) -> None:
-        try:
-            trio.run(self._main)
-        except BaseException as exc:  # reported by close()
-            self._error = exc
-            self._ready.set()
-
-    async def _main(self) -> None:
-        self.token = trio.lowlevel.current_trio_token()
-        self._stop = trio.Event()
-        async with trio.open_nursery() as nursery:
-            self.nursery = nursery
-            self._ready.set()
-            await self._stop.wait()
-            nursery.cancel_scope.cancel()
-
-    def run(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-        return trio.from_thread.run(fn, *args, trio_token=self.token)
-
-    def close(self) -> None:
-        if self._error is None:
-            trio.from_thread.run_sync(self._stop.set, trio_token=self.token)
-        self._thread.join(timeout=60)
-        if self._error is not None:
-            raise self._error
 
 
 class DeliveryMachine(RuleBasedStateMachine):

@@ -20,10 +20,8 @@ schedule alone decides what happens when.
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 import pytest
 import trio
@@ -50,6 +48,7 @@ from simulator.server.faults import (
 from simulator.server.session import Session
 from simulator.transport import MemoryConnector
 from simulator.wire.node import Node
+from tests.server.trio_host import TrioHost
 
 T = TypeVar("T")
 
@@ -78,48 +77,11 @@ PATTERNS = (
 )
 
 
-class ClockedHost:
-    """A trio loop on a ``MockClock`` in a thread, running coroutines for sync code."""
-
-    def __init__(self) -> None:
-        self.clock = trio.testing.MockClock()
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        self._ready.wait()
-
-    def _run(self) -> None:
-        try:
-            trio.run(self._main, clock=self.clock)
-        except BaseException as exc:  # reported by close()
-            self._error = exc
-            self._ready.set()
-
-    async def _main(self) -> None:
-        self.token = trio.lowlevel.current_trio_token()
-        self._stop = trio.Event()
-        async with trio.open_nursery() as nursery:
-            self.nursery = nursery
-            self._ready.set()
-            await self._stop.wait()
-            nursery.cancel_scope.cancel()
-
-    def run(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-        return trio.from_thread.run(fn, *args, trio_token=self.token)
-
-    def close(self) -> None:
-        if self._error is None:
-            trio.from_thread.run_sync(self._stop.set, trio_token=self.token)
-        self._thread.join(timeout=60)
-        if self._error is not None:
-            raise self._error
-
-
 class FaultMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.host = ClockedHost()
+        self.clock = trio.testing.MockClock()
+        self.host = TrioHost(self.clock)
         self.online: dict[str, tuple[Client, trio.Event, trio.Event]] = {}
         self.acked: dict[str, str] = {}
         """message id -> its recipient, for every message the server acked."""
@@ -207,7 +169,7 @@ class FaultMachine(RuleBasedStateMachine):
             self.acked[msg_id] = to
 
     async def _advance(self, seconds: float) -> None:
-        self.host.clock.jump(seconds)
+        self.clock.jump(seconds)
         await self._settle()
 
     # ---------------------------------------------------------------- rules
