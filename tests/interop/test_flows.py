@@ -14,7 +14,7 @@ import pytest
 
 from simulator.client import events as ev
 from simulator.client import open_client
-from simulator.client._events_groups import GroupisCreated, GroupsParticipantsAdd
+from simulator.client.events import GroupisCreated, GroupsParticipantsAdd
 from simulator.jid import user_jid
 from simulator.server import Group, Server, open_server
 from simulator.wire.node import Node

@@ -9,17 +9,18 @@ import trio.testing
 from simulator.client import IqError, LoginFailed, code_register, code_request
 from simulator.client import events as ev
 from simulator.client._api_account import AccountInfo, ServicePricing
-from simulator.client._events_account import (
+from simulator.client.events import (
     CallReceived,
     CallUpdate,
     Dirty,
     GetFeature,
+    GroupsParticipantChangedNumber,
+    NumberWasRemoved,
+    NumberWasUpdated,
     PaidAccount,
     PaymentRecieved,
     WebSync,
 )
-from simulator.client._events_contacts import NumberWasRemoved, NumberWasUpdated
-from simulator.client._events_groups import GroupsParticipantChangedNumber
 from simulator.server import Group, Server
 from simulator.server.flows import account as hooks
 from simulator.wire.node import Node

@@ -7,7 +7,7 @@ import trio
 
 from simulator.client import Client, IqError
 from simulator.client import events as ev
-from simulator.client._events_contacts import NumberWasAdded, NumberWasRemoved, NumberWasUpdated
+from simulator.client.events import NumberWasAdded, NumberWasRemoved, NumberWasUpdated
 from simulator.server import Server
 from simulator.server.flows.contacts import ContactChange, notify_contacts
 from simulator.wire.node import Node

@@ -10,7 +10,7 @@ import trio
 from simulator.client import Client
 from simulator.client import events as ev
 from simulator.client._api_encrypt import KeyBundle, PreKey, SignedPreKey
-from simulator.client._events_account import PreKeysLow
+from simulator.client.events import PreKeysLow
 from simulator.errors import IqError
 from simulator.server import Server, ServerConfig, open_server
 from simulator.server.flows.encrypt import LOW_PREKEYS

@@ -20,7 +20,7 @@ import trio
 from simulator.client import events as ev
 from simulator.client._api_contacts import StatusInfo
 from simulator.client._api_groups import BroadcastListInfo
-from simulator.client._events_groups import GroupInfo, GroupisCreated
+from simulator.client.events import GroupInfo, GroupisCreated
 from simulator.server import Server
 from simulator.server.flows.profile import DEFAULT_STATUS
 from simulator.server.state import BroadcastList

@@ -10,7 +10,7 @@ import trio.testing
 
 from simulator.client import Client
 from simulator.client import events as ev
-from simulator.client._events_groups import (
+from simulator.client.events import (
     GetGroupsSubject,
     GroupInfo,
     GroupisCreated,

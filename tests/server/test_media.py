@@ -14,7 +14,7 @@ import trio.testing
 
 from simulator.client import HttpError, IqError, open_client
 from simulator.client import events as ev
-from simulator.client._events_account import MediaMessageSent, MediaUploadFailed
+from simulator.client.events import MediaMessageSent, MediaUploadFailed
 from simulator.server import Server, ServerConfig, open_server
 from simulator.server.flows.media import image_size
 from simulator.server.http import MAX_BODY, REQUEST_TIMEOUT

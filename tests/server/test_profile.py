@@ -9,7 +9,7 @@ import trio
 
 from simulator.client import Client, IqError
 from simulator.client import events as ev
-from simulator.client._events_contacts import (
+from simulator.client.events import (
     GetStatus,
     ProfilePictureChanged,
     ProfilePictureDeleted,
