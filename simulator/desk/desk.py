@@ -490,7 +490,7 @@ class Desk:
         if not name:
             raise DeskError("a name cannot be empty")
         await client.set_name(name)
-        self.server.state.accounts[client.jid].push_name = name
+        self.server.state.set_push_name(client.jid, name)
         return name
 
     async def _picture(self, args: _Args) -> object:
