@@ -190,8 +190,12 @@ def state_writes(source: str, filename: str = "<flow>") -> list[str]:
             for target in targets:
                 elements = target.elts if isinstance(target, ast.Tuple) else [target]
                 for element in elements:
-                    writes = isinstance(element, ast.Attribute | ast.Subscript)
-                    if writes and _reaches_state(element.value, derived, helpers):
+                    into = (
+                        element.value
+                        if isinstance(element, ast.Attribute | ast.Subscript)
+                        else None
+                    )
+                    if into is not None and _reaches_state(into, derived, helpers):
                         found.append(f"{filename}:{element.lineno}: {ast.unparse(element)}")
             if (
                 isinstance(node, ast.Call)
