@@ -33,6 +33,7 @@ from simulator.scenario.record import (
     schema_reference,
     write_recording,
 )
+from simulator.scenario.steps import ExpectSpec
 from simulator.server import open_server
 from simulator.transport import MemoryConnector
 from simulator.wire.node import Node
@@ -147,7 +148,7 @@ options:
 steps:
   - wait: 1s
   - login: alice
-  - send: {from: alice, to: bot, text: hi, id: '{{m1}}'}
+  - send: {from: alice, to: bot, id: '{{m1}}', text: hi}
   - expect: {to: bot, message: {from: alice, id: '{{m1}}', body: hi}}
   - expect: {to: alice, receipt: {from: bot, id: '{{m1}}', type: delivery}}
   - expect: {to: alice, message: {from: bot, id: '{{m2}}', body: hi}}
@@ -161,9 +162,9 @@ steps:
       result: <iq from="s.whatsapp.net" type="result"><props version="4"/></iq>
   - typing: {from: alice, to: bot}
   - expect: {to: bot, chatstate: {from: alice, state: composing}}
-  - send: {from: alice, to: bot, text: later, id: '{{m3}}'}
+  - send: {from: alice, to: bot, id: '{{m3}}', text: later}
   - expect: {to: bot, message: {from: alice, id: '{{m3}}', body: later}}
-  - expect: {to: alice, message: {from: bot, id: '{{m4}}', body: /^/later/\Z/}, within: 1m6s}
+  - expect: {to: alice, within: 1m6s, message: {from: bot, id: '{{m4}}', body: /^/later/\Z/}}
   - expect: {to: bot, receipt: {from: alice, id: '{{m4}}', type: delivery}}
   - wait: 5.3s
   - logout: alice
@@ -348,8 +349,10 @@ def test_received_text_is_matched_literally_whatever_it_looks_like(text: str) ->
     body = Node("body", data=text)
     message = Node("message", {"from": BOT, "id": "b-1", "type": "text"}, [body])
     recorded = record_scenario([ev(0, "out", ALICE, message.to_text())], WORLD, BOT)
-    written = recorded.document["steps"][1]["expect"]["message"]["body"]
-    value = compile_value(written)
+    expect = recorded.scenario.steps[1].spec()
+    assert isinstance(expect, ExpectSpec) and expect.message is not None
+    assert expect.message.body is not None
+    value = compile_value(expect.message.body)
     assert isinstance(value, Literal | Regex)
     assert value.match(text, {}) == {}
     assert value.match(text + "!", {}) is None
@@ -439,7 +442,9 @@ async def test_a_recorded_session_replays_green_and_fails_a_broken_bot(
     assert not recorder.recording
     recorded = recorder.scenario(RecordOptions(name="hello and bye"))
     assert recorded.warnings == ()
-    acts = [step for step in recorded.document["steps"] if set(step) != {"expect"}]
+    steps = recorded.document["steps"]
+    assert isinstance(steps, list)
+    acts = [step for step in steps if isinstance(step, dict) and set(step) != {"expect"}]
     assert acts[:-2] == [
         {"login": "alice"},
         {"send": {"from": "alice", "to": "bot", "text": "hello", "id": "{{m1}}"}},
