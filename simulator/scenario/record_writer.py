@@ -78,6 +78,22 @@ FRESH_SUFFIX: Final = "-rec"
 """Added to the ids users make up in ``raw`` steps (see ``_Writer.sent_id``)."""
 _WRAPPERS: Final[Mapping[str, type[StepWrapper]]] = {w.KEY: w for w in STEP_TYPES}
 """Step key -> the one-key model of ``steps`` that holds the spec."""
+RECORDED_STEPS: Final[tuple[type[StepSpec], ...]] = (
+    LoginSpec,
+    LogoutSpec,
+    SendSpec,
+    ReceiptSpec,
+    ReadSpec,
+    TypingSpec,
+    PausedSpec,
+    PresenceSpec,
+    IqSpec,
+    RawSpec,
+    WaitSpec,
+    ExpectSpec,
+    UnorderedSpec,
+)
+"""The step classes the recorder writes (each its own ``record``, or its plain fields)."""
 
 
 @dataclass(frozen=True, slots=True)
