@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime
 import difflib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -238,7 +238,7 @@ class StepWrapper(FileModel):
     """The step's key: the name of the wrapper's one field."""
 
     @classmethod
-    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+    def __pydantic_init_subclass__(cls, **kwargs: object) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         (cls.KEY,) = cls.model_fields
 
