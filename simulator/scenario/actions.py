@@ -80,52 +80,52 @@ async def run_client_op(op: ClientOp, client: Client, rt: Context) -> Node | Non
 
 async def run_service_op(op: ServiceOp, rt: Context) -> Node | None:
     """Make the service do ``op``; the answer to check, if the operation has one."""
-    server = rt.server
+    service = rt.server
     match op:
         case NotifyContacts():
-            notify_contacts(server, op.jid, op.change)
+            notify_contacts(service, op.jid, op.change)
         case Ring():
-            if account.inject_call(server, op.callee.jid, op.caller.jid) is None:
+            if account.inject_call(service, op.callee.jid, op.caller.jid) is None:
                 rt.fail(f"the server cannot ring {op.callee.label}: not connected")
         case Pay():
             account.notify_payment(
-                server, op.party.jid, author=op.author, delta=op.delta, sku=op.sku
+                service, op.party.jid, author=op.author, delta=op.delta, sku=op.sku
             )
         case MarkDirty():
-            _live(rt, op.party, account.mark_dirty(server, op.party.jid, list(op.categories)))
+            _live(rt, op.party, account.mark_dirty(service, op.party.jid, list(op.categories)))
         case AskWebPairing():
-            account.notify_web_sync(server, op.jid, sync=op.sync, code=op.code, name=op.name)
+            account.notify_web_sync(service, op.jid, sync=op.sync, code=op.code, name=op.name)
         case NotifyFeatures():
-            account.notify_features(server, op.jid, op.sender, encrypt=op.encrypt)
+            account.notify_features(service, op.jid, op.sender, encrypt=op.encrypt)
         case EndSession():
             _end_session(rt, op)
         case RequestCode():
             try:
                 asked = await code_request(
-                    server, op.cc, op.number, identity=op.identity, method=op.method
+                    service, op.cc, op.number, identity=op.identity, method=op.method
                 )
             except RegistrationFailed as exc:
                 return answer_node(exc.answer)
             return answer_node(asked.answer)
         case RegisterCode():
-            sent = server.http.registrar.code_for(op.party.phone) or ""
+            sent = service.http.registrar.code_for(op.party.phone) or ""
             given = rt.render_text(op.code) if op.code is not None else sent
             try:
-                creds = await code_register(server, op.cc, op.number, given, identity=op.identity)
+                creds = await code_register(service, op.cc, op.number, given, identity=op.identity)
             except RegistrationFailed as exc:
                 return answer_node(exc.answer)
             rt.passwords[op.party.label] = creds.password
             return answer_node(creds.answer)
         case SetFault():
             try:
-                fault = op.spec.add_to(server.faults)
+                fault = op.spec.add_to(service.faults)
             except FaultError as exc:
                 rt.fail(f"the fault cannot be set: {exc}")
             rt.fault_set(fault, op.name)
         case ExpireAccount():
-            server.faults.expire(op.party.jid)
+            service.faults.expire(op.party.jid)
         case SuspendAccount():
-            rt.fault_set(server.faults.suspend(op.party.jid, for_=op.for_), op.name)
+            rt.fault_set(service.faults.suspend(op.party.jid, for_=op.for_), op.name)
         case ReleaseFault():
             held = rt.named_faults.get(op.name)
             if held is None:
@@ -133,7 +133,7 @@ async def run_service_op(op: ServiceOp, rt: Context) -> Node | None:
             rt.note(f"fault #{held.id} ({op.name}) releases {held.release()} stanzas")
         case ClearFaults():
             if op.name == "all":
-                server.faults.clear()
+                service.faults.clear()
                 rt.named_faults.clear()
                 return None
             named = rt.named_faults.pop(op.name, None)

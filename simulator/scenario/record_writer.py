@@ -72,7 +72,6 @@ TIME_WINDOW: Final = 2 * 86_400.0
 FLOW_WIDTH: Final = 100
 """Steps whose one-line form is longer than this are written in block style."""
 _DIGIT_RUN: Final = re.compile(r"(?<!\d)(\d{13}|\d{10})(?!\d)")
-_PREFIX: Final = {"message": "m", "receipt": "m", "iq": "q", "notification": "n"}
 DEFAULT_WITHIN: Final = 5.0
 FRESH_SUFFIX: Final = "-rec"
 """Added to the ids users make up in ``raw`` steps (see ``_Writer.sent_id``)."""
