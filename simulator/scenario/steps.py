@@ -11,6 +11,14 @@ builder ``b`` and returns a plan step (usually an existing one: a user sending a
 (:class:`~simulator.scenario.model.ServerActionSpec`) a field of :class:`ServerSpec`. The
 steps, kinds and actions of the flows are in ``flow_steps``, ``flow_matchers`` and
 ``service_steps``. Regenerate ``scenarios/scenario.schema.json`` (``simulator schema``).
+
+A step the recorder (``serve --record``) can write also has ``record``: the inverse of
+``plan``, from a stanza to the typed spec (or None when the stanza is not exactly what
+the step sends), asking the :class:`~simulator.scenario.recorded.Recorder` for names and
+captures; list it in ``record_writer.RECORDED_STEPS`` and drive it in the recorder's
+round-trip test. What a step needs done beyond sending a stanza (an upload, the
+service's hooks) is a record of ``plan.ClientOp`` / ``plan.ServiceOp``, carried out in
+``actions.py``.
 """
 
 from __future__ import annotations

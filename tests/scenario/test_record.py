@@ -345,6 +345,29 @@ def test_what_cannot_be_recorded_faithfully_is_a_warning() -> None:
         record_scenario([], WORLD, "491000000000")
 
 
+def test_a_stanza_no_typed_step_sends_exactly_is_raw(tmp_path: Path) -> None:
+    """A subscribe without ``to``, a receipt with ``type="delivery"`` written out, a text
+    with an extra attribute: a typed step would send something else."""
+    events = transcript("""
+0 login alice
+0 in    alice  <presence type="subscribe"/>
+0 in    alice  <receipt to="{B}" id="b-1" type="delivery"/>
+0 in    alice  <message to="{B}" type="text" id="a-1" edit="1"><body>x</body></message>
+0 in    alice  <chatstate to="{B}"><composing/><paused/></chatstate>
+""")
+    recorded = record_scenario(events, WORLD, BOT)
+    steps = recorded.document["steps"]
+    assert isinstance(steps, list)
+    assert [next(iter(step)) for step in steps if isinstance(step, dict)] == [
+        "login",
+        "raw",
+        "raw",
+        "raw",
+        "raw",
+    ]
+    valid(tmp_path, recorded)
+
+
 @pytest.mark.parametrize(
     "text",
     ["plain", "/start", "/start/", "/x/i", "{{name}}", "a {{b}} c", "{{ }}", "1+1=2 (yes) [no]\n$"],
