@@ -490,7 +490,7 @@ class Desk:
         if not name:
             raise DeskError("a name cannot be empty")
         await client.set_name(name)
-        self.server.state.accounts[client.jid].push_name = name
+        self.server.state.set_push_name(client.jid, name)
         return name
 
     async def _picture(self, args: _Args) -> object:
@@ -729,10 +729,11 @@ class Desk:
             recording = recorder.scenario(options)
         except ValueError as exc:
             raise DeskError(f"nothing to save: {exc}") from None
-        document = recording.document
-        if self.bot is not None and self.bot.function is not None:
-            document["bot"] = {"python": self.bot.target, **document["bot"]}
-        text = dump_scenario(document, schema=options.schema)
+        scenario = recording.scenario
+        if self.bot is not None and self.bot.function is not None and scenario.bot is not None:
+            bot = scenario.bot.model_copy(update={"python": self.bot.target})
+            scenario = scenario.model_copy(update={"bot": bot})
+        text = dump_scenario(scenario, schema=options.schema)
         notes = "".join(f"# warning: {w}\n" for w in recording.warnings)
         return notes + text
 

@@ -26,7 +26,7 @@ import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Final, cast
+from typing import IO, TYPE_CHECKING, Final, TypeGuard
 
 import trio
 
@@ -181,8 +181,7 @@ class BotSupervisor:
             with handle.scope:
                 if _takes_connect(function):
                     task_status.started(handle)
-                    run = cast("Callable[[Connect], Awaitable[None]]", function)
-                    await self._call(run(lambda: self._open(handle)))
+                    await self._call(function(lambda: self._open(handle)))
                     return
                 async with self._open(handle) as client:
                     task_status.started(handle)
@@ -309,8 +308,11 @@ Connect = Callable[[], AbstractAsyncContextManager[Client]]
 """What a bot that logs in again by itself is given: opens a new logged-in client."""
 
 
-def _takes_connect(function: BotFunction) -> bool:
-    """Whether ``function`` is ``async def bot(connect)`` rather than ``bot(client)``."""
+def _takes_connect(
+    function: Callable[..., Awaitable[None]],
+) -> TypeGuard[Callable[[Connect], Awaitable[None]]]:
+    """Whether ``function`` is ``async def bot(connect)`` rather than ``bot(client)`` (its
+    first parameter's name says which)."""
     try:
         names = list(inspect.signature(function).parameters)
     except (TypeError, ValueError):  # pragma: no cover - builtins without a signature

@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from simulator.jid import SERVER, user_jid
 from simulator.scenario import plan
@@ -51,7 +51,8 @@ class Shared:
     """What every builder of one file shares."""
 
     path: Path
-    data: Any
+    data: object
+    """The file as YAML read it (for lines and step paths)."""
     lines: list[str]
     directory: Directory
     bot: plan.BotPlan | None

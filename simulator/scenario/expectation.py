@@ -8,7 +8,7 @@ here.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import TYPE_CHECKING, Annotated, ClassVar, Self
 
 from pydantic import Field
 
@@ -31,6 +31,10 @@ from simulator.scenario.model import (
     short_form,
     summary,
 )
+
+if TYPE_CHECKING:
+    from simulator.scenario.recorded import Direction, Recorder
+    from simulator.wire.node import Node
 
 __all__ = ["Expectation"]
 
@@ -80,6 +84,32 @@ class Expectation(OneOf):
     contacts: ContactsMatch | None = Field(default=None, description=summary(ContactsMatch))
     picture: PictureMatch | None = Field(default=None, description=summary(PictureMatch))
     status: StatusMatch | None = Field(default=None, description=summary(StatusMatch))
+
+    @classmethod
+    def record(
+        cls,
+        r: Recorder,
+        to: str,
+        node: Node,
+        direction: Direction,
+        jid: str,
+        *,
+        within: float | None = None,
+    ) -> Self:
+        """``to`` gets ``node`` (which ``jid`` received, or sent: ``direction``): by the
+        typed fields of a message, receipt or chat state it received, else as a pattern."""
+        kind: MatcherSpec | None = None
+        if direction == "out":
+            for typed in (MessageMatch, ReceiptMatch, ChatstateMatch):
+                kind = typed.record(r, node, jid)
+                if kind is not None:
+                    break
+        if kind is None:
+            kind = NodeMatch.record(r, node, direction, jid)
+        fields: dict[str, str | float | MatcherSpec] = {"to": to, kind.KEY: kind}
+        if within is not None:
+            fields["within"] = within
+        return cls.model_validate(fields)
 
     def kind(self) -> tuple[str, MatcherSpec]:
         """The kind given (its key) and its fields."""

@@ -32,7 +32,6 @@ from simulator.vocabulary import FreeText, Text
 
 if TYPE_CHECKING:
     from simulator.scenario.builder import Builder
-    from simulator.scenario.plan import Context
 
 __all__ = ["ClearFaultsSpec", "FaultStepSpec", "ReleaseSpec", "RestartSpec"]
 
@@ -184,19 +183,11 @@ class FaultStepSpec(OneOf, StepSpec):
             b.problem(_one_sentence(exc), key)
             return None
         name = self.as_
-
-        async def set_fault(rt: Context) -> None:
-            try:
-                fault = spec.add_to(rt.server.faults)
-            except FaultError as exc:
-                rt.fail(f"the fault cannot be set: {exc}")
-            rt.fault_set(fault, name)
-
         label = f" as {name}" if name is not None else ""
         return plan.ServerAction(
             where=b.where,
             summary=f"fault{label}: {key.replace('_', ' ')} {value}",
-            action=set_fault,
+            action=plan.SetFault(spec=spec, name=name),
         )
 
     def _action(self) -> tuple[str, str]:
@@ -213,15 +204,12 @@ def _account_step(
     party = b.account(who, key)
     if party is None:
         return None
-
-    async def account(rt: Context) -> None:
-        faults = rt.server.faults
-        if key == "expire":
-            faults.expire(party.jid)
-            return
-        rt.fault_set(faults.suspend(party.jid, for_=for_), name)
-
-    return plan.ServerAction(where=b.where, summary=f"fault: {key} {party.label}", action=account)
+    action: plan.ServiceOp = (
+        plan.ExpireAccount(party=party)
+        if key == "expire"
+        else plan.SuspendAccount(party=party, for_=for_, name=name)
+    )
+    return plan.ServerAction(where=b.where, summary=f"fault: {key} {party.label}", action=action)
 
 
 def _one_sentence(exc: Exception) -> str:
@@ -246,14 +234,9 @@ class ReleaseSpec(StepSpec):
             b.problem(f"no fault step before this one is named {self.fault!r}", "fault")
             return None
         name = self.fault
-
-        async def release(rt: Context) -> None:
-            fault = rt.named_faults.get(name)
-            if fault is None:
-                rt.fail(f"the fault {name!r} was not set")
-            rt.note(f"fault #{fault.id} ({name}) releases {fault.release()} stanzas")
-
-        return plan.ServerAction(where=b.where, summary=f"release the fault {name}", action=release)
+        return plan.ServerAction(
+            where=b.where, summary=f"release the fault {name}", action=plan.ReleaseFault(name=name)
+        )
 
 
 class ClearFaultsSpec(StepSpec):
@@ -270,18 +253,9 @@ class ClearFaultsSpec(StepSpec):
         if name != "all" and name not in b.fault_names():
             b.problem(f"no fault step before this one is named {name!r} (or say all)", "fault")
             return None
-
-        async def clear(rt: Context) -> None:
-            if name == "all":
-                rt.server.faults.clear()
-                rt.named_faults.clear()
-                return
-            fault = rt.named_faults.pop(name, None)
-            if fault is None:
-                rt.fail(f"the fault {name!r} was not set")
-            fault.clear()
-
-        return plan.ServerAction(where=b.where, summary=f"clear the faults: {name}", action=clear)
+        return plan.ServerAction(
+            where=b.where, summary=f"clear the faults: {name}", action=plan.ClearFaults(name=name)
+        )
 
 
 class RestartSpec(StepSpec):

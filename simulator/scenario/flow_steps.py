@@ -32,9 +32,7 @@ from simulator.vocabulary import Id, NodeText, PathText, Text
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
-    from simulator.client import Client
     from simulator.scenario.builder import Builder
-    from simulator.scenario.plan import Context
 
 __all__ = [
     "AddParticipantsSpec",
@@ -300,20 +298,12 @@ class BlockSpec(_Request):
         if party is None or pattern is None:
             return None
         b.bind(pattern.names())
-        block = self.BLOCK
-
-        async def change(client: Client, rt: Context) -> Node | None:
-            targets = [rt.render_text(jid) for jid in jids]
-            for target in targets:
-                await (client.block(target) if block else client.unblock(target))
-            return None
-
-        verb = "blocks" if block else "unblocks"
+        verb = "blocks" if self.BLOCK else "unblocks"
         return plan.UserAction(
             where=b.where,
             party=party,
             summary=f"{party.label} {verb} {', '.join(self.user)}",
-            action=change,
+            action=plan.SetBlocked(targets=tuple(jids), block=self.BLOCK),
             result=pattern,
             within=self.within,
         )
@@ -401,28 +391,13 @@ class SetPictureSpec(_Request):
         if party is None or pattern is None or (image is None and not self.delete):
             return None
         b.bind(pattern.names())
-        own = party.jid
-
-        async def set_picture(client: Client, rt: Context) -> Node:
-            to = rt.render_text(target) if target is not None else own
-            pictures = (
-                [Node("picture"), Node("picture", {"type": "preview"})]
-                if image is None
-                else [
-                    Node("picture", {"type": "image"}, data=image),
-                    Node("picture", {"type": "preview"}, data=image),
-                ]
-            )
-            attrs = {"type": "set", "xmlns": "w:profile:picture", "to": to}
-            return await client.iq(Node("iq", attrs, pictures))
-
         whose = self.group or "its"
         verb = "deletes" if self.delete else "sets"
         return plan.UserAction(
             where=b.where,
             party=party,
             summary=f"{party.label} {verb} {whose} picture",
-            action=set_picture,
+            action=plan.SetPicture(to=target if target is not None else party.jid, image=image),
             result=pattern,
             within=self.within,
         )
@@ -521,25 +496,19 @@ def upload_step(
     text = b.text(caption, kind, "caption") if caption is not None else None
     # Read now, not in the run: a file read in a worker thread would let the virtual
     # clock jump while it runs.
-    data, name = path.read_bytes(), path.name
-
-    async def upload(client: Client, rt: Context) -> Node | None:
-        sent = await client.upload_media(
-            rt.render_text(target),
-            data,
-            kind,
-            filename=name,
-            caption=rt.render_text(text) if text is not None else None,
-            mimetype=mimetype,
-        )
-        if bind_id is not None:
-            rt.bind({bind_id: sent.id})
-        return None
-
+    action = plan.Upload(
+        to=target,
+        data=path.read_bytes(),
+        kind=kind,
+        filename=path.name,
+        caption=text,
+        mimetype=mimetype,
+        bind_id=bind_id,
+    )
     return plan.UserAction(
         where=b.where,
         party=party,
         summary=f"{party.label} uploads {file} and sends it to {to}",
-        action=upload,
+        action=action,
         result=compile_node(ACCEPTED),
     )

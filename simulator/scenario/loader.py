@@ -29,7 +29,7 @@ import importlib
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Final, TypeGuard
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -137,7 +137,7 @@ def _in_order(path: Path, problems: list[Problem]) -> list[Problem]:
 
 
 def _check_partially(
-    path: Path, text: str, data: Any, problems: list[Problem]
+    path: Path, text: str, data: object, problems: list[Problem]
 ) -> tuple[None, list[Problem]]:
     """The file model failed: still check, step by step, what validated.
 
@@ -179,7 +179,7 @@ def _check_partially(
 def _build(
     path: Path,
     text: str,
-    data: Any,
+    data: object,
     model: ScenarioHead,
     wrappers: Sequence[StepWrapper | None],
     problems: list[Problem],
@@ -233,7 +233,8 @@ def _skip_broken(shared: Shared, index: int, keys: Sequence[str]) -> None:
     may have been a login or logout, who is logged in is no longer known."""
     source = _step_source(shared.lines, locate(shared.data, ("steps", index))[0])
     shared.bound.update(CAPTURE.findall(source) + NAMED_GROUP.findall(source))
-    raw = shared.data["steps"][index]
+    steps = shared.data.get("steps") if isinstance(shared.data, dict) else None
+    raw = steps[index] if isinstance(steps, list) and index < len(steps) else None
     key = str(next(iter(raw))) if isinstance(raw, dict) and raw else ""
     near = [key] if key in keys else difflib.get_close_matches(key, keys, n=1)
     if not near or near[0] in ("login", "logout"):
@@ -248,7 +249,7 @@ def _options(spec: OptionsSpec) -> plan.Options:
 
 
 def _world(
-    path: Path, model: ScenarioHead, data: Any, problems: list[Problem], *, checked: bool
+    path: Path, model: ScenarioHead, data: object, problems: list[Problem], *, checked: bool
 ) -> World | None:
     if isinstance(model.world, World):
         # With problems in the world, the steps are still checked (nothing runs). A world
@@ -291,7 +292,7 @@ def _world(
 
 def _new_problems(
     problems: list[Problem],
-    data: Any,
+    data: object,
     path: Path,
     more: Sequence[WorldProblem],
     prefix: tuple[int | str, ...] = (),
@@ -308,7 +309,7 @@ def _new_problems(
     return out
 
 
-def recover_world(raw: Any, path: Path) -> tuple[World | None, list[WorldProblem]]:
+def recover_world(raw: object, path: Path) -> tuple[World | None, list[WorldProblem]]:
     """What can be kept of a world that failed validation, to check the steps against it.
 
     Accounts that fail keep their name (with a made-up phone), a phone listed twice gets a
@@ -320,25 +321,29 @@ def recover_world(raw: Any, path: Path) -> tuple[World | None, list[WorldProblem
     if not isinstance(raw, dict):
         return None, []
     context = {"path": str(path)}
-    accounts: list[dict[str, Any]] = []
+    accounts: list[dict[str, object]] = []
     phones: set[str] = set()
     twice: list[WorldProblem] = []
     items = raw.get("accounts")
     for index, item in enumerate(items if isinstance(items, list) else []):
         try:
-            account = AccountSpec.model_validate(item, context=context).model_dump()
+            account: dict[str, object] = AccountSpec.model_validate(
+                item, context=context
+            ).model_dump()
+            phone = str(account["phone"])
         except ValidationError:
             name = item.get("name") if isinstance(item, dict) else None
             if not isinstance(name, str):
                 continue
-            account = {"phone": "", "name": name}
-        if account["phone"] in phones:
-            twice.append((f"phone {account['phone']} is listed twice", ("accounts",)))
-        if account["phone"] in phones or not account["phone"]:
-            account["phone"] = f"{99_000_000_000 + index}"
-        phones.add(account["phone"])
+            account, phone = {"name": name}, ""
+        if phone in phones:
+            twice.append((f"phone {phone} is listed twice", ("accounts",)))
+        if phone in phones or not phone:
+            phone = f"{99_000_000_000 + index}"
+        account["phone"] = phone
+        phones.add(phone)
         accounts.append(account)
-    kept: dict[str, Any] = {"accounts": accounts}
+    kept: dict[str, object] = {"accounts": accounts}
     for key, value in raw.items():
         if key == "accounts":
             continue
@@ -419,9 +424,15 @@ def import_bot(target: str, *, search: Sequence[Path] = ()) -> BotFunction:
         if not hasattr(found, part):
             raise ScenarioError(f"the bot module {module_name!r} has no {attr!r}")
         found = getattr(found, part)
-    if not callable(found):
+    if not _is_bot(found):
         raise ScenarioError(f"{target} is not callable")
-    return cast("BotFunction", found)
+    return found
+
+
+def _is_bot(found: object) -> TypeGuard[BotFunction]:
+    """A bot is anything callable: its parameter (a client, or ``connect``) is told apart
+    and called when it runs."""
+    return callable(found)
 
 
 def _where(shared: Shared, index: int, *rest: int | str) -> plan.Where:

@@ -12,14 +12,18 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field
 
+from simulator import stanzas
 from simulator.scenario.match import Absent, AbsentOr, Pattern
 from simulator.scenario.match import Literal as Exactly
 from simulator.scenario.model import MatcherSpec, Name
+from simulator.scenario.recorded import literal, printable
 from simulator.vocabulary import Choices, FreeText, Matched, NodeText, Text
 
 if TYPE_CHECKING:
     from simulator.scenario.builder import Builder
     from simulator.scenario.match import Value
+    from simulator.scenario.recorded import Direction, Recorder
+    from simulator.wire.node import Node
 
 __all__ = [
     "AckMatch",
@@ -103,6 +107,23 @@ class MessageMatch(MatcherSpec):
             children.append(Pattern("media", media))
         return Pattern("message", attrs, tuple(children))
 
+    @classmethod
+    def record(cls, r: Recorder, node: Node, jid: str) -> MessageMatch | None:
+        """A text message ``jid`` received: sender, id, author and body."""
+        seen = stanzas.message.recognize(node)
+        if seen is None or seen.sender is None or seen.media is not None:
+            return None
+        text = printable(seen.body)
+        if text is None:
+            return None
+        fields = {"from": r.jid_pattern(seen.sender)}
+        if (msg_id := r.received_id(node, jid)) is not None:
+            fields["id"] = msg_id
+        if seen.participant is not None:
+            fields["participant"] = r.jid_pattern(seen.participant)
+        fields["body"] = literal(text)
+        return cls.model_validate(fields)
+
 
 class ReceiptMatch(MatcherSpec):
     """A receipt; ``type: delivery`` means a receipt without a type."""
@@ -131,6 +152,20 @@ class ReceiptMatch(MatcherSpec):
         elif self.type is not None:
             attrs.append(("type", b.value(self.type, "type")))
         return Pattern("receipt", tuple(attrs))
+
+    @classmethod
+    def record(cls, r: Recorder, node: Node, jid: str) -> ReceiptMatch | None:
+        """A receipt ``jid`` received (of one message, or several in a list: ``node``)."""
+        seen = stanzas.receipt.recognize(node)
+        if seen is None or seen.sender is None or node.children:
+            return None
+        fields = {"from": r.jid_pattern(seen.sender)}
+        if (msg_id := r.received_id(node, jid)) is not None:
+            fields["id"] = msg_id
+        fields["type"] = literal(seen.type or "delivery")
+        if seen.participant is not None:
+            fields["participant"] = r.jid_pattern(seen.participant)
+        return cls.model_validate(fields)
 
 
 class AckMatch(MatcherSpec):
@@ -188,6 +223,19 @@ class ChatstateMatch(MatcherSpec):
         attrs = _attrs(b, [("from", self.from_, "jid"), ("participant", self.participant, "jid")])
         children = (Pattern(self.state),) if self.state is not None else ()
         return Pattern("chatstate", attrs, children)
+
+    @classmethod
+    def record(cls, r: Recorder, node: Node, jid: str) -> ChatstateMatch | None:
+        """Someone typing (or stopping) to ``jid``."""
+        seen = stanzas.chatstate.recognize(node)
+        if seen is None or seen.sender is None or len(node.children) != 1:
+            return None
+        if seen.state not in ("composing", "paused"):
+            return None
+        fields = {"from": r.jid_pattern(seen.sender), "state": seen.state}
+        if seen.participant is not None:
+            fields["participant"] = r.jid_pattern(seen.participant)
+        return cls.model_validate(fields)
 
 
 class NotificationMatch(MatcherSpec):
@@ -255,3 +303,8 @@ class NodeMatch(MatcherSpec):
 
     def pattern(self, b: Builder, *, exact: bool) -> Pattern | None:
         return b.pattern(self.pattern_, exact=exact)
+
+    @classmethod
+    def record(cls, r: Recorder, node: Node, direction: Direction, jid: str) -> NodeMatch:
+        """Any stanza, as a pattern (what the replay cannot repeat captured or left out)."""
+        return cls.model_validate({"pattern": r.pattern(node, direction, jid)})

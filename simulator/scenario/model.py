@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime
 import difflib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -33,12 +33,16 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PlainSerializer,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
     Tag,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from simulator.scenario.durations import DURATION_PATTERN, parse_duration
+from simulator.scenario.durations import DURATION_PATTERN, format_duration, parse_duration
 from simulator.vocabulary import FreeText, PathText, Text
 from simulator.world import World
 
@@ -79,6 +83,22 @@ class FileModel(BaseModel):
     SHORT_FIELD: ClassVar[str | None] = None
     """If set, a scalar (or list) in place of the mapping is read as this one field."""
 
+    @model_serializer(mode="wrap")
+    def _short_form(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> object:
+        """Dumped with ``exclude_unset`` (as the recorder writes files), a model holding only
+        its ``SHORT_FIELD`` is that value: ``wait: 2s``, ``login: alice``."""
+        data = handler(self)
+        key = self.SHORT_FIELD
+        if key is None or not info.exclude_unset or not isinstance(data, dict) or len(data) != 1:
+            return data
+        for name, field in type(self).model_fields.items():
+            if key in (name, field.alias):
+                written = field.alias or name if info.by_alias else name
+                return data.get(written, data)
+        return data
+
 
 def _duration(value: object) -> float:
     try:
@@ -93,8 +113,10 @@ Duration = Annotated[
         _duration,
         json_schema_input_type=Union[Annotated[str, Field(pattern=DURATION_PATTERN)], float],  # noqa: UP007
     ),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
 ]
-"""``500ms``, ``5s``, ``2m``, ``1h``, ``1d`` (combinable: ``1h30m``), or seconds as a number."""
+"""``500ms``, ``5s``, ``2m``, ``1h``, ``1d`` (combinable: ``1h30m``), or seconds as a number;
+written back (``model_dump(mode="json")``) the way users write it: ``5s``, ``1h30m``."""
 
 
 def _text(value: object) -> object:
@@ -216,7 +238,7 @@ class StepWrapper(FileModel):
     """The step's key: the name of the wrapper's one field."""
 
     @classmethod
-    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+    def __pydantic_init_subclass__(cls, **kwargs: object) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         (cls.KEY,) = cls.model_fields
 

@@ -8,9 +8,11 @@ is their union. Several file step types share a plan step:
 ``send``, ``receipt``, ``read``, ``typing``, ``presence`` and ``raw`` are all a
 :class:`Transmit` of a node template; the group, contact, privacy and profile steps are a
 :class:`SendIq`; what needs the client library (an upload, block = read the list, set it)
-is a :class:`UserAction`, and the service's own doings (hooks, registration over HTTP) a
-:class:`ServerAction`: these two carry the step's own action, a function of the
-:class:`Context` (what of the run such an action may use).
+is a :class:`UserAction`, and the service's own doings (hooks, registration over HTTP,
+faults) a :class:`ServerAction`. These two carry what to do as data too (a
+:data:`ClientOp` or a :data:`ServiceOp`: which operation, on whom, with what), which
+``actions.py`` carries out, one ``match`` each, given the :class:`Context` (what of the
+run an action may use).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Literal, NoReturn, Protocol, TypeAlias
 
 from simulator.scenario.durations import format_duration
 from simulator.scenario.match import Pattern, render_pattern
@@ -26,37 +28,55 @@ from simulator.scenario.match import Pattern, render_pattern
 if TYPE_CHECKING:
     from simulator.client import Client
     from simulator.server import Server
+    from simulator.server.fault_spec import FaultSpec
     from simulator.server.faults import Fault
     from simulator.wire.node import Node
     from simulator.world import World
 
 __all__ = [
+    "AskWebPairing",
     "BotFunction",
     "BotPlan",
-    "ClientAction",
+    "ClearFaults",
+    "ClientOp",
     "CommandBot",
     "Context",
+    "EndSession",
     "Expect",
     "ExpectNone",
     "Expectation",
+    "ExpireAccount",
     "InProcessBot",
     "Login",
     "Logout",
+    "MarkDirty",
+    "NotifyContacts",
+    "NotifyFeatures",
     "Options",
     "Party",
+    "Pay",
+    "RegisterCode",
+    "ReleaseFault",
+    "RequestCode",
     "Restart",
+    "Ring",
     "Scenario",
     "SendIq",
     "ServerAction",
     "ServerDeliver",
     "ServerPing",
     "ServerPush",
-    "ServiceAction",
+    "ServiceOp",
+    "SetBlocked",
+    "SetFault",
+    "SetPicture",
     "StartBot",
     "Step",
     "StopBot",
+    "SuspendAccount",
     "Transmit",
     "Unordered",
+    "Upload",
     "UserAction",
     "Wait",
     "Where",
@@ -67,10 +87,6 @@ BotFunction: TypeAlias = "Callable[[Client], Awaitable[None]]"
 or ``async def bot(connect) -> None`` (the parameter's name tells them apart), given a
 function opening a new logged-in client each time, for a bot that logs in again by itself
 (typed as the first: cast such a function to ``BotFunction`` to pass it as an override)."""
-ClientAction: TypeAlias = "Callable[[Client, Context], Awaitable[Node | None]]"
-"""What a :class:`UserAction` does with the user's client; returns the service's answer."""
-ServiceAction: TypeAlias = "Callable[[Context], Awaitable[Node | None]]"
-"""What a :class:`ServerAction` does; returns the answer to check (or None)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -289,16 +305,203 @@ class SendIq:
         return self.summary or f"iq from {self.party.label}"
 
 
+# -------------------------------------------------------------------- what a user does
+# Templates (``str`` holding ``{{captures}}``) are filled in when the action runs.
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetBlocked:
+    """Block (or unblock) users one by one, as ``Client.block`` does (read the list, set it)."""
+
+    targets: tuple[str, ...]
+    """JID templates."""
+    block: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetPicture:
+    """Set (``image``) or delete (None) the profile picture of ``to`` (the user or a group)."""
+
+    to: str
+    """A JID template."""
+    image: bytes | None = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Upload:
+    """Upload a file over the HTTP side and send it, as ``Client.upload_media`` does."""
+
+    to: str
+    """A JID template."""
+    data: bytes = field(repr=False)
+    kind: str
+    filename: str
+    caption: str | None = None
+    """A text template."""
+    mimetype: str | None = None
+    bind_id: str | None = None
+    """Bind this capture to the id of the message sent."""
+
+
+ClientOp: TypeAlias = SetBlocked | SetPicture | Upload
+"""What a :class:`UserAction` does with the user's client."""
+
+
+# -------------------------------------------------------------------- what the service does
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotifyContacts:
+    """Tell everyone who synced ``jid`` that it registered, left or changed."""
+
+    jid: str
+    change: Literal["add", "remove", "update"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ring:
+    """An incoming call offer from ``caller`` (``callee`` must be connected)."""
+
+    caller: Party
+    callee: Party
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pay:
+    """A payment: ``party`` is paid for ``delta`` more days (by ``author``, if given)."""
+
+    party: Party
+    author: str | None
+    delta: int
+    sku: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarkDirty:
+    """Dirty flags for a connected party."""
+
+    party: Party
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AskWebPairing:
+    """WhatsApp Web asks ``jid`` to pair."""
+
+    jid: str
+    sync: bytes
+    code: bytes
+    name: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotifyFeatures:
+    """``sender``'s capabilities changed, told to ``jid``."""
+
+    jid: str
+    sender: str
+    encrypt: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EndSession:
+    """The service ends a connected party's session: a stream error (``disconnect``, with
+    ``reason``), another login taking it (``conflict``), or a dropped connection (``kill``)."""
+
+    party: Party
+    how: Literal["disconnect", "conflict", "kill"]
+    reason: str = "system-shutdown"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestCode:
+    """Ask for a registration code (``/v2/code``); the answer is checked as a node."""
+
+    cc: str
+    number: str
+    identity: str
+    method: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegisterCode:
+    """Submit a code (``/v2/register``): ``code`` (a template), or the one last sent; the
+    password it issues is ``party``'s from then on."""
+
+    party: Party
+    cc: str
+    number: str
+    identity: str
+    code: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetFault:
+    """Set a fault on the server (kept as ``name``, if given)."""
+
+    spec: FaultSpec
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpireAccount:
+    """The account's subscription runs out."""
+
+    party: Party
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SuspendAccount:
+    """The account is banned (for ``for_`` seconds, or until its fault is cleared)."""
+
+    party: Party
+    for_: float | None
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReleaseFault:
+    """What the named ``hold`` fault keeps goes on."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClearFaults:
+    """The named fault ends (``all``: every fault)."""
+
+    name: str
+
+
+ServiceOp: TypeAlias = (
+    NotifyContacts
+    | Ring
+    | Pay
+    | MarkDirty
+    | AskWebPairing
+    | NotifyFeatures
+    | EndSession
+    | RequestCode
+    | RegisterCode
+    | SetFault
+    | ExpireAccount
+    | SuspendAccount
+    | ReleaseFault
+    | ClearFaults
+)
+"""What a :class:`ServerAction` does."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserAction:
     """A user does something through its client library (two iqs, an upload...) and the
-    service's answer must match ``result`` (an action returning None answered a plain
-    ``<iq type="result"/>``)."""
+    service's answer must match ``result`` (an action with no answer of its own answered
+    a plain ``<iq type="result"/>``)."""
 
     where: Where
     party: Party
     summary: str
-    action: ClientAction = field(compare=False)
+    action: ClientOp
     result: Pattern | None = None
     within: float | None = None
 
@@ -308,12 +511,12 @@ class UserAction:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerAction:
-    """The service does something (a hook of a flow, a registration request...); an
-    answer it returns must match ``result``."""
+    """The service does something (a hook of a flow, a registration request, a fault...);
+    an answer it returns must match ``result``."""
 
     where: Where
     summary: str
-    action: ServiceAction = field(compare=False)
+    action: ServiceOp
     result: Pattern | None = None
     answer_note: str = "the answer"
     party: str | None = None

@@ -1,10 +1,12 @@
 """Writing a recorded session as a scenario: the pure half of ``serve --record``.
 
 A list of :class:`Tapped` events (what users and the bot sent and received, with server
-times) becomes a scenario document in two passes: an analysis of each session (what its
-client did by itself: announce presence, automatic receipts and acks), then a writer
-that turns user actions into steps and deliveries into expectations, with captures for
-ids and timestamps. No trio and no server here: :mod:`simulator.scenario.record` taps a
+times) becomes a scenario in two passes: an analysis of each session (what its client did
+by itself: announce presence, automatic receipts and acks), then a writer that turns user
+actions into steps and deliveries into expectations, with captures for ids and
+timestamps. Each step is the typed spec of its step class, made by the class's own
+``record`` (the inverse of its ``plan``; :mod:`simulator.scenario.recorded`); the file is
+those models dumped. No trio and no server here: :mod:`simulator.scenario.record` taps a
 live server and calls :func:`record_scenario`. The rules are in that module's docstring.
 """
 
@@ -14,19 +16,38 @@ import datetime
 import io
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Final, Literal, TypeAlias
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from simulator import stanzas
 from simulator.jid import SERVER, user_jid
-from simulator.scenario.durations import format_duration
-from simulator.scenario.match import CAPTURE, PatternError, compile_value
-from simulator.scenario.match import Literal as LiteralValue
+from simulator.scenario.document import STEP_TYPES, ScenarioFile
+from simulator.scenario.expectation import Expectation
+from simulator.scenario.match import CAPTURE
+from simulator.scenario.model import BotSpec, OptionsSpec, StepSpec, StepWrapper, WorldFile
+from simulator.scenario.recorded import Direction as Way
+from simulator.scenario.recorded import literal, printable
+from simulator.scenario.steps import (
+    ExpectSpec,
+    IqSpec,
+    LoginSpec,
+    LogoutSpec,
+    PausedSpec,
+    PresenceSpec,
+    RawSpec,
+    ReadSpec,
+    ReceiptSpec,
+    SendSpec,
+    TypingSpec,
+    UnorderedSpec,
+    WaitSpec,
+)
 from simulator.wire.node import Node
-from simulator.world import AccountSpec
+from simulator.world import AccountSpec, World
 
 __all__ = [
     "DEFAULT_WITHIN",
@@ -40,22 +61,38 @@ __all__ = [
 ]
 
 Direction = Literal["in", "out", "login", "logout"]
+Json: TypeAlias = "str | int | float | bool | list[Json] | dict[str, Json] | None"
+"""A scenario file's data as YAML writes it."""
 
 RESERVED: Final = frozenset({"bot", "server"})
 DROPPED_ATTRS: Final = frozenset({"t", "offline", "notify"})
 """Attributes left out of patterns: times, the offline flag, push names."""
-SERVER_NOISE: Final = frozenset({"ack", "presence", "ib", "stream:error"})
-"""Tags of stanzas the server sends that never become expectations."""
 TIME_WINDOW: Final = 2 * 86_400.0
 """A number within this many seconds of the session is taken for one of its timestamps."""
 FLOW_WIDTH: Final = 100
 """Steps whose one-line form is longer than this are written in block style."""
 _DIGIT_RUN: Final = re.compile(r"(?<!\d)(\d{13}|\d{10})(?!\d)")
-_REGEX_SPECIAL: Final = re.compile(r"[.^$*+?{}\[\]\\|()]")
-_PREFIX: Final = {"message": "m", "receipt": "m", "iq": "q", "notification": "n"}
 DEFAULT_WITHIN: Final = 5.0
 FRESH_SUFFIX: Final = "-rec"
-"""Added to the ids users make up in ``raw`` steps (see ``_Writer._send_id``)."""
+"""Added to the ids users make up in ``raw`` steps (see ``_Writer.sent_id``)."""
+_WRAPPERS: Final[Mapping[str, type[StepWrapper]]] = {w.KEY: w for w in STEP_TYPES}
+"""Step key -> the one-key model of ``steps`` that holds the spec."""
+RECORDED_STEPS: Final[tuple[type[StepSpec], ...]] = (
+    LoginSpec,
+    LogoutSpec,
+    SendSpec,
+    ReceiptSpec,
+    ReadSpec,
+    TypingSpec,
+    PausedSpec,
+    PresenceSpec,
+    IqSpec,
+    RawSpec,
+    WaitSpec,
+    ExpectSpec,
+    UnorderedSpec,
+)
+"""The step classes the recorder writes (each its own ``record``, or its plain fields)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +132,21 @@ class RecordOptions:
 
 @dataclass(frozen=True, slots=True)
 class Recording:
-    """A recorded scenario: the file's text, its data, and what could not be recorded well."""
+    """A recorded scenario: the file's text, its typed model, and what could not be
+    recorded well."""
 
     text: str
-    document: dict[str, Any]
-    steps: int
+    scenario: ScenarioFile
     warnings: tuple[str, ...]
+
+    @property
+    def steps(self) -> int:
+        return len(self.scenario.steps)
+
+    @property
+    def document(self) -> dict[str, Json]:
+        """The file's data (what its YAML holds): the model dumped as the file is."""
+        return scenario_data(self.scenario)
 
 
 def record_scenario(
@@ -122,11 +168,10 @@ def record_scenario(
     """
     options = options or RecordOptions()
     writer = _Writer(events, accounts, user_jid(bot), options)
-    document = writer.document()
+    scenario = writer.scenario()
     return Recording(
-        text=dump_scenario(document, schema=options.schema),
-        document=document,
-        steps=len(document["steps"]),
+        text=dump_scenario(scenario, schema=options.schema),
+        scenario=scenario,
         warnings=tuple(writer.warnings),
     )
 
@@ -185,10 +230,12 @@ def _analyse(events: Sequence[Tapped], bot: str, names: dict[str, str]) -> _Anal
         node = event.node
         if node is None:
             continue
-        if node.tag == "iq":
-            _pair_iq(found, requests, index, event, node)
-        elif node.tag == "message" and event.direction == "out" and event.jid != bot:
-            _note_delivery(found, node, bot)
+        if (iq := stanzas.iq.recognize(node)) is not None:
+            _pair_iq(found, requests, index, event, iq)
+        elif event.direction == "out" and event.jid != bot:
+            message = stanzas.message.recognize(node)
+            if message is not None and (message.participant or message.sender) == bot:
+                found.delivered.add(message.id)
         if event.jid != bot:
             _watch_user(session, index, event.direction, node, names.get(event.jid, ""))
     for session in sessions:
@@ -204,17 +251,16 @@ def _pair_iq(
     requests: dict[tuple[str, str, str], int],
     index: int,
     event: Tapped,
-    node: Node,
+    iq: stanzas.iq.Iq,
 ) -> None:
-    kind, iq_id = node.get("type"), node.get("id", "")
-    if kind in ("get", "set"):
+    if iq.type in ("get", "set"):
         asker = "client" if event.direction == "in" else "server"
-        requests[(event.jid, asker, iq_id)] = index
-        if _is_ping(node):
+        requests[(event.jid, asker, iq.id)] = index
+        if _is_ping(iq):
             found.noise.add(index)
-    elif kind in ("result", "error"):
+    elif iq.type in ("result", "error"):
         asker = "client" if event.direction == "out" else "server"
-        request = requests.pop((event.jid, asker, iq_id), None)
+        request = requests.pop((event.jid, asker, iq.id), None)
         if request is not None:
             found.answer_of[request] = index
             if request in found.noise:
@@ -222,76 +268,73 @@ def _pair_iq(
 
 
 def _watch_user(session: _Session, index: int, direction: str, node: Node, name: str) -> None:
+    """What a user's client did: the announce presence, automatic receipts and acks are
+    what the client library sends (:mod:`simulator.stanzas`), compared node for node."""
     if direction == "out":
-        if node.tag == "message":
-            session.expected_receipts.append(_auto_receipt(node))
-        elif node.tag in ("receipt", "notification"):
+        if stanzas.message.recognize(node) is not None:
+            session.expected_receipts.append(stanzas.receipt.delivery_for(node))
+        elif stanzas.receipt.recognize(node) or stanzas.notification.recognize(node):
             session.ackables += 1
         return
-    if node.tag == "presence":
+    if stanzas.presence.recognize(node) is not None:
         first = not session.presence_seen and not session.sent_before_presence
-        if first and node == _announce(name):
+        if first and node == stanzas.presence.available(name=name):
             session.announce_at = index
         session.presence_seen = True
-    elif node.tag in ("message", "receipt", "chatstate"):
+    elif (
+        stanzas.message.recognize(node)
+        or stanzas.receipt.recognize(node)
+        or stanzas.chatstate.recognize(node)
+    ):
         session.sent_before_presence = True
-    if node.tag == "receipt" and node.get("type") is None:
+    receipt = stanzas.receipt.recognize(node)
+    if receipt is not None and receipt.type is None:
         if node in session.expected_receipts:
             session.expected_receipts.remove(node)
             session.auto_receipts.append(index)
         else:
             session.manual_delivery = True
-    elif node.tag == "ack":
+    elif stanzas.ack.recognize(node) is not None:
         session.acks += 1
 
 
-def _note_delivery(found: _Analysis, message: Node, bot: str) -> None:
-    if (message.get("participant") or message.get("from")) == bot:
-        found.delivered.add(message.get("id", ""))
+def _is_ping(iq: stanzas.iq.Iq) -> bool:
+    return iq.xmlns == stanzas.iq.PING_XMLNS or (iq.xmlns == "w:p" and iq.child == "ping")
 
 
-def _announce(name: str) -> Node:
-    """The presence the client library sends right after login (``announce``)."""
-    return Node("presence", {"type": "available", "name": name} if name else {"type": "available"})
+def _is_noise(node: Node) -> bool:
+    """What the server sends that never becomes an expectation: acks, presences, ``ib``
+    (the offline marker, dirty flags) and stream errors."""
+    return bool(
+        stanzas.ack.recognize(node)
+        or stanzas.presence.recognize(node)
+        or stanzas.ib.recognize(node)
+        or stanzas.errors.recognize_stream_error(node)
+    )
 
 
-def _auto_receipt(message: Node) -> Node:
-    """The delivery receipt the client library sends for ``message`` by itself."""
-    attrs = {"to": message.get("from", ""), "id": message.get("id", "")}
-    if message.get("participant"):
-        attrs["participant"] = message.get("participant", "")
-    return Node("receipt", attrs)
-
-
-def _is_ping(node: Node) -> bool:
-    xmlns = node.get("xmlns")
-    return xmlns == "urn:xmpp:ping" or (xmlns == "w:p" and node.child("ping") is not None)
-
-
-def _owner(direction: str, jid: str, node: Node) -> str:
+def _owner(direction: Way, jid: str, node: Node) -> str:
     """Whose id ``node``'s ``id`` is: the party that chose it (ids repeat between parties)."""
-    tag = node.tag
-    if tag == "message":
-        return jid if direction == "in" else node.get("participant") or node.get("from") or jid
-    if tag == "receipt":
-        return node.get("participant") or node.get("to") or jid if direction == "in" else jid
-    if tag == "iq":
-        asks = node.get("type") in ("get", "set")
+    if (message := stanzas.message.recognize(node)) is not None:
+        return jid if direction == "in" else message.participant or message.sender or jid
+    if (receipt := stanzas.receipt.recognize(node)) is not None:
+        return receipt.participant or receipt.to or jid if direction == "in" else jid
+    if (iq := stanzas.iq.recognize(node)) is not None:
+        asks = iq.type in ("get", "set")
         if direction == "in":
             return jid if asks else SERVER
         return SERVER if asks else jid
     return jid if direction == "in" else SERVER
 
 
-def _text(data: bytes | None) -> str | None:
-    """``data`` as text, if it is printable UTF-8."""
-    if data is None:
-        return None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    return text if all(ch.isprintable() or ch in "\n\t\r" for ch in text) else None
+def _prefix(node: Node) -> str:
+    """The prefix of the captures of ``node``'s id: ``m`` (messages and the receipts of
+    messages), ``q`` (iqs), ``n`` (notifications), else ``i``."""
+    if stanzas.message.recognize(node) or stanzas.receipt.recognize(node):
+        return "m"
+    if stanzas.iq.recognize(node):
+        return "q"
+    return "n" if stanzas.notification.recognize(node) else "i"
 
 
 # ==================================================================== pass 2: writing
@@ -312,11 +355,12 @@ class _Ref:
     @property
     def pattern(self) -> str:
         """In a pattern."""
-        return f"{{{{{self.capture}}}}}" if self.capture else _literal(self.literal)
+        return f"{{{{{self.capture}}}}}" if self.capture else literal(self.literal)
 
 
 class _Writer:
-    """Turns events into steps; holds the names, captures and clock of the file."""
+    """Turns events into steps; holds the names, captures and clock of the file. It is the
+    :class:`~simulator.scenario.recorded.Recorder` the step classes' ``record`` ask."""
 
     def __init__(
         self,
@@ -338,7 +382,7 @@ class _Writer:
         """(id, the party that chose it) -> how the file writes it."""
         self.values: dict[str, str] = {}
         """Other values the replay cannot repeat (group JIDs, URLs...) -> capture names."""
-        self.steps: list[dict[str, Any]] = []
+        self.steps: list[StepSpec] = []
         self.warnings: list[str] = []
         times = [event.at for event in self.events]
         self.window = (min(times, default=0.0), max(times, default=0.0))
@@ -352,9 +396,9 @@ class _Writer:
         self.autostart = True
         self.unknown: set[str] = set()
 
-    # ---------------------------------------------------------------- the document
+    # ---------------------------------------------------------------- the scenario
 
-    def document(self) -> dict[str, Any]:
+    def scenario(self) -> ScenarioFile:
         for index, event in enumerate(self.events):
             self._event(index, event)
         if not self.bot_seen:
@@ -363,27 +407,31 @@ class _Writer:
         steps = self.steps
         if not steps:
             self.warnings.append("nothing was recorded: no client logged in")
-            steps = [{"wait": "0s"}]
-        bot: dict[str, Any] = {"account": self._bot_ref()}
+            steps = [WaitSpec(duration=0.0)]
+        bot = BotSpec(account=self._bot_ref())
         if not self.autostart:
-            bot["autostart"] = False
-        options: dict[str, Any] = {"start": iso_time(self.window[0])} if self.events else {}
+            bot = BotSpec(account=self._bot_ref(), autostart=False)
+        options: dict[str, float | int | datetime.datetime] = {}
+        if self.events:
+            options["start"] = _moment(self.window[0])
         if self.options.within != DEFAULT_WITHIN:
-            options["within"] = format_duration(self.options.within)
+            options["within"] = self.options.within
         if self.options.seed:
             options["seed"] = self.options.seed
-        document: dict[str, Any] = {"name": self.options.name}
+        world: World | WorldFile = (
+            WorldFile(file=self.options.world)
+            if self.options.world is not None
+            else World(accounts=[_account(a) for a in self.accounts.values()])
+        )
+        head: dict[str, str | World | WorldFile | BotSpec | OptionsSpec | list[StepWrapper]]
+        head = {"name": self.options.name}
         if self.options.description:
-            document["description"] = self.options.description
-        if self.options.world is not None:
-            document["world"] = self.options.world
-        else:
-            document["world"] = {"accounts": [_account(a) for a in self.accounts.values()]}
-        document["bot"] = bot
+            head["description"] = self.options.description
+        head |= {"world": world, "bot": bot}
         if options:
-            document["options"] = options
-        document["steps"] = steps
-        return document
+            head["options"] = OptionsSpec.model_validate(options)
+        head["steps"] = [_WRAPPERS[step.KEY].model_validate({step.KEY: step}) for step in steps]
+        return ScenarioFile.model_validate(head)
 
     def _bot_ref(self) -> str:
         account = self.accounts[self.bot]
@@ -434,229 +482,150 @@ class _Writer:
                 return
             if first:
                 self.autostart = False
-            self._action(at, {"login": "bot"})
+            self._action(at, LoginSpec.record("bot"))
             return
-        login: dict[str, Any] = {}
-        if session.announce_at is None:
-            login["announce"] = False
-        if not session.auto_receipt:
-            login["auto_receipt"] = False
-        if not session.auto_ack:
-            login["auto_ack"] = False
-        label = self.labels[jid]
-        self._action(at, {"login": {"user": label, **login} if login else label})
+        login = LoginSpec.record(
+            self.labels[jid],
+            announce=session.announce_at is not None,
+            auto_receipt=session.auto_receipt,
+            auto_ack=session.auto_ack,
+        )
+        self._action(at, login)
 
     def _end_session(self, jid: str, at: float) -> None:
         del self.active[jid]
-        self._action(at, {"logout": "bot" if jid == self.bot else self.labels[jid]})
+        self._action(at, LogoutSpec(user="bot" if jid == self.bot else self.labels[jid]))
 
     # ---------------------------------------------------------------- steps and time
 
-    def _action(self, at: float, step: dict[str, Any]) -> None:
+    def _action(self, at: float, step: StepSpec) -> None:
         """A step that acts (a user sends, logs in...): after a ``wait`` if there was a pause."""
         if self.last_at is not None:
             pause = math.floor((at - self.last_at) * 10 + 1e-6) / 10
             if pause >= self.options.min_wait:
-                self.steps.append({"wait": format_duration(pause)})
+                self.steps.append(WaitSpec(duration=pause))
         self.steps.append(step)
         self.last_at = at
 
-    def _within(self, at: float) -> str | None:
-        took = at - self.last_at if self.last_at is not None else 0.0
+    def _within(self, took: float) -> float | None:
+        """The ``within`` of what came ``took`` seconds after the step before, if the
+        default is too short for it."""
         if took > self.options.within / 2:
-            return format_duration(math.ceil(took) + self.options.within)
+            return math.ceil(took) + self.options.within
         return None
 
-    def _expect(self, at: float, expectation: dict[str, Any]) -> None:
-        within = self._within(at)
-        if within is not None:
-            expectation["within"] = within
-        self.steps.append({"expect": expectation})
-        self.last_at = at
+    def _since_last(self, at: float) -> float:
+        return at - self.last_at if self.last_at is not None else 0.0
 
     # ---------------------------------------------------------------- what users send
 
     def _user_sent(self, index: int, event: Tapped, node: Node) -> None:
-        label = self.labels[event.jid]
-        step: dict[str, Any] | None = None
-        if node.tag == "ack":
+        if stanzas.ack.recognize(node) is not None:
             return
-        if node.tag == "iq":
+        label, jid = self.labels[event.jid], event.jid
+        step: StepSpec | None
+        if stanzas.iq.recognize(node) is not None:
             step = self._iq_step(index, event, node, label)
-        elif node.tag == "message":
-            step = self._send(event.jid, label, node)
-        elif node.tag == "receipt":
-            step = self._receipt(label, node)
-        elif node.tag == "chatstate":
-            step = self._chatstate(label, node)
-        elif node.tag == "presence":
-            step = self._presence(event.jid, label, node)
-        if step is None:
-            owner = _owner("in", event.jid, node)
-            raw = self._template(node, owner, fresh=owner == event.jid)
-            step = {"raw": {"from": label, "node": raw}}
-        self._action(event.at, step)
+        else:
+            step = (
+                SendSpec.record(self, label, jid, node)
+                or ReceiptSpec.record(self, label, node)
+                or ReadSpec.record(self, label, node)
+                or TypingSpec.record(self, label, node)
+                or PausedSpec.record(self, label, node)
+                or PresenceSpec.record(self, label, jid, node)
+            )
+        self._action(event.at, step or RawSpec.record(self, label, jid, node))
 
-    def _iq_step(self, index: int, event: Tapped, node: Node, label: str) -> dict[str, Any] | None:
+    def _iq_step(self, index: int, event: Tapped, node: Node, label: str) -> IqSpec | None:
         answer_index = self.analysis.answer_of.get(index)
-        if node.get("type") not in ("get", "set") or answer_index is None:
+        if answer_index is None:
             return None
         answer = self.events[answer_index]
         assert answer.node is not None
-        self.skip.add(answer_index)
-        request = self._template(node, event.jid, drop_id=True)
-        step: dict[str, Any] = {"from": label, "node": request}
-        step["result"] = self._pattern(answer.node, "out", event.jid, drop_id=True)
-        took = answer.at - event.at
-        if took > self.options.within / 2:
-            step["within"] = format_duration(math.ceil(took) + self.options.within)
-        return {"iq": step}
-
-    def _send(self, jid: str, label: str, node: Node) -> dict[str, Any] | None:
-        body = node.child("body")
-        text = _text(body.data) if body is not None else None
-        msg_id = node.get("id")
-        if (
-            body is None
-            or text is None
-            or msg_id is None
-            or node.get("to") is None
-            or node != Node("message", {"to": node["to"], "type": "text", "id": msg_id}, [body])
-            or body.attrs
-        ):
-            return None
-        self._check_sendable(text, f"{label}'s message {text!r}")
-        key = (msg_id, jid)
-        if key not in self.ids:
-            self.ids[key] = _Ref(self._capture("m"), msg_id)
-        id_text = self.ids[key].sent
-        return {"send": {"from": label, "to": self._peer(node["to"]), "text": text, "id": id_text}}
-
-    def _receipt(self, label: str, node: Node) -> dict[str, Any] | None:
-        to, first = node.get("to"), node.get("id")
-        rtype = node.get("type", "delivery")
-        if to is None or first is None or rtype not in ("delivery", "read", "played"):
-            return None
-        listed = node.child("list")
-        ids = [first, *(item.get("id", "") for item in listed.children)] if listed else [first]
-        attrs = {"to": to, "id": first}
-        if rtype != "delivery":
-            attrs["type"] = rtype
-        participant = node.get("participant")
-        if participant is not None:
-            attrs["participant"] = participant
-        items = [Node("item", {"id": i}) for i in ids[1:]]
-        if node != Node("receipt", attrs, [Node("list", children=items)] if items else []):
-            return None
-        owner = participant or to
-        refs = [self._send_id(i, owner) for i in ids]
-        spec: dict[str, Any] = {"from": label, "to": self._peer(to), "id": refs[0]}
-        if len(refs) > 1:
-            spec["id"] = refs
-        if participant is not None:
-            spec["participant"] = self._peer(participant)
-        if rtype == "read":
-            return {"read": spec}
-        if rtype == "played":
-            spec["type"] = "played"
-        return {"receipt": spec}
-
-    def _chatstate(self, label: str, node: Node) -> dict[str, Any] | None:
-        to = node.get("to")
-        if to is None or len(node.children) != 1:
-            return None
-        state = node.children[0].tag
-        if state not in ("composing", "paused") or node != Node(
-            "chatstate", {"to": to}, [Node(state)]
-        ):
-            return None
-        return {
-            "typing" if state == "composing" else "paused": {"from": label, "to": self._peer(to)}
-        }
-
-    def _presence(self, jid: str, label: str, node: Node) -> dict[str, Any] | None:
-        ptype = node.get("type")
-        if ptype not in ("available", "unavailable", "subscribe", "unsubscribe"):
-            return None
-        spec: dict[str, Any] = {"from": label, "type": ptype}
-        attrs = {"type": ptype}
-        to = node.get("to")
-        if ptype in ("subscribe", "unsubscribe") and to is not None:
-            spec["to"] = self._peer(to)
-            attrs["to"] = to
-        # What the presence step sends: the account's name by default for `available`.
-        default = self.accounts[jid].name if ptype == "available" else ""
-        name = node.get("name")
-        if (name or None) != (default or None):
-            spec["name"] = name or ""
-        sent = spec.get("name", default)
-        if sent:
-            attrs["name"] = sent
-        return {"presence": spec} if node == Node("presence", attrs) else None
+        step = IqSpec.record(
+            self, label, event.jid, node, answer.node, self._within(answer.at - event.at)
+        )
+        if step is not None:
+            self.skip.add(answer_index)
+        return step
 
     # ---------------------------------------------------------------- what parties receive
 
     def _received(self, event: Tapped, node: Node, party: str) -> None:
-        if node.tag in SERVER_NOISE:
+        if _is_noise(node):
             return
-        kind = self._typed(event.jid, node) or {"node": self._pattern(node, "out", event.jid)}
-        self._expect(event.at, {"to": party, **kind})
-
-    def _typed(self, jid: str, node: Node) -> dict[str, Any] | None:
-        """The typed form of an expectation for ``node`` (received by ``jid``), if it has one."""
-        owner = _owner("out", jid, node)
-        sender = node.get("from")
-        if sender is None:
-            return None
-        spec: dict[str, Any]
-        if node.tag == "message":
-            body = node.child("body")
-            text = _text(body.data) if body is not None else None
-            if text is None or node.child("media") is not None:
-                return None
-            spec = {"from": self._jid_pattern(sender), **self._capture_id(node, owner)}
-            self._participant(node, spec)
-            spec["body"] = _literal(text)
-            return {"message": spec}
-        if node.tag == "receipt" and not node.children:
-            spec = {"from": self._jid_pattern(sender), **self._capture_id(node, owner)}
-            spec["type"] = _literal(node.get("type", "delivery"))
-            self._participant(node, spec)
-            return {"receipt": spec}
-        if node.tag == "chatstate" and len(node.children) == 1:
-            state = node.children[0].tag
-            if state not in ("composing", "paused"):
-                return None
-            spec = {"from": self._jid_pattern(sender), "state": state}
-            self._participant(node, spec)
-            return {"chatstate": spec}
-        return None
-
-    def _participant(self, node: Node, spec: dict[str, Any]) -> None:
-        participant = node.get("participant")
-        if participant is not None:
-            spec["participant"] = self._jid_pattern(participant)
-
-    def _capture_id(self, node: Node, owner: str) -> dict[str, str]:
-        """``{"id": <its capture>}``, or nothing if ``node`` has no id."""
-        value = node.get("id")
-        if value is None:
-            return {}
-        return {"id": self._bind_id(value, owner, _PREFIX.get(node.tag, "i"))}
+        within = self._within(self._since_last(event.at))
+        expect = ExpectSpec.record(self, party, node, "out", event.jid, within=within)
+        self.steps.append(expect)
+        self.last_at = event.at
 
     # ---------------------------------------------------------------- what the bot sends
 
     def _bot_sent(self, event: Tapped, node: Node) -> None:
-        if node.tag == "iq" and node.get("type") in ("get", "set"):
-            self._expect(event.at, {"to": "server", "node": self._pattern(node, "in", self.bot)})
-        elif node.tag == "message" and node.get("id", "") not in self.analysis.delivered:
-            pattern = self._pattern(node, "in", self.bot)
-            item: dict[str, Any] = {"to": "server", "node": pattern}
-            within = self._within(event.at)
-            if within is not None:
-                item["within"] = within
-            self.steps.append({"unordered": [item]})
-            self.last_at = event.at
+        within = self._within(self._since_last(event.at))
+        iq = stanzas.iq.recognize(node)
+        if iq is not None and iq.type in ("get", "set"):
+            self.steps.append(
+                ExpectSpec.record(self, "server", node, "in", self.bot, within=within)
+            )
+        elif (message := stanzas.message.recognize(node)) is not None and (
+            message.id not in self.analysis.delivered
+        ):
+            item = Expectation.record(self, "server", node, "in", self.bot, within=within)
+            self.steps.append(UnorderedSpec(expect=[item]))
+        else:
+            return
+        self.last_at = event.at
+
+    # ---------------------------------------------------------------- the Recorder
+
+    def peer(self, jid: str) -> str:
+        if jid == self.bot:
+            return "bot"
+        if jid in self.labels:
+            return self.labels[jid]
+        if jid == SERVER:
+            return "server"
+        return self._send_value(jid)
+
+    def jid_pattern(self, jid: str) -> str:
+        if jid == self.bot:
+            return "bot"
+        if jid in self.labels:
+            return self.labels[jid]
+        if self._volatile(jid):
+            return self._bind_value(jid, "g" if jid.endswith("@g.us") else "v")
+        return literal(jid)
+
+    def received_id(self, node: Node, jid: str) -> str | None:
+        value = node.get("id")
+        if value is None:
+            return None
+        return self._bind_id(value, _owner("out", jid, node), _prefix(node))
+
+    def message_id(self, value: str, jid: str) -> str:
+        key = (value, jid)
+        if key not in self.ids:
+            self.ids[key] = _Ref(self._capture("m"), value)
+        return self.ids[key].sent
+
+    def sent_id(self, value: str, owner: str) -> str:
+        return self._send_id(value, owner)
+
+    def template(self, node: Node, jid: str, *, drop_id: bool = False) -> str:
+        owner = _owner("in", jid, node)
+        return self._template(node, owner, drop_id=drop_id, fresh=owner == jid)
+
+    def pattern(self, node: Node, direction: Way, jid: str, *, drop_id: bool = False) -> str:
+        return self._pattern(node, direction, jid, drop_id=drop_id)
+
+    def sendable(self, text: str, what: str) -> str:
+        self._check_sendable(text, what)
+        return text
+
+    def push_name(self, jid: str) -> str:
+        return self.accounts[jid].name
 
     # ---------------------------------------------------------------- names and captures
 
@@ -696,26 +665,6 @@ class _Writer:
         name = self.values.get(value)
         return value if name is None else f"{{{{{name}}}}}"
 
-    def _peer(self, jid: str) -> str:
-        """A destination in a typed step: ``bot``, a user's label, a capture or the JID."""
-        if jid == self.bot:
-            return "bot"
-        if jid in self.labels:
-            return self.labels[jid]
-        if jid == SERVER:
-            return "server"
-        return self._send_value(jid)
-
-    def _jid_pattern(self, jid: str) -> str:
-        """A JID in a typed expectation: ``bot``, a label, a capture or the JID."""
-        if jid == self.bot:
-            return "bot"
-        if jid in self.labels:
-            return self.labels[jid]
-        if self._volatile(jid):
-            return self._bind_value(jid, "g" if jid.endswith("@g.us") else "v")
-        return _literal(jid)
-
     def _is_timestamp(self, value: str) -> bool:
         if not value.isdigit():
             return False
@@ -737,10 +686,10 @@ class _Writer:
 
     # ---------------------------------------------------------------- nodes
 
-    def _pattern(self, node: Node, direction: str, jid: str, *, drop_id: bool = False) -> str:
+    def _pattern(self, node: Node, direction: Way, jid: str, *, drop_id: bool = False) -> str:
         """``node`` as a pattern: captures for what the replay cannot repeat, noise left out."""
         owner = _owner(direction, jid, node)
-        prefix = _PREFIX.get(node.tag, "i")
+        prefix = _prefix(node)
 
         def build(part: Node, top: bool) -> Node:
             attrs: dict[str, str] = {}
@@ -761,10 +710,10 @@ class _Writer:
                 elif self._volatile(value):
                     attrs[key] = self._bind_value(value, "g" if value.endswith("@g.us") else "v")
                 else:
-                    attrs[key] = _literal(value)
+                    attrs[key] = literal(value)
             children = [build(child, False) for child in part.children]
-            text = _text(part.data) if part.data else None
-            data = _literal(text) if text is not None and not children else None
+            text = printable(part.data) if part.data else None
+            data = literal(text) if text is not None and not children else None
             return Node(part.tag, attrs, children, data)
 
         return build(node, True).to_text()
@@ -810,45 +759,48 @@ def _labels(accounts: Sequence[AccountSpec], bot: str) -> tuple[dict[str, str], 
     return labels, builtins
 
 
-def _literal(text: str) -> str:
-    """``text`` as a pattern value matching exactly it (a regex if it would read as one, or
-    as a template)."""
-    try:
-        compiled = compile_value(text)
-    except PatternError:
-        compiled = None
-    if isinstance(compiled, LiteralValue) and compiled.text == text:
-        return text
-    return "/^" + _REGEX_SPECIAL.sub(r"\\\g<0>", text) + r"\Z/"
-
-
-def _account(account: AccountSpec) -> dict[str, Any]:
-    out: dict[str, Any] = {"phone": account.phone}
+def _account(account: AccountSpec) -> AccountSpec:
+    """An account as the file writes it: name, kind and status only where they are not
+    the defaults, the password always (the replay must log in with it)."""
+    fields = {"phone": account.phone}
     if account.name:
-        out["name"] = account.name
-    out["password"] = account.effective_password
+        fields["name"] = account.name
+    fields["password"] = account.effective_password
     if account.kind != "free":
-        out["kind"] = account.kind
+        fields["kind"] = account.kind
     if account.status != "active":
-        out["status"] = account.status
-    return out
+        fields["status"] = account.status
+    return AccountSpec.model_validate(fields)
+
+
+def _moment(at: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(math.floor(at), tz=datetime.UTC)
 
 
 def iso_time(at: float) -> str:
-    moment = datetime.datetime.fromtimestamp(math.floor(at), tz=datetime.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _moment(at).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ==================================================================== YAML
 
 
-def dump_scenario(document: dict[str, Any], *, schema: str | None = None) -> str:
+def scenario_data(scenario: ScenarioFile) -> dict[str, Json]:
+    """What the file of ``scenario`` holds: the fields given, by their YAML names, in the
+    models' order, durations as users write them, a model holding only its short field as
+    that value (``- wait: 2s``)."""
+    data: dict[str, Json] = scenario.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return data
+
+
+def dump_scenario(scenario: ScenarioFile, *, schema: str | None = None) -> str:
     """The scenario as YAML: short steps on one line, long ones in block style."""
     root = CommentedMap()
-    for key, value in document.items():
+    for key, value in scenario_data(scenario).items():
         if key == "world" and isinstance(value, dict):
-            root[key] = _block({"accounts": [_flow(a) for a in value["accounts"]]})
-        elif key == "steps":
+            world = CommentedMap((k, _items_flow(v)) for k, v in value.items())
+            world.fa.set_block_style()
+            root[key] = world
+        elif key == "steps" and isinstance(value, list):
             root[key] = CommentedSeq([_step(step) for step in value])
         else:
             root[key] = _block(value)
@@ -863,13 +815,20 @@ def _yaml() -> YAML:
     return yaml
 
 
-def _dump(data: Any) -> str:
+def _dump(data: object) -> str:
     out = io.StringIO()
     _yaml().dump(data, out)
     return out.getvalue()
 
 
-def _flow(value: Any) -> Any:
+def _items_flow(value: Json) -> object:
+    """A list of the world (accounts...) with each item on one line."""
+    if isinstance(value, list):
+        return _block_seq([_flow(item) for item in value])
+    return _block(value)
+
+
+def _flow(value: Json) -> object:
     if isinstance(value, dict):
         mapping = CommentedMap((k, _flow(v)) for k, v in value.items())
         mapping.fa.set_flow_style()
@@ -881,39 +840,38 @@ def _flow(value: Any) -> Any:
     return value
 
 
-def _block(value: Any) -> Any:
+def _block_seq(items: list[object]) -> object:
+    seq = CommentedSeq(items)
+    seq.fa.set_block_style()
+    return seq
+
+
+def _block(value: Json) -> object:
     if isinstance(value, dict):
-        mapping = CommentedMap(
-            (k, v if isinstance(v, CommentedMap | CommentedSeq) else _block(v))
-            for k, v in value.items()
-        )
+        mapping = CommentedMap((k, _block(v)) for k, v in value.items())
         mapping.fa.set_block_style()
         return mapping
     if isinstance(value, list):
-        seq = CommentedSeq(
-            v if isinstance(v, CommentedMap | CommentedSeq) else _block(v) for v in value
-        )
-        seq.fa.set_block_style()
-        return seq
+        return _block_seq([_block(v) for v in value])
     return value
 
 
-def _step(step: dict[str, Any]) -> CommentedMap:
+def _step(step: Json) -> object:
     """A step on one line if it fits, else its mapping in block style (parts on one line)."""
+    assert isinstance(step, dict), "a step is a mapping with one key"
     ((key, value),) = step.items()
     flat = CommentedMap([(key, _flow(value))])
     if not isinstance(value, dict | list) or len(_dump([flat]).rstrip("\n")) <= FLOW_WIDTH:
         return flat
     if isinstance(value, list):
-        inner: Any = CommentedSeq(_fits(item) for item in value)
-        inner.fa.set_block_style()
+        inner = _block_seq([_fits(item) for item in value])
     else:
         inner = CommentedMap((k, _flow(v)) for k, v in value.items())
         inner.fa.set_block_style()
     return CommentedMap([(key, inner)])
 
 
-def _fits(value: Any) -> Any:
+def _fits(value: Json) -> object:
     flat = _flow(value)
     if not isinstance(value, dict) or len(_dump([flat]).rstrip("\n")) <= FLOW_WIDTH:
         return flat

@@ -64,6 +64,7 @@ from simulator.client.events import MediaMessageSent, MediaUploadFailed
 from simulator.errors import ClientError, ConnectionClosed, IqError, IqTimeout, StepFailed
 from simulator.jid import group_jid, phone_of
 from simulator.scenario._determinism import seed_scheduler
+from simulator.scenario.actions import run_client_op, run_service_op
 from simulator.scenario.bots import BotSupervisor
 from simulator.scenario.durations import format_duration
 from simulator.scenario.journal import Failed, Journal
@@ -458,7 +459,7 @@ class Runtime:
         timed_out = False
         with trio.move_on_after(within) as scope:
             try:
-                answer = await step.action(client, self)
+                answer = await run_client_op(step.action, client, self)
             except IqError as exc:
                 answer = exc.node
             except IqTimeout:
@@ -478,7 +479,7 @@ class Runtime:
             self._check_answer(f"{label}'s request", label, step.result, answer)
 
     async def _server_action(self, step: ServerAction) -> None:
-        answer = await step.action(self)
+        answer = await run_service_op(step.action, self)
         if answer is not None:
             self.note(f"{step.answer_note}: {one_line(answer)}")
         if step.result is not None and answer is not None:

@@ -27,26 +27,17 @@ once a ``code_register`` step registered it::
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from simulator.client.registration import RegistrationFailed, code_register, code_request
 from simulator.scenario import plan
 from simulator.scenario.match import Pattern
 from simulator.scenario.model import Name, Names, ServerActionSpec, StepSpec
-from simulator.server.flows import account
-from simulator.server.flows.contacts import notify_contacts
-from simulator.server.session import stream_error
 from simulator.vocabulary import Choices, Id, Text
-from simulator.wire.node import Node
 
 if TYPE_CHECKING:
     from simulator.scenario.builder import Builder
-    from simulator.scenario.plan import Context
-    from simulator.server import Server
 
 __all__ = [
     "CallAction",
@@ -87,7 +78,7 @@ REGISTRATION_REASONS = Annotated[
 
 
 def _action(
-    b: Builder, summary: str, action: plan.ServiceAction, result: Pattern | None = None
+    b: Builder, summary: str, action: plan.ServiceOp, result: Pattern | None = None
 ) -> plan.Step:
     return plan.ServerAction(where=b.where, summary=summary, action=action, result=result)
 
@@ -107,12 +98,8 @@ class ContactsAction(ServerActionSpec):
         party = b.account(self.user, "user")
         if party is None:
             return None
-        change = self.change
-
-        async def notify(rt: Context) -> None:
-            notify_contacts(rt.server, party.jid, change)
-
-        return _action(b, f"the server tells {self.user}'s contacts: {change}", notify)
+        action = plan.NotifyContacts(jid=party.jid, change=self.change)
+        return _action(b, f"the server tells {self.user}'s contacts: {self.change}", action)
 
 
 class CallAction(ServerActionSpec):
@@ -127,12 +114,8 @@ class CallAction(ServerActionSpec):
         caller, callee = b.account(self.from_, "from"), b.account(self.to, "to")
         if caller is None or callee is None:
             return None
-
-        async def call(rt: Context) -> None:
-            if account.inject_call(rt.server, callee.jid, caller.jid) is None:
-                rt.fail(f"the server cannot ring {callee.label}: not connected")
-
-        return _action(b, f"{caller.label} calls {callee.label}", call)
+        action = plan.Ring(caller=caller, callee=callee)
+        return _action(b, f"{caller.label} calls {callee.label}", action)
 
 
 class PaymentAction(ServerActionSpec):
@@ -153,18 +136,9 @@ class PaymentAction(ServerActionSpec):
         author = b.account(self.author, "author") if self.author is not None else None
         if party is None:
             return None
-        delta, sku = self.delta, self.sku
-
-        async def pay(rt: Context) -> None:
-            payer = author.jid if author is not None else None
-            account.notify_payment(rt.server, party.jid, author=payer, delta=delta, sku=sku)
-
-        return _action(b, f"the server takes a payment for {party.label}", pay)
-
-
-def _live(rt: Context, party: plan.Party, sent: bool | int, what: str) -> None:
-    if not sent:
-        rt.fail(f"the server cannot send {what} to {party.label}: not connected")
+        payer = author.jid if author is not None else None
+        action = plan.Pay(party=party, author=payer, delta=self.delta, sku=self.sku)
+        return _action(b, f"the server takes a payment for {party.label}", action)
 
 
 class DirtyAction(ServerActionSpec):
@@ -180,13 +154,9 @@ class DirtyAction(ServerActionSpec):
         party = b.account(self.to, "to")
         if party is None:
             return None
-        categories = list(self.categories)
-
-        async def dirty(rt: Context) -> None:
-            _live(rt, party, account.mark_dirty(rt.server, party.jid, categories), "dirty flags")
-
-        listed = ", ".join(categories)
-        return _action(b, f"the server marks {listed} dirty for {party.label}", dirty)
+        action = plan.MarkDirty(party=party, categories=tuple(self.categories))
+        listed = ", ".join(self.categories)
+        return _action(b, f"the server marks {listed} dirty for {party.label}", action)
 
 
 class WebAction(ServerActionSpec):
@@ -204,13 +174,13 @@ class WebAction(ServerActionSpec):
         party = b.account(self.to, "to")
         if party is None:
             return None
-        blobs = self.sync.encode(), self.code.encode(), self.name.encode()
-
-        async def web(rt: Context) -> None:
-            sync, code, name = blobs
-            account.notify_web_sync(rt.server, party.jid, sync=sync, code=code, name=name)
-
-        return _action(b, f"WhatsApp Web asks {party.label} to pair", web)
+        action = plan.AskWebPairing(
+            jid=party.jid,
+            sync=self.sync.encode(),
+            code=self.code.encode(),
+            name=self.name.encode(),
+        )
+        return _action(b, f"WhatsApp Web asks {party.label} to pair", action)
 
 
 class FeaturesAction(ServerActionSpec):
@@ -226,13 +196,9 @@ class FeaturesAction(ServerActionSpec):
         party, sender = b.account(self.to, "to"), b.account(self.from_, "from")
         if party is None or sender is None:
             return None
-        encrypt = self.encrypt
-
-        async def features(rt: Context) -> None:
-            account.notify_features(rt.server, party.jid, sender.jid, encrypt=encrypt)
-
+        action = plan.NotifyFeatures(jid=party.jid, sender=sender.jid, encrypt=self.encrypt)
         summary = f"the server tells {party.label} about {sender.label}'s features"
-        return _action(b, summary, features)
+        return _action(b, summary, action)
 
 
 # ==================================================================== sessions
@@ -243,6 +209,7 @@ class _EndSession(ServerActionSpec):
 
     SHORT_FIELD: ClassVar[str | None] = "user"
     HOW: ClassVar[str]
+    END: ClassVar[Literal["disconnect", "conflict", "kill"]]
 
     user: Name
     """A user or ``bot``; it counts as logged out (``- login:`` brings it back)."""
@@ -251,18 +218,12 @@ class _EndSession(ServerActionSpec):
         party = b.session_ended(self.user, "user")
         if party is None:
             return None
-        end = self.end
+        action = plan.EndSession(party=party, how=self.END, reason=self.stream_reason())
+        return _action(b, f"the server {self.HOW} {party.label}", action)
 
-        async def act(rt: Context) -> None:
-            session = rt.server.live(party.jid)
-            if session is None:
-                rt.fail(f"the server cannot end {party.label}'s session: not connected")
-            end(rt.server, party.jid)
-
-        return _action(b, f"the server {self.HOW} {party.label}", act)
-
-    def end(self, server: Server, jid: str) -> None:
-        raise NotImplementedError
+    def stream_reason(self) -> str:
+        """The stream error it sends (a disconnect's)."""
+        return "system-shutdown"
 
 
 class DisconnectAction(_EndSession):
@@ -270,12 +231,13 @@ class DisconnectAction(_EndSession):
 
     KEY: ClassVar[str] = "disconnect"
     HOW: ClassVar[str] = "disconnects"
+    END: ClassVar[Literal["disconnect", "conflict", "kill"]] = "disconnect"
 
     reason: StreamErrorReason = "system-shutdown"
     """The stream error (``system-shutdown``, ``ack``, ``xml-not-well-formed``...)."""
 
-    def end(self, server: Server, jid: str) -> None:
-        account.shut_down(server, jid, self.reason)
+    def stream_reason(self) -> str:
+        return self.reason
 
 
 class ConflictAction(_EndSession):
@@ -283,11 +245,7 @@ class ConflictAction(_EndSession):
 
     KEY: ClassVar[str] = "conflict"
     HOW: ClassVar[str] = "replaces the session of"
-
-    def end(self, server: Server, jid: str) -> None:
-        session = server.live(jid)
-        if session is not None:
-            session.close(stream_error("conflict", "Replaced by new connection"), "conflict")
+    END: ClassVar[Literal["disconnect", "conflict", "kill"]] = "conflict"
 
 
 class KillAction(_EndSession):
@@ -295,11 +253,7 @@ class KillAction(_EndSession):
 
     KEY: ClassVar[str] = "kill"
     HOW: ClassVar[str] = "drops the connection of"
-
-    def end(self, server: Server, jid: str) -> None:
-        session = server.live(jid)
-        if session is not None:
-            session.kill("killed by the scenario")
+    END: ClassVar[Literal["disconnect", "conflict", "kill"]] = "kill"
 
 
 # ==================================================================== registration (§4.8)
@@ -308,14 +262,6 @@ class KillAction(_EndSession):
 def default_identity(phone: str) -> str:
     """The device identity a registration step sends unless told (deterministic)."""
     return hashlib.sha1(f"simulator-identity:{phone}".encode()).hexdigest()[:20]
-
-
-def answer_node(answer: Mapping[str, object]) -> Node:
-    """A JSON answer of the HTTP side as a node (``<answer status="sent" .../>``) to match."""
-    attrs = {
-        key: value if isinstance(value, str) else json.dumps(value) for key, value in answer.items()
-    }
-    return Node("answer", attrs)
 
 
 class _Registration(StepSpec):
@@ -368,19 +314,11 @@ class CodeRequestSpec(_Registration):
         if party is None:
             return None
         cc, number, identity = self.numbers(b, party)
-        method = self.method
-
-        async def request(rt: Context) -> Node:
-            try:
-                answer = await code_request(rt.server, cc, number, identity=identity, method=method)
-            except RegistrationFailed as exc:
-                return answer_node(exc.answer)
-            return answer_node(answer.answer)
-
+        action = plan.RequestCode(cc=cc, number=number, identity=identity, method=self.method)
         return plan.ServerAction(
             where=b.where,
-            summary=f"{party.label} asks for a registration code by {method}",
-            action=request,
+            summary=f"{party.label} asks for a registration code by {self.method}",
+            action=action,
             result=pattern,
             answer_note=f"{party.label}'s code request",
             party=party.label,
@@ -407,21 +345,11 @@ class CodeRegisterSpec(_Registration):
         if self.status in (None, "ok") and self.reason is None:
             b.registered(party)
         cc, number, identity = self.numbers(b, party)
-
-        async def register(rt: Context) -> Node:
-            sent = rt.server.http.registrar.code_for(party.phone) or ""
-            given = rt.render_text(code) if code is not None else sent
-            try:
-                creds = await code_register(rt.server, cc, number, given, identity=identity)
-            except RegistrationFailed as exc:
-                return answer_node(exc.answer)
-            rt.passwords[party.label] = creds.password
-            return answer_node(creds.answer)
-
+        action = plan.RegisterCode(party=party, cc=cc, number=number, identity=identity, code=code)
         return plan.ServerAction(
             where=b.where,
             summary=f"{party.label} registers with the code",
-            action=register,
+            action=action,
             result=pattern,
             answer_note=f"{party.label}'s registration",
             party=party.label,

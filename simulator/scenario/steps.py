@@ -11,15 +11,24 @@ builder ``b`` and returns a plan step (usually an existing one: a user sending a
 (:class:`~simulator.scenario.model.ServerActionSpec`) a field of :class:`ServerSpec`. The
 steps, kinds and actions of the flows are in ``flow_steps``, ``flow_matchers`` and
 ``service_steps``. Regenerate ``scenarios/scenario.schema.json`` (``simulator schema``).
+
+A step the recorder (``serve --record``) can write also has ``record``: the inverse of
+``plan``, from a stanza to the typed spec (or None when the stanza is not exactly what
+the step sends), asking the :class:`~simulator.scenario.recorded.Recorder` for names and
+captures; list it in ``record_writer.RECORDED_STEPS`` and drive it in the recorder's
+round-trip test. What a step needs done beyond sending a stanza (an upload, the
+service's hooks) is a record of ``plan.ClientOp`` / ``plan.ServiceOp``, carried out in
+``actions.py``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from simulator import stanzas
 from simulator.client import payloads
 from simulator.scenario import plan
 from simulator.scenario.expectation import Expectation
@@ -35,6 +44,7 @@ from simulator.scenario.model import (
     short_form,
     summary,
 )
+from simulator.scenario.recorded import printable
 from simulator.scenario.service_steps import (
     CallAction,
     ConflictAction,
@@ -51,6 +61,7 @@ from simulator.wire.node import Node
 
 if TYPE_CHECKING:
     from simulator.scenario.builder import Builder
+    from simulator.scenario.recorded import Recorder
 
 __all__ = [
     "DeliverAction",
@@ -113,6 +124,15 @@ class LoginSpec(StepSpec):
             auto_receipt=self.auto_receipt,
             auto_ack=self.auto_ack,
         )
+
+    @classmethod
+    def record(
+        cls, user: str, *, announce: bool = True, auto_receipt: bool = True, auto_ack: bool = True
+    ) -> LoginSpec:
+        """The login of a session whose client did (or did not) announce itself, send
+        delivery receipts and acks by itself: only what differs from the defaults is set."""
+        options = {"announce": announce, "auto_receipt": auto_receipt, "auto_ack": auto_ack}
+        return cls.model_validate({"user": user, **{k: v for k, v in options.items() if not v}})
 
 
 class LogoutSpec(StepSpec):
@@ -249,6 +269,22 @@ class SendSpec(StepSpec):
     def _kind(self) -> str:
         return next(key for key in self.PAYLOADS if getattr(self, key) is not None)
 
+    @classmethod
+    def record(cls, r: Recorder, label: str, jid: str, node: Node) -> SendSpec | None:
+        """A text message exactly as this step sends it (its id bound to a new capture)."""
+        sent = stanzas.message.recognize(node)
+        if sent is None or sent.to is None or node.get("id") is None:
+            return None
+        text = printable(sent.body)
+        if text is None or node != stanzas.message.outgoing(
+            sent.to, sent.id, [payloads.text(text)]
+        ):
+            return None
+        body = r.sendable(text, f"{label}'s message {text!r}")
+        return cls.model_validate(
+            {"from": label, "to": r.peer(sent.to), "text": body, "id": r.message_id(sent.id, jid)}
+        )
+
     def _payload(self, b: Builder) -> Node:
         """The payload child, built by the client library's builders (one shape)."""
         if self.text is not None:
@@ -290,6 +326,17 @@ class ReceiptSpec(StepSpec):
     def plan(self, b: Builder) -> plan.Step | None:
         return _receipt(b, self.from_, self.to, self.id, self.type, self.participant)
 
+    @classmethod
+    def record(cls, r: Recorder, label: str, node: Node) -> ReceiptSpec | None:
+        """A delivery or played receipt exactly as this step sends it."""
+        for rtype in ("delivery", "played"):
+            fields = _recorded_receipt(r, label, node, rtype)
+            if fields is not None:
+                return cls.model_validate(
+                    {**fields, "type": rtype} if rtype != "delivery" else fields
+                )
+        return None
+
 
 class ReadSpec(StepSpec):
     """A user marks messages read (a ``read`` receipt: blue ticks)."""
@@ -304,6 +351,37 @@ class ReadSpec(StepSpec):
     def plan(self, b: Builder) -> plan.Step | None:
         return _receipt(b, self.from_, self.to, self.id, "read", self.participant)
 
+    @classmethod
+    def record(cls, r: Recorder, label: str, node: Node) -> ReadSpec | None:
+        """A read receipt exactly as this step sends it."""
+        fields = _recorded_receipt(r, label, node, "read")
+        return cls.model_validate(fields) if fields is not None else None
+
+
+def _receipt_node(to: str, ids: list[str], rtype: str, participant: str | None) -> Node:
+    """The receipt the ``receipt`` and ``read`` steps send (no ``type`` for delivery)."""
+    kind = None if rtype == "delivery" else rtype
+    return stanzas.receipt.build(to, ids or [""], type=kind, participant=participant)
+
+
+def _recorded_receipt(
+    r: Recorder, label: str, node: Node, rtype: str
+) -> dict[str, str | list[str]] | None:
+    """The fields of a receipt step sending ``node``, if it is a ``rtype`` receipt exactly
+    as the step sends it."""
+    seen = stanzas.receipt.recognize(node)
+    if seen is None or seen.to is None or not seen.ids or (seen.type or "delivery") != rtype:
+        return None
+    if node != _receipt_node(seen.to, list(seen.ids), rtype, seen.participant):
+        return None
+    owner = seen.participant or seen.to
+    refs = [r.sent_id(i, owner) for i in seen.ids]
+    fields: dict[str, str | list[str]] = {"from": label, "to": r.peer(seen.to)}
+    fields["id"] = refs if len(refs) > 1 else refs[0]
+    if seen.participant is not None:
+        fields["participant"] = r.peer(seen.participant)
+    return fields
+
 
 def _receipt(
     b: Builder, sender: str, to: str, ids: str | list[str], rtype: str, participant: str | None
@@ -313,22 +391,13 @@ def _receipt(
     if not id_list:
         b.problem("a receipt needs at least one id", "id")
     texts = [b.text(i, "id") for i in id_list]
-    attrs = {"to": b.peer(to, "to"), "id": texts[0] if texts else ""}
-    if rtype != "delivery":
-        attrs["type"] = rtype
-    if participant is not None:
-        attrs["participant"] = b.peer(participant, "participant")
-    children = (
-        [Node("list", children=[Node("item", {"id": i}) for i in texts[1:]])]
-        if len(texts) > 1
-        else []
-    )
+    target = b.peer(to, "to")
+    author = b.peer(participant, "participant") if participant is not None else None
     if party is None:
         return None
     summary = f"{party.label} sends a {rtype} receipt to {to}"
-    return plan.Transmit(
-        where=b.where, party=party, node=Node("receipt", attrs, children), summary=summary
-    )
+    node = _receipt_node(target, texts, rtype, author)
+    return plan.Transmit(where=b.where, party=party, node=node, summary=summary)
 
 
 class TypingSpec(StepSpec):
@@ -342,11 +411,21 @@ class TypingSpec(StepSpec):
 
     def plan(self, b: Builder) -> plan.Step | None:
         party = b.user(self.from_, "from")
-        node = Node("chatstate", {"to": b.peer(self.to, "to")}, [Node(self.STATE)])
+        node = stanzas.chatstate.build(b.peer(self.to, "to"), self.STATE)
         if party is None:
             return None
         summary = f"{party.label} is {self.STATE} to {self.to}"
         return plan.Transmit(where=b.where, party=party, node=node, summary=summary)
+
+    @classmethod
+    def record(cls, r: Recorder, label: str, node: Node) -> Self | None:
+        """This chat state exactly as the step sends it."""
+        seen = stanzas.chatstate.recognize(node)
+        if seen is None or seen.to is None or seen.state != cls.STATE:
+            return None
+        if node != stanzas.chatstate.build(seen.to, cls.STATE):
+            return None
+        return cls.model_validate({"from": label, "to": r.peer(seen.to)})
 
 
 class PausedSpec(TypingSpec):
@@ -368,29 +447,59 @@ class PresenceSpec(StepSpec):
     name: Text | None = None
     """The push name to announce (default: the account's name, for ``available``)."""
 
+    SUBSCRIPTIONS: ClassVar[tuple[str, ...]] = ("subscribe", "unsubscribe")
+
     def plan(self, b: Builder) -> plan.Step | None:
         party = b.user(self.from_, "from")
-        attrs: dict[str, str] = {"type": self.type}
-        if self.type in ("subscribe", "unsubscribe"):
+        to: str | None = None
+        if self.type in self.SUBSCRIPTIONS:
             if self.to is None:
                 b.problem(f"a {self.type} presence needs `to`", "to")
             else:
-                attrs["to"] = b.peer(self.to, "to")
+                to = b.peer(self.to, "to")
         elif self.to is not None:
             b.problem(f"an {self.type} presence goes to no one: remove `to`", "to")
         if party is None:
             return None
-        name = (
-            self.name
-            if self.name is not None
-            else (party.name if self.type == "available" else None)
-        )
-        if name:
-            attrs["name"] = b.text(name, "name")
+        name = self.name if self.name is not None else self._default_name(self.type, party.name)
+        text = b.text(name, "name") if name else None
         summary = f"{party.label} sends presence {self.type}"
-        return plan.Transmit(
-            where=b.where, party=party, node=Node("presence", attrs), summary=summary
-        )
+        node = self._node(self.type, to, text)
+        return plan.Transmit(where=b.where, party=party, node=node, summary=summary)
+
+    @staticmethod
+    def _default_name(ptype: str, account_name: str) -> str:
+        """The push name sent when the step names none: the account's, for ``available``."""
+        return account_name if ptype == "available" else ""
+
+    @staticmethod
+    def _node(ptype: str, to: str | None, name: str | None) -> Node:
+        attrs = {"type": ptype}
+        if to is not None:
+            attrs["to"] = to
+        if name:
+            attrs["name"] = name
+        return Node("presence", attrs)
+
+    @classmethod
+    def record(cls, r: Recorder, label: str, jid: str, node: Node) -> PresenceSpec | None:
+        """A presence exactly as this step sends it (``name`` only where it differs from
+        the account's)."""
+        seen = stanzas.presence.recognize(node)
+        if seen is None or seen.type not in ("available", "unavailable", *cls.SUBSCRIPTIONS):
+            return None
+        to = seen.to if seen.type in cls.SUBSCRIPTIONS else None
+        if seen.type in cls.SUBSCRIPTIONS and to is None:
+            return None
+        fields = {"from": label, "type": seen.type}
+        if to is not None:
+            fields["to"] = r.peer(to)
+        default = cls._default_name(seen.type, r.push_name(jid))
+        if (seen.name or None) != (default or None):
+            fields["name"] = seen.name or ""
+        if node != cls._node(seen.type, to, fields.get("name", default)):
+            return None
+        return cls.model_validate(fields)
 
 
 class IqSpec(StepSpec):
@@ -418,6 +527,23 @@ class IqSpec(StepSpec):
         b.bind(result.names())
         return plan.SendIq(where=b.where, party=party, node=node, result=result, within=self.within)
 
+    @classmethod
+    def record(
+        cls, r: Recorder, label: str, jid: str, request: Node, answer: Node, within: float | None
+    ) -> IqSpec | None:
+        """A request of ``jid`` and the answer it got (ids left to the client)."""
+        seen = stanzas.iq.recognize(request)
+        if seen is None or seen.type not in ("get", "set"):
+            return None
+        fields: dict[str, str | float] = {
+            "from": label,
+            "node": r.template(request, jid, drop_id=True),
+            "result": r.pattern(answer, "out", jid, drop_id=True),
+        }
+        if within is not None:
+            fields["within"] = within
+        return cls.model_validate(fields)
+
 
 class RawSpec(StepSpec):
     """A user sends any stanza exactly as written (tx/rx notation, captures filled in)."""
@@ -434,6 +560,11 @@ class RawSpec(StepSpec):
             return None
         summary = f"{party.label} sends <{node.tag}>"
         return plan.Transmit(where=b.where, party=party, node=node, summary=summary)
+
+    @classmethod
+    def record(cls, r: Recorder, label: str, jid: str, node: Node) -> RawSpec:
+        """Any stanza ``jid`` sent, as it sent it."""
+        return cls.model_validate({"from": label, "node": r.template(node, jid)})
 
 
 class WaitSpec(StepSpec):

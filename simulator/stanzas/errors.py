@@ -8,7 +8,14 @@ from typing import final
 
 from simulator.wire.node import Node
 
-__all__ = ["IqError", "iq_error", "recognize", "stream_error"]
+__all__ = [
+    "IqError",
+    "StreamError",
+    "iq_error",
+    "recognize",
+    "recognize_stream_error",
+    "stream_error",
+]
 
 
 def iq_error(
@@ -52,3 +59,20 @@ def recognize(node: Node) -> IqError | None:
         code=int(code) if code.isascii() and code.isdigit() and len(code) < 10 else None,
         text=error.get("text", "") if error is not None else "",
     )
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class StreamError:
+    reason: str
+    """The tag of its first child (``conflict``, ``system-shutdown``...); empty if none."""
+    text: str | None
+
+
+def recognize_stream_error(node: Node) -> StreamError | None:
+    """The stream error ``node`` is, or ``None``."""
+    if node.tag != "stream:error":
+        return None
+    reason = next((child.tag for child in node.children if child.tag != "text"), "")
+    text = node.child("text")
+    return StreamError(reason=reason, text=text.text if text is not None else None)

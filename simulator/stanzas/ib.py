@@ -4,11 +4,13 @@ the end of the offline backlog, dirty flags, account changes."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import final
 
 from simulator.jid import SERVER
 from simulator.wire.node import Node
 
-__all__ = ["dirty", "ib", "offline_done"]
+__all__ = ["Ib", "dirty", "ib", "offline_done", "recognize"]
 
 
 def ib(children: Iterable[Node]) -> Node:
@@ -24,3 +26,17 @@ def offline_done(count: int) -> Node:
 def dirty(category: str, since: int) -> Node:
     """A dirty flag: ``<ib><dirty type timestamp/></ib>`` (§3.16)."""
     return ib([Node("dirty", {"type": category, "timestamp": str(since)})])
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Ib:
+    kinds: tuple[str, ...]
+    """The tags of what it says (``offline``, ``dirty``, ``account``...)."""
+
+
+def recognize(node: Node) -> Ib | None:
+    """The ``<ib>`` ``node`` is, or ``None``."""
+    if node.tag != "ib":
+        return None
+    return Ib(kinds=tuple(child.tag for child in node.children))

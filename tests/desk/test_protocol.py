@@ -480,7 +480,7 @@ async def test_pages_transcript_and_scenario_over_http(web: DeskWeb, page: DeskS
     assert status == 200, body
     text = body.decode()
     assert "python: bots.echo:run" in text
-    assert "send: {from: alice, to: bot, text: hello" in text
+    assert "send: {from: alice, to: bot, id: '{{m1}}', text: hello" in text
 
 
 async def test_garbage_gets_400_and_the_desk_serves_on(web: DeskWeb) -> None:
@@ -628,7 +628,10 @@ def test_a_session_on_a_world_file_saves_a_scenario_that_refers_to_it(tmp_path: 
 
     text = trio.run(session)
     assert f"world: {world_file.as_posix()}\n" in text
-    assert "send: {from: alice, to: 491110000001-1400000000@g.us, text: release at 5" in text
+    assert (
+        "send: {from: alice, to: 491110000001-1400000000@g.us, id: '{{m1}}', text: release at 5"
+        in text
+    )
     saved = tmp_path / "session.yaml"
     saved.write_text(text)
     result = run_file(saved)

@@ -219,6 +219,13 @@ async def test_refusals_are_the_vocabularys_errors(server: Server, user: OpenUse
             stanzas.notification.build("g", "w:gp2", "7", "100", [Node("add")], participant="a"),
             stanzas.notification.Notification("w:gp2", "7", "g", "a", (Node("add"),)),
         ),
+        (stanzas.ib.offline_done(3), stanzas.ib.Ib(("offline",))),
+        (stanzas.ib.dirty("groups", 100), stanzas.ib.Ib(("dirty",))),
+        (
+            stanzas.errors.stream_error("conflict", "Replaced by new connection"),
+            stanzas.errors.StreamError("conflict", "Replaced by new connection"),
+        ),
+        (stanzas.errors.stream_error("ack"), stanzas.errors.StreamError("ack", None)),
     ],
 )
 def test_each_kind_recognizes_what_it_builds(node: Node, view: object) -> None:
@@ -229,6 +236,8 @@ def test_each_kind_recognizes_what_it_builds(node: Node, view: object) -> None:
         stanzas.presence.recognize,
         stanzas.chatstate.recognize,
         stanzas.notification.recognize,
+        stanzas.ib.recognize,
+        stanzas.errors.recognize_stream_error,
     ]
     seen = [r(node) for r in recognizers]
     assert [v for v in seen if v is not None] == [view]
