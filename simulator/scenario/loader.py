@@ -55,8 +55,9 @@ __all__ = [
 ]
 
 SCENARIO_SUFFIXES: Final = (".yaml", ".yml")
-_STEP: Final[TypeAdapter[StepWrapper]] = TypeAdapter(StepItem)
-"""Validates one ``steps`` item (a file that failed as a whole is checked step by step)."""
+_STEP: Final[TypeAdapter[StepWrapper]] = TypeAdapter(StepItem, config={"defer_build": True})
+"""Validates one ``steps`` item (a file that failed as a whole is checked step by step;
+built then, not at import)."""
 WORLD_SUFFIXES: Final = (".world.yaml", ".world.yml")
 
 

@@ -56,7 +56,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NoReturn, assert_never
 
 import trio
-import trio.testing
 
 from simulator.client import Client, ClientState, events
 from simulator.client.client import open_client
@@ -94,6 +93,7 @@ from simulator.scenario.report import Failure, ScenarioResult, one_line, render_
 from simulator.server import ServerConfig, open_server
 from simulator.server.server import ORDINARY_ENDS
 from simulator.transport import MemoryConnector
+from simulator.trio_clock import MockClock, wait_all_tasks_blocked
 from simulator.wire.node import Node
 from simulator.world import build_state
 
@@ -301,7 +301,7 @@ class Runtime:
         """Let every stanza in flight arrive (no virtual time passes)."""
         if self.external:
             await trio.sleep(SETTLE_REAL_SECONDS)
-        await trio.testing.wait_all_tasks_blocked()
+        await wait_all_tasks_blocked()
 
     def _offline_hint(self, party: str) -> tuple[str, ...]:
         if party in ("bot", "server"):
@@ -623,7 +623,7 @@ def _bot_runner(
 
 def _autojumping() -> bool:
     clock = trio.lowlevel.current_clock()
-    return isinstance(clock, trio.testing.MockClock) and clock.autojump_threshold != math.inf
+    return isinstance(clock, MockClock) and clock.autojump_threshold != math.inf
 
 
 def run_scenario_sync(
@@ -635,7 +635,7 @@ def run_scenario_sync(
     """Run a scenario in a new trio run: virtual time for an in-process bot, the real clock
     for an external one."""
     bot = _bot_runner(scenario, bot_override)
-    clock = None if isinstance(bot, CommandBot) else trio.testing.MockClock(autojump_threshold=0)
+    clock = None if isinstance(bot, CommandBot) else MockClock(autojump_threshold=0)
     return trio.run(_run, scenario, bot, time_scale, clock=clock)
 
 
