@@ -213,7 +213,7 @@ def _expand(patterns: Sequence[str], base: Path, option: str) -> list[Path]:
 def _scenario_files(paths: Sequence[Path]) -> frozenset[Path]:
     if not paths:
         return frozenset()
-    from simulator.scenario import collect_paths
+    from simulator.scenario.paths import collect_paths
 
     return frozenset(path.resolve() for path in collect_paths(paths))
 

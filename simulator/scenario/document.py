@@ -77,6 +77,7 @@ __all__ = [
     "ScenarioFile",
     "StepItem",
     "json_schema",
+    "scenario_json_schema",
 ]
 
 SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
@@ -334,6 +335,11 @@ def json_schema() -> dict[str, Any]:
     """
     schema = ScenarioFile.model_json_schema(mode="validation", schema_generator=_Documented)
     return {"$schema": SCHEMA_DIALECT, **schema}
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files (what ``simulator schema`` prints)."""
+    return json_schema()
 
 
 class _Documented(GenerateJsonSchema):

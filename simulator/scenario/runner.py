@@ -53,6 +53,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, assert_never
 
 import trio
@@ -66,6 +67,7 @@ from simulator.scenario._determinism import seed_scheduler
 from simulator.scenario.bots import BotSupervisor
 from simulator.scenario.durations import format_duration
 from simulator.scenario.journal import Failed, Journal
+from simulator.scenario.loader import load_scenario
 from simulator.scenario.match import Pattern, match
 from simulator.scenario.matching import Inbox, Matcher
 from simulator.scenario.plan import (
@@ -106,7 +108,15 @@ if TYPE_CHECKING:
     from simulator.server.server import BugReport
     from simulator.server.session import Session as ServerSession
 
-__all__ = ["BotOverride", "Failed", "Inbox", "Runtime", "run_scenario", "run_scenario_sync"]
+__all__ = [
+    "BotOverride",
+    "Failed",
+    "Inbox",
+    "Runtime",
+    "run_file",
+    "run_scenario",
+    "run_scenario_sync",
+]
 
 BotOverride = InProcessBot | CommandBot
 SETTLE_REAL_SECONDS = 0.05
@@ -641,3 +651,19 @@ def run_scenario_sync(
 
 async def _run(scenario: Scenario, bot: BotOverride | None, time_scale: float) -> ScenarioResult:
     return await run_scenario(scenario, bot_override=bot, time_scale=time_scale)
+
+
+def run_file(
+    path: Path | str,
+    *,
+    bot_override: BotOverride | BotFunction | None = None,
+    time_scale: float = 1.0,
+) -> ScenarioResult:
+    """Load and run one scenario file (sync).
+
+    Raises:
+        ScenarioSyntaxError: the file has problems (nothing ran).
+    """
+    return run_scenario_sync(
+        load_scenario(Path(path)), bot_override=bot_override, time_scale=time_scale
+    )

@@ -92,3 +92,29 @@ def test_a_file_builds_the_validators_of_its_own_steps_only() -> None:
     )
     built = json.loads(done.stdout.strip().splitlines()[-1])
     assert built == ["expect", "expect_none", "login", "logout", "read", "send"]
+
+
+def _modules_after(code: str, names: tuple[str, ...]) -> set[str]:
+    check = f"\nimport sys\nprint([m for m in {names!r} if m in sys.modules])\n"
+    done = subprocess.run(
+        [sys.executable, "-c", code + check], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return set(json.loads(done.stdout.strip().splitlines()[-1].replace("'", '"')))
+
+
+def test_validating_a_file_starts_neither_the_runner_nor_the_server() -> None:
+    code = (
+        "import contextlib, io\n"
+        "from simulator.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['validate', {str(ECHO)!r}]) == 0\n"
+    )
+    names = ("simulator.scenario.runner", "simulator.server.server", "simulator.server.http")
+    assert _modules_after(code, names) == set()
+
+
+def test_finding_scenario_files_imports_no_engine() -> None:
+    # What the pytest plugin does in every process, xdist's controller included.
+    code = "from simulator.scenario.paths import collect_paths\ncollect_paths(['scenarios'])\n"
+    names = ("pydantic", "trio", "simulator.scenario.loader", "simulator.server")
+    assert _modules_after(code, names) == set()
