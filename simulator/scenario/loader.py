@@ -377,7 +377,8 @@ def import_bot(target: str, *, search: Sequence[Path] = ()) -> BotFunction:
         entry = str(Path(directory).resolve())
         if entry not in sys.path:
             sys.path.append(entry)
-    importlib.invalidate_caches()
+    if module_name not in sys.modules:  # a module imported before is not looked for again
+        importlib.invalidate_caches()
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
