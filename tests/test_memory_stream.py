@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import trio
 import trio.testing
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from simulator.transport.memory import memory_stream_pair
 
@@ -59,6 +63,8 @@ async def test_closing_one_end_ends_the_peers_reads_and_breaks_its_writes() -> N
     assert await right.receive_some() == b""
     with pytest.raises(trio.BrokenResourceError):
         await right.send_all(b"anyone there?")
+    await right.send_all(b"")  # nothing to deliver: no error (h11's empty end of message)
+    await right.wait_send_all_might_not_block()
     with pytest.raises(trio.ClosedResourceError):
         await left.send_all(b"x")
     with pytest.raises(trio.ClosedResourceError):
@@ -118,3 +124,56 @@ def test_importing_it_imports_neither_trio_testing_nor_pytest() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+# -------------------------------------------------------------------- same as trio.testing's
+
+Op = tuple[int, str, bytes | int | None]
+
+OPS = st.tuples(
+    st.integers(0, 1),
+    st.sampled_from(["send", "send", "receive", "receive", "send_eof", "aclose"]),
+    st.one_of(st.none(), st.integers(1, 8), st.binary(max_size=6)),
+)
+
+
+async def _one(stream: Any, op: str, arg: bytes | int | None, result: list[str]) -> None:
+    try:
+        if op == "send":
+            await stream.send_all(arg if isinstance(arg, bytes) else b"x")
+            result.append("sent")
+        elif op == "receive":
+            size = arg if isinstance(arg, int) else None
+            result.append(repr(bytes(await stream.receive_some(size))))
+        else:
+            await getattr(stream, op)()
+            result.append("done")
+    except trio.Cancelled:
+        result.append("blocked")
+        raise
+    except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+        result.append(type(exc).__name__)
+
+
+async def _outcomes(pair: Callable[[], tuple[Any, Any]], ops: list[Op]) -> list[str]:
+    """What each operation gives: its result, the error it raised, or "blocked"."""
+    ends = pair()
+    seen: list[str] = []
+    for side, op, arg in ops:
+        result: list[str] = []
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_one, ends[side], op, arg, result)
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.cancel_scope.cancel()
+        seen.append(result[0] if result else "blocked")
+    return seen
+
+
+@settings(max_examples=200)
+@given(st.lists(OPS, max_size=12))
+@example([(0, "aclose", None), (1, "send", b"")])  # h11's empty end of message, peer gone
+@example([(1, "send", b"ab"), (1, "send_eof", None), (0, "receive", 1), (0, "receive", None)])
+def test_every_sequence_of_calls_gives_what_trio_testing_gives(ops: list[Op]) -> None:
+    ours = trio.run(_outcomes, memory_stream_pair, ops)
+    theirs = trio.run(_outcomes, trio.testing.memory_stream_pair, ops)
+    assert ours == theirs

@@ -9,9 +9,10 @@ at most ``max_bytes``:
 * ``send_all`` never blocks (the buffer is unbounded) but is a checkpoint;
 * ``send_eof`` (or ``aclose``) of one end makes the other's ``receive_some`` return
   ``b""`` once the data sent before it is read;
-* using an end after closing it raises ``trio.ClosedResourceError``; sending to an end
-  that was closed raises ``trio.BrokenResourceError``; two tasks sending (or receiving)
-  at once on one end raise ``trio.BusyResourceError``.
+* using an end after closing it raises ``trio.ClosedResourceError``; sending bytes to an
+  end that was closed raises ``trio.BrokenResourceError`` (sending ``b""`` does not: there
+  is nothing to deliver); two tasks sending (or receiving) at once on one end raise
+  ``trio.BusyResourceError``.
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ class MemoryStream(trio.abc.HalfCloseableStream):
             await trio.lowlevel.checkpoint()
             await trio.lowlevel.checkpoint()
             self._check_can_send()
-            if data:
+            if data:  # nothing to deliver, nothing to refuse (as trio.testing's)
+                if self._outbound.reader_closed:
+                    raise trio.BrokenResourceError("the other end is closed")
                 self._outbound.buffer += data
                 self._outbound.waiter.unpark_all()
         finally:
@@ -122,8 +125,6 @@ class MemoryStream(trio.abc.HalfCloseableStream):
             raise trio.ClosedResourceError("this stream is closed")
         if self._outbound.eof:
             raise trio.ClosedResourceError("this stream's sending side is closed (send_eof)")
-        if self._outbound.reader_closed:
-            raise trio.BrokenResourceError("the other end is closed")
 
 
 def memory_stream_pair() -> tuple[MemoryStream, MemoryStream]:
