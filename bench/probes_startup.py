@@ -1,7 +1,8 @@
 """Start-up and suite probes: wall time of whole processes, from start to exit.
 
 * ``python -c pass`` is the floor every command pays;
-* ``import simulator.scenario``, ``simulator validate one.yaml``, ``simulator run one.yaml``;
+* ``import simulator.scenario`` (its loader and runner), ``simulator validate one.yaml``,
+  ``simulator run one.yaml``;
 * a suite of generated scenario files (copies of ``scenarios/echo.yaml`` with their bot),
   run by ``simulator run DIR`` and by ``pytest --simulator-scenarios DIR`` with
   ``-n 0`` and ``-n 2`` (pytest-xdist).
@@ -61,7 +62,11 @@ def python_pass() -> float:
 
 
 def import_scenario() -> float:
-    return wall([sys.executable, "-c", "import simulator.scenario"])
+    # simulator.scenario loads its names on first use: import what a run uses (the
+    # loader with the file models, and the runner with the server and the client).
+    return wall(
+        [sys.executable, "-c", "import simulator.scenario.loader, simulator.scenario.runner"]
+    )
 
 
 def validate_one(folder: Path) -> float:

@@ -187,7 +187,8 @@ Timestamp = Annotated[
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built when first used, not at import: commands that never read a world do not pay.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class AccountSpec(_Spec):

@@ -25,6 +25,9 @@ LAZY_BY_DESIGN: dict[str, str] = {
     # Loaded by every pytest run through its entry point, in projects that may never use
     # a scenario or a fixture of ours.
     "simulator/pytest_plugin.py": "start-up time of every pytest run",
+    # Every server imports it (the HTTPS layer); cryptography's x509, slower to import
+    # than the rest of a server, only when a certificate is made (`serve --tls`).
+    "simulator/server/tls.py": "start-up time of every server",
     # Imported by the CLI at start-up (``simulator routes``); reads client and server.
     "simulator/catalog.py": "start-up time of the command line",
     # The scenario half of the restructuring is on its own branch; this one import (the

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -111,6 +110,8 @@ def _system_exit_code(exc: SystemExit) -> int:
 def _save_traceback() -> str:
     """Write the current traceback to a new ``simulator-crash-*.log`` in the crash folder
     (``$SIMULATOR_CRASH_DIR``, else the current directory); its path, relative when short."""
+    import tempfile  # only after a crash: it imports shutil, lzma and more at start-up
+
     folder = Path(os.environ.get(CRASH_DIR_VARIABLE) or ".")
     with tempfile.NamedTemporaryFile(
         "w",

@@ -8,18 +8,18 @@ function and event of the Chat-API documentation with what the simulator does wi
 from __future__ import annotations
 
 import argparse
+from typing import Final
 
 from simulator.catalog import event_rows, function_rows, render_markdown
 
 __all__ = ["add_parser", "run"]
 
+NAME: Final = "routes"
+HELP: Final = "list the server's routes and the documented functions and events"
+
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "routes",
-        help="list the server's routes and the documented functions and events",
-        description=__doc__.split("\n\n")[0],
-    )
+    parser = subparsers.add_parser(NAME, help=HELP, description=__doc__.split("\n\n")[0])
     parser.add_argument("--markdown", action="store_true", help="print docs/flows.md")
     parser.set_defaults(run=run)
 

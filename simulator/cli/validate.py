@@ -38,7 +38,7 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
 
 def files_of(paths: Sequence[str]) -> list[Path]:
     """The scenario files under ``paths`` (default ``scenarios/``), or ``FatalError``."""
-    from simulator.scenario.loader import collect_paths
+    from simulator.scenario.paths import collect_paths
 
     try:
         files = collect_paths(paths or [DEFAULT_PATH])

@@ -22,21 +22,23 @@ The pieces, in the order a run uses them:
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from simulator.scenario.document import ScenarioFile, json_schema
-from simulator.scenario.loader import (
-    check_file,
-    collect_paths,
-    import_bot,
-    load_scenario,
-    validate_files,
-)
-from simulator.scenario.plan import BotFunction, CommandBot, InProcessBot, Scenario
-from simulator.scenario.report import Entry, Failure, ScenarioResult, junit_xml, render_transcript
-from simulator.scenario.runner import BotOverride, run_scenario, run_scenario_sync
-from simulator.yamlfile import Problem
+if TYPE_CHECKING:
+    from simulator.scenario.document import ScenarioFile, scenario_json_schema
+    from simulator.scenario.loader import check_file, import_bot, load_scenario, validate_files
+    from simulator.scenario.paths import collect_paths
+    from simulator.scenario.plan import BotFunction, CommandBot, InProcessBot, Scenario
+    from simulator.scenario.report import (
+        Entry,
+        Failure,
+        ScenarioResult,
+        junit_xml,
+        render_transcript,
+    )
+    from simulator.scenario.runner import BotOverride, run_file, run_scenario, run_scenario_sync
+    from simulator.yamlfile import Problem
 
 __all__ = [
     "BotFunction",
@@ -63,22 +65,36 @@ __all__ = [
 ]
 
 
-def scenario_json_schema() -> dict[str, Any]:
-    """The JSON Schema of scenario files (what ``simulator schema`` prints)."""
-    return json_schema()
+# The names load on first use: checking files (``simulator validate``, the pytest
+# plugin's collection) does not import the runner, the server or the client, and
+# ``simulator.scenario.paths``-style imports of one module do not import them all.
+_LAZY = {
+    "ScenarioFile": "simulator.scenario.document",
+    "scenario_json_schema": "simulator.scenario.document",
+    "check_file": "simulator.scenario.loader",
+    "collect_paths": "simulator.scenario.paths",
+    "import_bot": "simulator.scenario.loader",
+    "load_scenario": "simulator.scenario.loader",
+    "validate_files": "simulator.scenario.loader",
+    "BotFunction": "simulator.scenario.plan",
+    "CommandBot": "simulator.scenario.plan",
+    "InProcessBot": "simulator.scenario.plan",
+    "Scenario": "simulator.scenario.plan",
+    "Entry": "simulator.scenario.report",
+    "Failure": "simulator.scenario.report",
+    "ScenarioResult": "simulator.scenario.report",
+    "junit_xml": "simulator.scenario.report",
+    "render_transcript": "simulator.scenario.report",
+    "BotOverride": "simulator.scenario.runner",
+    "run_scenario": "simulator.scenario.runner",
+    "run_file": "simulator.scenario.runner",
+    "run_scenario_sync": "simulator.scenario.runner",
+    "Problem": "simulator.yamlfile",
+}
 
 
-def run_file(
-    path: Path | str,
-    *,
-    bot_override: BotOverride | BotFunction | None = None,
-    time_scale: float = 1.0,
-) -> ScenarioResult:
-    """Load and run one scenario file (sync).
-
-    Raises:
-        ScenarioSyntaxError: the file has problems (nothing ran).
-    """
-    return run_scenario_sync(
-        load_scenario(Path(path)), bot_override=bot_override, time_scale=time_scale
-    )
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'simulator.scenario' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -43,7 +43,14 @@ from simulator.scenario.flow_steps import (
     SyncContactsSpec,
     UnblockSpec,
 )
-from simulator.scenario.model import ScenarioHead, StepWrapper, check_step, short_form, step_key
+from simulator.scenario.model import (
+    BUILT_WHEN_USED,
+    ScenarioHead,
+    StepWrapper,
+    check_step,
+    short_form,
+    step_key,
+)
 from simulator.scenario.service_steps import CodeRegisterSpec, CodeRequestSpec
 from simulator.scenario.steps import (
     ExpectNoneSpec,
@@ -70,6 +77,7 @@ __all__ = [
     "ScenarioFile",
     "StepItem",
     "json_schema",
+    "scenario_json_schema",
 ]
 
 SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
@@ -262,41 +270,41 @@ class RestartStep(StepWrapper):
 # ==================================================================== the union and the file
 
 _Steps = (
-    Annotated[LoginStep, Tag("login")]
-    | Annotated[LogoutStep, Tag("logout")]
-    | Annotated[SendStep, Tag("send")]
-    | Annotated[ReceiptStep, Tag("receipt")]
-    | Annotated[ReadStep, Tag("read")]
-    | Annotated[TypingStep, Tag("typing")]
-    | Annotated[PausedStep, Tag("paused")]
-    | Annotated[PresenceStep, Tag("presence")]
-    | Annotated[IqStep, Tag("iq")]
-    | Annotated[RawStep, Tag("raw")]
-    | Annotated[ServerStep, Tag("server")]
-    | Annotated[WaitStep, Tag("wait")]
-    | Annotated[ExpectStep, Tag("expect")]
-    | Annotated[ExpectNoneStep, Tag("expect_none")]
-    | Annotated[UnorderedStep, Tag("unordered")]
-    | Annotated[CreateGroupStep, Tag("create_group")]
-    | Annotated[AddParticipantsStep, Tag("add_participants")]
-    | Annotated[RemoveParticipantsStep, Tag("remove_participants")]
-    | Annotated[PromoteStep, Tag("promote")]
-    | Annotated[DemoteStep, Tag("demote")]
-    | Annotated[SetSubjectStep, Tag("set_subject")]
-    | Annotated[LeaveGroupStep, Tag("leave_group")]
-    | Annotated[SyncContactsStep, Tag("sync_contacts")]
-    | Annotated[BlockStep, Tag("block")]
-    | Annotated[UnblockStep, Tag("unblock")]
-    | Annotated[SetPrivacyStep, Tag("set_privacy")]
-    | Annotated[SetStatusStep, Tag("set_status")]
-    | Annotated[SetPictureStep, Tag("set_picture")]
-    | Annotated[BroadcastStep, Tag("broadcast")]
-    | Annotated[CodeRequestStep, Tag("code_request")]
-    | Annotated[CodeRegisterStep, Tag("code_register")]
-    | Annotated[FaultStep, Tag("fault")]
-    | Annotated[ReleaseStep, Tag("release")]
-    | Annotated[ClearFaultsStep, Tag("clear_faults")]
-    | Annotated[RestartStep, Tag("restart")]
+    Annotated[LoginStep, BUILT_WHEN_USED, Tag("login")]
+    | Annotated[LogoutStep, BUILT_WHEN_USED, Tag("logout")]
+    | Annotated[SendStep, BUILT_WHEN_USED, Tag("send")]
+    | Annotated[ReceiptStep, BUILT_WHEN_USED, Tag("receipt")]
+    | Annotated[ReadStep, BUILT_WHEN_USED, Tag("read")]
+    | Annotated[TypingStep, BUILT_WHEN_USED, Tag("typing")]
+    | Annotated[PausedStep, BUILT_WHEN_USED, Tag("paused")]
+    | Annotated[PresenceStep, BUILT_WHEN_USED, Tag("presence")]
+    | Annotated[IqStep, BUILT_WHEN_USED, Tag("iq")]
+    | Annotated[RawStep, BUILT_WHEN_USED, Tag("raw")]
+    | Annotated[ServerStep, BUILT_WHEN_USED, Tag("server")]
+    | Annotated[WaitStep, BUILT_WHEN_USED, Tag("wait")]
+    | Annotated[ExpectStep, BUILT_WHEN_USED, Tag("expect")]
+    | Annotated[ExpectNoneStep, BUILT_WHEN_USED, Tag("expect_none")]
+    | Annotated[UnorderedStep, BUILT_WHEN_USED, Tag("unordered")]
+    | Annotated[CreateGroupStep, BUILT_WHEN_USED, Tag("create_group")]
+    | Annotated[AddParticipantsStep, BUILT_WHEN_USED, Tag("add_participants")]
+    | Annotated[RemoveParticipantsStep, BUILT_WHEN_USED, Tag("remove_participants")]
+    | Annotated[PromoteStep, BUILT_WHEN_USED, Tag("promote")]
+    | Annotated[DemoteStep, BUILT_WHEN_USED, Tag("demote")]
+    | Annotated[SetSubjectStep, BUILT_WHEN_USED, Tag("set_subject")]
+    | Annotated[LeaveGroupStep, BUILT_WHEN_USED, Tag("leave_group")]
+    | Annotated[SyncContactsStep, BUILT_WHEN_USED, Tag("sync_contacts")]
+    | Annotated[BlockStep, BUILT_WHEN_USED, Tag("block")]
+    | Annotated[UnblockStep, BUILT_WHEN_USED, Tag("unblock")]
+    | Annotated[SetPrivacyStep, BUILT_WHEN_USED, Tag("set_privacy")]
+    | Annotated[SetStatusStep, BUILT_WHEN_USED, Tag("set_status")]
+    | Annotated[SetPictureStep, BUILT_WHEN_USED, Tag("set_picture")]
+    | Annotated[BroadcastStep, BUILT_WHEN_USED, Tag("broadcast")]
+    | Annotated[CodeRequestStep, BUILT_WHEN_USED, Tag("code_request")]
+    | Annotated[CodeRegisterStep, BUILT_WHEN_USED, Tag("code_register")]
+    | Annotated[FaultStep, BUILT_WHEN_USED, Tag("fault")]
+    | Annotated[ReleaseStep, BUILT_WHEN_USED, Tag("release")]
+    | Annotated[ClearFaultsStep, BUILT_WHEN_USED, Tag("clear_faults")]
+    | Annotated[RestartStep, BUILT_WHEN_USED, Tag("restart")]
 )
 
 STEP_TYPES: Final[tuple[type[StepWrapper], ...]] = tuple(
@@ -327,6 +335,11 @@ def json_schema() -> dict[str, Any]:
     """
     schema = ScenarioFile.model_json_schema(mode="validation", schema_generator=_Documented)
     return {"$schema": SCHEMA_DIALECT, **schema}
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files (what ``simulator schema`` prints)."""
+    return json_schema()
 
 
 class _Documented(GenerateJsonSchema):

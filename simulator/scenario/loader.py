@@ -39,6 +39,7 @@ from simulator.scenario.builder import NAMED_GROUP, Builder, Directory, Shared
 from simulator.scenario.document import STEP_KEYS, ScenarioFile, StepItem
 from simulator.scenario.match import CAPTURE
 from simulator.scenario.model import BotSpec, OptionsSpec, ScenarioHead, StepWrapper, WorldFile
+from simulator.scenario.paths import collect_paths
 from simulator.world import AccountSpec, World, WorldProblem, world_problems
 from simulator.yamlfile import Problem, format_loc, locate, parse_yaml, plain, validate_yaml
 
@@ -54,41 +55,12 @@ __all__ = [
     "validate_files",
 ]
 
-SCENARIO_SUFFIXES: Final = (".yaml", ".yml")
-_STEP: Final[TypeAdapter[StepWrapper]] = TypeAdapter(StepItem)
-"""Validates one ``steps`` item (a file that failed as a whole is checked step by step)."""
-WORLD_SUFFIXES: Final = (".world.yaml", ".world.yml")
+_STEP: Final[TypeAdapter[StepWrapper]] = TypeAdapter(StepItem, config={"defer_build": True})
+"""Validates one ``steps`` item (a file that failed as a whole is checked step by step;
+built then, not at import)."""
 
 
 # -------------------------------------------------------------------- files
-
-
-def collect_paths(paths: Iterable[Path | str]) -> list[Path]:
-    """The scenario files named by ``paths``, sorted within each directory.
-
-    A file is taken as it is; a directory is searched recursively for ``*.yaml`` and
-    ``*.yml``, leaving out world files (``*.world.yaml``).
-
-    Raises:
-        ScenarioError: a path does not exist.
-    """
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found.extend(
-                p
-                for p in sorted(path.rglob("*"))
-                if p.is_file()
-                and p.name.endswith(SCENARIO_SUFFIXES)
-                and not p.name.endswith(WORLD_SUFFIXES)
-            )
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise ScenarioError(f"{path}: no such file or directory")
-    unique: dict[Path, None] = dict.fromkeys(found)
-    return list(unique)
 
 
 def load_scenario(path: Path | str) -> plan.Scenario:
@@ -410,7 +382,8 @@ def import_bot(target: str, *, search: Sequence[Path] = ()) -> BotFunction:
         entry = str(Path(directory).resolve())
         if entry not in sys.path:
             sys.path.append(entry)
-    importlib.invalidate_caches()
+    if module_name not in sys.modules:  # a module imported before is not looked for again
+        importlib.invalidate_caches()
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

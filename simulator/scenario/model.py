@@ -33,6 +33,8 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     PlainSerializer,
     SerializationInfo,
     SerializerFunctionWrapHandler,
@@ -40,7 +42,8 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
 from simulator.scenario.durations import DURATION_PATTERN, format_duration, parse_duration
 from simulator.vocabulary import FreeText, PathText, Text
@@ -54,7 +57,9 @@ if TYPE_CHECKING:
     from simulator.scenario.plan import Step
 
 __all__ = [
+    "BUILT_WHEN_USED",
     "BotSpec",
+    "BuiltWhenUsed",
     "Duration",
     "FileModel",
     "MatcherSpec",
@@ -76,9 +81,14 @@ __all__ = [
 
 
 class FileModel(BaseModel):
-    """Base of every file model: unknown keys are errors, values are immutable."""
+    """Base of every file model: unknown keys are errors, values are immutable.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Built when first used (``defer_build``), not when the class is made: a validator is
+    made for the models a run needs, at the first file that needs them (see
+    :class:`BuiltWhenUsed` for the steps).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     SHORT_FIELD: ClassVar[str | None] = None
     """If set, a scalar (or list) in place of the mapping is read as this one field."""
@@ -229,6 +239,42 @@ class OneOf(FileModel):
             if isinstance(value, FileModel):
                 return key, value
         raise AssertionError("validated models hold one member")  # pragma: no cover
+
+
+class BuiltWhenUsed:
+    """``Annotated[Model, BUILT_WHEN_USED, Tag(key)]``: a member of a tagged union that is
+    validated by ``Model`` itself, whose validator is built when the first value comes.
+
+    A tagged union normally holds the whole schema of every member: the union of the 35
+    step types made one big validator the first time a file was checked, though a file
+    uses a handful of them. Here the union holds one small function per member, which
+    calls ``Model.model_validate`` (a deferred model builds its validator then, once).
+    Errors are the model's own, under the member's tag, as before; the JSON Schema is the
+    model's.
+    """
+
+    __slots__ = ()
+
+    def __get_pydantic_core_schema__(
+        self, source: type[BaseModel], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        def validate(value: object, info: core_schema.ValidationInfo) -> BaseModel:
+            return source.model_validate(value, context=info.context)
+
+        def json_schema(
+            _schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+        ) -> JsonSchemaValue:
+            return handler(source.__pydantic_core_schema__)
+
+        # The model's own reference (pydantic's format): the JSON Schema lists the member
+        # as a definition of that name, as it does for a model in a union.
+        ref = f"{source.__module__}.{source.__qualname__}:{id(source)}"
+        return core_schema.with_info_plain_validator_function(
+            validate, ref=ref, metadata={"pydantic_js_functions": [json_schema]}
+        )
+
+
+BUILT_WHEN_USED = BuiltWhenUsed()
 
 
 class StepWrapper(FileModel):

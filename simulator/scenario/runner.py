@@ -53,10 +53,10 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, assert_never
 
 import trio
-import trio.testing
 
 from simulator.client import Client, ClientState, events
 from simulator.client.client import open_client
@@ -68,6 +68,7 @@ from simulator.scenario.actions import run_client_op, run_service_op
 from simulator.scenario.bots import BotSupervisor
 from simulator.scenario.durations import format_duration
 from simulator.scenario.journal import Failed, Journal
+from simulator.scenario.loader import load_scenario
 from simulator.scenario.match import Pattern, match
 from simulator.scenario.matching import Inbox, Matcher
 from simulator.scenario.plan import (
@@ -95,6 +96,7 @@ from simulator.scenario.report import Failure, ScenarioResult, one_line, render_
 from simulator.server import ServerConfig, open_server
 from simulator.server.server import ORDINARY_ENDS
 from simulator.transport import MemoryConnector
+from simulator.trio_clock import MockClock, wait_all_tasks_blocked
 from simulator.wire.node import Node
 from simulator.world import build_state
 
@@ -107,7 +109,15 @@ if TYPE_CHECKING:
     from simulator.server.server import BugReport
     from simulator.server.session import Session as ServerSession
 
-__all__ = ["BotOverride", "Failed", "Inbox", "Runtime", "run_scenario", "run_scenario_sync"]
+__all__ = [
+    "BotOverride",
+    "Failed",
+    "Inbox",
+    "Runtime",
+    "run_file",
+    "run_scenario",
+    "run_scenario_sync",
+]
 
 BotOverride = InProcessBot | CommandBot
 SETTLE_REAL_SECONDS = 0.05
@@ -302,7 +312,7 @@ class Runtime:
         """Let every stanza in flight arrive (no virtual time passes)."""
         if self.external:
             await trio.sleep(SETTLE_REAL_SECONDS)
-        await trio.testing.wait_all_tasks_blocked()
+        await wait_all_tasks_blocked()
 
     def _offline_hint(self, party: str) -> tuple[str, ...]:
         if party in ("bot", "server"):
@@ -624,7 +634,7 @@ def _bot_runner(
 
 def _autojumping() -> bool:
     clock = trio.lowlevel.current_clock()
-    return isinstance(clock, trio.testing.MockClock) and clock.autojump_threshold != math.inf
+    return isinstance(clock, MockClock) and clock.autojump_threshold != math.inf
 
 
 def run_scenario_sync(
@@ -636,9 +646,25 @@ def run_scenario_sync(
     """Run a scenario in a new trio run: virtual time for an in-process bot, the real clock
     for an external one."""
     bot = _bot_runner(scenario, bot_override)
-    clock = None if isinstance(bot, CommandBot) else trio.testing.MockClock(autojump_threshold=0)
+    clock = None if isinstance(bot, CommandBot) else MockClock(autojump_threshold=0)
     return trio.run(_run, scenario, bot, time_scale, clock=clock)
 
 
 async def _run(scenario: Scenario, bot: BotOverride | None, time_scale: float) -> ScenarioResult:
     return await run_scenario(scenario, bot_override=bot, time_scale=time_scale)
+
+
+def run_file(
+    path: Path | str,
+    *,
+    bot_override: BotOverride | BotFunction | None = None,
+    time_scale: float = 1.0,
+) -> ScenarioResult:
+    """Load and run one scenario file (sync).
+
+    Raises:
+        ScenarioSyntaxError: the file has problems (nothing ran).
+    """
+    return run_scenario_sync(
+        load_scenario(Path(path)), bot_override=bot_override, time_scale=time_scale
+    )

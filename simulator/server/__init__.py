@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from simulator.errors import StanzaError
-from simulator.server.clock import DEFAULT_EPOCH, IdSource, SecretSource, ServerClock
-from simulator.server.context import HandlerContext
-from simulator.server.router import Route, Router
-from simulator.server.server import Server, ServerConfig, open_server
-from simulator.server.state import Account, Group, Mailbox, State
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from simulator.errors import StanzaError
+    from simulator.server.clock import DEFAULT_EPOCH, IdSource, SecretSource, ServerClock
+    from simulator.server.context import HandlerContext
+    from simulator.server.router import Route, Router
+    from simulator.server.server import Server, ServerConfig, open_server
+    from simulator.server.state import Account, Group, Mailbox, State
 
 __all__ = [
     "DEFAULT_EPOCH",
@@ -26,3 +30,30 @@ __all__ = [
     "State",
     "open_server",
 ]
+
+# The names load on first use: ``simulator.server.fault_spec`` (a scenario file's fault
+# steps, ``simulator validate``) or ``.state`` do not start the whole server (trio, h11).
+_LAZY = {
+    "StanzaError": "simulator.errors",
+    "DEFAULT_EPOCH": "simulator.server.clock",
+    "IdSource": "simulator.server.clock",
+    "SecretSource": "simulator.server.clock",
+    "ServerClock": "simulator.server.clock",
+    "HandlerContext": "simulator.server.context",
+    "Route": "simulator.server.router",
+    "Router": "simulator.server.router",
+    "Server": "simulator.server.server",
+    "ServerConfig": "simulator.server.server",
+    "open_server": "simulator.server.server",
+    "Account": "simulator.server.state",
+    "Group": "simulator.server.state",
+    "Mailbox": "simulator.server.state",
+    "State": "simulator.server.state",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'simulator.server' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

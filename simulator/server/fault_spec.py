@@ -87,7 +87,8 @@ Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
 class FaultSpec(BaseModel):
     """One fault as data; see the module docstring and ``README.md`` "Faults"."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    # Built when first used (the control API, a fault step), not at import.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, defer_build=True)
 
     action: ActionName
     direction: Literal["in", "out", "any"] = "any"

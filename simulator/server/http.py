@@ -64,10 +64,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 import h11
 import trio
-import trio.testing
 
 from simulator.server.tls import tls_handler
 from simulator.server.web import HttpRefusal, HttpRequest, HttpResponse, HttpRoute
+from simulator.transport.memory import memory_stream_pair
 from simulator.transport.tcp import listen_tcp
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ class HttpService:
 
     async def connect(self, nursery: trio.Nursery) -> trio.abc.Stream:
         """An in-process HTTP connection: the client end of a memory stream pair."""
-        client_end, server_end = trio.testing.memory_stream_pair()
+        client_end, server_end = memory_stream_pair()
         nursery.start_soon(self.handle_stream, server_end)
         await trio.lowlevel.checkpoint()
         return client_end

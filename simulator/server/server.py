@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal, final
 
 import trio
-import trio.testing
 
 from simulator import stanzas
 from simulator.errors import ServerBug, StanzaError
@@ -52,6 +51,7 @@ from simulator.server.state import Account, State
 from simulator.server.throttle import LoginThrottle, LoginThrottler
 from simulator.stanzas.errors import stream_error
 from simulator.transport.link import Link, StreamLink, node_link_pair
+from simulator.transport.memory import memory_stream_pair
 from simulator.transport.tcp import listen_tcp
 from simulator.wire.connection import Connection, NodeConnection
 from simulator.wire.events import Role
@@ -337,7 +337,7 @@ class Server:
 
     async def connect_bytes(self, dialect: Dialect = Dialect.V16) -> Link:
         """An in-process client link over a byte stream: the full wire, no sockets."""
-        client_stream, server_stream = trio.testing.memory_stream_pair()
+        client_stream, server_stream = memory_stream_pair()
         self._nursery.start_soon(self.handle_stream, server_stream, "memory-bytes")
         await trio.lowlevel.checkpoint()
         return StreamLink(client_stream, Connection(Role.CLIENT, dialect=dialect), peer="server")

@@ -21,13 +21,12 @@ import tempfile
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import trio
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 __all__ = ["DEFAULT_NAMES", "LocalCA", "make_local_ca", "tls_handler"]
 
@@ -76,6 +75,14 @@ class LocalCA:
 def make_local_ca(names: Iterable[str] = (), *, days: int = 365) -> LocalCA:
     """A new CA and a server certificate for ``names`` plus :data:`DEFAULT_NAMES` and
     :data:`SERVICE_HOSTS`. Each call makes new keys."""
+    # cryptography's x509 is imported here, when a certificate is made (``serve --tls``):
+    # every server imports this module for tls_handler, and x509 takes longer to import
+    # than the rest of the server's start (tests/test_imports.py lists this module).
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
     wanted = list(dict.fromkeys([*DEFAULT_NAMES, *SERVICE_HOSTS, *(n for n in names if n)]))
     now = datetime.datetime.now(datetime.UTC)
     start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=days)
@@ -136,6 +143,8 @@ def make_local_ca(names: Iterable[str] = (), *, days: int = 365) -> LocalCA:
 
 
 def _alt_name(name: str) -> x509.GeneralName:
+    from cryptography import x509  # imported by make_local_ca, the one caller
+
     try:
         return x509.IPAddress(ipaddress.ip_address(name))
     except ValueError:

@@ -205,6 +205,10 @@ _DATA_ESCAPES: Final = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 def _escape(s: str, table: Mapping[str, str], keep_ws: bool) -> str:
+    # Most values (ids, JIDs, plain text) need nothing: they are kept as they are, without
+    # a look at each character (transcripts render every stanza of every run).
+    if s.isprintable() and not any(ch in s for ch in table):
+        return s
     out: list[str] = []
     for ch in s:
         if ch in table:

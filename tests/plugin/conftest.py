@@ -17,9 +17,12 @@ import pytest
 
 # An in-process pytester run puts ``sys.modules`` back as it found it afterwards, so what
 # it imported is imported afresh by the next run. cryptography's Rust core keeps the ARC4
-# class of the first import and refuses the second one's; imported here, the simulator's
-# modules (and their dependencies) stay loaded across runs.
-import simulator.scenario
+# class of the first import and refuses the second one's, and a module imported afresh
+# next to a package that kept the old one as its attribute makes twin classes. Imported
+# here, the simulator's modules (and their dependencies) stay loaded across runs: the
+# loader and the runner, not just ``simulator.scenario``, which loads its names on use.
+import simulator.scenario.loader
+import simulator.scenario.runner
 import simulator.testing  # noqa: F401
 
 BOTS = '''\

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from glob import escape
 
 import pytest
@@ -340,3 +341,22 @@ def test_junit_xml_has_the_report(project: pytest.Pytester) -> None:
     xml = (project.path / "out.xml").read_text("utf-8")
     assert 'classname="scenarios.echo.yaml" name="the echo bot answers"' in xml
     assert "first difference: message/body: expected data" in xml
+
+
+def test_collected_plans_are_frozen_for_the_runs_and_unfrozen_at_the_end(
+    project: pytest.Pytester,
+) -> None:
+    project.makeconftest(
+        "import gc\ndef pytest_runtest_setup(item):\n    assert gc.get_freeze_count() > 0\n"
+    )
+    project.runpytest().assert_outcomes(passed=1)
+    assert gc.get_freeze_count() == 0  # nothing left out of the collector's sight
+
+
+def test_a_session_without_scenario_files_freezes_nothing(pytester: pytest.Pytester) -> None:
+    gc.unfreeze()  # this session (with the project's scenario files) may have frozen some
+    pytester.makeconftest(
+        "import gc\ndef pytest_runtest_setup(item):\n    assert gc.get_freeze_count() == 0\n"
+    )
+    pytester.makepyfile(test_unit="def test_unit():\n    pass\n")
+    pytester.runpytest().assert_outcomes(passed=1)
