@@ -177,7 +177,6 @@ class ClientCore:
         self._ids = 0
         self._id_prefix = "0"
         self._closed = trio.Event()
-        self._send_lock = trio.Lock()
         self._ending = False
 
     def __repr__(self) -> str:
@@ -246,13 +245,12 @@ class ClientCore:
         server delivers it again at the next login (§4.4).
         """
         if self.state is ClientState.OPEN:
-            async with self._send_lock:
-                self._ending = True
-                try:
-                    with trio.move_on_after(5):
-                        await self.link.send(wire.StreamEnd())
-                except (LinkClosed, RemoteProtocolError):
-                    pass
+            self._ending = True
+            try:
+                with trio.move_on_after(5):
+                    await self.link.send(wire.StreamEnd())
+            except (LinkClosed, RemoteProtocolError):
+                pass
         self.state = ClientState.CLOSED
         self.close_reason = self.close_reason or "closed by the application"
         self._closed.set()
@@ -265,6 +263,9 @@ class ClientCore:
     # ---------------------------------------------------------------- reading
 
     async def _reader(self) -> None:
+        consume = getattr(self.link, "consume", None)
+        if consume is not None:  # an in-process node link: stanzas are pushed to _handle
+            consume(self._handle)
         try:
             while True:
                 event = await self.link.receive()
@@ -423,19 +424,22 @@ class ClientCore:
         return f"{self._id_prefix}-{self._ids}"
 
     async def send(self, node: Node) -> None:
-        """Send any stanza as it is."""
-        async with self._send_lock:
-            if self.state is not ClientState.OPEN or self._ending:
-                raise ConnectionClosed(f"cannot send: the client is {self.state.value}")
-            try:
-                await self.link.send(node)
-            except LinkClosed as exc:
-                self._lost("connection lost while sending")
-                raise ConnectionClosed(str(exc)) from exc
-            except trio.Cancelled:
-                if self.link.closed:  # cut mid-frame: the link can carry nothing more
-                    self._lost("a send was cancelled in the middle of a frame")
-                raise
+        """Send any stanza as it is.
+
+        No lock of its own: a link keeps its frames whole and in order (a byte stream
+        link serialises its writes, a node link hands over without blocking).
+        """
+        if self.state is not ClientState.OPEN or self._ending:
+            raise ConnectionClosed(f"cannot send: the client is {self.state.value}")
+        try:
+            await self.link.send(node)
+        except LinkClosed as exc:
+            self._lost("connection lost while sending")
+            raise ConnectionClosed(str(exc)) from exc
+        except trio.Cancelled:
+            if self.link.closed:  # cut mid-frame: the link can carry nothing more
+                self._lost("a send was cancelled in the middle of a frame")
+            raise
 
     async def iq(self, node: Node, *, timeout: float = 30) -> Node:
         """Send an iq and return the result node.

@@ -51,7 +51,7 @@ from simulator.server.session import Session, SessionState
 from simulator.server.state import Account, State
 from simulator.server.throttle import LoginThrottle, LoginThrottler
 from simulator.stanzas.errors import stream_error
-from simulator.transport.link import Link, StreamLink, node_link_pair
+from simulator.transport.link import Link, Relay, StreamLink, node_link_pair
 from simulator.transport.tcp import listen_tcp
 from simulator.wire.connection import Connection, NodeConnection
 from simulator.wire.events import Role
@@ -258,6 +258,9 @@ class Server:
         """Wake-ups for :meth:`wait_answer`; the iqs and answers are in the state."""
         self.http = HttpService(self)
         """The HTTP side: registration and media (§4.7, §4.8); see ``simulator.server.http``."""
+        self.relay = Relay(nursery)
+        """Runs stanzas between in-process node links to completion in the sender's task
+        (``simulator.transport.link.Relay``)."""
         self.faults = FaultSet(self, nursery)
         """Faults on demand (``simulator.server.faults``); none by default."""
         self.restart_hooks: list[Callable[[], None]] = []
@@ -330,6 +333,7 @@ class Server:
         client_end, server_end = node_link_pair(
             NodeConnection(Role.CLIENT, dialect=dialect),
             NodeConnection(Role.SERVER, dialect=dialect),
+            self.relay,
         )
         self._nursery.start_soon(self.handle_link, server_end)
         await trio.lowlevel.checkpoint()

@@ -161,6 +161,7 @@ class Session:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._writer)
                     self.state = SessionState.ACTIVE
+                    self._take_pushes()
                     self.server.attach(self)
                     await self._guarded(self._reader)
                     self._out_tx.send_nowait(None)  # let the writer drain, then stop
@@ -264,6 +265,23 @@ class Session:
             elif isinstance(event, ConnectionClosed):
                 self.close_reason = self.close_reason or "client disconnected"
                 return True
+
+    def _take_pushes(self) -> None:
+        """On an in-process node link, have the peer's stanzas handed to the router in
+        the sender's task (push mode, ``NodeLink.consume``) instead of waking the reader
+        for each: the reader then waits only for the stream's end. Not with
+        ``idle_timeout``, which times the reader's waits."""
+        consume = getattr(self.link, "consume", None)
+        if consume is None or self.server.config.idle_timeout is not None:
+            return
+        dispatch = self.server.dispatch
+        cancel = self._cancel
+
+        async def take(node: Node) -> None:
+            if not cancel.cancel_called:  # a killed session reads nothing more
+                await dispatch(self, node)
+
+        consume(take)
 
     async def _receive(self) -> Event:
         """The next event; with ``idle_timeout``, a silent peer is pinged, then dropped."""
