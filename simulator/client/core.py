@@ -137,7 +137,7 @@ class _EventIterator:
                 return event
             if client.state is ClientState.CLOSED:
                 raise StopAsyncIteration
-            await client._arrived.wait()
+            await client._arrival().wait()
 
 
 class ClientCore:
@@ -171,7 +171,8 @@ class ClientCore:
         """The nonce from ``success``: pass it as ``stored_nonce`` for a fast re-login."""
         self.close_reason: str | None = None
         self._inbox = _Inbox()
-        self._arrived = trio.Event()
+        self._arrived: trio.Event | None = None
+        """Set at the next event; made only when somebody waits (most events find nobody)."""
         self._callbacks: list[tuple[type[ev.Event], Callable[[Any], object]]] = []
         self._pending_iqs: dict[str, tuple[trio.Event, list[Node]]] = {}
         self._ids = 0
@@ -349,8 +350,17 @@ class ClientCore:
             if isinstance(event, cls):
                 callback(event)
         self._inbox.append(event)
-        self._arrived.set()
-        self._arrived = trio.Event()
+        arrived = self._arrived
+        if arrived is not None:
+            self._arrived = None
+            arrived.set()
+
+    def _arrival(self) -> trio.Event:
+        """What a waiter for the next event waits on."""
+        arrived = self._arrived
+        if arrived is None:
+            arrived = self._arrived = trio.Event()
+        return arrived
 
     # ---------------------------------------------------------------- consuming events
 
@@ -400,7 +410,7 @@ class ClientCore:
                     return event
                 if self.state is ClientState.CLOSED and self._closed.is_set():
                     raise ConnectionClosed(self.close_reason or "connection closed")
-                await self._arrived.wait()
+                await self._arrival().wait()
 
     async def wait_for_message(self, *, timeout: float = math.inf) -> ev.GetMessage:
         """The next text message (1:1 or group)."""

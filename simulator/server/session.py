@@ -349,10 +349,10 @@ class Session:
     def backlog(self) -> int:
         """Stanzas queued for this peer and not yet written (or, on an in-process link,
         not yet taken by the peer)."""
-        queued = self._out_tx.statistics().current_buffer_used
         if self._link_backlog is not None:
-            queued += self._link_backlog()
-        return queued
+            # Such a link is written directly: the queue holds at most the closing mark.
+            return self._link_backlog()
+        return self._out_tx.statistics().current_buffer_used
 
     def close(self, error: Node | None = None, reason: str = "closed by server") -> None:
         """Send ``error`` (if any) after what is already queued, then close."""

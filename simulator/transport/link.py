@@ -238,9 +238,9 @@ class Relay:
     A sync sender (the server queueing a stanza for a peer from a timer, a fault or a
     test) cannot run the queue itself: it wakes the relay's own task, which does.
     Handlers must not block (none of the built-in flows or client handlers does): one
-    that waits holds the queue meanwhile, and is cancelled with the task running it. A
-    run that starts in a task already cancelled (the relay's own task at shutdown, a
-    shielded close) runs shielded.
+    that waits holds the queue meanwhile, and is cancelled with the task running it (a
+    sender checks for cancellation before it queues anything, so a handler that never
+    waits is never cut short).
     """
 
     __slots__ = ("_nursery", "_queue", "_running", "_wake")
@@ -287,16 +287,9 @@ class Relay:
         self._running = True
         queue = self._queue
         try:
-            if trio.current_effective_deadline() == -math.inf:
-                # Already cancelled: the handlers run anyway (they act for other peers).
-                with trio.CancelScope(shield=True):
-                    while queue:
-                        sender, node = queue.popleft()
-                        await sender._hand_over(node)
-            else:
-                while queue:
-                    sender, node = queue.popleft()
-                    await sender._hand_over(node)
+            while queue:
+                sender, node = queue.popleft()
+                await sender._hand_over(node)
         finally:
             self._running = False
 
