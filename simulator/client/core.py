@@ -403,14 +403,22 @@ class ClientCore:
             trio.TooSlowError: nothing matched within ``timeout`` seconds (of trio time).
             ConnectionClosed: the connection ended first.
         """
+        event = self._inbox.take(event_type, predicate)
+        if event is not None:  # there already: no timer to set (none would be checked)
+            return event
+        if timeout == math.inf:
+            return await self._wait_arrival(event_type, predicate)
         with trio.fail_after(timeout):
-            while True:
-                event = self._inbox.take(event_type, predicate)
-                if event is not None:
-                    return event
-                if self.state is ClientState.CLOSED and self._closed.is_set():
-                    raise ConnectionClosed(self.close_reason or "connection closed")
-                await self._arrival().wait()
+            return await self._wait_arrival(event_type, predicate)
+
+    async def _wait_arrival(self, event_type: type[E], predicate: Callable[[E], bool] | None) -> E:
+        while True:
+            event = self._inbox.take(event_type, predicate)
+            if event is not None:
+                return event
+            if self.state is ClientState.CLOSED and self._closed.is_set():
+                raise ConnectionClosed(self.close_reason or "connection closed")
+            await self._arrival().wait()
 
     async def wait_for_message(self, *, timeout: float = math.inf) -> ev.GetMessage:
         """The next text message (1:1 or group)."""
