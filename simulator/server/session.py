@@ -318,7 +318,9 @@ class Session:
         reader must never hold up the sessions that send to it. ``force`` skips that
         check (the mailbox replay at login, however long).
         """
-        if self.state is not SessionState.ACTIVE or not digestible(self.profile, node):
+        if self.state is not SessionState.ACTIVE or (
+            self.profile is not Profile.MODERN and not digestible(self.profile, node)
+        ):
             return
         faults = self.server.faults
         if faults.active and faults.egress(self, node):
