@@ -10,8 +10,10 @@ link.
 The reader turns every incoming stanza into typed events (``parse.py``) and does what a
 real client does by itself, each switchable: it acks receipts and notifications
 (``auto_ack``), sends delivery receipts for messages (``auto_receipt``), and answers
-server pings (``auto_pong``). Answers to our own iqs resolve the waiting
-:meth:`ClientCore.iq` call by id instead of becoming events.
+server pings (``auto_pong``). On an in-process node link the sender's task does this
+for it (``NodeLink.consume``) and the reader waits only for the connection's end.
+Answers to our own iqs resolve the waiting :meth:`ClientCore.iq` call by id instead of
+becoming events.
 
 Events are kept in arrival order until consumed: ``async for event in client.events()``
 takes them in order, :meth:`ClientCore.wait_for` takes the first one that matches, and
@@ -367,7 +369,9 @@ class ClientCore:
     def on(self, event_type: type[E], callback: Callable[[E], object]) -> Callable[[], None]:
         """Call ``callback(event)`` for every event of this type as it arrives.
 
-        Callbacks run inside the reader and must not block; start a task for slow work.
+        Callbacks run as the event arrives (inside the reader, or on an in-process node
+        link in the task that sent the stanza) and must not block; start a task for slow
+        work. An exception a callback raises ends this client, as before.
         Returns a function that removes the callback.
         """
         entry = (event_type, callback)

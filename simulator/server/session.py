@@ -18,6 +18,10 @@ A session owns one :class:`~simulator.transport.link.Link` and runs in three pha
    and writes one frame per stanza. Everything for this peer (replies, deliveries from
    other sessions, notifications) goes through that single queue, so the order the
    handlers produce is the order on the wire, and the RC4/MAC state advances in step.
+   On an in-process node link (no ``idle_timeout``) the session takes pushes instead
+   (``_take_pushes``): the client's task hands each stanza to the router itself, in
+   order, through the server's relay, and the reader waits only for the stream's end;
+   what the session sends goes straight to the link, the writer only closes it.
 
 Isolation: whatever the peer does (garbage, a stall, a disconnect mid-frame) ends only
 this session. A protocol error is answered with its reply hint (``stream:error``)
