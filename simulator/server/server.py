@@ -592,12 +592,13 @@ def pending_peer(node: Node) -> str:
     A delivery and a read receipt for the same message share an id; the type keeps them
     apart, and the ``from`` keeps apart equal ids of different senders (§4.1).
     """
-    peer = node.get("from", "")
-    participant = node.get("participant")
+    get = node.attrs.get  # hot: one bound method for every attribute read
+    peer = get("from", "")
+    participant = get("participant")
     if participant:
         peer = f"{peer}/{participant}"
-    if node.tag == "receipt" and node.get("type"):
-        peer = f"{peer}#{node.get('type')}"
+    if node.tag == "receipt" and get("type"):
+        peer = f"{peer}#{get('type')}"
     return peer
 
 
