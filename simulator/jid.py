@@ -6,6 +6,7 @@ User ``<digits>@s.whatsapp.net``, group ``<creator>-<creation>@g.us``, broadcast
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Final
 
@@ -64,6 +65,7 @@ def is_broadcast(jid: str) -> bool:
     return jid == "broadcast" or jid.endswith("@" + BROADCAST_SERVER)
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every addressed stanza; few distinct JIDs
 def is_jid(text: str) -> bool:
     """Whether ``text`` is an address the service knows how to route to (§0): a user,
     group or broadcast-list JID, or one of the services (``s.whatsapp.net``, ``g.us``, the

@@ -10,8 +10,10 @@ link.
 The reader turns every incoming stanza into typed events (``parse.py``) and does what a
 real client does by itself, each switchable: it acks receipts and notifications
 (``auto_ack``), sends delivery receipts for messages (``auto_receipt``), and answers
-server pings (``auto_pong``). Answers to our own iqs resolve the waiting
-:meth:`ClientCore.iq` call by id instead of becoming events.
+server pings (``auto_pong``). On an in-process node link the sender's task does this
+for it (``NodeLink.consume``) and the reader waits only for the connection's end.
+Answers to our own iqs resolve the waiting :meth:`ClientCore.iq` call by id instead of
+becoming events.
 
 Events are kept in arrival order until consumed: ``async for event in client.events()``
 takes them in order, :meth:`ClientCore.wait_for` takes the first one that matches, and
@@ -137,7 +139,7 @@ class _EventIterator:
                 return event
             if client.state is ClientState.CLOSED:
                 raise StopAsyncIteration
-            await client._arrived.wait()
+            await client._arrival().wait()
 
 
 class ClientCore:
@@ -171,13 +173,13 @@ class ClientCore:
         """The nonce from ``success``: pass it as ``stored_nonce`` for a fast re-login."""
         self.close_reason: str | None = None
         self._inbox = _Inbox()
-        self._arrived = trio.Event()
+        self._arrived: trio.Event | None = None
+        """Set at the next event; made only when somebody waits (most events find nobody)."""
         self._callbacks: list[tuple[type[ev.Event], Callable[[Any], object]]] = []
         self._pending_iqs: dict[str, tuple[trio.Event, list[Node]]] = {}
         self._ids = 0
         self._id_prefix = "0"
         self._closed = trio.Event()
-        self._send_lock = trio.Lock()
         self._ending = False
 
     def __repr__(self) -> str:
@@ -246,13 +248,12 @@ class ClientCore:
         server delivers it again at the next login (§4.4).
         """
         if self.state is ClientState.OPEN:
-            async with self._send_lock:
-                self._ending = True
-                try:
-                    with trio.move_on_after(5):
-                        await self.link.send(wire.StreamEnd())
-                except (LinkClosed, RemoteProtocolError):
-                    pass
+            self._ending = True
+            try:
+                with trio.move_on_after(5):
+                    await self.link.send(wire.StreamEnd())
+            except (LinkClosed, RemoteProtocolError):
+                pass
         self.state = ClientState.CLOSED
         self.close_reason = self.close_reason or "closed by the application"
         self._closed.set()
@@ -265,6 +266,9 @@ class ClientCore:
     # ---------------------------------------------------------------- reading
 
     async def _reader(self) -> None:
+        consume = getattr(self.link, "consume", None)
+        if consume is not None:  # an in-process node link: stanzas are pushed to _handle
+            consume(self._handle)
         try:
             while True:
                 event = await self.link.receive()
@@ -348,15 +352,26 @@ class ClientCore:
             if isinstance(event, cls):
                 callback(event)
         self._inbox.append(event)
-        self._arrived.set()
-        self._arrived = trio.Event()
+        arrived = self._arrived
+        if arrived is not None:
+            self._arrived = None
+            arrived.set()
+
+    def _arrival(self) -> trio.Event:
+        """What a waiter for the next event waits on."""
+        arrived = self._arrived
+        if arrived is None:
+            arrived = self._arrived = trio.Event()
+        return arrived
 
     # ---------------------------------------------------------------- consuming events
 
     def on(self, event_type: type[E], callback: Callable[[E], object]) -> Callable[[], None]:
         """Call ``callback(event)`` for every event of this type as it arrives.
 
-        Callbacks run inside the reader and must not block; start a task for slow work.
+        Callbacks run as the event arrives (inside the reader, or on an in-process node
+        link in the task that sent the stanza) and must not block; start a task for slow
+        work. An exception a callback raises ends this client, as before.
         Returns a function that removes the callback.
         """
         entry = (event_type, callback)
@@ -392,14 +407,22 @@ class ClientCore:
             trio.TooSlowError: nothing matched within ``timeout`` seconds (of trio time).
             ConnectionClosed: the connection ended first.
         """
+        event = self._inbox.take(event_type, predicate)
+        if event is not None:  # there already: no timer to set (none would be checked)
+            return event
+        if timeout == math.inf:
+            return await self._wait_arrival(event_type, predicate)
         with trio.fail_after(timeout):
-            while True:
-                event = self._inbox.take(event_type, predicate)
-                if event is not None:
-                    return event
-                if self.state is ClientState.CLOSED and self._closed.is_set():
-                    raise ConnectionClosed(self.close_reason or "connection closed")
-                await self._arrived.wait()
+            return await self._wait_arrival(event_type, predicate)
+
+    async def _wait_arrival(self, event_type: type[E], predicate: Callable[[E], bool] | None) -> E:
+        while True:
+            event = self._inbox.take(event_type, predicate)
+            if event is not None:
+                return event
+            if self.state is ClientState.CLOSED and self._closed.is_set():
+                raise ConnectionClosed(self.close_reason or "connection closed")
+            await self._arrival().wait()
 
     async def wait_for_message(self, *, timeout: float = math.inf) -> ev.GetMessage:
         """The next text message (1:1 or group)."""
@@ -423,19 +446,22 @@ class ClientCore:
         return f"{self._id_prefix}-{self._ids}"
 
     async def send(self, node: Node) -> None:
-        """Send any stanza as it is."""
-        async with self._send_lock:
-            if self.state is not ClientState.OPEN or self._ending:
-                raise ConnectionClosed(f"cannot send: the client is {self.state.value}")
-            try:
-                await self.link.send(node)
-            except LinkClosed as exc:
-                self._lost("connection lost while sending")
-                raise ConnectionClosed(str(exc)) from exc
-            except trio.Cancelled:
-                if self.link.closed:  # cut mid-frame: the link can carry nothing more
-                    self._lost("a send was cancelled in the middle of a frame")
-                raise
+        """Send any stanza as it is.
+
+        No lock of its own: a link keeps its frames whole and in order (a byte stream
+        link serialises its writes, a node link hands over without blocking).
+        """
+        if self.state is not ClientState.OPEN or self._ending:
+            raise ConnectionClosed(f"cannot send: the client is {self.state.value}")
+        try:
+            await self.link.send(node)
+        except LinkClosed as exc:
+            self._lost("connection lost while sending")
+            raise ConnectionClosed(str(exc)) from exc
+        except trio.Cancelled:
+            if self.link.closed:  # cut mid-frame: the link can carry nothing more
+                self._lost("a send was cancelled in the middle of a frame")
+            raise
 
     async def iq(self, node: Node, *, timeout: float = 30) -> Node:
         """Send an iq and return the result node.

@@ -37,18 +37,19 @@ class _MessageCommon(TypedDict):
 
 
 def _message(node: Node) -> list[ev.Event]:
-    participant = node.get("participant")
+    get = node.attrs.get  # hot: one bound method for every attribute read
+    participant = get("participant")
     common: _MessageCommon = {
         "node": node,
-        "from_": node.get("from", ""),
-        "id": node.get("id", ""),
-        "t": _int(node.get("t")),
-        "notify": node.get("notify", ""),
-        "offline": node.get("offline", "0") not in ("0", ""),
+        "from_": get("from", ""),
+        "id": get("id", ""),
+        "t": _int(get("t")),
+        "notify": get("notify", ""),
+        "offline": get("offline", "0") not in ("0", ""),
         "participant": participant,
     }
     media = node.child("media")
-    if node.get("type") == "media" and media is not None:
+    if get("type") == "media" and media is not None:
         kinds = _MEDIA.get(media.get("type", ""))
         if kinds is not None:
             return [kinds[1 if participant else 0](media=media, **common)]
@@ -60,23 +61,24 @@ def _message(node: Node) -> list[ev.Event]:
 
 
 def _receipt(node: Node) -> list[ev.Event]:
-    ids = [node.get("id", "")]
+    get = node.attrs.get  # hot: one bound method for every attribute read
+    ids = [get("id", "")]
     listing = node.child("list")
     if listing is not None:
         ids.extend(item.get("id", "") for item in listing.children_named("item"))
-    rtype = node.get("type") or "delivery"
-    t = _int(node.get("t"))
-    participant = node.get("participant")
-    sender = node.get("from", "")
+    rtype = get("type") or "delivery"
+    t = _int(get("t"))
+    participant = get("participant")
+    sender = get("from", "")
     out: list[ev.Event] = [
         ev.GetReceipt(
             node=node,
             from_=sender,
-            id=node.get("id", ""),
+            id=get("id", ""),
             ids=tuple(ids),
             type=rtype,
             participant=participant,
-            offline=node.get("offline", "0") not in ("0", ""),
+            offline=get("offline", "0") not in ("0", ""),
             t=t,
         )
     ]

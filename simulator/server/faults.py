@@ -37,7 +37,9 @@ Where faults apply
 Determinism
     Faults act on the server's clock (trio's: ``MockClock`` in tests) and on the order of
     stanzas; :class:`Random` draws from its own ``random.Random(seed)``. Same inputs, same
-    transcript, same :attr:`FaultSet.log`.
+    transcript, same :attr:`FaultSet.log`, given the same order of the tasks trio wakes
+    at one instant (a stanza falling due while a client sends, at the same second): the
+    scenario runner seeds trio's scheduler for that (``simulator.scenario._determinism``).
 
 Reporting
     Every application is a :class:`FaultHit` in ``server.faults.log`` (server time, the

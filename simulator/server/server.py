@@ -50,7 +50,7 @@ from simulator.server.session import Session, SessionState
 from simulator.server.state import Account, State
 from simulator.server.throttle import LoginThrottle, LoginThrottler
 from simulator.stanzas.errors import stream_error
-from simulator.transport.link import Link, StreamLink, node_link_pair
+from simulator.transport.link import Link, Relay, StreamLink, node_link_pair
 from simulator.transport.memory import memory_stream_pair
 from simulator.transport.tcp import listen_tcp
 from simulator.wire.connection import Connection, NodeConnection
@@ -258,6 +258,9 @@ class Server:
         """Wake-ups for :meth:`wait_answer`; the iqs and answers are in the state."""
         self.http = HttpService(self)
         """The HTTP side: registration and media (§4.7, §4.8); see ``simulator.server.http``."""
+        self.relay = Relay(nursery)
+        """Runs stanzas between in-process node links to completion in the sender's task
+        (``simulator.transport.link.Relay``)."""
         self.faults = FaultSet(self, nursery)
         """Faults on demand (``simulator.server.faults``); none by default."""
         self.restart_hooks: list[Callable[[], None]] = []
@@ -330,6 +333,7 @@ class Server:
         client_end, server_end = node_link_pair(
             NodeConnection(Role.CLIENT, dialect=dialect),
             NodeConnection(Role.SERVER, dialect=dialect),
+            self.relay,
         )
         self._nursery.start_soon(self.handle_link, server_end)
         await trio.lowlevel.checkpoint()
@@ -588,12 +592,13 @@ def pending_peer(node: Node) -> str:
     A delivery and a read receipt for the same message share an id; the type keeps them
     apart, and the ``from`` keeps apart equal ids of different senders (§4.1).
     """
-    peer = node.get("from", "")
-    participant = node.get("participant")
+    get = node.attrs.get  # hot: one bound method for every attribute read
+    peer = get("from", "")
+    participant = get("participant")
     if participant:
         peer = f"{peer}/{participant}"
-    if node.tag == "receipt" and node.get("type"):
-        peer = f"{peer}#{node.get('type')}"
+    if node.tag == "receipt" and get("type"):
+        peer = f"{peer}#{get('type')}"
     return peer
 
 

@@ -18,6 +18,10 @@ A session owns one :class:`~simulator.transport.link.Link` and runs in three pha
    and writes one frame per stanza. Everything for this peer (replies, deliveries from
    other sessions, notifications) goes through that single queue, so the order the
    handlers produce is the order on the wire, and the RC4/MAC state advances in step.
+   On an in-process node link (no ``idle_timeout``) the session takes pushes instead
+   (``_take_pushes``): the client's task hands each stanza to the router itself, in
+   order, through the server's relay, and the reader waits only for the stream's end;
+   what the session sends goes straight to the link, the writer only closes it.
 
 Isolation: whatever the peer does (garbage, a stall, a disconnect mid-frame) ends only
 this session. A protocol error is answered with its reply hint (``stream:error``)
@@ -161,6 +165,7 @@ class Session:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._writer)
                     self.state = SessionState.ACTIVE
+                    self._take_pushes()
                     self.server.attach(self)
                     await self._guarded(self._reader)
                     self._out_tx.send_nowait(None)  # let the writer drain, then stop
@@ -265,6 +270,23 @@ class Session:
                 self.close_reason = self.close_reason or "client disconnected"
                 return True
 
+    def _take_pushes(self) -> None:
+        """On an in-process node link, have the peer's stanzas handed to the router in
+        the sender's task (push mode, ``NodeLink.consume``) instead of waking the reader
+        for each: the reader then waits only for the stream's end. Not with
+        ``idle_timeout``, which times the reader's waits."""
+        consume = getattr(self.link, "consume", None)
+        if consume is None or self.server.config.idle_timeout is not None:
+            return
+        dispatch = self.server.dispatch
+        cancel = self._cancel
+
+        async def take(node: Node) -> None:
+            if not cancel.cancel_called:  # a killed session reads nothing more
+                await dispatch(self, node)
+
+        consume(take)
+
     async def _receive(self) -> Event:
         """The next event; with ``idle_timeout``, a silent peer is pinged, then dropped."""
         idle = self.server.config.idle_timeout
@@ -300,7 +322,9 @@ class Session:
         reader must never hold up the sessions that send to it. ``force`` skips that
         check (the mailbox replay at login, however long).
         """
-        if self.state is not SessionState.ACTIVE or not digestible(self.profile, node):
+        if self.state is not SessionState.ACTIVE or (
+            self.profile is not Profile.MODERN and not digestible(self.profile, node)
+        ):
             return
         faults = self.server.faults
         if faults.active and faults.egress(self, node):
@@ -331,10 +355,10 @@ class Session:
     def backlog(self) -> int:
         """Stanzas queued for this peer and not yet written (or, on an in-process link,
         not yet taken by the peer)."""
-        queued = self._out_tx.statistics().current_buffer_used
         if self._link_backlog is not None:
-            queued += self._link_backlog()
-        return queued
+            # Such a link is written directly: the queue holds at most the closing mark.
+            return self._link_backlog()
+        return self._out_tx.statistics().current_buffer_used
 
     def close(self, error: Node | None = None, reason: str = "closed by server") -> None:
         """Send ``error`` (if any) after what is already queued, then close."""

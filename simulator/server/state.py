@@ -498,6 +498,12 @@ class State:
         group = self.groups.get(gjid)
         return list(group.participants) if group is not None else []
 
+    def is_member(self, gjid: str, jid: str) -> bool:
+        """Whether ``jid`` is a participant of group ``gjid`` (no copy of the member list:
+        asked for every group receipt)."""
+        group = self.groups.get(gjid)
+        return group is not None and jid in group.participants
+
     def groups_of(self, jid: str, *, admin: bool = False) -> list[Group]:
         """The groups ``jid`` is in (only those it administers, with ``admin``), oldest first."""
         return [

@@ -70,16 +70,17 @@ class Receipt:
 
 def recognize(node: Node) -> Receipt | None:
     """The receipt ``node`` is, or ``None``."""
+    get = node.attrs.get  # hot: one bound method for every attribute read
     if node.tag != "receipt":
         return None
-    ids = [node.get("id", "")]
+    ids = [get("id", "")]
     listing = node.child("list")
     if listing is not None:
         ids.extend(item.get("id", "") for item in listing.children_named("item"))
     return Receipt(
         ids=tuple(i for i in ids if i),
-        type=node.get("type"),
-        to=node.get("to"),
-        sender=node.get("from"),
-        participant=node.get("participant"),
+        type=get("type"),
+        to=get("to"),
+        sender=get("from"),
+        participant=get("participant"),
     )

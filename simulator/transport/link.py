@@ -34,13 +34,15 @@ Nothing from a dead peer escapes as anything but :class:`LinkClosed`:
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Protocol, final
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeAlias, final
 
 import trio
 
 from simulator.errors import LocalProtocolError
 from simulator.wire.events import ConnectionClosed, Event, NodeReceived
-from simulator.wire.handshake import State
+from simulator.wire.handshake import State, is_stanza
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
@@ -48,7 +50,15 @@ if TYPE_CHECKING:
     from simulator.wire.events import SendEvent
     from simulator.wire.tokens import Dialect
 
-__all__ = ["Link", "LinkClosed", "LinkStalled", "NodeLink", "StreamLink", "node_link_pair"]
+__all__ = [
+    "Link",
+    "LinkClosed",
+    "LinkStalled",
+    "NodeLink",
+    "Relay",
+    "StreamLink",
+    "node_link_pair",
+]
 
 _OVER: frozenset[State] = frozenset(
     {State.ERROR, State.CLOSED, State.FAILED, State.CLIENT_ENDED, State.SERVER_ENDED}
@@ -209,6 +219,81 @@ class StreamLink(_LinkBase):
         await self._stream.aclose()
 
 
+Consumer: TypeAlias = "Callable[[Node], Coroutine[Any, Any, None]]"
+"""What a node link's owner hands stanzas to in push mode (:meth:`NodeLink.consume`)."""
+
+
+@final
+class Relay:
+    """Run-to-completion delivery between the ends of in-process node links.
+
+    Every node link pair of one server shares one relay. A stanza sent on a link whose
+    peer takes pushes (:meth:`NodeLink.consume`) is queued here, and the queue is run
+    by the task that sent it, inside its ``send``: the peer's handler runs right there,
+    and what that handler sends in turn (the server's ack, the delivery to a third
+    party, that party's automatic receipt...) joins the queue and runs in the same loop,
+    one stanza at a time, in the order sent. No task wakes up for a hop; only the
+    application task waiting for an event does, when its client shows it one.
+
+    A sync sender (the server queueing a stanza for a peer from a timer, a fault or a
+    test) cannot run the queue itself: it wakes the relay's own task, which does.
+    Handlers must not block (none of the built-in flows or client handlers does): one
+    that waits holds the queue meanwhile, and is cancelled with the task running it (a
+    sender checks for cancellation before it queues anything, so a handler that never
+    waits is never cut short).
+    """
+
+    __slots__ = ("_nursery", "_queue", "_running", "_wake")
+
+    def __init__(self, nursery: trio.Nursery | None = None) -> None:
+        self._nursery = nursery
+        self._queue: deque[tuple[NodeLink, Node]] = deque()
+        self._running = False
+        self._wake: trio.Event | None = None
+
+    @property
+    def running(self) -> bool:
+        """A run of the queue is under way (maybe suspended in a blocking handler)."""
+        return self._running
+
+    def post(self, sender: NodeLink, node: Node) -> None:
+        """Queue ``node`` for the peer of ``sender``."""
+        self._queue.append((sender, node))
+
+    def kick(self) -> None:
+        """Have the relay's task run the queue soon (for senders that cannot await)."""
+        if self._running:
+            return  # the run under way takes what was just queued
+        if self._wake is None:
+            self._wake = trio.Event()
+            if self._nursery is not None:
+                self._nursery.start_soon(self._serve, self._wake)
+            else:
+                trio.lowlevel.spawn_system_task(self._serve, self._wake)
+        else:
+            self._wake.set()
+
+    async def _serve(self, wake: trio.Event) -> None:
+        await self.run()
+        while True:
+            await wake.wait()
+            wake = self._wake = trio.Event()
+            await self.run()
+
+    async def run(self) -> None:
+        """Hand over everything queued, including what the handlers queue meanwhile."""
+        if self._running:
+            return
+        self._running = True
+        queue = self._queue
+        try:
+            while queue:
+                sender, node = queue.popleft()
+                await sender._hand_over(node)
+        finally:
+            self._running = False
+
+
 @final
 class NodeLink(_LinkBase):
     """A :class:`Link` over memory channels of nodes: the fast in-process path.
@@ -216,6 +301,12 @@ class NodeLink(_LinkBase):
     The handshake runs through ``NodeConnection`` exactly as it would over bytes (the
     response blob is still computed and verified); only framing and encryption are
     skipped.
+
+    Push mode: an owner that calls :meth:`consume` gets every stanza of the logged-in
+    conversation handed to its handler directly by the sender (through the pair's
+    :class:`Relay`), without a task switch, whenever nothing sent earlier is still
+    waiting in the channel. Its :meth:`receive` then waits only for what is not a
+    stanza (the stream's end, the peer gone) and raises what the handler raised.
     """
 
     def __init__(
@@ -225,26 +316,51 @@ class NodeLink(_LinkBase):
         receive_channel: trio.MemoryReceiveChannel[Node],
         *,
         peer: str = "memory",
+        relay: Relay | None = None,
     ) -> None:
         super().__init__(conn, peer)
         self._node_conn = conn
         self._tx = send_channel
         self._rx = receive_channel
+        self._relay = relay or Relay()
+        self._other: NodeLink | None = None
+        """The other end of the pair (set by :func:`node_link_pair`)."""
+        self._consumer: Consumer | None = None
+        self._live = False
+        """Push mode is on: the peer hands stanzas to ``_consumer`` (the channel is empty)."""
+        self._live_scope: trio.CancelScope | None = None
+        self._failure: Exception | None = None
+        self._in_relay = 0
+        """Nodes this end sent that wait in the relay."""
+        self._in_channel = 0
+        """Nodes this end put in the channel that the peer has not taken yet."""
+        self._shut = False
+        """This end was closed (the peer's sends fail from then on)."""
 
     @property
     def connection(self) -> NodeConnection:
         return self._node_conn
 
+    def consume(self, handler: Consumer) -> None:
+        """Push mode: after the login, hand the peer's stanzas to ``handler`` as they are
+        sent instead of returning them from :meth:`receive` (see the class docstring).
+
+        ``handler`` runs in the sender's task and must not block; an exception it raises
+        ends push mode and is raised by the pending :meth:`receive`.
+        """
+        self._consumer = handler
+
     async def receive(self) -> Event:
+        if self._failure is not None:
+            self._raise_failure()
         conn = self._node_conn
         if self._closed or self._eof or not conn.streaming:
             return await super().receive()
         # Logged in, nothing queued: wait for the next node ourselves, and a stanza is
         # the event the connection would make of it (a login node or the stream's end
         # still goes through the connection, which knows what it means now).
-        try:
-            node = await self._rx.receive()
-        except (trio.EndOfChannel, trio.ClosedResourceError, trio.BrokenResourceError):
+        node = await self._next_node()
+        if node is None:
             self._eof = True
             conn.receive_eof()
             return await super().receive()
@@ -253,6 +369,56 @@ class NodeLink(_LinkBase):
         conn.receive_node(node)
         return await super().receive()
 
+    async def _next_node(self) -> Node | None:
+        """The next node of the channel (None at its end). With a consumer and an empty
+        channel, the peer pushes stanzas to the consumer meanwhile (push mode)."""
+        rx = self._rx
+        node: Node | None
+        try:
+            if self._consumer is None:
+                node = await rx.receive()
+            else:
+                try:
+                    node = rx.receive_nowait()
+                except trio.WouldBlock:
+                    node = await self._wait_live()
+        except (trio.EndOfChannel, trio.ClosedResourceError, trio.BrokenResourceError):
+            return None
+        if node is None:  # the wait was cut short: the consumer raised
+            self._raise_failure()
+        other = self._other
+        if other is not None:
+            other._in_channel -= 1
+        return node
+
+    async def _wait_live(self) -> Node | None:
+        """Wait for the channel in push mode; None if :meth:`_fail` ended the wait."""
+        self._live = True
+        try:
+            with trio.CancelScope() as scope:
+                self._live_scope = scope
+                return await self._rx.receive()
+        finally:
+            self._live = False
+            self._live_scope = None
+        return None
+
+    def _raise_failure(self) -> NoReturn:
+        """Raise what the consumer raised; the link is closed from then on."""
+        failure, self._failure = self._failure, None
+        self._closed = True
+        if failure is None:  # pragma: no cover - only _fail cancels the wait
+            raise LinkClosed("link closed")
+        raise failure
+
+    def _fail(self, exc: Exception) -> None:
+        """The consumer raised: push mode ends, and the receive in progress raises it."""
+        if self._failure is None:
+            self._failure = exc
+        self._live = False
+        if self._live_scope is not None:
+            self._live_scope.cancel()
+
     async def _feed(self) -> None:
         try:
             node = await self._rx.receive()
@@ -260,53 +426,123 @@ class NodeLink(_LinkBase):
             self._eof = True
             self._node_conn.receive_eof()
         else:
+            if self._other is not None:
+                self._other._in_channel -= 1
             self._node_conn.receive_node(node)
 
     async def send(self, item: Node | SendEvent) -> None:
-        self.send_nowait(item)
-        await trio.lowlevel.checkpoint()
+        """Send ``item``. To a peer in push mode, the relay runs it (and all it causes)
+        to completion here, with no schedule point; otherwise into the channel, then a
+        checkpoint (the peer's reader gets its turn)."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if self._queue_for_peer(item):
+            relay = self._relay
+            if not relay.running:
+                await relay.run()
+        else:
+            await trio.lowlevel.cancel_shielded_checkpoint()
 
     def backlog(self) -> int:
         """Nodes sent and not yet taken by the peer: what the session's outbound limit
         counts on this link, which has no writer queue of its own."""
-        return self._tx.statistics().current_buffer_used
+        return max(0, self._in_relay + self._in_channel)
 
     def send_nowait(self, item: Node | SendEvent) -> None:
         """Send without blocking (the channels are unbounded): lets the server skip its
-        writer task on this transport, one task switch less per stanza."""
+        writer task on this transport, one task switch less per stanza. A peer in push
+        mode gets it from the relay, run by the relay's own task if no run is under way."""
+        if self._queue_for_peer(item):
+            self._relay.kick()
+
+    def _queue_for_peer(self, item: Node | SendEvent) -> bool:
+        """Send ``item``: straight into the channel when that keeps the order and the
+        peer reads it, else into the relay (True: the relay has to run)."""
         if self._closed:
             raise LinkClosed("link closed")
+        other = self._other
+        if other is not None and other._shut:
+            self._closed = True
+            raise LinkClosed("peer went away")
         conn = self._node_conn
-        if isinstance(item, Node) and conn.passes_through(item):
-            nodes: list[Node] = [item]  # what conn.send(item) would return, state unchanged
-        else:
-            state = conn.state
-            try:
-                nodes = conn.send(item)
-            except LocalProtocolError as exc:
-                raise self._refused(state, exc) from exc
+        if type(item) is Node and conn.passes_through(item):
+            if other is not None and (other._live or self._in_relay):
+                self._relay.post(self, item)
+                self._in_relay += 1
+                return True
+            self._to_channel(item)
+            return False
+        state = conn.state
+        try:
+            nodes = conn.send(item)
+        except LocalProtocolError as exc:
+            raise self._refused(state, exc) from exc
+        if self._in_relay:  # behind stanzas still in the relay: keep the order
+            for node in nodes:
+                self._relay.post(self, node)
+            self._in_relay += len(nodes)
+            return True
         for node in nodes:
+            self._to_channel(node)
+        return False
+
+    def _to_channel(self, node: Node) -> None:
+        try:
+            self._tx.send_nowait(node)
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            self._closed = True
+            raise LinkClosed("peer went away") from exc
+        self._in_channel += 1
+
+    async def _hand_over(self, node: Node) -> None:
+        """The relay's turn for ``node``, sent on this end: to the peer's consumer if it
+        is in push mode and ``node`` a stanza, else into the channel (or nowhere, if the
+        peer is gone)."""
+        self._in_relay -= 1
+        other = self._other
+        assert other is not None, "only paired links queue in a relay"
+        consumer = other._consumer
+        if other._live and consumer is not None and is_stanza(node):
             try:
-                self._tx.send_nowait(node)
-            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                self._closed = True
-                raise LinkClosed("peer went away") from exc
+                await consumer(node)
+            except Exception as exc:  # the peer's handler failed: its owner hears of it
+                other._fail(exc)
+            return
+        if other._shut or other._failure is not None:
+            return  # lost with the peer, as if it had been in the channel
+        try:
+            self._tx.send_nowait(node)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return
+        self._in_channel += 1
 
     async def aclose(self) -> None:
+        if self._in_relay and not self._relay.running:
+            # What this end sent before closing reaches the peer first (as it would
+            # from the channel), whatever task the scheduler runs next.
+            with trio.CancelScope(shield=True):
+                await self._relay.run()
         self._closed = True
+        self._shut = True
+        self._live = False
         await self._tx.aclose()
         await self._rx.aclose()
 
 
-def node_link_pair(client: NodeConnection, server: NodeConnection) -> tuple[NodeLink, NodeLink]:
+def node_link_pair(
+    client: NodeConnection, server: NodeConnection, relay: Relay | None = None
+) -> tuple[NodeLink, NodeLink]:
     """Two connected node links: (client end, server end).
 
     The channels are unbounded: flow control belongs to the session's outbound queue,
     which measures its own backlog (a link must never block a sender mid-fan-out).
+    ``relay``: the :class:`Relay` shared with the other pairs of the same server (a
+    pair of its own if None).
     """
+    relay = relay or Relay()
     c2s_tx, c2s_rx = trio.open_memory_channel["Node"](math.inf)
     s2c_tx, s2c_rx = trio.open_memory_channel["Node"](math.inf)
-    return (
-        NodeLink(client, c2s_tx, s2c_rx, peer="server"),
-        NodeLink(server, s2c_tx, c2s_rx, peer="memory-client"),
-    )
+    client_end = NodeLink(client, c2s_tx, s2c_rx, peer="server", relay=relay)
+    server_end = NodeLink(server, s2c_tx, c2s_rx, peer="memory-client", relay=relay)
+    client_end._other = server_end
+    server_end._other = client_end
+    return client_end, server_end

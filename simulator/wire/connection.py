@@ -409,7 +409,13 @@ class NodeConnection(_ConnectionBase):
         a link may hand the node over itself: the hot path of an in-process session,
         which runs no state machine per stanza after the login.
         """
-        return self.streaming and is_stanza(node)
+        # streaming, spelled out: this runs for every stanza on an in-process link.
+        return (
+            is_stanza(node)
+            and self._hs.state is State.ESTABLISHED
+            and not self._events
+            and not self._inbox
+        )
 
     def send(self, item: Node | SendEvent) -> list[Node]:
         """The nodes to hand to the peer for a login event, a stanza or ``StreamEnd``.

@@ -74,11 +74,13 @@ class Node:
             data = data.encode("utf-8", "surrogateescape")
         if children and data is not None:
             raise LocalProtocolError(f"node <{tag}> cannot have both children and data")
-        object.__setattr__(self, "tag", tag)
-        object.__setattr__(self, "attrs", MappingProxyType(dict(attrs)) if attrs else _EMPTY_ATTRS)
-        object.__setattr__(self, "children", tuple(children))
-        object.__setattr__(self, "data", data)
-        object.__setattr__(self, "_hash", None)
+        # The slots' own setters: the immutability guard (__setattr__) is for everybody
+        # else, and this runs for every stanza.
+        _SET_TAG(self, tag)
+        _SET_ATTRS(self, MappingProxyType(dict(attrs)) if attrs else _EMPTY_ATTRS)
+        _SET_CHILDREN(self, children if type(children) is tuple else tuple(children))
+        _SET_DATA(self, data)
+        _SET_HASH(self, None)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Node is immutable; use Node.replace()")
@@ -169,7 +171,7 @@ class Node:
         h: int | None = self._hash
         if h is None:
             h = hash((self.tag, frozenset(self.attrs.items()), self.children, self.data))
-            object.__setattr__(self, "_hash", h)
+            _SET_HASH(self, h)
         return h
 
     def __repr__(self) -> str:
@@ -245,6 +247,13 @@ def _render_data(data: bytes, elide: int | None = None) -> str:
     if escaped.startswith("hex:"):
         escaped = "&#104;" + escaped[1:]
     return escaped
+
+
+_SET_TAG: Final = Node.__dict__["tag"].__set__
+_SET_ATTRS: Final = Node.__dict__["attrs"].__set__
+_SET_CHILDREN: Final = Node.__dict__["children"].__set__
+_SET_DATA: Final = Node.__dict__["data"].__set__
+_SET_HASH: Final = Node.__dict__["_hash"].__set__
 
 
 def _render(

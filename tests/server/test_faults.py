@@ -10,6 +10,7 @@ import trio.testing
 from simulator.client import LoginFailed, open_client
 from simulator.client import events as ev
 from simulator.errors import IqError
+from simulator.scenario._determinism import seed_scheduler
 from simulator.server import Server, open_server
 from simulator.server.faults import (
     LOGIN_REASONS,
@@ -447,7 +448,12 @@ async def test_a_fault_that_makes_no_sense_is_refused_in_one_sentence(
 
 
 async def _soak(seed: int) -> tuple[list[str], list[str]]:
-    """A conversation under random faults; returns (fault log, what bob received)."""
+    """A conversation under random faults; returns (fault log, what bob received).
+
+    A delayed message falls due at the same instant as a later send of alice's: which
+    goes first is up to trio's scheduler, seeded here as the scenario runner seeds it.
+    """
+    seed_scheduler(seed)
     async with open_server(accounts=[(ALICE, PASSWORD, "Alice"), (BOB, PASSWORD, "Bob")]) as srv:
         srv.faults.add(
             Random(((0.2, Drop()), (0.2, Duplicate()), (0.2, Delay(3))), seed=seed),

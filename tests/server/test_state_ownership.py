@@ -102,8 +102,8 @@ def _aliases_state(value: ast.expr, derived: set[str], helpers: frozenset[str]) 
         return value.id in derived
     if isinstance(value, ast.Call):
         func = value.func
-        if isinstance(func, ast.Name) and func.id in COPIES:
-            return False
+        if isinstance(func, ast.Name) and (func.id in COPIES or func.id[:1].isupper()):
+            return False  # a copy, or a new object (a class called by its name) holding parts
         if _calls_helper(value, helpers) or _reaches_state(func, derived, helpers):
             return True
         return any(_aliases_state(arg, derived, helpers) for arg in value.args)
@@ -257,6 +257,7 @@ def test_the_check_sees_each_kind_of_direct_write(body: str) -> None:
         "self.sessions[jid] = session",
         "self.state.keep_pending(to, key, node, limit)",
         "attrs = {}\n    attrs['notify'] = ctx.account.push_name\n    attrs['t'] = t",
+        "end = NodeLink(server, tx, rx)\n    end._other = other",
     ],
 )
 def test_the_check_lets_flows_build_their_own_values(body: str) -> None:

@@ -83,8 +83,8 @@ def _group_author(
     receipt goes to the author only when one member sent that id. ``None``: acked,
     forwarded to nobody.
     """
-    members = ctx.state.group_members(gjid)
-    if ctx.jid not in members:
+    is_member = ctx.state.is_member
+    if not is_member(gjid, ctx.jid):
         return None
     recorded = ctx.server.message_authors(gjid, msg_id)
     if participant is not None:
@@ -93,7 +93,7 @@ def _group_author(
             return None
     else:
         author = next(iter(recorded)) if len(recorded) == 1 else None
-    if author is None or author == ctx.jid or author not in members:
+    if author is None or author == ctx.jid or not is_member(gjid, author):
         return None
     return author
 

@@ -1,0 +1,122 @@
+"""Push mode on in-process node links (``NodeLink.consume``, ``Relay``): a stanza and all
+it causes run to completion in the sender's task, and nothing else changes: what each
+party receives, in what order, isolation of bugs, and the sender's cancellation."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+import trio.testing
+
+from simulator.client import events as ev
+from simulator.client import open_client
+from simulator.server import Server, open_server
+from simulator.server.context import HandlerContext
+from simulator.server.flows import default_router
+from simulator.transport import MemoryConnector
+from simulator.transport.link import NodeLink
+from simulator.wire.node import Node
+from tests.server.conftest import ALICE, BOB, PASSWORD
+
+BOB_JID = f"{BOB}@s.whatsapp.net"
+ALICE_JID = f"{ALICE}@s.whatsapp.net"
+
+
+async def test_a_send_returns_with_everything_it_caused_done(server: Server) -> None:
+    """No schedule point in between: when alice's send returns, the server acked it, bob
+    got it and receipted it, and alice has that receipt, and the server has bob's ack."""
+    async with (
+        open_client(server, ALICE, PASSWORD) as alice,
+        open_client(server, BOB, PASSWORD) as bob,
+    ):
+        await trio.testing.wait_all_tasks_blocked()
+        alice.events_nowait()
+        bob.events_nowait()
+        msg_id = await alice.send_text(BOB_JID, "hi")
+        got = [type(e) for e in alice.events_nowait()]
+        assert got == [ev.MessageReceivedServer, ev.GetReceipt, ev.MessageReceivedClient]
+        received = bob.events_nowait()
+        assert [type(e) for e in received] == [ev.GetMessage, ev.Unhandled]  # + ack of his receipt
+        assert isinstance(received[0], ev.GetMessage) and received[0].id == msg_id
+        assert list(server.state.mailbox(BOB_JID)) == []  # bob's receipt cleared it
+        assert list(server.state.mailbox(ALICE_JID)) == []  # and alice acked the receipt
+        assert isinstance(alice.link, NodeLink) and alice.link._live
+        assert isinstance(bob.link, NodeLink) and bob.link._live
+
+
+async def test_what_the_server_sends_on_its_own_reaches_a_pushed_client(server: Server) -> None:
+    """A push from outside any send (a server ping from the test) is run by the relay's
+    own task: the client answers it as before."""
+    async with open_client(server, ALICE, PASSWORD) as alice:
+        await trio.testing.wait_all_tasks_blocked()
+        iq_id = server.ping(ALICE_JID)
+        assert iq_id is not None
+        with trio.fail_after(5):
+            answer = await server.wait_answer(ALICE_JID, iq_id)
+        assert answer.get("type") == "result"
+        assert isinstance(await alice.wait_for(ev.Ping, timeout=5), ev.Ping)
+
+
+async def test_a_callback_bug_ends_only_that_client_and_reaches_its_block(server: Server) -> None:
+    """A client callback runs in the sender's task now; its exception still ends that
+    client's block (raised by its reader), not the sender."""
+    async with open_client(server, ALICE, PASSWORD) as alice:
+
+        def broken(event: ev.GetMessage) -> None:
+            raise ZeroDivisionError("a callback bug")
+
+        async def bob_session() -> None:
+            async with open_client(server, BOB, PASSWORD) as bob:
+                bob.on(ev.GetMessage, broken)
+                await trio.testing.wait_all_tasks_blocked()
+                await alice.send_text(BOB_JID, "boom")  # alice's task runs bob's callback
+                await trio.sleep_forever()
+
+        with pytest.raises(BaseExceptionGroup) as raised:
+            await bob_session()
+        assert raised.group_contains(ZeroDivisionError)
+        await alice.send_text(BOB_JID, "after")  # alice is untouched
+        assert isinstance(await alice.wait_for(ev.MessageReceivedServer, timeout=5), ev.Event)
+
+
+async def test_a_handler_that_waits_runs_in_the_senders_task(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A handler that waits (none of the built-in flows does) holds its sender until it
+    returns, and is cancelled with it; the server and the client go on either way."""
+    finished: list[str] = []
+
+    async def slow(ctx: HandlerContext, node: Node) -> None:
+        await trio.sleep(1)
+        finished.append(node.get("id", ""))
+        ctx.result(node)
+
+    router = default_router()
+    router.add("iq", slow, type="get", xmlns="test:slow")
+    async with (
+        open_server(accounts=[(ALICE, PASSWORD)], router=router) as server,
+        open_client(server, ALICE, PASSWORD) as alice,
+    ):
+        answer = await alice.iq(Node("iq", {"type": "get", "xmlns": "test:slow", "id": "s1"}))
+        assert answer.get("type") == "result"
+        with trio.move_on_after(0.5):
+            await alice.send(Node("iq", {"type": "get", "xmlns": "test:slow", "id": "s2"}))
+        assert finished == ["s1"]
+        await alice.ping(timeout=5)
+        assert server.take_bugs() == []
+
+
+@pytest.mark.parametrize("mode", ["nodes", "bytes"])
+async def test_the_order_is_the_same_on_both_transports(mode: str) -> None:
+    """Five messages sent back to back arrive in order, each acked, on every transport."""
+    async with open_server(accounts=[(ALICE, PASSWORD), (BOB, PASSWORD)]) as server:
+        connector = MemoryConnector(server, mode)  # type: ignore[arg-type]
+        async with (
+            open_client(connector, ALICE, PASSWORD) as alice,
+            open_client(connector, BOB, PASSWORD) as bob,
+        ):
+            ids = [await alice.send_text(BOB_JID, f"m{n}") for n in range(5)]
+            got = [await bob.wait_for(ev.GetMessage, timeout=5) for _ in ids]
+            assert [e.body for e in got] == [f"m{n}".encode() for n in range(5)]
+            acked = [await alice.wait_for(ev.MessageReceivedServer, timeout=5) for _ in ids]
+            assert [a.id for a in acked] == ids
