@@ -134,14 +134,19 @@ class Session:
         self.close_reason: str | None = None
         self.profile = Profile.MODERN
         self.resource = ""
-        self._out_tx, self._out_rx = trio.open_memory_channel[Node | None](math.inf)
         self._cancel = trio.CancelScope()
         self._outbox_limit = server.config.outbox_limit
         # Links that can send without blocking (the in-memory node link) are written to
-        # directly: the writer task exists for byte streams, whose writes may block.
+        # directly: the outbound queue and its writer task exist only for byte streams,
+        # whose writes may block (an idle in-process session holds neither).
         self._direct: Callable[[Node], None] | None = getattr(link, "send_nowait", None)
         # What such a link holds for a peer that does not read counts against the limit.
         self._link_backlog: Callable[[], int] | None = getattr(link, "backlog", None)
+        self._out_tx: trio.MemorySendChannel[Node | None] | None = None
+        self._out_rx: trio.MemoryReceiveChannel[Node | None] | None = None
+        if self._direct is None:
+            self._out_tx, self._out_rx = trio.open_memory_channel[Node | None](math.inf)
+        self._writing = 0  # stanzas taken from the queue by the writer, not yet written
 
     def __repr__(self) -> str:
         return f"<Session #{self.number} {self.jid or '(not logged in)'} {self.state.value}>"
@@ -158,6 +163,11 @@ class Session:
                 self.account = account
                 self.jid = account.jid
                 self.server.session_event("login", self)
+                if self._out_tx is None:  # a direct link: no queue, no writer
+                    self.state = SessionState.ACTIVE
+                    self.server.attach(self)
+                    await self._guarded(self._reader)
+                    return
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._writer)
                     self.state = SessionState.ACTIVE
@@ -280,14 +290,37 @@ class Session:
         raise LinkStalled(f"silent for {2 * idle:g} s, no answer to a ping")
 
     async def _writer(self) -> None:
-        send = self.link.send
-        async for node in self._out_rx:
-            if node is None:
-                break
+        """Write what is queued, in order: everything queued by the time the writer
+        wakes goes out in one write (``send_many``, one syscall and one wake-up at the
+        peer for a burst), until the ``None`` that says stop."""
+        assert self._out_rx is not None
+        receive, take = self._out_rx.receive, self._out_rx.receive_nowait
+        link = self.link
+        send_many: Callable[[list[Node]], Awaitable[None]] | None = getattr(link, "send_many", None)
+        stop = False
+        while not stop:
+            item = await receive()
+            batch: list[Node] = []
+            while item is not None:
+                batch.append(item)
+                if send_many is None:
+                    break
+                try:
+                    item = take()
+                except trio.WouldBlock:
+                    break
+            stop = item is None
+            self._writing = len(batch)
             try:
-                await send(node)
+                if send_many is not None:
+                    if batch:
+                        await send_many(batch)
+                elif batch:
+                    await link.send(batch[0])
             except LinkClosed:  # also when the reader found the peer's bytes broken
                 break
+            finally:
+                self._writing = 0
         await self.link.aclose()
         self._cancel.cancel()
 
@@ -317,7 +350,8 @@ class Session:
             return
         for tap in self.server.taps:
             tap("out", self.jid, node)
-        if self._direct is not None:
+        if self._out_tx is None:
+            assert self._direct is not None
             try:
                 self._direct(node)
             except LinkClosed:
@@ -331,7 +365,9 @@ class Session:
     def backlog(self) -> int:
         """Stanzas queued for this peer and not yet written (or, on an in-process link,
         not yet taken by the peer)."""
-        queued = self._out_tx.statistics().current_buffer_used
+        queued = self._writing
+        if self._out_tx is not None:
+            queued += self._out_tx.statistics().current_buffer_used
         if self._link_backlog is not None:
             queued += self._link_backlog()
         return queued
@@ -345,7 +381,10 @@ class Session:
         if error is not None:
             self.push(error, force=True)
         self.state = SessionState.CLOSING
-        self._out_tx.send_nowait(None)
+        if self._out_tx is None:  # a direct link: the error is already on it
+            self._cancel.cancel()  # run() closes the link, after what it holds
+        else:
+            self._out_tx.send_nowait(None)
 
     def kill(self, reason: str) -> None:
         """Drop the connection now, without a goodbye."""

@@ -34,6 +34,7 @@ Nothing from a dead peer escapes as anything but :class:`LinkClosed`:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, final
 
 import trio
@@ -167,13 +168,16 @@ class StreamLink(_LinkBase):
         conn = self._byte_conn
         timeout = self._frame_timeout if conn.buffered else None
         try:
-            with trio.move_on_after(math.inf if timeout is None else timeout) as scope:
+            if timeout is None:  # between frames: no cancel scope to build, or to hold
                 data = await self._stream.receive_some(conn.receive_size)
-            if scope.cancelled_caught:
-                self._closed = True
-                raise LinkStalled(
-                    f"stalled for {timeout:g} s with {conn.buffered} bytes of a frame"
-                )
+            else:
+                with trio.move_on_after(timeout) as scope:
+                    data = await self._stream.receive_some(conn.receive_size)
+                if scope.cancelled_caught:
+                    self._closed = True
+                    raise LinkStalled(
+                        f"stalled for {timeout:g} s with {conn.buffered} bytes of a frame"
+                    )
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             if self._closed:
                 raise LinkClosed("link closed") from exc
@@ -191,18 +195,49 @@ class StreamLink(_LinkBase):
                 data = self._byte_conn.send(item)
             except LocalProtocolError as exc:
                 raise self._refused(state, exc) from exc
-            if not data:
-                return
-            done = False
-            try:
-                await self._stream.send_all(data)
-                done = True
-            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                raise LinkClosed(f"transport broke: {exc}") from exc
-            finally:
-                # Cancelled or failed mid-write: part of a frame may be on the wire and the
-                # keystream is past it. Nothing written after this could be read.
-                self._closed = self._closed or not done
+            if data:
+                await self._write(data)
+
+    async def send_many(self, items: Sequence[Node]) -> None:
+        """Send ``items`` in order, every frame in one ``send_all``: a writer that has
+        several stanzas queued pays for one write (one syscall, one wake-up at the peer)
+        instead of one per stanza. The frames are complete, so a peer's frame splitter
+        sees the same bytes as with one write per frame.
+
+        If the connection refuses one of them, the ones before it are still written, then
+        the refusal is raised as :meth:`send` raises it.
+        """
+        async with self._send_lock:
+            if self._closed:
+                raise LinkClosed("link closed")
+            conn = self._byte_conn
+            chunks: list[bytes] = []
+            refused: LocalProtocolError | LinkClosed | None = None
+            for item in items:
+                state = conn.state
+                try:
+                    chunks.append(conn.send(item))
+                except LocalProtocolError as exc:
+                    refused = self._refused(state, exc)
+                    refused.__cause__ = exc
+                    break
+            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            if data:
+                await self._write(data)
+            if refused is not None:
+                raise refused
+
+    async def _write(self, data: bytes) -> None:
+        done = False
+        try:
+            await self._stream.send_all(data)
+            done = True
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            raise LinkClosed(f"transport broke: {exc}") from exc
+        finally:
+            # Cancelled or failed mid-write: part of a frame may be on the wire and the
+            # keystream is past it. Nothing written after this could be read.
+            self._closed = self._closed or not done
 
     async def aclose(self) -> None:
         self._closed = True

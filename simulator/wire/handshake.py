@@ -292,7 +292,10 @@ class LoginMachine:
     @property
     def peer_may_send(self) -> bool:
         """Whether the table has any node input from the peer in the current state."""
-        return (self.our_role.peer, self.state) in _PEER_INPUT
+        # ESTABLISHED first: both peers may send then, and it is the state of every
+        # stanza (the set lookup hashes two enums, in Python).
+        state = self.state
+        return state is State.ESTABLISHED or (self.our_role.peer, state) in _PEER_INPUT
 
     def advance(self, sender: Role, kind: Kind) -> State:
         """Apply one input; on a missing key go to ``ERROR`` and raise.
