@@ -71,6 +71,10 @@ __all__ = ["Session", "SessionState", "stream_error"]
 
 T = TypeVar("T")
 
+_MAX_BATCH: Final = 32
+"""Most stanzas the writer puts in one write: a burst costs one syscall, and what is in
+flight beyond the outbound limit stays small."""
+
 
 class Profile(enum.Enum):
     """What the client on the other end can digest (PROTOCOL.md §6.3).
@@ -146,7 +150,6 @@ class Session:
         self._out_rx: trio.MemoryReceiveChannel[Node | None] | None = None
         if self._direct is None:
             self._out_tx, self._out_rx = trio.open_memory_channel[Node | None](math.inf)
-        self._writing = 0  # stanzas taken from the queue by the writer, not yet written
 
     def __repr__(self) -> str:
         return f"<Session #{self.number} {self.jid or '(not logged in)'} {self.state.value}>"
@@ -290,9 +293,10 @@ class Session:
         raise LinkStalled(f"silent for {2 * idle:g} s, no answer to a ping")
 
     async def _writer(self) -> None:
-        """Write what is queued, in order: everything queued by the time the writer
-        wakes goes out in one write (``send_many``, one syscall and one wake-up at the
-        peer for a burst), until the ``None`` that says stop."""
+        """Write what is queued, in order: what is queued by the time the writer wakes
+        (up to ``_MAX_BATCH`` stanzas) goes out in one write (``send_many``: one syscall
+        and one wake-up at the peer for a burst), until the ``None`` that says stop.
+        Stanzas being written no longer count as queued (:meth:`backlog`)."""
         assert self._out_rx is not None
         receive, take = self._out_rx.receive, self._out_rx.receive_nowait
         link = self.link
@@ -303,14 +307,13 @@ class Session:
             batch: list[Node] = []
             while item is not None:
                 batch.append(item)
-                if send_many is None:
+                if send_many is None or len(batch) == _MAX_BATCH:
                     break
                 try:
                     item = take()
                 except trio.WouldBlock:
                     break
             stop = item is None
-            self._writing = len(batch)
             try:
                 if send_many is not None:
                     if batch:
@@ -319,8 +322,6 @@ class Session:
                     await link.send(batch[0])
             except LinkClosed:  # also when the reader found the peer's bytes broken
                 break
-            finally:
-                self._writing = 0
         await self.link.aclose()
         self._cancel.cancel()
 
@@ -365,9 +366,9 @@ class Session:
     def backlog(self) -> int:
         """Stanzas queued for this peer and not yet written (or, on an in-process link,
         not yet taken by the peer)."""
-        queued = self._writing
+        queued = 0
         if self._out_tx is not None:
-            queued += self._out_tx.statistics().current_buffer_used
+            queued = self._out_tx.statistics().current_buffer_used
         if self._link_backlog is not None:
             queued += self._link_backlog()
         return queued

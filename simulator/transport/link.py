@@ -34,6 +34,7 @@ Nothing from a dead peer escapes as anything but :class:`LinkClosed`:
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, final
 
@@ -153,12 +154,17 @@ class StreamLink(_LinkBase):
         *,
         peer: str = "stream",
         frame_timeout: float | None = None,
+        receive_from: trio.abc.ReceiveStream | None = None,
     ) -> None:
         super().__init__(conn, peer)
         self._byte_conn = conn
         self._stream = stream
         self._send_lock = trio.Lock()
         self._frame_timeout = frame_timeout
+        source = stream if receive_from is None else receive_from
+        self._source: trio.abc.ReceiveStream = source
+        # A TCP socket is read straight from its file descriptor (see _read_socket).
+        self._socket = source.socket if type(source) is trio.SocketStream else None
 
     @property
     def connection(self) -> Connection:
@@ -167,12 +173,16 @@ class StreamLink(_LinkBase):
     async def _feed(self) -> None:
         conn = self._byte_conn
         timeout = self._frame_timeout if conn.buffered else None
+        data: bytes | bytearray
         try:
             if timeout is None:  # between frames: no cancel scope to build, or to hold
-                data = await self._stream.receive_some(conn.receive_size)
+                if self._socket is not None:
+                    data = await self._read_socket(conn.receive_size)
+                else:
+                    data = await self._source.receive_some(conn.receive_size)
             else:
                 with trio.move_on_after(timeout) as scope:
-                    data = await self._stream.receive_some(conn.receive_size)
+                    data = await self._source.receive_some(conn.receive_size)
                 if scope.cancelled_caught:
                     self._closed = True
                     raise LinkStalled(
@@ -186,8 +196,40 @@ class StreamLink(_LinkBase):
             self._eof = True
         self._byte_conn.receive_data(data)
 
+    async def _read_socket(self, size: int) -> bytes:
+        """``receive_some`` of a ``trio.SocketStream``, without its layers: the same
+        checkpoints (cancellable before, a scheduler round after an immediate read) and
+        the same errors, but a waiting reader holds two frames instead of eight (an idle
+        connection costs about 2 KiB less) and a read costs fewer Python calls."""
+        assert self._socket is not None
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while True:
+            fd = self._socket.fileno()
+            if fd < 0:
+                raise trio.ClosedResourceError("the socket was closed")
+            try:
+                data = os.read(fd, size)
+            except BlockingIOError:
+                await trio.lowlevel.wait_readable(fd)
+                continue
+            except OSError as exc:  # reset by the peer, and the like
+                raise trio.BrokenResourceError(f"socket connection broken: {exc}") from exc
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return data
+
+    async def _lock(self) -> None:
+        """Take the send lock. Uncontended, without the scheduler round of
+        ``Lock.acquire``: the write that follows is this send's checkpoint. A cancelled
+        caller still stops here, before the connection has made the frame."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        try:
+            self._send_lock.acquire_nowait()
+        except trio.WouldBlock:
+            await self._send_lock.acquire()
+
     async def send(self, item: Node | SendEvent) -> None:
-        async with self._send_lock:
+        await self._lock()
+        try:
             if self._closed:
                 raise LinkClosed("link closed")
             state = self._byte_conn.state
@@ -197,6 +239,10 @@ class StreamLink(_LinkBase):
                 raise self._refused(state, exc) from exc
             if data:
                 await self._write(data)
+            else:
+                await trio.lowlevel.cancel_shielded_checkpoint()
+        finally:
+            self._send_lock.release()
 
     async def send_many(self, items: Sequence[Node]) -> None:
         """Send ``items`` in order, every frame in one ``send_all``: a writer that has
@@ -207,7 +253,8 @@ class StreamLink(_LinkBase):
         If the connection refuses one of them, the ones before it are still written, then
         the refusal is raised as :meth:`send` raises it.
         """
-        async with self._send_lock:
+        await self._lock()
+        try:
             if self._closed:
                 raise LinkClosed("link closed")
             conn = self._byte_conn
@@ -224,8 +271,12 @@ class StreamLink(_LinkBase):
             data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             if data:
                 await self._write(data)
+            else:
+                await trio.lowlevel.cancel_shielded_checkpoint()
             if refused is not None:
                 raise refused
+        finally:
+            self._send_lock.release()
 
     async def _write(self, data: bytes) -> None:
         done = False
