@@ -65,6 +65,7 @@ from simulator.errors import StanzaError
 from simulator.jid import user_jid
 from simulator.patterns import Pattern, compile_node, match
 from simulator.stanzas.errors import stream_error
+from simulator.transport import sockets
 
 if TYPE_CHECKING:
     from simulator.server.server import Server
@@ -903,7 +904,10 @@ class FaultStream(trio.abc.HalfCloseableStream):
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         if not self.faults.network_active:
-            await self.inner.send_all(data)
+            if type(self.inner) is trio.SocketStream:
+                await sockets.send_all(self.inner, data)  # the fast path of a TCP write
+            else:
+                await self.inner.send_all(data)
             return
         found = self.faults.network(self._jid())
         if found is None:

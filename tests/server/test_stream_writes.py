@@ -6,12 +6,18 @@
   carries several frames (a cut between two frames would not be a reset mid-frame).
 * A session on the in-process node link writes to the link directly: it runs no writer
   task and keeps no outbound queue (the memory of an idle session, issue 15).
+* TCP links read and write sockets through their descriptors (``transport.sockets``):
+  big writes arrive whole, resets and closed sockets raise what trio's streams raise,
+  and a cancelled call does nothing.
 """
 
 from __future__ import annotations
 
+import socket
+import struct
 from dataclasses import dataclass, field
 
+import pytest
 import trio
 import trio.testing
 
@@ -19,6 +25,7 @@ from simulator.client import events as ev
 from simulator.client import open_client
 from simulator.server import Server, open_server
 from simulator.server.faults import ResetMidFrame
+from simulator.transport import sockets
 from simulator.transport.link import Link, StreamLink
 from simulator.wire.connection import Connection
 from simulator.wire.events import Role
@@ -169,3 +176,64 @@ async def test_an_idle_in_process_session_runs_no_writer_task() -> None:
             assert (await bob.wait_for(ev.GetMessage, timeout=5)).text == "hello"
         await trio.testing.wait_all_tasks_blocked()
         assert BOB_JID not in server.sessions
+
+
+# -------------------------------------------------------------------- sockets by descriptor
+
+
+async def _tcp_pair() -> tuple[trio.SocketStream, trio.SocketStream, trio.SocketListener]:
+    [listener] = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    port = listener.socket.getsockname()[1]
+    client = await trio.open_tcp_stream("127.0.0.1", port)
+    server = await listener.accept()
+    assert isinstance(server, trio.SocketStream)
+    return client, server, listener
+
+
+async def test_a_write_the_kernel_takes_in_parts_arrives_whole_and_in_order() -> None:
+    client, server, listener = await _tcp_pair()
+    data = bytes(range(256)) * (16 * 1024)  # 4 MiB: far more than a socket buffer
+    received = bytearray()
+
+    async def read_all() -> None:
+        while len(received) < len(data):
+            chunk = await sockets.receive_some(server, 65536)
+            assert chunk
+            received.extend(chunk)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(read_all)
+        await sockets.send_all(client, data)
+    assert bytes(received) == data
+    await client.aclose()
+    assert await sockets.receive_some(server, 100) == b""  # end of file
+    await server.aclose()
+    await listener.aclose()
+
+
+async def test_a_reset_is_a_broken_resource_and_a_closed_socket_a_closed_one() -> None:
+    client, server, listener = await _tcp_pair()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    await client.aclose()  # an RST, not a FIN
+    with pytest.raises(trio.BrokenResourceError):
+        await sockets.receive_some(server, 100)
+    await server.aclose()
+    with pytest.raises(trio.ClosedResourceError):
+        await sockets.receive_some(server, 100)
+    with pytest.raises(trio.ClosedResourceError):
+        await sockets.send_all(server, b"x")
+    await listener.aclose()
+
+
+async def test_a_cancelled_read_or_write_does_nothing() -> None:
+    client, server, listener = await _tcp_pair()
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await sockets.send_all(client, b"never")
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await sockets.receive_some(server, 100)
+    await sockets.send_all(client, b"after")
+    assert await sockets.receive_some(server, 100) == b"after"
+    for stream in (client, server, listener):
+        await stream.aclose()
