@@ -1,0 +1,94 @@
+"""A/B: one probe in two checkouts, interleaved, medians and the factor B/A.
+
+    .venv/bin/python bench/ab.py OLD_CHECKOUT NEW_CHECKOUT [--rounds 5] [probe ...]
+
+Each round runs every probe once in each checkout (the order alternates from round to
+round), every run in a fresh interpreter whose ``simulator`` package and ``bench``
+folder are the checkout's own. A checkout can be any folder holding the project, for
+example ``git archive <commit> | tar -x -C /tmp/old``.
+
+The echo probes count **CPU time** (``time.process_time``) instead of wall time: the
+simulator, its clients and the peers' sockets all live in the one process, so the
+process's CPU time is its cost, and it does not move when another job takes the
+machine's cores (wall time on a shared machine does, by 2x). The session probes report
+memory per session (a count, not a time) and login rates (wall time; noisy).
+
+Probes: ``echo-tcp`` / ``echo-tcp-pipe`` (TCP echo, sequential / 64 in flight, round
+trips per CPU second), ``echo-node`` (in-process echo, sequential), ``sessions-node`` /
+``sessions-tcp`` (KiB per idle session over 3,000 sessions; the TCP one also gives the
+login rates of the first and the last tenth).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+_ECHO = (
+    "import sys, time, types; sys.path.insert(0, 'bench'); import probes_trio as t; "
+    "t.time = types.SimpleNamespace(perf_counter=time.process_time); "
+    "print(json.dumps({{'rate': t.echo({transport!r}, {rounds}, pipelined={pipelined})}}))"
+)
+_SESSIONS = (
+    "import sys; sys.path.insert(0, 'bench'); import probes_sessions as p; "
+    "print(json.dumps(p.simulator_sessions({transport!r}, 3000)))"
+)
+PROBES = {
+    "echo-tcp": _ECHO.format(transport="tcp", rounds=1500, pipelined=False),
+    "echo-tcp-pipe": _ECHO.format(transport="tcp", rounds=1500, pipelined=True),
+    "echo-node": _ECHO.format(transport="node", rounds=3000, pipelined=False),
+    "sessions-node": _SESSIONS.format(transport="node"),
+    "sessions-tcp": _SESSIONS.format(transport="tcp"),
+}
+
+
+def run(checkout: Path, probe: str) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    result = subprocess.run(
+        [sys.executable, "-c", "import json; " + PROBES[probe]],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines()
+        raise SystemExit(f"{probe} in {checkout}: {lines[-1] if lines else 'failed'}")
+    values: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
+    return values
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("a", type=Path, help="the checkout measured first (before)")
+    parser.add_argument("b", type=Path, help="the checkout compared with it (after)")
+    parser.add_argument("probes", nargs="*", default=["echo-tcp", "echo-tcp-pipe"])
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_intermixed_args(argv)
+    unknown = [p for p in args.probes if p not in PROBES]
+    if unknown:
+        parser.error(f"unknown probe {unknown[0]!r}; the probes are {', '.join(PROBES)}")
+    a, b = args.a.resolve(), args.b.resolve()
+    samples: dict[tuple[Path, str], list[dict[str, float]]] = {}
+    for round_ in range(args.rounds):
+        for probe in args.probes:
+            for checkout in (a, b) if round_ % 2 == 0 else (b, a):
+                samples.setdefault((checkout, probe), []).append(run(checkout, probe))
+    for probe in args.probes:
+        for key in samples[(a, probe)][0]:
+            if key == "count":
+                continue
+            med_a = statistics.median(s[key] for s in samples[(a, probe)])
+            med_b = statistics.median(s[key] for s in samples[(b, probe)])
+            print(f"{probe} {key}: A {med_a:,.1f}  B {med_b:,.1f}  B/A {med_b / med_a:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
