@@ -13,11 +13,14 @@ A session owns one :class:`~simulator.transport.link.Link` and runs in three pha
 2. **Attach.** A non-passive session replaces any older session of the same user (the
    old one gets ``<stream:error><conflict/>``, §3.17), then replays the user's mailbox
    with ``offline="1"`` and ends the replay with ``<ib><offline count="N"/></ib>`` (§4.4).
-3. **Serve.** Two tasks: the reader feeds every stanza to the router, one at a time
-   (§4.3: strictly sequential per connection); the writer drains the outbound queue
-   and writes one frame per stanza. Everything for this peer (replies, deliveries from
-   other sessions, notifications) goes through that single queue, so the order the
-   handlers produce is the order on the wire, and the RC4/MAC state advances in step.
+3. **Serve.** On a byte stream, two tasks: the reader feeds every stanza to the router,
+   one at a time (§4.3: strictly sequential per connection); the writer drains the
+   outbound queue, one frame per stanza, every frame queued by the time it wakes in one
+   write. Everything for this peer (replies, deliveries from other sessions,
+   notifications) goes through that single queue, so the order the handlers produce is
+   the order on the wire, and the RC4/MAC state advances in step. On the in-process
+   node link, which never blocks a sender, stanzas go onto the link directly, in the
+   same order, and there is no queue and no writer task.
 
 Isolation: whatever the peer does (garbage, a stall, a disconnect mid-frame) ends only
 this session. A protocol error is answered with its reply hint (``stream:error``)
