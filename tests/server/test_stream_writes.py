@@ -26,6 +26,7 @@ from simulator.client import open_client
 from simulator.server import Server, open_server
 from simulator.server.faults import ResetMidFrame
 from simulator.transport import sockets
+from simulator.transport.connectors import open_tcp
 from simulator.transport.link import Link, StreamLink
 from simulator.wire.connection import Connection
 from simulator.wire.events import Role
@@ -237,3 +238,19 @@ async def test_a_cancelled_read_or_write_does_nothing() -> None:
     assert await sockets.receive_some(server, 100) == b"after"
     for stream in (client, server, listener):
         await stream.aclose()
+
+
+async def test_open_tcp_by_address_or_by_name_and_a_refused_connection() -> None:
+    [listener] = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    port = listener.socket.getsockname()[1]
+    for host in ("127.0.0.1", "localhost"):  # one connect; the resolver and happy eyeballs
+        stream = await open_tcp(host, port)
+        accepted = await listener.accept()
+        await sockets.send_all(stream, b"ping")
+        assert await accepted.receive_some(10) == b"ping"
+        assert stream.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        await stream.aclose()
+        await accepted.aclose()
+    await listener.aclose()
+    with pytest.raises(OSError):  # nobody listens there any more
+        await open_tcp("127.0.0.1", port)
