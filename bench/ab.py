@@ -16,7 +16,8 @@ memory per session (a count, not a time) and login rates (wall time; noisy).
 Probes: ``echo-tcp`` / ``echo-tcp-pipe`` (TCP echo, sequential / 64 in flight, round
 trips per CPU second), ``echo-node`` (in-process echo, sequential), ``sessions-node`` /
 ``sessions-tcp`` (KiB per idle session over 3,000 sessions; the TCP one also gives the
-login rates of the first and the last tenth).
+login rates of the first and the last tenth), ``sessions-tcp-cpu`` (the same, the login
+rates per CPU second).
 """
 
 from __future__ import annotations
@@ -35,15 +36,17 @@ _ECHO = (
     "print(json.dumps({{'rate': t.echo({transport!r}, {rounds}, pipelined={pipelined})}}))"
 )
 _SESSIONS = (
-    "import sys; sys.path.insert(0, 'bench'); import probes_sessions as p; "
-    "print(json.dumps(p.simulator_sessions({transport!r}, 3000)))"
+    "import sys, time, types; sys.path.insert(0, 'bench'); import probes_sessions as p; "
+    "{clock}print(json.dumps(p.simulator_sessions({transport!r}, 3000)))"
 )
+_CPU_CLOCK = "p.time = types.SimpleNamespace(perf_counter=time.process_time); "
 PROBES = {
     "echo-tcp": _ECHO.format(transport="tcp", rounds=1500, pipelined=False),
     "echo-tcp-pipe": _ECHO.format(transport="tcp", rounds=1500, pipelined=True),
     "echo-node": _ECHO.format(transport="node", rounds=3000, pipelined=False),
-    "sessions-node": _SESSIONS.format(transport="node"),
-    "sessions-tcp": _SESSIONS.format(transport="tcp"),
+    "sessions-node": _SESSIONS.format(transport="node", clock=""),
+    "sessions-tcp": _SESSIONS.format(transport="tcp", clock=""),
+    "sessions-tcp-cpu": _SESSIONS.format(transport="tcp", clock=_CPU_CLOCK),
 }
 
 
