@@ -1,73 +1,103 @@
-"""A/B: the in-process rows of two or more source trees, interleaved, as medians and ratios.
+"""A/B: one probe in two checkouts, interleaved, medians and the factor B/A.
 
-    git worktree add /tmp/before <commit>       # or: git archive <commit> | tar -x -C DIR
-    .venv/bin/python bench/ab.py /tmp/before . --rounds 5
+    .venv/bin/python bench/ab.py OLD_CHECKOUT NEW_CHECKOUT [--rounds 5] [probe ...]
 
-Each round runs every tree once, in turn, each in a fresh interpreter that imports the
-simulator from that tree (``bench/probes_trio.py`` of this checkout drives it), so a
-noisy neighbour spreads over all trees instead of one. Prints, per tree, the median
-sequential and pipelined echo rates and the 256-member fan-out rate, and each one's
-ratio to the first tree. Nothing here asserts a timing.
+Each round runs every probe once in each checkout (the order alternates from round to
+round), every run in a fresh interpreter whose ``simulator`` package and ``bench``
+folder are the checkout's own. A checkout can be any folder holding the project, for
+example ``git archive <commit> | tar -x -C /tmp/old``.
+
+The echo probes count **CPU time** (``time.process_time``) instead of wall time: the
+simulator, its clients and the peers' sockets all live in the one process, so the
+process's CPU time is its cost, and it does not move when another job takes the
+machine's cores (wall time on a shared machine does, by 2x). The session probes report
+memory per session (a count, not a time) and login rates (wall time; noisy).
+
+Probes: ``echo-tcp`` / ``echo-tcp-pipe`` (TCP echo, sequential / 64 in flight, round
+trips per CPU second), ``echo-node`` / ``echo-node-pipe`` (in-process echo, sequential /
+64 in flight), ``fan-out`` (deliveries per CPU second to 256 group members),
+``sessions-node`` /
+``sessions-tcp`` (KiB per idle session over 3,000 sessions; the TCP one also gives the
+login rates of the first and the last tenth), ``sessions-tcp-cpu`` (the same, the login
+rates per CPU second).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-KEYS = ("seq", "pipe", "fan")
-PROBE = """
-import json, sys
-sys.path.insert(0, sys.argv[1])
-sys.path.insert(1, sys.argv[2])
-import probes_trio as t
-n, messages = int(sys.argv[3]), int(sys.argv[4])
-print(json.dumps({
-    "seq": t.echo("node", n, pipelined=False),
-    "pipe": t.echo("node", n, pipelined=True),
-    "fan": t.group_fan_out(256, messages),
-}))
-"""
+_ECHO = (
+    "import sys, time, types; sys.path.insert(0, 'bench'); import probes_trio as t; "
+    "t.time = types.SimpleNamespace(perf_counter=time.process_time); "
+    "print(json.dumps({{'rate': t.echo({transport!r}, {rounds}, pipelined={pipelined})}}))"
+)
+_SESSIONS = (
+    "import sys, time, types; sys.path.insert(0, 'bench'); import probes_sessions as p; "
+    "{clock}print(json.dumps(p.simulator_sessions({transport!r}, 3000)))"
+)
+_CPU_CLOCK = "p.time = types.SimpleNamespace(perf_counter=time.process_time); "
+PROBES = {
+    "echo-tcp": _ECHO.format(transport="tcp", rounds=1500, pipelined=False),
+    "echo-tcp-pipe": _ECHO.format(transport="tcp", rounds=1500, pipelined=True),
+    "echo-node": _ECHO.format(transport="node", rounds=3000, pipelined=False),
+    "echo-node-pipe": _ECHO.format(transport="node", rounds=3000, pipelined=True),
+    "fan-out": (
+        "import sys, time, types; sys.path.insert(0, 'bench'); import probes_trio as t; "
+        "t.time = types.SimpleNamespace(perf_counter=time.process_time); "
+        "print(json.dumps({'rate': t.group_fan_out(256, 20)}))"
+    ),
+    "sessions-node": _SESSIONS.format(transport="node", clock=""),
+    "sessions-tcp": _SESSIONS.format(transport="tcp", clock=""),
+    "sessions-tcp-cpu": _SESSIONS.format(transport="tcp", clock=_CPU_CLOCK),
+}
 
 
-def measure(tree: Path, echoes: int, messages: int) -> dict[str, float]:
-    """One run of the three probes against the simulator in ``tree``."""
+def run(checkout: Path, probe: str) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, str(tree), str(HERE), str(echoes), str(messages)],
+        [sys.executable, "-c", "import json; " + PROBES[probe]],
+        cwd=checkout,
+        env=env,
         capture_output=True,
         text=True,
-        check=True,
-        cwd=tree,
+        check=False,
     )
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines()
+        raise SystemExit(f"{probe} in {checkout}: {lines[-1] if lines else 'failed'}")
     values: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
     return values
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("trees", nargs="+", type=Path, help="source trees; the first is the base")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("a", type=Path, help="the checkout measured first (before)")
+    parser.add_argument("b", type=Path, help="the checkout compared with it (after)")
+    parser.add_argument("probes", nargs="*", default=["echo-tcp", "echo-tcp-pipe"])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--echoes", type=int, default=3000)
-    parser.add_argument("--messages", type=int, default=20, help="fan-out messages per run")
-    args = parser.parse_args(argv)
-    trees: list[Path] = [tree.resolve() for tree in args.trees]
-    runs: dict[Path, list[dict[str, float]]] = {tree: [] for tree in trees}
-    for _ in range(args.rounds):
-        for tree in trees:
-            runs[tree].append(measure(tree, args.echoes, args.messages))
-    base: dict[str, float] | None = None
-    for tree in trees:
-        median = {key: statistics.median(run[key] for run in runs[tree]) for key in KEYS}
-        base = base or median
-        shown = "  ".join(
-            f"{key} {median[key]:,.0f} (x{median[key] / base[key]:.2f})" for key in KEYS
-        )
-        print(f"{tree}: {shown}")
+    args = parser.parse_intermixed_args(argv)
+    unknown = [p for p in args.probes if p not in PROBES]
+    if unknown:
+        parser.error(f"unknown probe {unknown[0]!r}; the probes are {', '.join(PROBES)}")
+    a, b = args.a.resolve(), args.b.resolve()
+    samples: dict[tuple[Path, str], list[dict[str, float]]] = {}
+    for round_ in range(args.rounds):
+        for probe in args.probes:
+            for checkout in (a, b) if round_ % 2 == 0 else (b, a):
+                samples.setdefault((checkout, probe), []).append(run(checkout, probe))
+    for probe in args.probes:
+        for key in samples[(a, probe)][0]:
+            if key == "count":
+                continue
+            med_a = statistics.median(s[key] for s in samples[(a, probe)])
+            med_b = statistics.median(s[key] for s in samples[(b, probe)])
+            print(f"{probe} {key}: A {med_a:,.1f}  B {med_b:,.1f}  B/A {med_b / med_a:.2f}")
     return 0
 
 

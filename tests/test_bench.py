@@ -84,3 +84,21 @@ def test_a_peer_that_is_not_installed_is_named_with_the_reason(tmp_path: Path) -
         "left out (--only)",
         ["trio channel relay: left out (--only)"],
     )
+
+
+def test_ab_compares_two_checkouts_and_refuses_an_unknown_probe() -> None:
+    """``bench/ab.py`` runs a probe in two checkouts (here the same one twice)."""
+    ab = ROOT / "bench" / "ab.py"
+    command = [sys.executable, str(ab), str(ROOT), str(ROOT), "--rounds", "1"]
+    result = subprocess.run(
+        [*command, "sessions-node"], capture_output=True, text=True, check=False, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(
+        r"sessions-node kib: A [\d,.]+  B [\d,.]+  B/A [\d.]+\n"
+        r"sessions-node first: .+\nsessions-node last: .+\n",
+        result.stdout,
+    )
+    wrong = subprocess.run([*command, "nope"], capture_output=True, text=True, check=False)
+    assert wrong.returncode == 2
+    assert "unknown probe 'nope'" in wrong.stderr

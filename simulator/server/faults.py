@@ -67,6 +67,7 @@ from simulator.errors import StanzaError
 from simulator.jid import user_jid
 from simulator.patterns import Pattern, compile_node, match
 from simulator.stanzas.errors import stream_error
+from simulator.transport import sockets
 
 if TYPE_CHECKING:
     from simulator.server.server import Server
@@ -227,8 +228,8 @@ class SplitWrites:
 
 @dataclass(frozen=True, slots=True)
 class ResetMidFrame:
-    """Network: the next write to the party's byte stream stops halfway and the
-    connection is reset (an RST on TCP)."""
+    """Network: the next write to the party's byte stream stops halfway through its
+    first frame and the connection is reset (an RST on TCP)."""
 
     name: ClassVar[str] = "reset"
 
@@ -905,7 +906,10 @@ class FaultStream(trio.abc.HalfCloseableStream):
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         if not self.faults.network_active:
-            await self.inner.send_all(data)
+            if type(self.inner) is trio.SocketStream:
+                await sockets.send_all(self.inner, data)  # the fast path of a TCP write
+            else:
+                await self.inner.send_all(data)
             return
         found = self.faults.network(self._jid())
         if found is None:
@@ -922,7 +926,7 @@ class FaultStream(trio.abc.HalfCloseableStream):
                     await self.inner.send_all(view[start : start + size])
                     await trio.lowlevel.checkpoint()
             case ResetMidFrame():
-                await self.inner.send_all(memoryview(data)[: max(1, len(data) // 2)])
+                await self.inner.send_all(memoryview(data)[: _half_first_frame(data)])
                 _arm_reset(self.inner)
                 await self.inner.aclose()
                 raise trio.BrokenResourceError("fault: connection reset in the middle of a frame")
@@ -939,6 +943,15 @@ class FaultStream(trio.abc.HalfCloseableStream):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+def _half_first_frame(data: bytes | bytearray | memoryview) -> int:
+    """Where a reset cuts a write: halfway through its first frame (a write may carry
+    several frames, and a cut between two of them would not be mid-frame)."""
+    size = len(data)
+    if size >= 3:  # a frame header: flags nibble and a 20-bit length (PROTOCOL.md §1.3)
+        size = min(size, 3 + ((data[0] & 0x0F) << 16 | data[1] << 8 | data[2]))
+    return max(1, size // 2)
 
 
 def _arm_reset(stream: trio.abc.Stream) -> None:

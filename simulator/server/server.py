@@ -301,6 +301,7 @@ class Server:
             Connection(Role.SERVER, limits=config.wire),
             peer=peer,
             frame_timeout=config.frame_timeout,
+            receive_from=stream,  # the faults are on the writes: read the stream itself
         )
         faulty.link = link
         await self.handle_link(link, capped=capped)

@@ -13,15 +13,17 @@ A session owns one :class:`~simulator.transport.link.Link` and runs in three pha
 2. **Attach.** A non-passive session replaces any older session of the same user (the
    old one gets ``<stream:error><conflict/>``, §3.17), then replays the user's mailbox
    with ``offline="1"`` and ends the replay with ``<ib><offline count="N"/></ib>`` (§4.4).
-3. **Serve.** Two tasks: the reader feeds every stanza to the router, one at a time
-   (§4.3: strictly sequential per connection); the writer drains the outbound queue
-   and writes one frame per stanza. Everything for this peer (replies, deliveries from
-   other sessions, notifications) goes through that single queue, so the order the
-   handlers produce is the order on the wire, and the RC4/MAC state advances in step.
-   On an in-process node link (no ``idle_timeout``) the session takes pushes instead
-   (``_take_pushes``): the client's task hands each stanza to the router itself, in
-   order, through the server's relay, and the reader waits only for the stream's end;
-   what the session sends goes straight to the link, the writer only closes it.
+3. **Serve.** On a byte stream, two tasks: the reader feeds every stanza to the router,
+   one at a time (§4.3: strictly sequential per connection); the writer drains the
+   outbound queue, one frame per stanza, every frame queued by the time it wakes in one
+   write. Everything for this peer (replies, deliveries from other sessions,
+   notifications) goes through that single queue, so the order the handlers produce is
+   the order on the wire, and the RC4/MAC state advances in step. On the in-process
+   node link, which never blocks a sender, stanzas go onto the link directly, in the
+   same order, and there is no queue and no writer task; without ``idle_timeout`` the
+   session also takes pushes (``_take_pushes``): the client's task hands each stanza to
+   the router itself, in order, through the server's relay, and the reader waits only
+   for the stream's end.
 
 Isolation: whatever the peer does (garbage, a stall, a disconnect mid-frame) ends only
 this session. A protocol error is answered with its reply hint (``stream:error``)
@@ -74,6 +76,10 @@ if TYPE_CHECKING:
 __all__ = ["Session", "SessionState", "stream_error"]
 
 T = TypeVar("T")
+
+_MAX_BATCH: Final = 32
+"""Most stanzas the writer puts in one write: a burst costs one syscall, and what is in
+flight beyond the outbound limit stays small."""
 
 
 class Profile(enum.Enum):
@@ -138,14 +144,18 @@ class Session:
         self.close_reason: str | None = None
         self.profile = Profile.MODERN
         self.resource = ""
-        self._out_tx, self._out_rx = trio.open_memory_channel[Node | None](math.inf)
         self._cancel = trio.CancelScope()
         self._outbox_limit = server.config.outbox_limit
         # Links that can send without blocking (the in-memory node link) are written to
-        # directly: the writer task exists for byte streams, whose writes may block.
+        # directly: the outbound queue and its writer task exist only for byte streams,
+        # whose writes may block (an idle in-process session holds neither).
         self._direct: Callable[[Node], None] | None = getattr(link, "send_nowait", None)
         # What such a link holds for a peer that does not read counts against the limit.
         self._link_backlog: Callable[[], int] | None = getattr(link, "backlog", None)
+        self._out_tx: trio.MemorySendChannel[Node | None] | None = None
+        self._out_rx: trio.MemoryReceiveChannel[Node | None] | None = None
+        if self._direct is None:
+            self._out_tx, self._out_rx = trio.open_memory_channel[Node | None](math.inf)
 
     def __repr__(self) -> str:
         return f"<Session #{self.number} {self.jid or '(not logged in)'} {self.state.value}>"
@@ -162,10 +172,15 @@ class Session:
                 self.account = account
                 self.jid = account.jid
                 self.server.session_event("login", self)
+                if self._out_tx is None:  # a direct link: no queue, no writer
+                    self.state = SessionState.ACTIVE
+                    self._take_pushes()
+                    self.server.attach(self)
+                    await self._guarded(self._reader)
+                    return
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._writer)
                     self.state = SessionState.ACTIVE
-                    self._take_pushes()
                     self.server.attach(self)
                     await self._guarded(self._reader)
                     self._out_tx.send_nowait(None)  # let the writer drain, then stop
@@ -302,12 +317,33 @@ class Session:
         raise LinkStalled(f"silent for {2 * idle:g} s, no answer to a ping")
 
     async def _writer(self) -> None:
-        send = self.link.send
-        async for node in self._out_rx:
-            if node is None:
-                break
+        """Write what is queued, in order: what is queued by the time the writer wakes
+        (up to ``_MAX_BATCH`` stanzas) goes out in one write (``send_many``: one syscall
+        and one wake-up at the peer for a burst), until the ``None`` that says stop.
+        Stanzas being written no longer count as queued (:meth:`backlog`)."""
+        assert self._out_rx is not None
+        receive, take = self._out_rx.receive, self._out_rx.receive_nowait
+        link = self.link
+        send_many: Callable[[list[Node]], Awaitable[None]] | None = getattr(link, "send_many", None)
+        stop = False
+        while not stop:
+            item = await receive()
+            batch: list[Node] = []
+            while item is not None:
+                batch.append(item)
+                if send_many is None or len(batch) == _MAX_BATCH:
+                    break
+                try:
+                    item = take()
+                except trio.WouldBlock:
+                    break
+            stop = item is None
             try:
-                await send(node)
+                if send_many is not None:
+                    if batch:
+                        await send_many(batch)
+                elif batch:
+                    await link.send(batch[0])
             except LinkClosed:  # also when the reader found the peer's bytes broken
                 break
         await self.link.aclose()
@@ -341,7 +377,8 @@ class Session:
             return
         for tap in self.server.taps:
             tap("out", self.jid, node)
-        if self._direct is not None:
+        if self._out_tx is None:
+            assert self._direct is not None
             try:
                 self._direct(node)
             except LinkClosed:
@@ -355,10 +392,12 @@ class Session:
     def backlog(self) -> int:
         """Stanzas queued for this peer and not yet written (or, on an in-process link,
         not yet taken by the peer)."""
+        queued = 0
+        if self._out_tx is not None:
+            queued = self._out_tx.statistics().current_buffer_used
         if self._link_backlog is not None:
-            # Such a link is written directly: the queue holds at most the closing mark.
-            return self._link_backlog()
-        return self._out_tx.statistics().current_buffer_used
+            queued += self._link_backlog()
+        return queued
 
     def close(self, error: Node | None = None, reason: str = "closed by server") -> None:
         """Send ``error`` (if any) after what is already queued, then close."""
@@ -369,7 +408,10 @@ class Session:
         if error is not None:
             self.push(error, force=True)
         self.state = SessionState.CLOSING
-        self._out_tx.send_nowait(None)
+        if self._out_tx is None:  # a direct link: the error is already on it
+            self._cancel.cancel()  # run() closes the link, after what it holds
+        else:
+            self._out_tx.send_nowait(None)
 
     def kill(self, reason: str) -> None:
         """Drop the connection now, without a goodbye."""

@@ -18,6 +18,8 @@ server object (:func:`http_opener` turns a ``Server`` given to the public API in
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, final, runtime_checkable
@@ -40,6 +42,7 @@ __all__ = [
     "TcpConnector",
     "http_opener",
     "open_http_tcp",
+    "open_tcp",
 ]
 
 
@@ -66,6 +69,28 @@ class HttpOpener(Protocol):
             OSError: no connection.
         """
         ...
+
+
+async def open_tcp(host: str, port: int) -> trio.SocketStream:
+    """``trio.open_tcp_stream(host, port)``; for an IP address (``127.0.0.1``: every
+    test and scenario) one socket and one ``connect``, without the name lookup and the
+    happy-eyeballs nursery that cost about as much as the rest of a login.
+
+    Raises:
+        OSError: no connection.
+    """
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:  # a name: resolve it, try each address
+        return await trio.open_tcp_stream(host, port)
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    sock = trio.socket.socket(family, socket.SOCK_STREAM)
+    try:
+        await sock.connect((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return trio.SocketStream(sock)  # which sets TCP_NODELAY, as open_tcp_stream does
 
 
 async def open_http_tcp(url: str) -> trio.abc.Stream:
@@ -113,7 +138,7 @@ class TcpConnector:
     port: int
 
     async def connect(self, dialect: Dialect) -> Link:
-        stream = await trio.open_tcp_stream(self.host, self.port)
+        stream = await open_tcp(self.host, self.port)
         return StreamLink(
             stream, Connection(Role.CLIENT, dialect=dialect), peer=f"tcp {self.host}:{self.port}"
         )

@@ -35,12 +35,13 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeAlias, final
 
 import trio
 
 from simulator.errors import LocalProtocolError
+from simulator.transport import sockets
 from simulator.wire.events import ConnectionClosed, Event, NodeReceived
 from simulator.wire.handshake import State, is_stanza
 from simulator.wire.node import Node
@@ -162,12 +163,18 @@ class StreamLink(_LinkBase):
         *,
         peer: str = "stream",
         frame_timeout: float | None = None,
+        receive_from: trio.abc.ReceiveStream | None = None,
     ) -> None:
         super().__init__(conn, peer)
         self._byte_conn = conn
         self._stream = stream
         self._send_lock = trio.Lock()
         self._frame_timeout = frame_timeout
+        source = stream if receive_from is None else receive_from
+        self._source: trio.abc.ReceiveStream = source
+        # TCP sockets are read and written through their descriptors (transport.sockets).
+        self._socket = source if type(source) is trio.SocketStream else None
+        self._write_socket = stream if type(stream) is trio.SocketStream else None
 
     @property
     def connection(self) -> Connection:
@@ -176,14 +183,21 @@ class StreamLink(_LinkBase):
     async def _feed(self) -> None:
         conn = self._byte_conn
         timeout = self._frame_timeout if conn.buffered else None
+        data: bytes | bytearray
         try:
-            with trio.move_on_after(math.inf if timeout is None else timeout) as scope:
-                data = await self._stream.receive_some(conn.receive_size)
-            if scope.cancelled_caught:
-                self._closed = True
-                raise LinkStalled(
-                    f"stalled for {timeout:g} s with {conn.buffered} bytes of a frame"
-                )
+            if timeout is None:  # between frames: no cancel scope to build, or to hold
+                if self._socket is not None:
+                    data = await sockets.receive_some(self._socket, conn.receive_size)
+                else:
+                    data = await self._source.receive_some(conn.receive_size)
+            else:
+                with trio.move_on_after(timeout) as scope:
+                    data = await self._source.receive_some(conn.receive_size)
+                if scope.cancelled_caught:
+                    self._closed = True
+                    raise LinkStalled(
+                        f"stalled for {timeout:g} s with {conn.buffered} bytes of a frame"
+                    )
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             if self._closed:
                 raise LinkClosed("link closed") from exc
@@ -192,8 +206,19 @@ class StreamLink(_LinkBase):
             self._eof = True
         self._byte_conn.receive_data(data)
 
+    async def _lock(self) -> None:
+        """Take the send lock. Uncontended, without the scheduler round of
+        ``Lock.acquire``: the write that follows is this send's checkpoint. A cancelled
+        caller still stops here, before the connection has made the frame."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        try:
+            self._send_lock.acquire_nowait()
+        except trio.WouldBlock:
+            await self._send_lock.acquire()
+
     async def send(self, item: Node | SendEvent) -> None:
-        async with self._send_lock:
+        await self._lock()
+        try:
             if self._closed:
                 raise LinkClosed("link closed")
             state = self._byte_conn.state
@@ -201,18 +226,61 @@ class StreamLink(_LinkBase):
                 data = self._byte_conn.send(item)
             except LocalProtocolError as exc:
                 raise self._refused(state, exc) from exc
-            if not data:
-                return
-            done = False
-            try:
+            if data:
+                await self._write(data)
+            else:
+                await trio.lowlevel.cancel_shielded_checkpoint()
+        finally:
+            self._send_lock.release()
+
+    async def send_many(self, items: Sequence[Node]) -> None:
+        """Send ``items`` in order, every frame in one ``send_all``: a writer that has
+        several stanzas queued pays for one write (one syscall, one wake-up at the peer)
+        instead of one per stanza. The frames are complete, so a peer's frame splitter
+        sees the same bytes as with one write per frame.
+
+        If the connection refuses one of them, the ones before it are still written, then
+        the refusal is raised as :meth:`send` raises it.
+        """
+        await self._lock()
+        try:
+            if self._closed:
+                raise LinkClosed("link closed")
+            conn = self._byte_conn
+            chunks: list[bytes] = []
+            refused: LocalProtocolError | LinkClosed | None = None
+            for item in items:
+                phase = conn.state
+                try:
+                    chunks.append(conn.send(item))
+                except LocalProtocolError as exc:
+                    refused = self._refused(phase, exc)
+                    refused.__cause__ = exc
+                    break
+            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            if data:
+                await self._write(data)
+            else:
+                await trio.lowlevel.cancel_shielded_checkpoint()
+            if refused is not None:
+                raise refused
+        finally:
+            self._send_lock.release()
+
+    async def _write(self, data: bytes) -> None:
+        done = False
+        try:
+            if self._write_socket is not None:
+                await sockets.send_all(self._write_socket, data)
+            else:
                 await self._stream.send_all(data)
-                done = True
-            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                raise LinkClosed(f"transport broke: {exc}") from exc
-            finally:
-                # Cancelled or failed mid-write: part of a frame may be on the wire and the
-                # keystream is past it. Nothing written after this could be read.
-                self._closed = self._closed or not done
+            done = True
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            raise LinkClosed(f"transport broke: {exc}") from exc
+        finally:
+            # Cancelled or failed mid-write: part of a frame may be on the wire and the
+            # keystream is past it. Nothing written after this could be read.
+            self._closed = self._closed or not done
 
     async def aclose(self) -> None:
         self._closed = True

@@ -292,7 +292,10 @@ class LoginMachine:
     @property
     def peer_may_send(self) -> bool:
         """Whether the table has any node input from the peer in the current state."""
-        return (self.our_role.peer, self.state) in _PEER_INPUT
+        # ESTABLISHED first: both peers may send then, and it is the state of every
+        # stanza (the set lookup hashes two enums, in Python).
+        state = self.state
+        return state is State.ESTABLISHED or (self.our_role.peer, state) in _PEER_INPUT
 
     def advance(self, sender: Role, kind: Kind) -> State:
         """Apply one input; on a missing key go to ``ERROR`` and raise.
@@ -366,6 +369,10 @@ def _verify_blob(password: bytes, nonce: bytes, user: str, blob: bytes) -> _Veri
     return _Verified(c2s, s2c, plain[len(prefix) :])
 
 
+_NO_AUTH: Final = Node("auth")
+"""The auth node a handshake holds before the peer's arrives (nodes are immutable)."""
+
+
 def _failure_node(reason: str) -> Node:
     return Node("failure", {"xmlns": SASL_XMLNS}, [Node(reason)])
 
@@ -397,7 +404,7 @@ class Handshake:
         # server side
         self._resource = ""
         self._features = _SERVER_FEATURES
-        self._auth = Node("auth")
+        self._auth = _NO_AUTH
         self._password = b""
         self._nonce = b""
         self._verified = False
@@ -542,6 +549,7 @@ class Handshake:
             )
         node = self._emit(Node("success", success.attrs, data=success.nonce))
         self.next_nonce = success.nonce
+        self._forget_login()
         return [node]
 
     def _send_failure(self, failure: Failure) -> list[Output]:
@@ -613,7 +621,18 @@ class Handshake:
 
     def _on_success(self, node: Node) -> list[Output]:
         self.next_nonce = node.data or None
+        self._forget_login()
         return [LoginSucceeded(node=node)]
+
+    def _forget_login(self) -> None:
+        """Logged in: let go of what only the login needed (the password, the peer's
+        auth and features nodes), which a long-lived session would otherwise hold."""
+        self._login = None
+        self._challenge = b""
+        self._features = _SERVER_FEATURES
+        self._auth = _NO_AUTH
+        self._password = b""
+        self._nonce = b""
 
     def _on_failure(self, node: Node) -> list[Output]:
         reason = node.children[0].tag if node.children else ""

@@ -501,6 +501,7 @@ async def test_network_faults_on_a_tcp_link(autojump_clock: trio.testing.MockClo
             split = srv.faults.add(SplitWrites(3), party=BOB, times=2)
             await alice.send_text(BOB_JID, "in pieces")
             assert (await bob.wait_for(ev.GetMessage, timeout=30)).text == "in pieces"
+            await trio.testing.wait_all_tasks_blocked()  # the ack of Bob's receipt is out too
             assert split.hits == 2  # the message and what followed it, each cut in 3-byte writes
             srv.faults.add(ResetMidFrame(), party=BOB, times=1)
             await alice.send_text(BOB_JID, "cut")

@@ -1,0 +1,256 @@
+"""How a session writes to a byte stream, and what an idle in-process session holds.
+
+* Stanzas queued for a peer while its writer was busy go out in one write, in order,
+  as complete frames: the peer reads them as if each had been written on its own.
+* The reset fault cuts a write halfway through its *first* frame, also when the write
+  carries several frames (a cut between two frames would not be a reset mid-frame).
+* A session on the in-process node link writes to the link directly: it runs no writer
+  task and keeps no outbound queue (the memory of an idle session, issue 15).
+* TCP links read and write sockets through their descriptors (``transport.sockets``):
+  big writes arrive whole, resets and closed sockets raise what trio's streams raise,
+  and a cancelled call does nothing.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from dataclasses import dataclass, field
+
+import pytest
+import trio
+import trio.testing
+
+from simulator.client import events as ev
+from simulator.client import open_client
+from simulator.server import Server, open_server
+from simulator.server.faults import ResetMidFrame
+from simulator.transport import sockets
+from simulator.transport.connectors import open_tcp
+from simulator.transport.link import Link, StreamLink
+from simulator.wire.connection import Connection
+from simulator.wire.events import Role
+from simulator.wire.node import Node
+from simulator.wire.tokens import Dialect
+from tests.server.conftest import ALICE, BOB, PASSWORD
+
+ALICE_JID = f"{ALICE}@s.whatsapp.net"
+BOB_JID = f"{BOB}@s.whatsapp.net"
+
+
+class RecordingStream(trio.abc.Stream):
+    """The server's end of an in-memory byte stream, keeping every write it is given."""
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        self.inner = inner
+        self.writes: list[bytes] = []
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        return await self.inner.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@dataclass
+class RecordingConnector:
+    """Byte-stream links to an in-process server whose ends record what the server writes."""
+
+    server: Server
+    nursery: trio.Nursery
+    streams: list[RecordingStream] = field(default_factory=list)
+
+    async def connect(self, dialect: Dialect) -> Link:
+        client_end, server_end = trio.testing.memory_stream_pair()
+        recording = RecordingStream(server_end)
+        self.streams.append(recording)
+        self.nursery.start_soon(self.server.handle_stream, recording, "recording")
+        return StreamLink(client_end, Connection(Role.CLIENT, dialect=dialect), peer="server")
+
+    def now(self) -> int:
+        return self.server.clock.now()
+
+
+def message(msg_id: str, body: str) -> Node:
+    attrs = {"from": ALICE_JID, "id": msg_id, "type": "text", "t": "1"}
+    return Node("message", attrs, [Node("body", data=body)])
+
+
+def frame_sizes(data: bytes) -> list[int]:
+    """The sizes (header included) of the frames one after the other in ``data``."""
+    sizes = []
+    while data:
+        size = 3 + ((data[0] & 0x0F) << 16 | data[1] << 8 | data[2])
+        sizes.append(size)
+        data = data[size:]
+    return sizes
+
+
+async def test_stanzas_queued_together_go_out_in_one_write_in_order() -> None:
+    async with (
+        open_server(accounts=[(ALICE, PASSWORD), (BOB, PASSWORD)]) as server,
+        trio.open_nursery() as nursery,
+    ):
+        connector = RecordingConnector(server, nursery)
+        async with open_client(connector, BOB, PASSWORD, announce=False) as bob:
+            await trio.testing.wait_all_tasks_blocked()
+            stream = connector.streams[0]
+            before = len(stream.writes)
+            for index in range(3):  # queued without a checkpoint: the writer sees all three
+                server.deliver(BOB_JID, message(f"m{index}", f"text {index}"))
+            got = [await bob.wait_for(ev.GetMessage, timeout=5) for _ in range(3)]
+            assert [(m.id, m.text) for m in got] == [
+                ("m0", "text 0"),
+                ("m1", "text 1"),
+                ("m2", "text 2"),
+            ]
+            write = stream.writes[before]
+            assert len(frame_sizes(write)) == 3  # three whole frames in the one write
+            # Bob's client confirmed each one: nothing is left in his mailbox.
+            await trio.testing.wait_all_tasks_blocked()
+            assert list(server.state.mailbox(BOB_JID)) == []
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_reset_cuts_the_first_of_several_queued_frames() -> None:
+    async with (
+        open_server(accounts=[(ALICE, PASSWORD), (BOB, PASSWORD)]) as server,
+        trio.open_nursery() as nursery,
+    ):
+        connector = RecordingConnector(server, nursery)
+        async with open_client(connector, BOB, PASSWORD, announce=False) as bob:
+            await trio.testing.wait_all_tasks_blocked()
+            stream = connector.streams[0]
+            before = len(stream.writes)
+            server.faults.add(ResetMidFrame(), party=BOB, times=1)
+            for index in range(2):
+                server.deliver(BOB_JID, message(f"m{index}", f"text {index}"))
+            await bob.wait_for(ev.Disconnected, timeout=5)
+            assert not any(isinstance(e, ev.GetMessage) for e in bob.events_nowait())
+            cut = stream.writes[before]
+            first = 3 + ((cut[0] & 0x0F) << 16 | cut[1] << 8 | cut[2])  # from its header
+            assert len(cut) == first // 2  # halfway through the first frame, not between two
+        # Neither was confirmed: both come again at the next login.
+        async with open_client(server, BOB, PASSWORD, announce=False) as bob:
+            got = [await bob.wait_for(ev.GetMessage, timeout=5) for _ in range(2)]
+            assert [m.text for m in got] == ["text 0", "text 1"]
+        nursery.cancel_scope.cancel()
+
+
+def _tasks_below(nursery: trio.Nursery) -> list[trio.lowlevel.Task]:
+    found = []
+    for task in nursery.child_tasks:
+        found.append(task)
+        for child in task.child_nurseries:
+            found.extend(_tasks_below(child))
+    return found
+
+
+def _all_tasks() -> list[trio.lowlevel.Task]:
+    root = trio.lowlevel.current_root_task()
+    assert root is not None
+    return [root, *(t for n in root.child_nurseries for t in _tasks_below(n))]
+
+
+async def test_an_idle_in_process_session_runs_no_writer_task() -> None:
+    async with (
+        open_server(accounts=[(ALICE, PASSWORD), (BOB, PASSWORD)]) as server,
+        open_client(server, ALICE, PASSWORD, announce=False) as alice,
+    ):
+        await trio.testing.wait_all_tasks_blocked()
+        before = len(_all_tasks())
+        async with open_client(server, BOB, PASSWORD, announce=False) as bob:
+            await trio.testing.wait_all_tasks_blocked()
+            names = {t.name.rsplit(".", 1)[-1] for t in _all_tasks()}
+            # One more session: the server's task for it and the client's reader.
+            assert len(_all_tasks()) - before == 2
+            assert "_writer" not in names
+            # And it still works both ways, goodbye included.
+            await alice.send_text(BOB_JID, "hello")
+            assert (await bob.wait_for(ev.GetMessage, timeout=5)).text == "hello"
+        await trio.testing.wait_all_tasks_blocked()
+        assert BOB_JID not in server.sessions
+
+
+# -------------------------------------------------------------------- sockets by descriptor
+
+
+async def _tcp_pair() -> tuple[trio.SocketStream, trio.SocketStream, trio.SocketListener]:
+    [listener] = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    port = listener.socket.getsockname()[1]
+    client = await trio.open_tcp_stream("127.0.0.1", port)
+    server = await listener.accept()
+    assert isinstance(server, trio.SocketStream)
+    return client, server, listener
+
+
+async def test_a_write_the_kernel_takes_in_parts_arrives_whole_and_in_order() -> None:
+    client, server, listener = await _tcp_pair()
+    data = bytes(range(256)) * (16 * 1024)  # 4 MiB: far more than a socket buffer
+    received = bytearray()
+
+    async def read_all() -> None:
+        while len(received) < len(data):
+            chunk = await sockets.receive_some(server, 65536)
+            assert chunk
+            received.extend(chunk)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(read_all)
+        await sockets.send_all(client, data)
+    assert bytes(received) == data
+    await client.aclose()
+    assert await sockets.receive_some(server, 100) == b""  # end of file
+    await server.aclose()
+    await listener.aclose()
+
+
+async def test_a_reset_is_a_broken_resource_and_a_closed_socket_a_closed_one() -> None:
+    client, server, listener = await _tcp_pair()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    await client.aclose()  # an RST, not a FIN
+    with pytest.raises(trio.BrokenResourceError):
+        await sockets.receive_some(server, 100)
+    await server.aclose()
+    with pytest.raises(trio.ClosedResourceError):
+        await sockets.receive_some(server, 100)
+    with pytest.raises(trio.ClosedResourceError):
+        await sockets.send_all(server, b"x")
+    await listener.aclose()
+
+
+async def test_a_cancelled_read_or_write_does_nothing() -> None:
+    client, server, listener = await _tcp_pair()
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await sockets.send_all(client, b"never")
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await sockets.receive_some(server, 100)
+    await sockets.send_all(client, b"after")
+    assert await sockets.receive_some(server, 100) == b"after"
+    for stream in (client, server, listener):
+        await stream.aclose()
+
+
+async def test_open_tcp_by_address_or_by_name_and_a_refused_connection() -> None:
+    [listener] = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    port = listener.socket.getsockname()[1]
+    for host in ("127.0.0.1", "localhost"):  # one connect; the resolver and happy eyeballs
+        stream = await open_tcp(host, port)
+        accepted = await listener.accept()
+        await sockets.send_all(stream, b"ping")
+        assert await accepted.receive_some(10) == b"ping"
+        assert stream.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        await stream.aclose()
+        await accepted.aclose()
+    await listener.aclose()
+    with pytest.raises(OSError):  # nobody listens there any more
+        await open_tcp("127.0.0.1", port)
