@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,3 +57,20 @@ def test_a_file_with_problems_leaves_the_collector_on(tmp_path: Path) -> None:
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         assert main(["run", str(bad)]) != 0
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_a_command_freezes_what_its_start_up_made(command: str) -> None:
+    # In a fresh interpreter: nothing is frozen until the command's start-up is over.
+    code = (
+        "import contextlib, gc, io\n"
+        "from simulator.cli import main\n"
+        "assert gc.get_freeze_count() == 0\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main([{command!r}, {str(ECHO)!r}]) == 0\n"
+        "print(gc.get_freeze_count(), gc.isenabled())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    frozen, enabled = done.stdout.split()
+    assert int(frozen) > 10_000  # the scenario engine's modules, classes and validators
+    assert enabled == "True"
