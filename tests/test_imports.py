@@ -5,6 +5,9 @@
   listed here with their reason.
 * ``simulator.X._private`` is imported only from inside ``simulator.X``.
 * The server core names no flow: flows reach it through the router's hooks.
+* No two modules import each other at their top: such a pair imports only in one order
+  (the first one's names defined before its import of the second), so importing a module
+  would depend on which other module happened to be imported first.
 """
 
 from __future__ import annotations
@@ -71,6 +74,19 @@ def imported_names(source: str) -> list[tuple[int, str]]:
     return found
 
 
+def top_level_imports(source: str, modules: set[str]) -> set[str]:
+    """The modules of ``modules`` that the top of ``source`` imports (``from pkg import
+    sub`` counts as importing ``pkg.sub`` alone when every name is a submodule)."""
+    found: set[str] = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            subs = {f"{node.module}.{alias.name}" for alias in node.names} & modules
+            found |= subs if len(subs) == len(node.names) else subs | {node.module}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    return found & modules
+
+
 def private_owner(name: str) -> str | None:
     """The package that owns a private module in ``name`` (``simulator.client`` for
     ``simulator.client._http.HttpError``), or ``None`` if ``name`` reaches none."""
@@ -107,6 +123,18 @@ def test_private_modules_are_imported_only_inside_their_package() -> None:
     assert found == []
 
 
+def test_no_two_modules_import_each_other_at_their_top() -> None:
+    sources = {_module_name(path): path for path in _sources()}
+    imports = {
+        name: top_level_imports(path.read_text(encoding="utf-8"), set(sources))
+        for name, path in sources.items()
+    }
+    pairs = [
+        f"{a} <-> {b}" for a, found in imports.items() for b in found if a < b and a in imports[b]
+    ]
+    assert pairs == []
+
+
 @pytest.mark.parametrize("core", ["server.py", "http.py", "session.py", "context.py", "router.py"])
 def test_the_server_core_names_no_single_flow(core: str) -> None:
     source = (PACKAGE / "server" / core).read_text(encoding="utf-8")
@@ -125,3 +153,9 @@ def test_the_checks_see_what_they_forbid() -> None:
     assert private_owner("simulator.client._events_account.parse_ib") == "simulator.client"
     assert private_owner("simulator.client.events") is None
     assert private_owner("simulator.client.__init__") is None
+    modules = {"simulator.client", "simulator.client.events", "simulator.client._events_groups"}
+    tangled = "from simulator.client.events import Event\nfrom simulator.client import events\n"
+    assert top_level_imports(tangled, modules) == {"simulator.client.events"}
+    assert top_level_imports("from simulator.client import Client\n", modules) == {
+        "simulator.client"
+    }

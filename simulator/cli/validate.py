@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from simulator.cli._startup import startup
 from simulator.errors import FatalError, ScenarioError
 
 if TYPE_CHECKING:
@@ -52,7 +53,8 @@ def files_of(paths: Sequence[str]) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulator.scenario.loader import check_file
+    with startup():
+        from simulator.scenario.loader import check_file
 
     files = files_of(args.paths)
     bad = 0

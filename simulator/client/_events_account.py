@@ -26,8 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TypedDict
 
-from simulator.client.events import Event, Unhandled
-from simulator.client.events import int_attr as _int
+from simulator.client._events_base import Event, Unhandled
+from simulator.client._events_base import int_attr as _int
 
 if TYPE_CHECKING:
     from collections.abc import Callable

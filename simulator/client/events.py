@@ -11,6 +11,42 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
+# The base classes live in _events_base; the families' events (their own modules, built
+# on it) are public here: every event a bot can meet imports from this module.
+from simulator.client._events_account import (
+    CallReceived,
+    CallUpdate,
+    Dirty,
+    GetFeature,
+    MediaMessageSent,
+    MediaUploadFailed,
+    PaidAccount,
+    PaymentRecieved,
+    PreKeysLow,
+    WebSync,
+)
+from simulator.client._events_base import Event, Unhandled, int_attr
+from simulator.client._events_contacts import (
+    ContactNotification,
+    GetStatus,
+    NumberWasAdded,
+    NumberWasRemoved,
+    NumberWasUpdated,
+    PictureNotification,
+    ProfilePictureChanged,
+    ProfilePictureDeleted,
+)
+from simulator.client._events_groups import (
+    GetGroupsSubject,
+    GroupInfo,
+    GroupisCreated,
+    GroupNotification,
+    GroupsParticipantChangedNumber,
+    GroupsParticipantsAdd,
+    GroupsParticipantsDemote,
+    GroupsParticipantsPromote,
+    GroupsParticipantsRemove,
+)
 from simulator.wire.node import Node
 
 __all__ = [
@@ -77,21 +113,6 @@ __all__ = [
 ]
 
 
-def int_attr(value: str | None) -> int:
-    """An integer attribute as the clients read it: missing or malformed counts as 0."""
-    try:
-        return int(value or 0)
-    except ValueError:
-        return 0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Event:
-    """Base of every client event. ``node`` is the stanza that raised it."""
-
-    node: Node = field(repr=False, compare=False)
-
-
 # -------------------------------------------------------------------- session
 
 
@@ -141,11 +162,6 @@ class GetError(Event):
     id: str
     code: int | None
     text: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Unhandled(Event):
-    """A stanza the library has no typed event for (yet); ``node`` has all of it."""
 
 
 # -------------------------------------------------------------------- messages
@@ -403,40 +419,3 @@ RETURNED_BY: Final[dict[str, str]] = {
     "onGetSyncResult": "`Client.sync_contacts()` returns a `SyncResult`",
 }
 """Documented events that answer our own iqs: the method's return value stands for them."""
-
-
-# The event classes of the flow families, defined in their own modules (they build on
-# the classes above), are public here: every event a bot can meet imports from this module.
-from simulator.client._events_account import (  # noqa: E402 -- after the base classes they use
-    CallReceived,
-    CallUpdate,
-    Dirty,
-    GetFeature,
-    MediaMessageSent,
-    MediaUploadFailed,
-    PaidAccount,
-    PaymentRecieved,
-    PreKeysLow,
-    WebSync,
-)
-from simulator.client._events_contacts import (  # noqa: E402 -- after the base classes they use
-    ContactNotification,
-    GetStatus,
-    NumberWasAdded,
-    NumberWasRemoved,
-    NumberWasUpdated,
-    PictureNotification,
-    ProfilePictureChanged,
-    ProfilePictureDeleted,
-)
-from simulator.client._events_groups import (  # noqa: E402 -- after the base classes they use
-    GetGroupsSubject,
-    GroupInfo,
-    GroupisCreated,
-    GroupNotification,
-    GroupsParticipantChangedNumber,
-    GroupsParticipantsAdd,
-    GroupsParticipantsDemote,
-    GroupsParticipantsPromote,
-    GroupsParticipantsRemove,
-)
