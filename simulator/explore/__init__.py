@@ -17,13 +17,14 @@ from __future__ import annotations
 from simulator.explore.api import explore_bot, load_invariants, load_properties
 from simulator.explore.cast import DEFAULT_WORLD, Cast, load_world
 from simulator.explore.engine import DEFAULT_RUNS, Exploration, Finding, explore, scenario_of
-from simulator.explore.generate import runs
+from simulator.explore.generate import FAULTS, runs
 from simulator.explore.properties import BUILT_IN, Event, Property, Run, Violation, invariant
 
 __all__ = [
     "BUILT_IN",
     "DEFAULT_RUNS",
     "DEFAULT_WORLD",
+    "FAULTS",
     "Cast",
     "Event",
     "Exploration",

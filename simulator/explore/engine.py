@@ -39,6 +39,7 @@ from simulator.explore.properties import (
     parse_events,
 )
 from simulator.explore.yamlout import dump_yaml
+from simulator.patterns import FULL_PAYLOADS
 from simulator.scenario import (
     BotFunction,
     CommandBot,
@@ -185,7 +186,12 @@ def make_runner(
 
     def run(data: dict[str, Any]) -> ScenarioResult:
         target.write_text(dump_yaml(data), "utf-8")
-        return run_scenario_sync(load_scenario(target), bot_override=bot, time_scale=time_scale)
+        # Whole payloads in the transcript: properties parse its stanzas back into nodes.
+        token = FULL_PAYLOADS.set(True)
+        try:
+            return run_scenario_sync(load_scenario(target), bot_override=bot, time_scale=time_scale)
+        finally:
+            FULL_PAYLOADS.reset(token)
 
     return run
 
@@ -201,6 +207,7 @@ def explore(
     invariants: Sequence[dict[str, Any]] = (),
     max_steps: int = 16,
     extra: st.SearchStrategy[Step] | None = None,
+    faults: Sequence[str] = (),
     out: Path | None = None,
     bot_target: str | None = None,
     report: Callable[[str], None] | None = None,
@@ -214,7 +221,9 @@ def explore(
         budget: wall seconds to spend generating (shrinking a failure may add some).
         properties: user-written properties, checked after the built-in ones.
         invariants: ``expect_none`` bodies that hold after every step (the scenario form).
-        extra: a strategy of single steps drawn as one more kind of action (fault hook).
+        extra: a strategy of single steps drawn as one more kind of action.
+        faults: names of :data:`~simulator.explore.generate.FAULTS` the runs draw among
+            the users' actions (``fault:`` and ``restart`` steps).
         out: the folder for the shrunk scenario file (None: not written).
         bot_target: ``module:callable`` written as the file's bot (for ``simulator run``).
         report: called with a progress line about once a second, and with the summary.
@@ -231,6 +240,7 @@ def explore(
             invariants=invariants,
             max_steps=max_steps,
             extra=extra,
+            faults=tuple(faults),
             out=out,
             bot_target=bot_target,
             report=report,
@@ -250,6 +260,7 @@ def _explore(
     invariants: Sequence[dict[str, Any]],
     max_steps: int,
     extra: st.SearchStrategy[Step] | None,
+    faults: tuple[str, ...],
     out: Path | None,
     bot_target: str | None,
     report: Callable[[str], None] | None,
@@ -297,7 +308,7 @@ def _explore(
         print_blob=False,
     )
     @seed(seed_)
-    @given(runs(cast, max_steps=max_steps, extra=extra))
+    @given(runs(cast, max_steps=max_steps, extra=extra, faults=faults))
     def one_run(steps: list[Step]) -> None:
         nonlocal last_report, shrinking
         if not found and time.perf_counter() > deadline:
