@@ -16,8 +16,10 @@ import json
 import math
 import re
 import tempfile
+import textwrap
 import time
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,18 +87,51 @@ class Progress:
     first_failure: int | None = None
     """The number of the run that failed first (before shrinking)."""
     shapes: set[str] = field(default_factory=set)
-    routes: set[str] = field(default_factory=set)
-    route_total: int = 0
+    """Every stanza shape seen (sent or received, by anyone)."""
+    routes: Counter[str] = field(default_factory=Counter)
+    """Route of the server's router -> how many of the bot's stanzas it handled."""
+    received: Counter[str] = field(default_factory=Counter)
+    """Shape of a stanza the bot received -> how many times."""
+    route_patterns: tuple[str, ...] = ()
+    """Every route of the router (``simulator routes``)."""
     virtual_seconds: float = 0.0
     started: float = field(default_factory=time.perf_counter)
 
+    @property
+    def route_total(self) -> int:
+        return len(self.route_patterns)
+
     def line(self) -> str:
         wall = time.perf_counter() - self.started
+        top = ", ".join(f"{route} {count}" for route, count in self.routes.most_common(3))
         return (
             f"runs {self.runs}  failing {self.failing}  stanza shapes {len(self.shapes)}"
             f"  bot routes {len(self.routes)}/{self.route_total}"
-            f"  virtual {_span(self.virtual_seconds)}  wall {wall:.1f}s"
+            + (f" ({top})" if top else "")
+            + f"  virtual {_span(self.virtual_seconds)}  wall {wall:.1f}s"
         )
+
+    def coverage(self, *, shapes: int = 12) -> list[str]:
+        """The coverage of the bot's routes and of what it received, with counts: the
+        routes its stanzas hit, those never hit, the shapes of the stanzas it got (the
+        ``shapes`` most frequent)."""
+        out = [f"routes the bot's stanzas hit: {len(self.routes)} of {self.route_total}"]
+        width = max((len(route) for route in self.routes), default=0)
+        out.extend(f"  {route:<{width}}  {count}" for route, count in self.routes.most_common())
+        never = [route for route in self.route_patterns if route not in self.routes]
+        if never:
+            out.append(f"routes never hit: {len(never)}")
+            out.extend(
+                textwrap.wrap(", ".join(never), 100, initial_indent="  ", subsequent_indent="  ")
+            )
+        out.append(f"stanza shapes the bot received: {len(self.received)}")
+        shown = self.received.most_common(shapes)
+        width = max((len(shape) for shape, _ in shown), default=0)
+        out.extend(f"  {shape:<{width}}  {count}" for shape, count in shown)
+        if len(self.received) > len(shown):
+            rest = sum(self.received.values()) - sum(count for _, count in shown)
+            out.append(f"  ... {len(self.received) - len(shown)} more shapes ({rest} stanzas)")
+        return out
 
 
 @dataclass
@@ -115,6 +150,8 @@ class Exploration:
     replay: ScenarioResult | None = None
     """The written file, run once more: it fails (``passed`` is False)."""
     flaky: str = ""
+    faults: tuple[str, ...] = ()
+    """The faults the runs drew (``--faults``)."""
 
     @property
     def passed(self) -> bool:
@@ -124,10 +161,9 @@ class Exploration:
         p = self.progress
         out = [
             f"explored {p.runs} runs ({_span(p.virtual_seconds)} of virtual time) with"
-            f" --seed {self.seed}",
+            f" --seed {self.seed}" + (f" --faults {','.join(self.faults)}" if self.faults else ""),
             f"stanza shapes seen: {len(p.shapes)}",
-            f"routes the bot's stanzas hit: {len(p.routes)} of {p.route_total}"
-            + (f" ({', '.join(sorted(p.routes))})" if p.routes else ""),
+            *p.coverage(),
         ]
         if self.flaky:
             out.append(f"FLAKY: {self.flaky}")
@@ -268,8 +304,8 @@ def _explore(
 ) -> Exploration:
     router = default_router()
     checks = (*BUILT_IN, *properties)
-    progress = Progress(route_total=len(router.routes()))
-    exploration = Exploration(seed=seed_, progress=progress)
+    progress = Progress(route_patterns=tuple(route.pattern for route in router.routes()))
+    exploration = Exploration(seed=seed_, progress=progress, faults=faults)
     if runs_ is None:
         runs_ = DEFAULT_RUNS if budget is None else 1_000_000
     deadline = math.inf if budget is None else time.perf_counter() + budget
@@ -283,11 +319,16 @@ def _explore(
         events, notes = parse_events(result.transcript, cast)
         progress.virtual_seconds += result.virtual_seconds
         for event in events:
-            progress.shapes.add(_shape(event.node))
-            if event.party == "bot" and event.arrow == "tx":
-                route = router.lookup(event.node)
-                if route is not None:
-                    progress.routes.add(route.pattern)
+            shape = _shape(event.node)
+            progress.shapes.add(shape)
+            if event.party != "bot":
+                continue
+            if event.arrow == "rx":
+                progress.received[shape] += 1
+                continue
+            route = router.lookup(event.node)
+            if route is not None:
+                progress.routes[route.pattern] += 1
         if not result.passed:
             summary = result.failure.summary if result.failure is not None else "the run failed"
             return result, Finding(summary=summary, report=result.report)
@@ -521,7 +562,7 @@ def _shape(node: Any) -> str:
     """A stanza's shape: its tag, attribute names and the shapes of its children."""
     attrs = ",".join(sorted(k for k in node.attrs if k not in ("id", "t")))
     inner = "".join(_shape(c) for c in node.children)
-    return f"<{node.tag} {attrs}>{inner}"
+    return f"<{node.tag} {attrs}>{inner}" if attrs else f"<{node.tag}>{inner}"
 
 
 def _span(seconds: float) -> str:

@@ -15,8 +15,9 @@ users' actions, and written as ordinary ``fault:`` / ``restart`` steps: a drop, 
 duplicate or reorder of the next stanza of some kind, or the bot's session ending
 (``disconnect``, ``stream-error``) on the message a user sends it right after, or a
 server restart. Each is scoped (``times: 1``, or ``for: 1m``) and a fault that ends the
-bot's session is followed by a minute's wait, so that a bot that logs in again by itself
-is back before the next step, whichever way the fault hit.
+bot's session is followed by a minute's wait and ``login: bot``, which starts the bot
+unless it runs (one that logs in again by itself is back by then), whichever way the
+fault hit.
 
 Extra actions (``extra``): a strategy of single steps drawn as one more kind of action,
 at the generator's choice of moment (for steps of your own making).
@@ -513,6 +514,8 @@ def _fault(name: str, pick: Pick, model: RunModel) -> None:
     elif name == "restart":
         model.add({"restart": {"goodbye": True} if pick.flag() else {}})
         model.add({"wait": "1m"})
+        model.add({"login": "bot"})  # unless it logged in again by itself
+        model.bot_running = True
     elif model.bot_running:
         # The bot's session ends on the message a user sends it now (or, if something
         # else took that message, the fault runs out unused a minute later).
@@ -526,6 +529,7 @@ def _fault(name: str, pick: Pick, model: RunModel) -> None:
         model.add({"fault": fault})
         model.add({"send": {"from": user, "to": "bot", "text": pick.text()}})
         model.add({"wait": "1m"})
+        model.add({"login": "bot"})  # unless it logged in again by itself
 
 
 def runs(

@@ -62,9 +62,10 @@ def no_duplicate_answers(run: Run) -> Iterator[Violation]:
         for text, sent in chat.sent.items():
             if len(sent) > chat.new:
                 who = repeated.peer or repeated.node.get("from", "?")
+                times = "once" if len(sent) == 1 else f"{len(sent)} times"
                 yield Violation(
-                    f"{who}'s message {repeated.node.get('id')} came to the bot again"
-                    f" and the bot answered it again: {text!r} went out {len(sent)} times"
-                    f" for {chat.new} new message(s)",
+                    f"{who}'s message {repeated.node.get('id')} came to the bot again (the"
+                    f" same id) and the bot answered it again: it sent {text!r} {times} in"
+                    f" that step, for {chat.new} new message(s) there",
                     sent[chat.new],
                 )
