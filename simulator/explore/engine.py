@@ -16,7 +16,6 @@ import json
 import math
 import re
 import tempfile
-import textwrap
 import time
 import unicodedata
 from collections import Counter
@@ -121,9 +120,7 @@ class Progress:
         never = [route for route in self.route_patterns if route not in self.routes]
         if never:
             out.append(f"routes never hit: {len(never)}")
-            out.extend(
-                textwrap.wrap(", ".join(never), 100, initial_indent="  ", subsequent_indent="  ")
-            )
+            out.extend(_fill(never))
         out.append(f"stanza shapes the bot received: {len(self.received)}")
         shown = self.received.most_common(shapes)
         width = max((len(shape) for shape, _ in shown), default=0)
@@ -563,6 +560,18 @@ def _shape(node: Any) -> str:
     attrs = ",".join(sorted(k for k in node.attrs if k not in ("id", "t")))
     inner = "".join(_shape(c) for c in node.children)
     return f"<{node.tag} {attrs}>{inner}" if attrs else f"<{node.tag}>{inner}"
+
+
+def _fill(items: Sequence[str], width: int = 100) -> list[str]:
+    """``items`` comma-separated on indented lines of about ``width``, never split."""
+    lines: list[str] = []
+    line = ""
+    for item in items:
+        if line and len(line) + len(item) + 2 > width:
+            lines.append(line + ",")
+            line = ""
+        line = f"{line}, {item}" if line else f"  {item}"
+    return [*lines, line] if line else lines
 
 
 def _span(seconds: float) -> str:

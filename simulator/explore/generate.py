@@ -72,6 +72,9 @@ TEXTS: Final = (
 )
 """Texts in many scripts (right-to-left ones too), emoji with text, a long line."""
 
+SUBJECT_LIMIT: Final = 25
+"""The longest group subject the service takes (``ServerConfig`` ``max_subject``)."""
+
 WAITS: Final = ("1s", "5s", "30s", "2m", "10m", "1h", "6h", "1d")
 
 PICTURE: Final = (
@@ -396,7 +399,8 @@ def _group(pick: Pick, model: RunModel) -> None:
     if what == 1 and users_in:
         user = pick.one(users_in)
         model.ensure_online(user)
-        model.add({"set_subject": {"from": user, "group": name, "subject": pick.text()}})
+        subject = pick.text()[:SUBJECT_LIMIT]  # the service refuses a longer one (406)
+        model.add({"set_subject": {"from": user, "group": name, "subject": subject}})
     elif what == 2 and admins:
         admin = pick.one(admins)
         outside = sorted(set(model.cast.users) - group.members)
