@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed, settings
 from hypothesis import strategies as st
@@ -358,7 +358,7 @@ def _explore(
                 # The shrink budget is spent: only the runs known to fail fail again (the
                 # final replay of the smallest one must), every new candidate passes.
                 if key in failed:
-                    raise _Found("again")
+                    _fail("again")
                 return
         _result, finding = evaluate(steps)
         progress.runs += 1
@@ -374,7 +374,7 @@ def _explore(
         if progress.first_failure is None:
             progress.first_failure = progress.runs
         found.append((steps, finding))
-        raise _Found(finding.summary)
+        _fail(finding.summary)
 
     try:
         one_run()
@@ -436,6 +436,12 @@ def _one_minimal(
 
 class _Found(Exception):
     """A run failed (raised inside Hypothesis so that it shrinks the run)."""
+
+
+def _fail(summary: str) -> NoReturn:
+    # One place raises: Hypothesis tells failures apart by where they were raised, and
+    # a known failure replayed after the shrink budget is the same failure (not Flaky).
+    raise _Found(summary)
 
 
 def _failing_scenario(

@@ -479,7 +479,7 @@ def parse_faults(text: str) -> tuple[str, ...]:
     if text.strip() == "all":
         return FAULTS
     names: list[str] = []
-    for part in text.split(","):
+    for part in text.split(",") if text.strip() else ():
         name = part.strip().replace("_", "-")
         if name not in FAULTS:
             known = ", ".join(FAULTS)
