@@ -131,6 +131,8 @@ def test_the_pytest_fixture_explores_and_writes_under_tmp_path(
     found = simulator_explore(_bad_iq, runs=20)
     assert found.path is not None and found.path.is_relative_to(tmp_path)
     assert simulator_explore(_echo, runs=5).passed
+    with_faults = simulator_explore(_echo, runs=8, faults="duplicate,restart")
+    assert with_faults.passed and with_faults.faults == ("duplicate", "restart")
 
 
 def test_a_correct_bot_passes_a_short_exploration() -> None:
