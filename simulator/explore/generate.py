@@ -146,12 +146,15 @@ class RunModel:
         self.online.add(user)
 
     def finish(self) -> list[Step]:
-        """The steps, ended so that the built-in checks can see the bot: the bot runs and
-        answers the server's ping."""
+        """The steps, ended so that the built-in checks can see the bot: the bot runs,
+        answers the server's ping, and takes that ping from its client within the
+        minute after (a bot blocked in its handler does not: the runner says it
+        stopped handling events)."""
         if not self.bot_running:
             self.add({"login": "bot"})
             self.bot_running = True
         self.add({"server": {"ping": "bot"}})
+        self.add({"wait": "2m"})
         return self.steps
 
 
