@@ -289,13 +289,20 @@ class Runtime:
         self.journal.fault(hit, label, self._described.get(hit.fault, ""))
 
     async def _restart(self, step: Restart) -> None:
-        """The server restarts; the users logged in by steps log in again, as they were."""
+        """The server restarts; the users logged in by steps log in again, as they were
+        (not those whose session the service had ended: they count as logged out)."""
+        ended = {
+            label
+            for label, session in self._sessions.items()
+            if session.client.state is ClientState.CLOSED
+        }
         self._server.restart(goodbye=step.goodbye)
         for label, session in list(self._sessions.items()):
             self._sessions.pop(label)
             session.stop.set()
             await session.done.wait()
-            await self.login(session.login)
+            if label not in ended:
+                await self.login(session.login)
 
     def _on_tap(self, direction: str, jid: str, node: Node) -> None:
         label = self._labels.get(jid) or phone_of(jid)

@@ -78,3 +78,27 @@ def test_logout_after_a_restart_stops_the_bot_only_if_it_runs(write: WriteScenar
     result = run_file(path)
     assert result.passed, result.report
     assert "the bot does not run (a fault or a restart ended it)" in result.transcript_text
+
+
+def test_a_restart_logs_in_again_only_the_users_whose_session_was_live(
+    write: WriteScenario,
+) -> None:
+    # The service had ended alice's session: she counts as logged out (as the file's
+    # checks say), so the restart does not log her in, and her login step does.
+    path = write(
+        """
+        - login: alice
+        - login: bob
+        - server: {kill: alice}
+        - restart: {}
+        - login: alice
+        - send: {from: alice, to: bob, text: back}
+        - expect: {to: bob, message: {from: alice, body: back}}
+        """,
+        bot="",
+    )
+    assert problems(path) == []
+    result = run_file(path)
+    assert result.passed, result.report
+    text = result.transcript_text
+    assert text.count("bob logged in again (reconnect)") == 1
