@@ -4,17 +4,24 @@
     simulator explore --bot mybot:run --world team.world.yaml --account helper --budget 2m
     simulator explore --bot bots.newsletter:run --property bots.newsletter -o found/
     simulator explore --bot mybot:run --invariants never.yaml --seed 7 --runs 2000
+    simulator explore --bot bots.orders:run --faults all --property bots.orders
+    simulator explore --bot mybot:run --faults duplicate,drop,restart
 
 Users of the world (and new ones) write, send media, go offline, block, make groups...
-with time jumps, in generated scenarios on virtual time. Every run is checked: the bot
-neither crashes nor hangs, the service accepts what it sends, it acks what it must, the
-service delivers what it acked once; then your properties. A failing run is shrunk to
-the shortest that fails and written as a scenario file that fails with ``simulator
-run``. Exit 0: nothing failed; 1: a failure was found (or the arguments were wrong).
+with time jumps, in generated scenarios on virtual time; with --faults, the service
+misbehaves too (drops, delays, duplicates, reorders stanzas, ends the bot's session,
+restarts). Every run is checked: the bot neither crashes nor hangs (stops handling
+events), the service accepts what it sends, it acks what it must, the service delivers
+what it acked once (save what a fault touched); then your properties. A failing run is
+shrunk to the shortest that fails and written as a scenario file that fails with
+``simulator run``. The summary counts the server routes the bot's stanzas hit, those
+never hit, and the shapes of the stanzas it got. Exit 0: nothing failed; 1: a failure
+was found (or the bot or a file could not be loaded); 2: a wrong argument.
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 from pathlib import Path
@@ -24,13 +31,14 @@ from simulator.cli._errors import split_bot_command
 from simulator.errors import FatalError, ScenarioError
 
 if TYPE_CHECKING:
-    import argparse
-
     from simulator.cli import Subparsers
 
 __all__ = ["add_parser", "parse_budget", "run"]
 
 NAME: Final = "explore"
+FAULTS: Final = ("drop", "delay", "duplicate", "reorder", "disconnect", "stream-error", "restart")
+"""The faults ``--faults`` knows (:data:`simulator.explore.FAULTS`, kept here so that
+``--help`` needs no Hypothesis)."""
 HELP: Final = "generate runs against a bot until a property fails; shrink it to a scenario"
 
 
@@ -71,6 +79,16 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         help="a YAML file of expect_none bodies that hold in every run",
     )
     parser.add_argument(
+        "--faults",
+        type=_faults,
+        nargs="?",
+        const=FAULTS,
+        default=(),
+        metavar="all|NAME,...",
+        help="draw faults of the service among the users' actions: all (--faults alone"
+        f" too) or some of {', '.join(FAULTS)}",
+    )
+    parser.add_argument(
         "--max-steps", type=int, default=16, metavar="N", help="actions per run (default 16)"
     )
     parser.add_argument(
@@ -88,6 +106,15 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         help="multiply waits and timeouts by F for --bot-command (real time; default 0.01)",
     )
     parser.set_defaults(run=run)
+
+
+def _faults(text: str) -> tuple[str, ...]:
+    from simulator.explore.generate import parse_faults
+
+    try:
+        return parse_faults(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parse_budget(text: str) -> float:
@@ -136,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
             properties=properties,
             invariants=args.invariants if args.invariants is not None else (),
             max_steps=args.max_steps,
+            faults=args.faults,
             out=args.out,
             report=lambda line: print(line, file=sys.stderr, flush=True),
             time_scale=args.time_scale,

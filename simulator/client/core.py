@@ -18,6 +18,8 @@ becoming events.
 Events are kept in arrival order until consumed: ``async for event in client.events()``
 takes them in order, :meth:`ClientCore.wait_for` takes the first one that matches, and
 callbacks registered with :meth:`ClientCore.on` see every event as it arrives.
+:meth:`ClientCore.waiting_events` tells whether the application keeps up: events that
+came while it was away from the library (not waiting in it for one), and since when.
 
 Exactly once: the automatic receipt or ack of a stanza goes out *before* the application
 sees the event, and after :meth:`ClientCore.aclose` has said goodbye nothing more is shown
@@ -133,13 +135,14 @@ class _EventIterator:
 
     async def __anext__(self) -> ev.Event:
         client = self._client
+        client._asked()
         while True:
             event = client._inbox.take(ev.Event)
             if event is not None:
                 return event
             if client.state is ClientState.CLOSED:
                 raise StopAsyncIteration
-            await client._arrival().wait()
+            await client._idle(client._arrival())
 
 
 class ClientCore:
@@ -181,6 +184,10 @@ class ClientCore:
         self._id_prefix = "0"
         self._closed = trio.Event()
         self._ending = False
+        # Is the application keeping up? (see waiting_events)
+        self._idle_tasks = 0
+        self._unasked_since: float | None = None
+        self._unasked = 0
 
     def __repr__(self) -> str:
         return f"<Client {self.jid} {self.state.value}>"
@@ -261,7 +268,7 @@ class ClientCore:
 
     async def wait_closed(self) -> None:
         """Wait until the connection is gone (for example after a ``stream:error``)."""
-        await self._closed.wait()
+        await self._idle(self._closed)
 
     # ---------------------------------------------------------------- reading
 
@@ -348,9 +355,15 @@ class ClientCore:
         return True
 
     def _emit(self, event: ev.Event) -> None:
+        seen = False
         for cls, callback in self._callbacks:
             if isinstance(event, cls):
                 callback(event)
+                seen = True
+        if not seen and not self._idle_tasks:
+            if not self._unasked:
+                self._unasked_since = trio.current_time()
+            self._unasked += 1
         self._inbox.append(event)
         arrived = self._arrived
         if arrived is not None:
@@ -363,6 +376,38 @@ class ClientCore:
         if arrived is None:
             arrived = self._arrived = trio.Event()
         return arrived
+
+    # ---------------------------------------------------------------- keeping up
+
+    def waiting_events(self) -> tuple[float, int] | None:
+        """Events that wait for the application: ``(since, count)``, the trio time the
+        first of them came and how many came, since the application last asked the
+        library for an event; None while it waits in the library for one
+        (:meth:`events`, :meth:`wait_for`, :meth:`wait_closed`), when none came, or when
+        the connection is gone.
+
+        An application that keeps up asks again in no time; one that stays away while
+        events wait is stuck in its handler (the server's pings are answered all the
+        same, by the reader). Events a callback of :meth:`on` saw do not wait.
+        """
+        if self._idle_tasks or not self._unasked or self.state is ClientState.CLOSED:
+            return None
+        assert self._unasked_since is not None
+        return self._unasked_since, self._unasked
+
+    def _asked(self) -> None:
+        """The application asks for an event: it has not stopped handling them."""
+        self._unasked = 0
+        self._unasked_since = None
+
+    async def _idle(self, event: trio.Event) -> None:
+        """The application waits in the library (for an event, or the end)."""
+        self._asked()
+        self._idle_tasks += 1
+        try:
+            await event.wait()
+        finally:
+            self._idle_tasks -= 1
 
     # ---------------------------------------------------------------- consuming events
 
@@ -380,6 +425,7 @@ class ClientCore:
 
     def events_nowait(self) -> list[ev.Event]:
         """Take every event received so far, in order."""
+        self._asked()
         return self._inbox.drain()
 
     async def next_event(self, *, timeout: float = math.inf) -> ev.Event:
@@ -407,6 +453,7 @@ class ClientCore:
             trio.TooSlowError: nothing matched within ``timeout`` seconds (of trio time).
             ConnectionClosed: the connection ended first.
         """
+        self._asked()
         event = self._inbox.take(event_type, predicate)
         if event is not None:  # there already: no timer to set (none would be checked)
             return event
@@ -422,7 +469,7 @@ class ClientCore:
                 return event
             if self.state is ClientState.CLOSED and self._closed.is_set():
                 raise ConnectionClosed(self.close_reason or "connection closed")
-            await self._arrival().wait()
+            await self._idle(self._arrival())
 
     async def wait_for_message(self, *, timeout: float = math.inf) -> ev.GetMessage:
         """The next text message (1:1 or group)."""

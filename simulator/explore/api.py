@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from simulator.errors import ScenarioError
 from simulator.explore.cast import load_world
 from simulator.explore.engine import Exploration, explore
-from simulator.explore.generate import Step
+from simulator.explore.generate import Step, parse_faults
 from simulator.explore.properties import Property, is_invariant
 from simulator.scenario import BotFunction, CommandBot, InProcessBot, import_bot
 from simulator.yamlfile import load_yaml
@@ -33,6 +33,7 @@ def explore_bot(
     invariants: Sequence[dict[str, Any]] | Path | str = (),
     max_steps: int = 16,
     extra: st.SearchStrategy[Step] | None = None,
+    faults: Sequence[str] | str = (),
     out: Path | str | None = None,
     report: Callable[[str], None] | None = None,
     time_scale: float = 1.0,
@@ -44,8 +45,14 @@ def explore_bot(
     ``world``: a world file (default: :data:`~simulator.explore.DEFAULT_WORLD`);
     ``account``: the bot's account in it (default ``mybot``). ``invariants``: a list of
     ``expect_none`` bodies, or the path of a file of them (see :func:`load_invariants`).
+    ``faults``: ``"all"``, ``"drop,duplicate"`` or a list of names of
+    :data:`~simulator.explore.FAULTS` (ValueError for an unknown one).
     The rest is :func:`~simulator.explore.explore`'s.
     """
+    if isinstance(faults, str):
+        faults = parse_faults(faults)
+    else:
+        faults = parse_faults(",".join(faults)) if faults else ()
     target: str | None = None
     runner: InProcessBot | CommandBot
     if isinstance(bot, str):
@@ -70,6 +77,7 @@ def explore_bot(
         invariants=invariants,
         max_steps=max_steps,
         extra=extra,
+        faults=faults,
         out=Path(out) if out is not None else None,
         bot_target=target,
         report=report,

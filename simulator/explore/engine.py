@@ -18,10 +18,11 @@ import re
 import tempfile
 import time
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed, settings
 from hypothesis import strategies as st
@@ -39,6 +40,7 @@ from simulator.explore.properties import (
     parse_events,
 )
 from simulator.explore.yamlout import dump_yaml
+from simulator.patterns import FULL_PAYLOADS
 from simulator.scenario import (
     BotFunction,
     CommandBot,
@@ -84,18 +86,49 @@ class Progress:
     first_failure: int | None = None
     """The number of the run that failed first (before shrinking)."""
     shapes: set[str] = field(default_factory=set)
-    routes: set[str] = field(default_factory=set)
-    route_total: int = 0
+    """Every stanza shape seen (sent or received, by anyone)."""
+    routes: Counter[str] = field(default_factory=Counter)
+    """Route of the server's router -> how many of the bot's stanzas it handled."""
+    received: Counter[str] = field(default_factory=Counter)
+    """Shape of a stanza the bot received -> how many times."""
+    route_patterns: tuple[str, ...] = ()
+    """Every route of the router (``simulator routes``)."""
     virtual_seconds: float = 0.0
     started: float = field(default_factory=time.perf_counter)
 
+    @property
+    def route_total(self) -> int:
+        return len(self.route_patterns)
+
     def line(self) -> str:
         wall = time.perf_counter() - self.started
+        top = ", ".join(f"{route} {count}" for route, count in self.routes.most_common(3))
         return (
             f"runs {self.runs}  failing {self.failing}  stanza shapes {len(self.shapes)}"
             f"  bot routes {len(self.routes)}/{self.route_total}"
-            f"  virtual {_span(self.virtual_seconds)}  wall {wall:.1f}s"
+            + (f" ({top})" if top else "")
+            + f"  virtual {_span(self.virtual_seconds)}  wall {wall:.1f}s"
         )
+
+    def coverage(self, *, shapes: int = 12) -> list[str]:
+        """The coverage of the bot's routes and of what it received, with counts: the
+        routes its stanzas hit, those never hit, the shapes of the stanzas it got (the
+        ``shapes`` most frequent)."""
+        out = [f"routes the bot's stanzas hit: {len(self.routes)} of {self.route_total}"]
+        width = max((len(route) for route in self.routes), default=0)
+        out.extend(f"  {route:<{width}}  {count}" for route, count in self.routes.most_common())
+        never = [route for route in self.route_patterns if route not in self.routes]
+        if never:
+            out.append(f"routes never hit: {len(never)}")
+            out.extend(_fill(never))
+        out.append(f"stanza shapes the bot received: {len(self.received)}")
+        shown = self.received.most_common(shapes)
+        width = max((len(shape) for shape, _ in shown), default=0)
+        out.extend(f"  {shape:<{width}}  {count}" for shape, count in shown)
+        if len(self.received) > len(shown):
+            rest = sum(self.received.values()) - sum(count for _, count in shown)
+            out.append(f"  ... {len(self.received) - len(shown)} more shapes ({rest} stanzas)")
+        return out
 
 
 @dataclass
@@ -114,6 +147,8 @@ class Exploration:
     replay: ScenarioResult | None = None
     """The written file, run once more: it fails (``passed`` is False)."""
     flaky: str = ""
+    faults: tuple[str, ...] = ()
+    """The faults the runs drew (``--faults``)."""
 
     @property
     def passed(self) -> bool:
@@ -123,10 +158,9 @@ class Exploration:
         p = self.progress
         out = [
             f"explored {p.runs} runs ({_span(p.virtual_seconds)} of virtual time) with"
-            f" --seed {self.seed}",
+            f" --seed {self.seed}" + (f" --faults {','.join(self.faults)}" if self.faults else ""),
             f"stanza shapes seen: {len(p.shapes)}",
-            f"routes the bot's stanzas hit: {len(p.routes)} of {p.route_total}"
-            + (f" ({', '.join(sorted(p.routes))})" if p.routes else ""),
+            *p.coverage(),
         ]
         if self.flaky:
             out.append(f"FLAKY: {self.flaky}")
@@ -185,7 +219,12 @@ def make_runner(
 
     def run(data: dict[str, Any]) -> ScenarioResult:
         target.write_text(dump_yaml(data), "utf-8")
-        return run_scenario_sync(load_scenario(target), bot_override=bot, time_scale=time_scale)
+        # Whole payloads in the transcript: properties parse its stanzas back into nodes.
+        token = FULL_PAYLOADS.set(True)
+        try:
+            return run_scenario_sync(load_scenario(target), bot_override=bot, time_scale=time_scale)
+        finally:
+            FULL_PAYLOADS.reset(token)
 
     return run
 
@@ -201,6 +240,7 @@ def explore(
     invariants: Sequence[dict[str, Any]] = (),
     max_steps: int = 16,
     extra: st.SearchStrategy[Step] | None = None,
+    faults: Sequence[str] = (),
     out: Path | None = None,
     bot_target: str | None = None,
     report: Callable[[str], None] | None = None,
@@ -214,7 +254,9 @@ def explore(
         budget: wall seconds to spend generating (shrinking a failure may add some).
         properties: user-written properties, checked after the built-in ones.
         invariants: ``expect_none`` bodies that hold after every step (the scenario form).
-        extra: a strategy of single steps drawn as one more kind of action (fault hook).
+        extra: a strategy of single steps drawn as one more kind of action.
+        faults: names of :data:`~simulator.explore.generate.FAULTS` the runs draw among
+            the users' actions (``fault:`` and ``restart`` steps).
         out: the folder for the shrunk scenario file (None: not written).
         bot_target: ``module:callable`` written as the file's bot (for ``simulator run``).
         report: called with a progress line about once a second, and with the summary.
@@ -231,6 +273,7 @@ def explore(
             invariants=invariants,
             max_steps=max_steps,
             extra=extra,
+            faults=tuple(faults),
             out=out,
             bot_target=bot_target,
             report=report,
@@ -250,6 +293,7 @@ def _explore(
     invariants: Sequence[dict[str, Any]],
     max_steps: int,
     extra: st.SearchStrategy[Step] | None,
+    faults: tuple[str, ...],
     out: Path | None,
     bot_target: str | None,
     report: Callable[[str], None] | None,
@@ -257,8 +301,8 @@ def _explore(
 ) -> Exploration:
     router = default_router()
     checks = (*BUILT_IN, *properties)
-    progress = Progress(route_total=len(router.routes()))
-    exploration = Exploration(seed=seed_, progress=progress)
+    progress = Progress(route_patterns=tuple(route.pattern for route in router.routes()))
+    exploration = Exploration(seed=seed_, progress=progress, faults=faults)
     if runs_ is None:
         runs_ = DEFAULT_RUNS if budget is None else 1_000_000
     deadline = math.inf if budget is None else time.perf_counter() + budget
@@ -272,11 +316,16 @@ def _explore(
         events, notes = parse_events(result.transcript, cast)
         progress.virtual_seconds += result.virtual_seconds
         for event in events:
-            progress.shapes.add(_shape(event.node))
-            if event.party == "bot" and event.arrow == "tx":
-                route = router.lookup(event.node)
-                if route is not None:
-                    progress.routes.add(route.pattern)
+            shape = _shape(event.node)
+            progress.shapes.add(shape)
+            if event.party != "bot":
+                continue
+            if event.arrow == "rx":
+                progress.received[shape] += 1
+                continue
+            route = router.lookup(event.node)
+            if route is not None:
+                progress.routes[route.pattern] += 1
         if not result.passed:
             summary = result.failure.summary if result.failure is not None else "the run failed"
             return result, Finding(summary=summary, report=result.report)
@@ -297,7 +346,7 @@ def _explore(
         print_blob=False,
     )
     @seed(seed_)
-    @given(runs(cast, max_steps=max_steps, extra=extra))
+    @given(runs(cast, max_steps=max_steps, extra=extra, faults=faults))
     def one_run(steps: list[Step]) -> None:
         nonlocal last_report, shrinking
         if not found and time.perf_counter() > deadline:
@@ -309,7 +358,7 @@ def _explore(
                 # The shrink budget is spent: only the runs known to fail fail again (the
                 # final replay of the smallest one must), every new candidate passes.
                 if key in failed:
-                    raise _Found("again")
+                    _fail("again")
                 return
         _result, finding = evaluate(steps)
         progress.runs += 1
@@ -325,7 +374,7 @@ def _explore(
         if progress.first_failure is None:
             progress.first_failure = progress.runs
         found.append((steps, finding))
-        raise _Found(finding.summary)
+        _fail(finding.summary)
 
     try:
         one_run()
@@ -387,6 +436,12 @@ def _one_minimal(
 
 class _Found(Exception):
     """A run failed (raised inside Hypothesis so that it shrinks the run)."""
+
+
+def _fail(summary: str) -> NoReturn:
+    # One place raises: Hypothesis tells failures apart by where they were raised, and
+    # a known failure replayed after the shrink budget is the same failure (not Flaky).
+    raise _Found(summary)
 
 
 def _failing_scenario(
@@ -510,7 +565,19 @@ def _shape(node: Any) -> str:
     """A stanza's shape: its tag, attribute names and the shapes of its children."""
     attrs = ",".join(sorted(k for k in node.attrs if k not in ("id", "t")))
     inner = "".join(_shape(c) for c in node.children)
-    return f"<{node.tag} {attrs}>{inner}"
+    return f"<{node.tag} {attrs}>{inner}" if attrs else f"<{node.tag}>{inner}"
+
+
+def _fill(items: Sequence[str], width: int = 100) -> list[str]:
+    """``items`` comma-separated on indented lines of about ``width``, never split."""
+    lines: list[str] = []
+    line = ""
+    for item in items:
+        if line and len(line) + len(item) + 2 > width:
+            lines.append(line + ",")
+            line = ""
+        line = f"{line}, {item}" if line else f"  {item}"
+    return [*lines, line] if line else lines
 
 
 def _span(seconds: float) -> str:

@@ -9,9 +9,18 @@ removes, the last admin never leaves. Every list of actions interprets to a vali
 so Hypothesis shrinks the list freely: drops actions, and moves each choice towards the
 first option (the first user, the simplest text).
 
+Faults (``faults``): the faults of the service's fault model (:data:`FAULTS`, a
+selection of them) are one more kind of action, interpreted against the model like the
+users' actions, and written as ordinary ``fault:`` / ``restart`` steps: a drop, delay,
+duplicate or reorder of the next stanza of some kind, or the bot's session ending
+(``disconnect``, ``stream-error``) on the message a user sends it right after, or a
+server restart. Each is scoped (``times: 1``, or ``for: 1m``) and a fault that ends the
+bot's session is followed by a minute's wait and ``login: bot``, which starts the bot
+unless it runs (one that logs in again by itself is back by then), whichever way the
+fault hit.
+
 Extra actions (``extra``): a strategy of single steps drawn as one more kind of action,
-at the generator's choice of moment. This is the hook for the fault model: its faults,
-written as scenario steps, join the actions of the users (``extra=faults_of(model)``).
+at the generator's choice of moment (for steps of your own making).
 """
 
 from __future__ import annotations
@@ -28,12 +37,14 @@ from simulator.explore.cast import Cast, GroupModel
 __all__ = [
     "COMMANDS",
     "EMOJI",
+    "FAULTS",
     "MEDIA",
     "TEXTS",
     "WAITS",
     "RunModel",
     "interpret",
     "media_files",
+    "parse_faults",
     "runs",
     "texts",
 ]
@@ -60,6 +71,9 @@ TEXTS: Final = (
     "x" * 1000,
 )
 """Texts in many scripts (right-to-left ones too), emoji with text, a long line."""
+
+SUBJECT_LIMIT: Final = 25
+"""The longest group subject the service takes (``ServerConfig`` ``max_subject``)."""
 
 WAITS: Final = ("1s", "5s", "30s", "2m", "10m", "1h", "6h", "1d")
 
@@ -132,12 +146,15 @@ class RunModel:
         self.online.add(user)
 
     def finish(self) -> list[Step]:
-        """The steps, ended so that the built-in checks can see the bot: the bot runs and
-        answers the server's ping."""
+        """The steps, ended so that the built-in checks can see the bot: the bot runs,
+        answers the server's ping, and takes that ping from its client within the
+        minute after (a bot blocked in its handler does not: the runner says it
+        stopped handling events)."""
         if not self.bot_running:
             self.add({"login": "bot"})
             self.bot_running = True
         self.add({"server": {"ping": "bot"}})
+        self.add({"wait": "2m"})
         return self.steps
 
 
@@ -299,7 +316,9 @@ def _restart_bot(pick: Pick, model: RunModel) -> None:
         return
     how = pick.number(0, 3)
     model.add({"server": {"kill": "bot"}} if how == 1 else {"logout": "bot"})
-    if how >= 2:
+    if how >= 1:
+        # Right away after a kill: a bot that logs in again by itself would be back
+        # (and a login step would find it running) once time passes.
         model.add({"login": "bot"})
     else:
         model.bot_running = False
@@ -383,7 +402,8 @@ def _group(pick: Pick, model: RunModel) -> None:
     if what == 1 and users_in:
         user = pick.one(users_in)
         model.ensure_online(user)
-        model.add({"set_subject": {"from": user, "group": name, "subject": pick.text()}})
+        subject = pick.text()[:SUBJECT_LIMIT]  # the service refuses a longer one (406)
+        model.add({"set_subject": {"from": user, "group": name, "subject": subject}})
     elif what == 2 and admins:
         admin = pick.one(admins)
         outside = sorted(set(model.cast.users) - group.members)
@@ -444,40 +464,127 @@ ACTIONS: Final[tuple[tuple[int, Action], ...]] = (
 
 _WEIGHTED: Final[tuple[Action, ...]] = tuple(a for w, a in ACTIONS for _ in range(w))
 
+# -------------------------------------------------------------------- faults
+
+FAULTS: Final = ("drop", "delay", "duplicate", "reorder", "disconnect", "stream-error", "restart")
+"""The faults a run may draw (``--faults all``), each written as scenario steps."""
+
+FAULT_WEIGHT: Final = 6
+"""How often a fault is drawn, against the users' actions' weights (36 in all)."""
+
+
+def parse_faults(text: str) -> tuple[str, ...]:
+    """``all`` or ``drop,delay,...`` (``stream_error`` spelt either way) -> fault names.
+
+    Raises:
+        ValueError: an unknown name (the message lists the known ones).
+    """
+    if text.strip() == "all":
+        return FAULTS
+    names: list[str] = []
+    for part in text.split(",") if text.strip() else ():
+        name = part.strip().replace("_", "-")
+        if name not in FAULTS:
+            known = ", ".join(FAULTS)
+            raise ValueError(f"{part.strip()!r} is not a fault to explore (all, or of: {known})")
+        if name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def _someone(pick: Pick, model: RunModel) -> str:
+    """A registered user of the world (logged in for the step that follows)."""
+    user = pick.one(model.cast.users)
+    model.ensure_online(user)
+    return user
+
+
+def _selector(pick: Pick, model: RunModel, options: tuple[str, ...]) -> str:
+    what = pick.one(options)
+    return what.format(user=_someone(pick, model)) if "{user}" in what else what
+
+
+def _fault(name: str, pick: Pick, model: RunModel) -> None:
+    """The steps of one drawn fault (see the module docstring)."""
+    if name == "drop":
+        what = _selector(pick, model, ("message to bot", "receipt from bot", "message from {user}"))
+        model.add({"fault": {"drop": what, "times": 1}})
+    elif name == "delay":
+        what = _selector(pick, model, ("message to bot", "receipt to {user}", "receipt from bot"))
+        seconds = pick.one(("1s", "5s", "30s"))
+        model.add({"fault": {"delay": what, "seconds": seconds, "times": 1}})
+    elif name == "duplicate":
+        what = _selector(pick, model, ("message to bot", "receipt to bot", "message from {user}"))
+        model.add({"fault": {"duplicate": what, "times": 1}})
+    elif name == "reorder":
+        model.add({"fault": {"reorder": "message to bot", "count": 2, "for": "1m"}})
+    elif name == "restart":
+        model.add({"restart": {"goodbye": True} if pick.flag() else {}})
+        model.add({"wait": "1m"})
+        model.add({"login": "bot"})  # unless it logged in again by itself
+        model.bot_running = True
+    elif model.bot_running:
+        # The bot's session ends on the message a user sends it now (or, if something
+        # else took that message, the fault runs out unused a minute later).
+        user = _someone(pick, model)
+        fault: Step = {"times": 1, "for": "1m"}
+        if name == "disconnect":
+            fault = {"disconnect": "message to bot", **fault}
+        else:
+            reason = pick.one(("system-shutdown", "ack", "conflict"))
+            fault = {"stream_error": "message to bot", "reason": reason, **fault}
+        model.add({"fault": fault})
+        model.add({"send": {"from": user, "to": "bot", "text": pick.text()}})
+        model.add({"wait": "1m"})
+        model.add({"login": "bot"})  # unless it logged in again by itself
+
 
 def runs(
     cast: Cast,
     *,
     max_steps: int = 16,
     extra: st.SearchStrategy[Step] | None = None,
+    faults: Sequence[str] = (),
 ) -> st.SearchStrategy[list[Step]]:
     """A strategy of generated runs: step lists of up to ``max_steps`` actions (an action
     may write a login or registration before itself), ended by the bot answering a ping.
 
-    ``extra``: a strategy of single steps drawn as one more kind of action (the hook for
-    faults of the fault model); they are written as drawn, between the users' actions.
+    ``faults``: names of :data:`FAULTS` drawn among the actions (as ``fault:`` steps).
+    ``extra``: a strategy of single steps drawn as one more kind of action; they are
+    written as drawn, between the users' actions.
     """
+    faults = tuple(faults)
+    kinds = len(_WEIGHTED) + (FAULT_WEIGHT if faults else 0)
     action: st.SearchStrategy[tuple[int, list[int], list[str]] | Step] = st.tuples(
-        st.integers(0, len(_WEIGHTED) - 1),
+        st.integers(0, kinds - 1),
         st.lists(st.integers(0, 255), min_size=_BYTES_PER_ACTION, max_size=_BYTES_PER_ACTION),
         st.lists(texts(), min_size=_TEXTS_PER_ACTION, max_size=_TEXTS_PER_ACTION),
     )
     if extra is not None:
         action = st.one_of(action, extra)
     return st.lists(action, min_size=min(4, max_steps), max_size=max_steps).map(
-        lambda actions: interpret(cast, actions)
+        lambda actions: interpret(cast, actions, faults=faults)
     )
 
 
-def interpret(cast: Cast, actions: Sequence[tuple[int, list[int], list[str]] | Step]) -> list[Step]:
+def interpret(
+    cast: Cast,
+    actions: Sequence[tuple[int, list[int], list[str]] | Step],
+    *,
+    faults: Sequence[str] = (),
+) -> list[Step]:
     """The steps of a drawn list of actions (see :class:`Pick`); extra steps as they are."""
     model = RunModel(cast=cast, groups=_copy_groups(cast), lists=dict(cast.lists))
     for action in actions:
         if isinstance(action, dict):
             model.add(action)
-        else:
-            kind, numbers, words = action
-            _WEIGHTED[kind](Pick(numbers, words), model)
+            continue
+        kind, numbers, words = action
+        pick = Pick(numbers, words)
+        if kind < len(_WEIGHTED):
+            _WEIGHTED[kind](pick, model)
+        elif faults:
+            _fault(pick.one(faults), pick, model)
     return model.finish()
 
 

@@ -24,6 +24,7 @@ the end of the scenario instead.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BUILT_IN",
     "Event",
+    "FaultMark",
     "Property",
     "Run",
     "Violation",
@@ -99,6 +101,56 @@ class Violation:
     """The property's description (filled in by the explorer)."""
 
 
+@dataclass(frozen=True, slots=True)
+class FaultMark:
+    """One hit of a fault of the service (a ``-- fault #N ...`` note of the transcript)."""
+
+    at: float
+    action: str
+    """``drop``, ``delay``, ``duplicate``, ``stream-error``, ``restart``..."""
+    party: str | None
+    """Whose session it touched (``bot``, a user's name; None: the server, a restart)."""
+    node: Node | None
+    """The stanza it touched (None: a session, a login, the server)."""
+
+    @property
+    def key(self) -> tuple[str, str] | None:
+        """(tag, id) of the stanza it touched."""
+        if self.node is None or self.node.get("id") is None:
+            return None
+        return self.node.tag, self.node.get("id", "")
+
+
+_FAULT_NOTE: Final = re.compile(
+    r"(?:fault #\d+ \[[^\]]*\] )?(?P<action>drop|delay|duplicate|hold|reorder|iq-error|throttle"
+    r"|stream-error|disconnect|refuse-login|latency|split-writes|reset|random|restart)"
+    r"(?: \((?:[^()]|\([^()]*\))*\))?"
+    r"(?: (?:from|to|at the login of|on the wire to) (?P<party>[^\s:]+))?(?:: (?P<stanza><.*))?",
+    re.S,
+)
+
+
+def fault_marks(notes: Iterable[tuple[float, str]], cast: Cast) -> list[FaultMark]:
+    """The fault hits among a transcript's notes, in order."""
+    marks: list[FaultMark] = []
+    bot_label = cast.bot.casefold()
+    for at, text in notes:
+        found = _FAULT_NOTE.fullmatch(text)
+        if found is None:
+            continue  # "fault #N set: ..." and other notes
+        node: Node | None = None
+        if found["stanza"]:
+            try:
+                node = Node.parse(found["stanza"])
+            except ValueError:
+                node = None
+        party = found["party"]
+        if party is not None:
+            party = "bot" if party.casefold() == bot_label else party.casefold()
+        marks.append(FaultMark(at, found["action"], party, node))
+    return marks
+
+
 @dataclass
 class Run:
     """One explored run as properties see it."""
@@ -108,6 +160,17 @@ class Run:
     cast: Cast
     notes: list[tuple[float, str]] = field(default_factory=list)
     """The transcript's notes (``the bot starts``, ``steps[3]: ...``) with their time."""
+    faults: list[FaultMark] = field(default_factory=list)
+    """The hits of the faults of the run (``--faults``), in order."""
+
+    def __post_init__(self) -> None:
+        if not self.faults and self.notes:
+            self.faults = fault_marks(self.notes, self.cast)
+
+    def touched(self, tag: str, msg_id: str) -> bool:
+        """Whether a fault touched the stanza ``<tag id=msg_id>`` (dropped, delayed,
+        duplicated, held it, or ended a session instead of delivering it)."""
+        return any(mark.key == (tag, msg_id) for mark in self.faults)
 
     @property
     def bot(self) -> str:
@@ -193,7 +256,8 @@ def accepted(run: Run) -> Iterator[Violation]:
     for event in run.received("bot"):
         node = event.node
         if node.tag == "stream:error":
-            yield Violation("the service closed the bot's stream with an error", event)
+            if not _session_fault(run, event):
+                yield Violation("the service closed the bot's stream with an error", event)
         elif node.tag == "iq" and node.get("type") == "error":
             error = node.child("error")
             code = error.get("code") if error is not None else None
@@ -216,8 +280,8 @@ def acks(run: Run) -> Iterator[Violation]:
         kind = event.tag
         if kind not in ("receipt", "notification", "message") or event.node.get("id") is None:
             continue
-        if (kind, event.node.get("id", "")) in answered:
-            continue
+        if (kind, event.node.get("id", "")) in answered or _session_fault(run, event):
+            continue  # answered, or the session ended (a fault) as it arrived
         what = "a delivery receipt" if kind == "message" else "an ack"
         pattern = (
             f'<receipt id="{event.node.get("id")}"/>'
@@ -255,7 +319,9 @@ def delivery(run: Run) -> Iterator[Violation]:
     for event in run.events:
         msg_id = event.node.get("id", "")
         if event.received_by("bot", "message") and event.node.get("from") != bot_jid:
-            if msg_id in receipted:
+            if msg_id in receipted and not (
+                run.touched("message", msg_id) or run.touched("receipt", msg_id)
+            ):
                 yield Violation(
                     "the service delivered a message to the bot again after its receipt",
                     event,
@@ -276,12 +342,24 @@ def delivery(run: Run) -> Iterator[Violation]:
                 event,
             )
     for msg_id, ack in accepted_ids.items():
-        if msg_id in sent_to_bot and received[msg_id] == 0:
+        if msg_id in sent_to_bot and received[msg_id] == 0 and not run.touched("message", msg_id):
             yield Violation(
                 f"the service acked {ack.party}'s message {msg_id} to the bot but never"
                 " delivered it",
                 missing=("bot", f'<message id="{msg_id}"/>'),
             )
+
+
+_SESSION_FAULTS: Final = frozenset({"stream-error", "disconnect", "reset", "restart"})
+
+
+def _session_fault(run: Run, event: Event) -> bool:
+    """Whether a fault ended the bot's session (or restarted the server) as ``event``
+    reached the bot: a stream error it sent, a stanza there was no time to answer."""
+    return any(
+        mark.action in _SESSION_FAULTS and mark.party in ("bot", None) and mark.at == event.at
+        for mark in run.faults
+    )
 
 
 BUILT_IN: Final[tuple[Property, ...]] = (accepted, acks, delivery)

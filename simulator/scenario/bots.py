@@ -60,6 +60,8 @@ class _Handle:
     stopping: bool = False
     client: Client | None = None
     """An in-process bot's client."""
+    reconnects: bool = False
+    """An in-process ``bot(connect)``: it logs in again by itself."""
 
 
 class BotSupervisor:
@@ -100,16 +102,36 @@ class BotSupervisor:
     def running(self) -> bool:
         return self._handle is not None and not self._handle.done.is_set()
 
+    def stuck(self) -> tuple[float, int] | None:
+        """An in-process bot that stopped handling events: ``(since, count)``, the
+        scenario time the first event came that waits for it and how many wait (see
+        :meth:`~simulator.client.Client.waiting_events`); None if it keeps up (or runs
+        elsewhere: a program's progress is seen only in what it sends)."""
+        handle = self._handle
+        if handle is None or handle.client is None or not self.running:
+            return None
+        waiting = handle.client.waiting_events()
+        if waiting is None:
+            return None
+        since, count = waiting
+        return self._journal.now() - (trio.current_time() - since), count
+
     def saw_stanza(self) -> None:
         """The server sent the bot's session a stanza: the bot is logged in."""
         self._logged_in.set()
 
-    async def start(self) -> None:
+    async def start(self, *, unless_running: bool = False) -> None:
         journal = self._journal
         handle = self._handle
         if handle is not None and self.running and _disconnected(handle):
+            if unless_running and _reconnects(handle):
+                journal.note("the bot runs (it logs in again by itself)")
+                return
             await self._stop(handle)  # the service ended its session; it may run on
         if self.running:
+            if unless_running:
+                journal.note("the bot runs already")
+                return
             journal.fail("the bot is already running")
         if self._runner is None:
             journal.fail(
@@ -126,8 +148,11 @@ class BotSupervisor:
         else:
             await self._start_command(self._runner)
 
-    async def stop(self) -> None:
+    async def stop(self, *, if_running: bool = False) -> None:
         if self._handle is None or not self.running:
+            if if_running:
+                self._journal.note("the bot does not run (a fault or a restart ended it)")
+                return
             self._journal.fail("the bot is not running")
         await self._stop(self._handle)
         self._journal.note("the bot stopped")
@@ -180,6 +205,7 @@ class BotSupervisor:
         try:
             with handle.scope:
                 if _takes_connect(function):
+                    handle.reconnects = True
                     task_status.started(handle)
                     await self._call(function(lambda: self._open(handle)))
                     return
@@ -318,6 +344,11 @@ def _takes_connect(
     except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
         return False
     return names[:1] == ["connect"]
+
+
+def _reconnects(handle: _Handle) -> bool:
+    """An in-process bot that logs in again by itself (``bot(connect)``)."""
+    return handle.reconnects
 
 
 def _disconnected(handle: _Handle) -> bool:

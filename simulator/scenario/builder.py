@@ -61,6 +61,9 @@ class Shared:
     bound: set[str] = field(default_factory=set)
     logged_in: set[str] = field(default_factory=set)
     bot_running: bool = False
+    bot_may_have_stopped: bool = False
+    """A fault step or a restart may have ended the bot's session here: ``login: bot``
+    starts it unless it runs, ``logout: bot`` stops it if it runs."""
     lenient: bool = False
     """A login or logout could not be checked: stop checking who is logged in."""
     chats: set[str] = field(default_factory=set)
@@ -240,6 +243,7 @@ class Builder:
             if party is not None and not self._s.bot_running and not self._s.lenient:
                 self.problem("the bot is not running here", *rel)
             self._s.bot_running = False
+            self._s.bot_may_have_stopped = False
             return party
         party = self.user(ref, *rel, acting=False)
         if party is not None:
@@ -286,27 +290,37 @@ class Builder:
         else:
             self._s.logged_in.discard(party.label)
 
+    def bot_may_have_stopped(self) -> None:
+        """A step here may end the bot's session (a fault, a restart): whether the bot
+        runs after it is known only when the run gets there."""
+        if self._s.bot is not None and self._s.bot_running:
+            self._s.bot_may_have_stopped = True
+
     def start_bot(self, *rel: int | str) -> plan.Step | None:
         if self._s.bot is None:
             self.problem("there is no bot in this scenario", *rel)
             return None
-        if self._s.bot_running and not self._s.lenient:
+        unknown = self._s.bot_may_have_stopped
+        if self._s.bot_running and not unknown and not self._s.lenient:
             self.problem(
                 "the bot is already running here"
                 " (it starts by itself unless bot.autostart is false)",
                 *rel,
             )
         self._s.bot_running = True
-        return plan.StartBot(where=self.where)
+        self._s.bot_may_have_stopped = False
+        return plan.StartBot(where=self.where, unless_running=unknown)
 
     def stop_bot(self, *rel: int | str) -> plan.Step | None:
         if self._s.bot is None:
             self.problem("there is no bot in this scenario", *rel)
             return None
+        unknown = self._s.bot_may_have_stopped
         if not self._s.bot_running and not self._s.lenient:
             self.problem("the bot is not running here", *rel)
         self._s.bot_running = False
-        return plan.StopBot(where=self.where)
+        self._s.bot_may_have_stopped = False
+        return plan.StopBot(where=self.where, if_running=unknown)
 
     def party(self, ref: str, *rel: int | str) -> str | None:
         """Who receives, in an expectation: a user's label, ``bot`` or ``server``."""

@@ -60,6 +60,25 @@ _ACTIONS: dict[str, str] = {
 }
 """Step key -> the FaultSpec action."""
 _ACCOUNT_ACTIONS = ("expire", "suspend")
+_ENDS_SESSIONS = frozenset({"stream_error", "disconnect", "reset", "suspend"})
+"""Fault steps after which the bot may not run (``login: bot`` then starts it unless it
+runs)."""
+
+
+def _may_end_bot(b: Builder, key: str, value: str) -> bool:
+    """Whether a fault step of action ``key`` and selector ``value`` may end the bot's
+    session (a selector that names no party selects the bot's stanzas too)."""
+    if key not in _ENDS_SESSIONS:
+        return False
+    text = value.strip()
+    if key in ("suspend", "reset"):
+        return text in ("", "anyone", "any", "*") or b.is_bot(text)
+    words = text.split()
+    if len(words) >= 2 and words[-2] in ("from", "to", "of"):
+        return b.is_bot(words[-1])
+    return True
+
+
 RandomAction = Literal["drop", "delay", "duplicate", "hold", "reorder", "iq-error", "throttle"]
 
 
@@ -142,6 +161,8 @@ class FaultStepSpec(OneOf, StepSpec):
         key, value = self._action()
         if self.as_ is not None:
             b.fault_names().add(self.as_)
+        if _may_end_bot(b, key, value):
+            b.bot_may_have_stopped()
         if key in _ACCOUNT_ACTIONS:
             return _account_step(b, key, value, self.for_, self.as_)
         action = _ACTIONS[key]
@@ -268,4 +289,5 @@ class RestartSpec(StepSpec):
     """Send ``<stream:error><system-shutdown/>`` first (else the connections just drop)."""
 
     def plan(self, b: Builder) -> plan.Step | None:
+        b.bot_may_have_stopped()
         return plan.Restart(where=b.where, goodbye=self.goodbye)

@@ -254,17 +254,24 @@ class Logout:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StartBot:
     where: Where
+    unless_running: bool = False
+    """A fault or a restart before may have ended the bot's session: start it only if
+    it does not run (connected, or logging in again by itself)."""
 
     def describe(self) -> str:
-        return "login bot (start it)"
+        return (
+            "login bot (start it unless it runs)" if self.unless_running else "login bot (start it)"
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StopBot:
     where: Where
+    if_running: bool = False
+    """A fault or a restart before may have ended the bot's session: stop it if it runs."""
 
     def describe(self) -> str:
-        return "logout bot (stop it)"
+        return "logout bot (stop it if it runs)" if self.if_running else "logout bot (stop it)"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

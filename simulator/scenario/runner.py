@@ -49,6 +49,7 @@ external one exiting with a non-zero code, fails the step that was running.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Mapping
@@ -120,6 +121,16 @@ __all__ = [
 ]
 
 BotOverride = InProcessBot | CommandBot
+STUCK_AFTER = 60.0
+"""Seconds (of the scenario's time) events may wait for an in-process bot that is busy
+elsewhere (not asking the library for the next one) before the run fails as stuck. A
+step that fails earlier says so if events are waiting for the bot at all."""
+_STUCK = "the bot stopped handling events"
+STUCK_DETAILS = (
+    "the client library still answered the server's pings, but the bot's code has not"
+    " asked it for an event since then: it is blocked in its handler (an await that never"
+    " returns, a lock, a queue nobody reads)",
+)
 SETTLE_REAL_SECONDS = 0.05
 """With an external bot: how long to let stanzas in flight arrive between steps."""
 LOCAL_EVENTS = (MediaMessageSent, MediaUploadFailed)
@@ -232,9 +243,9 @@ class Runtime:
             case Logout():
                 await self.logout(step.party)
             case StartBot():
-                await self.bot.start()
+                await self.bot.start(unless_running=step.unless_running)
             case StopBot():
-                await self.bot.stop()
+                await self.bot.stop(if_running=step.if_running)
             case Transmit():
                 await self._transmit(step)
             case SendIq():
@@ -289,13 +300,20 @@ class Runtime:
         self.journal.fault(hit, label, self._described.get(hit.fault, ""))
 
     async def _restart(self, step: Restart) -> None:
-        """The server restarts; the users logged in by steps log in again, as they were."""
+        """The server restarts; the users logged in by steps log in again, as they were
+        (not those whose session the service had ended: they count as logged out)."""
+        ended = {
+            label
+            for label, session in self._sessions.items()
+            if session.client.state is ClientState.CLOSED
+        }
         self._server.restart(goodbye=step.goodbye)
         for label, session in list(self._sessions.items()):
             self._sessions.pop(label)
             session.stop.set()
             await session.done.wait()
-            await self.login(session.login)
+            if label not in ended:
+                await self.login(session.login)
 
     def _on_tap(self, direction: str, jid: str, node: Node) -> None:
         label = self._labels.get(jid) or phone_of(jid)
@@ -409,9 +427,27 @@ class Runtime:
             self._step_scope.cancel()
 
     def check_bot(self) -> None:
-        """Fail the run if the bot died."""
+        """Fail the run if the bot died, or stopped handling events (events have waited
+        for it :data:`STUCK_AFTER` seconds)."""
         if self.bot.failure is not None:
             raise Failed(self.bot.failure)
+        stuck = self.stuck(STUCK_AFTER)
+        if stuck is not None:
+            raise Failed(self.journal.failure(stuck, STUCK_DETAILS))
+
+    def stuck(self, longer_than: float) -> str | None:
+        """Why the bot counts as stuck, if events have waited for it over ``longer_than``
+        seconds (of the scenario's time)."""
+        stuck = self.bot.stuck()
+        if stuck is None:
+            return None
+        since, count = stuck
+        if self.journal.now() - since <= longer_than:
+            return None
+        events = "1 event" if count == 1 else f"{count} events"
+        return (
+            f"{_STUCK}: stuck since {format_duration(since)} into the run, {events} waiting for it"
+        )
 
     async def shutdown(self) -> None:
         """End every session and the bot (the scenario is over)."""
@@ -604,8 +640,17 @@ async def _run_steps(rt: Runtime) -> Failure | None:
         rt.check_bot()
         rt.matcher.check_unread()
     except Failed as failed:
-        journal.note(f"FAILED: {failed.failure.summary}")
-        return journal.with_faults(failed.failure)
+        failure = failed.failure
+        stuck = rt.stuck(0.0)
+        if stuck is not None and not failure.summary.startswith(_STUCK):
+            # A step timed out waiting for a bot that is blocked: say that first.
+            failure = dataclasses.replace(
+                failure,
+                summary=f"{stuck} (so: {failure.summary})",
+                details=(*STUCK_DETAILS, *failure.details),
+            )
+        journal.note(f"FAILED: {failure.summary}")
+        return journal.with_faults(failure)
     return None
 
 

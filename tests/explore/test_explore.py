@@ -94,20 +94,24 @@ def no_location(run: Run) -> Iterator[Violation]:
             yield Violation("a location reached the bot", event)
 
 
-def test_the_same_seed_explores_the_same_runs() -> None:
-    def explored(seed: int) -> list[list[dict[str, object]]]:
+@pytest.mark.parametrize("faults", ["", "all"])
+def test_the_same_seed_explores_the_same_runs(faults: str) -> None:
+    def explored(seed: int) -> tuple[list[list[dict[str, object]]], list[list[object]]]:
         seen: list[list[dict[str, object]]] = []
+        hits: list[list[object]] = []
 
         def spy(run: Run) -> None:
             seen.append(run.steps)
+            hits.append([(m.at, m.action, m.party, m.key) for m in run.faults])
 
-        assert explore_bot(_echo, seed=seed, runs=12, properties=[spy]).passed
-        return seen
+        assert explore_bot(_echo, seed=seed, runs=12, properties=[spy], faults=faults).passed
+        return seen, hits
 
-    first = explored(5)
+    first, first_hits = explored(5)
     assert len(first) == 12
-    assert explored(5) == first
-    assert explored(6) != first
+    assert explored(5) == (first, first_hits)  # the same runs, the same fault hits
+    assert explored(6)[0] != first
+    assert any(first_hits) == bool(faults)
 
 
 def test_the_same_seed_shrinks_to_the_same_file(tmp_path: Path) -> None:
@@ -127,6 +131,8 @@ def test_the_pytest_fixture_explores_and_writes_under_tmp_path(
     found = simulator_explore(_bad_iq, runs=20)
     assert found.path is not None and found.path.is_relative_to(tmp_path)
     assert simulator_explore(_echo, runs=5).passed
+    with_faults = simulator_explore(_echo, runs=8, faults="duplicate,restart")
+    assert with_faults.passed and with_faults.faults == ("duplicate", "restart")
 
 
 def test_a_correct_bot_passes_a_short_exploration() -> None:
@@ -169,11 +175,38 @@ def test_the_buggy_bots_are_found_within_the_default_budget(seed: int, tmp_path:
     stop = _explore_newsletter(seed, tmp_path / "n")
     assert stop.finding is not None and len(_steps_without_checks(stop.steps or [])) <= 5
     assert stop.replay is not None and not stop.replay.passed
+    twice = explore_bot(
+        "bots.orders:run",
+        search=SEARCH,
+        seed=seed,
+        faults="all",
+        properties=load_properties("bots.orders", search=SEARCH),
+        out=tmp_path / "o",
+    )
+    assert twice.finding is not None and twice.finding.violation is not None
+    assert "no duplicate answers" in twice.finding.violation.prop
+    assert len(_steps_without_checks(twice.steps or [])) <= 5
+    assert twice.replay is not None and not twice.replay.passed
+    stuck = explore_bot("bots.concierge:run", search=SEARCH, seed=seed, out=tmp_path / "s")
+    assert stuck.finding is not None
+    assert stuck.finding.summary.startswith("the bot stopped handling events")
+    assert len(stuck.steps or []) <= 5
+    assert stuck.replay is not None and not stuck.replay.passed
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("bot", ["resilient", "echo", "helpdesk", "welcome"])
+def test_correct_bots_pass_a_long_exploration_with_every_fault(bot: str) -> None:
+    found = explore_bot(
+        f"bots.{bot}:run", search=SEARCH, seed=0, runs=DEFAULT_RUNS * 2, faults="all"
+    )
+    assert found.passed, found.summary()
 
 
 @pytest.mark.long
 @pytest.mark.parametrize(
-    "bot", ["echo", "helpdesk", "lastseen", "media", "moderator", "reminder", "welcome"]
+    "bot",
+    ["echo", "helpdesk", "lastseen", "media", "moderator", "reminder", "welcome", "resilient"],
 )
 def test_the_correct_example_bots_pass_a_long_exploration(bot: str) -> None:
     found = explore_bot(f"bots.{bot}:run", search=SEARCH, seed=0, runs=DEFAULT_RUNS * 2)
