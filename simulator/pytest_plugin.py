@@ -493,9 +493,17 @@ def simulator_config() -> ServerConfig:
 async def simulator_server(
     simulator_world: World, simulator_config: ServerConfig
 ) -> AsyncIterator[Server]:
-    """A fresh in-process server holding ``simulator_world`` (a trio fixture)."""
-    from simulator.testing import open_world_server
+    """A fresh in-process server holding ``simulator_world`` (a trio fixture).
 
+    trio's scheduler is seeded from ``simulator_config.seed`` first (when set), as the scenario
+    runner does: two parties ready at the same instant take their turns in the same
+    order in every run of the test (in-process stanzas run in the sender's task).
+    """
+    from simulator.testing import open_world_server
+    from simulator.trio_scheduler import seed_scheduler
+
+    if simulator_config.seed is not None:  # None: ids unpredictable, scheduling too
+        seed_scheduler(simulator_config.seed)
     async with open_world_server(simulator_world, config=simulator_config) as server:
         yield server
 

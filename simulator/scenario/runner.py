@@ -64,7 +64,6 @@ from simulator.client.client import open_client
 from simulator.client.events import MediaMessageSent, MediaUploadFailed
 from simulator.errors import ClientError, ConnectionClosed, IqError, IqTimeout, StepFailed
 from simulator.jid import group_jid, phone_of
-from simulator.scenario._determinism import seed_scheduler
 from simulator.scenario.actions import run_client_op, run_service_op
 from simulator.scenario.bots import BotSupervisor
 from simulator.scenario.durations import format_duration
@@ -98,6 +97,7 @@ from simulator.server import ServerConfig, open_server
 from simulator.server.server import ORDINARY_ENDS
 from simulator.transport import MemoryConnector
 from simulator.trio_clock import MockClock, wait_all_tasks_blocked
+from simulator.trio_scheduler import seed_scheduler
 from simulator.wire.node import Node
 from simulator.world import build_state
 

@@ -39,7 +39,7 @@ Determinism
     stanzas; :class:`Random` draws from its own ``random.Random(seed)``. Same inputs, same
     transcript, same :attr:`FaultSet.log`, given the same order of the tasks trio wakes
     at one instant (a stanza falling due while a client sends, at the same second): the
-    scenario runner seeds trio's scheduler for that (``simulator.scenario._determinism``).
+    scenario runner seeds trio's scheduler for that (``simulator.trio_scheduler``).
 
 Reporting
     Every application is a :class:`FaultHit` in ``server.faults.log`` (server time, the

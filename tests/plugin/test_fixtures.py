@@ -352,3 +352,37 @@ def test_a_server_bug_fails_the_test_loudly_but_the_test_body_ran_on(
     result = project.runpytest("-s")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*the body went on*", "*ServerBug*", "*boom in a handler*"])
+
+
+SCHEDULING_TEST = """
+import json
+from pathlib import Path
+
+import trio
+
+
+async def test_order(simulator_server):
+    order = []
+
+    async def party(n):
+        for round_ in range(12):
+            order.append(n)
+            await trio.sleep(0)
+
+    async with trio.open_nursery() as nursery:
+        for n in range(4):
+            nursery.start_soon(party, n)
+    Path("order.json").write_text(json.dumps(order))
+"""
+
+
+def test_same_instant_turns_repeat_from_run_to_run(fixtures_project: pytest.Pytester) -> None:
+    """The server fixture seeds trio's scheduler (which otherwise flips the order of each
+    batch of ready tasks at random, from a fresh seed in every process), so two parties
+    ready at one instant take their turns in the same order in every run of a test."""
+    fixtures_project.makepyfile(test_order=SCHEDULING_TEST)
+    orders = []
+    for _ in range(2):  # two processes: trio's RNG starts from a fresh seed in each
+        fixtures_project.runpytest_subprocess("-p", "no:randomly").assert_outcomes(passed=1)
+        orders.append((fixtures_project.path / "order.json").read_text())
+    assert orders[0] == orders[1]

@@ -1,4 +1,4 @@
-"""The shim over trio's private scheduler RNG (``simulator.scenario._determinism``)."""
+"""The shim over trio's private scheduler RNG (``simulator.trio_scheduler``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 import trio
 import trio.lowlevel
 
-from simulator.scenario._determinism import scheduler_random, seed_scheduler
+from simulator.trio_scheduler import scheduler_random, seed_scheduler
 
 
 def test_trio_still_keeps_its_scheduler_rng_where_the_shim_looks() -> None:

@@ -10,7 +10,6 @@ import trio.testing
 from simulator.client import LoginFailed, open_client
 from simulator.client import events as ev
 from simulator.errors import IqError
-from simulator.scenario._determinism import seed_scheduler
 from simulator.server import Server, open_server
 from simulator.server.faults import (
     LOGIN_REASONS,
@@ -34,6 +33,7 @@ from simulator.server.faults import (
 from simulator.server.faults import (
     IqError as IqErrorFault,
 )
+from simulator.trio_scheduler import seed_scheduler
 from tests.server.conftest import ALICE, BOB, CAROL, PASSWORD, OpenUser
 
 ALICE_JID = f"{ALICE}@s.whatsapp.net"

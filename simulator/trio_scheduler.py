@@ -1,4 +1,6 @@
-"""The one place the scenario runner reaches into trio's private parts: its scheduler's RNG.
+"""The one place the simulator reaches into trio's private parts: its scheduler's RNG.
+
+The scenario runner and the pytest plugin's ``simulator_server`` fixture both seed it.
 
 trio shuffles each batch of runnable tasks with a module-level ``random.Random`` (to flush
 out ordering bugs); which of two ready sessions goes first decides the order of a
