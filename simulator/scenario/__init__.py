@@ -22,8 +22,9 @@ The pieces, in the order a run uses them:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from simulator.lazy import lazy_names
 
 if TYPE_CHECKING:
     from simulator.scenario.document import ScenarioFile, scenario_json_schema
@@ -93,8 +94,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'simulator.scenario' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_names(__name__, _LAZY)

@@ -14,12 +14,31 @@ from simulator.wire.events import Role
 from simulator.wire.tokens import Dialect
 
 
-class StallingStream(trio.abc.Stream):
+class WrappedStream(trio.abc.Stream):
+    """A byte stream passing everything to ``inner``: subclasses change what they watch."""
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        self.inner = inner
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        return await self.inner.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class StallingStream(WrappedStream):
     """A byte stream whose next ``send_all``, once armed, writes half its data and then
     blocks until cancelled; counts what is written after that."""
 
     def __init__(self, inner: trio.abc.Stream) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.armed = False
         self.stalled = False
         self.stalled_event = trio.Event()
@@ -34,15 +53,6 @@ class StallingStream(trio.abc.Stream):
             self.stalled_event.set()
             await trio.sleep_forever()
         await self.inner.send_all(data)
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self.inner.wait_send_all_might_not_block()
-
-    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        return await self.inner.receive_some(max_bytes)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 @dataclass

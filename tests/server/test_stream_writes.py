@@ -33,30 +33,22 @@ from simulator.wire.events import Role
 from simulator.wire.node import Node
 from simulator.wire.tokens import Dialect
 from tests.server.conftest import ALICE, BOB, PASSWORD
+from tests.server.stalling import WrappedStream
 
 ALICE_JID = f"{ALICE}@s.whatsapp.net"
 BOB_JID = f"{BOB}@s.whatsapp.net"
 
 
-class RecordingStream(trio.abc.Stream):
+class RecordingStream(WrappedStream):
     """The server's end of an in-memory byte stream, keeping every write it is given."""
 
     def __init__(self, inner: trio.abc.Stream) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.writes: list[bytes] = []
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         self.writes.append(bytes(data))
         await self.inner.send_all(data)
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self.inner.wait_send_all_might_not_block()
-
-    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        return await self.inner.receive_some(max_bytes)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 @dataclass
