@@ -93,9 +93,14 @@ def watchdog(limit: float | None) -> Iterator[list[trio.abc.Instrument]]:
     fired = threading.Event()
     stop = threading.Event()
 
+    fired_at = [-1]
+    """The round the watchdog fired in: a signal that comes after the next is stale."""
+
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        if not fired.is_set() or trio.lowlevel.currently_ki_protected():
-            return  # a stray signal, or trio's own code: the watchdog tries again
+        if stop.is_set() or not fired.is_set() or rounds.rounds != fired_at[0]:
+            return  # a stray signal, or the loop moved on by itself meanwhile
+        if trio.lowlevel.currently_ki_protected():
+            return  # trio's own code: the watchdog tries again in a moment
         fired.clear()
         where = f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else ""
         raise NotYielding(limit, where)
@@ -109,6 +114,7 @@ def watchdog(limit: float | None) -> Iterator[list[trio.abc.Instrument]]:
                 seen, since = rounds.rounds, now
                 fired.clear()
             elif now - since >= limit:
+                fired_at[0] = seen
                 fired.set()
                 signal.pthread_kill(main, _SIGNAL)
 

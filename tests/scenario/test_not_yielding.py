@@ -5,13 +5,18 @@ correct bot never trips it (every other scenario test runs with it armed)."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from pathlib import Path
 
 import pytest
+import trio
+from trio.testing import MockClock
 
 from simulator.cli import main
 from simulator.scenario import run_file
+from simulator.scenario.watchdog import NotYielding, watchdog
 from tests.scenario.conftest import WriteScenario
 
 SPINNER = "scenarios.bots.spinner:run"
@@ -79,3 +84,27 @@ def test_explore_finds_the_spinning_bot_and_shrinks_it(tmp_path: Path) -> None:
     assert not replay.passed
     assert replay.failure is not None
     assert replay.failure.summary.startswith(SUMMARY)
+
+
+def test_the_watchdog_raises_in_the_loop_that_holds_the_event_loop() -> None:
+    async def spin() -> None:
+        await trio.sleep(1)  # virtual time: some rounds first
+        while True:
+            pass
+
+    before = signal.getsignal(signal.SIGUSR1)
+    with watchdog(0.2) as instruments, pytest.raises(NotYielding) as raised:
+        trio.run(spin, clock=MockClock(autojump_threshold=0), instruments=instruments)
+    assert raised.value.limit == 0.2
+    assert raised.value.where.startswith(f"{__file__}:")
+    assert signal.getsignal(signal.SIGUSR1) is before  # put back
+
+
+def test_a_stray_signal_does_not_stop_a_run() -> None:
+    async def run() -> int:
+        os.kill(os.getpid(), signal.SIGUSR1)
+        await trio.sleep(1)
+        return 7
+
+    with watchdog(10.0) as instruments:
+        assert trio.run(run, clock=MockClock(autojump_threshold=0), instruments=instruments) == 7
