@@ -116,6 +116,8 @@ class Settings:
     bot_source: str
     """Which option set ``bot`` (for messages)."""
     time_scale: float
+    yield_limit: float = 10.0
+    """Wall seconds an in-process bot may hold the event loop (``--simulator-yield-limit``)."""
 
     def is_scenario(self, path: Path) -> bool:
         return bool(self.files) and path.resolve() in self.files
@@ -154,6 +156,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="F",
         help="multiply the waits and timeouts of scenarios with a command bot (real time)",
     )
+    group.addoption(
+        "--simulator-yield-limit",
+        type=float,
+        metavar="S",
+        help="fail a scenario when its in-process bot holds the event loop (never awaits)"
+        " for S seconds of wall time (default 10)",
+    )
     parser.addini(
         "simulator_scenarios",
         "scenario files, directories or globs, relative to the rootdir (default: none)",
@@ -163,6 +172,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("simulator_bot", "the bot under test, in-process: package.module:callable")
     parser.addini("simulator_bot_command", "the bot under test as a program (see --help)")
     parser.addini("simulator_time_scale", "like --simulator-time-scale", default="1")
+    parser.addini("simulator_yield_limit", "like --simulator-yield-limit", default="10")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -180,7 +190,8 @@ def pytest_configure(config: pytest.Config) -> None:
         files=_scenario_files([*ini_paths, *cli_paths]),
         bot=bot,
         bot_source=source,
-        time_scale=_time_scale(config),
+        time_scale=_positive(config, "simulator_time_scale"),
+        yield_limit=_positive(config, "simulator_yield_limit"),
     )
     _add_collection_args(config, ini_paths, cli_paths)
 
@@ -313,13 +324,14 @@ def _command_bot(command: str, option: str) -> CommandBot:
     return CommandBot(argv=tuple(argv))
 
 
-def _time_scale(config: pytest.Config) -> float:
-    value: float | None = config.getoption("simulator_time_scale")
-    option = "--simulator-time-scale"
+def _positive(config: pytest.Config, name: str) -> float:
+    """The number option ``name`` (``--simulator-...`` or the ini option) names."""
+    value: float | None = config.getoption(name)
+    option = "--" + name.replace("_", "-")
     if value is None:
-        option = "simulator_time_scale"
+        option = name
         try:
-            value = float(str(config.getini("simulator_time_scale")))
+            value = float(str(config.getini(name)))
         except ValueError:
             raise pytest.UsageError(f"{option} must be a number") from None
     if not value > 0:
@@ -373,7 +385,10 @@ class ScenarioItem(pytest.Item):
 
         settings = self.config.stash[SETTINGS]
         result = run_scenario_sync(
-            self.scenario, bot_override=settings.bot, time_scale=settings.time_scale
+            self.scenario,
+            bot_override=settings.bot,
+            time_scale=settings.time_scale,
+            yield_limit=settings.yield_limit,
         )
         self.user_properties.append(("virtual_seconds", round(result.virtual_seconds, 3)))
         if result.bot_output:

@@ -105,6 +105,15 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         metavar="F",
         help="multiply waits and timeouts by F for --bot-command (real time; default 0.01)",
     )
+    parser.add_argument(
+        "--yield-limit",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="fail a run when the --bot holds the event loop (never awaits: a loop that never"
+        " ends) for S seconds of wall time (default 1; each such run costs S, and shrinking"
+        " one takes about a hundred)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -147,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
         args.time_scale = 0.01 if args.bot_command else 1.0
     if not args.time_scale > 0:
         raise FatalError(f"--time-scale must be more than 0, not {args.time_scale}")
+    if not args.yield_limit > 0:
+        raise FatalError(f"--yield-limit must be more than 0, not {args.yield_limit}")
     budget = parse_budget(args.budget) if args.budget is not None else None
     bot: str | CommandBot = args.bot
     if args.bot_command:
@@ -167,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
             out=args.out,
             report=lambda line: print(line, file=sys.stderr, flush=True),
             time_scale=args.time_scale,
+            yield_limit=args.yield_limit,
         )
     except ScenarioError as exc:
         raise FatalError(str(exc)) from None

@@ -70,6 +70,14 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         help="multiply waits and timeouts by F for external bots (real time), e.g. 0.01",
     )
     parser.add_argument(
+        "--yield-limit",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="fail a run when an in-process bot holds the event loop (never awaits: a loop"
+        " that never ends) for S seconds of wall time (default 10)",
+    )
+    parser.add_argument(
         "--full-payloads",
         action="store_true",
         help="show long binary payloads (key uploads, thumbnails) whole in transcripts;"
@@ -81,6 +89,8 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     if not args.time_scale > 0:
         raise FatalError(f"--time-scale must be more than 0, not {args.time_scale}")
+    if not args.yield_limit > 0:
+        raise FatalError(f"--yield-limit must be more than 0, not {args.yield_limit}")
     # Modules and plans live until the process ends: made without the collector, then
     # out of its sight, so that each garbage collection during the runs looks at what
     # the runs make only (about 4 % of the CPU of a run of 1,000 files).
@@ -100,7 +110,9 @@ def run(args: argparse.Namespace) -> int:
         index, count = parse_shard(args.shard)
         scenarios = [s for i, s in enumerate(scenarios) if i % count == index - 1]
     override = _bot_override(args, scenarios)
-    results = _run_all(scenarios, override, args.time_scale, run_scenario_sync)
+    results = _run_all(
+        scenarios, override, args.time_scale, run_scenario_sync, yield_limit=args.yield_limit
+    )
     if args.junit is not None:
         try:
             args.junit.write_text(junit_xml(results), "utf-8")
@@ -150,6 +162,7 @@ def _run_all(
     override: InProcessBot | CommandBot | None,
     time_scale: float,
     run_scenario_sync: Callable[..., ScenarioResult],
+    yield_limit: float | None = None,
 ) -> list[ScenarioResult]:
     from simulator.scenario.durations import format_duration
 
@@ -158,7 +171,9 @@ def _run_all(
     if not scenarios:
         print("no scenarios to run in this shard")
     for scenario in scenarios:
-        result = run_scenario_sync(scenario, bot_override=override, time_scale=time_scale)
+        result = run_scenario_sync(
+            scenario, bot_override=override, time_scale=time_scale, yield_limit=yield_limit
+        )
         results.append(result)
         print(_progress_line(result), flush=True)
     failed = [r for r in results if not r.passed]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from simulator.errors import ScenarioError
 from simulator.explore.cast import load_world
-from simulator.explore.engine import Exploration, explore
+from simulator.explore.engine import DEFAULT_YIELD_LIMIT, Exploration, explore
 from simulator.explore.generate import Step, parse_faults
 from simulator.explore.properties import Property, is_invariant
 from simulator.scenario import BotFunction, CommandBot, InProcessBot, import_bot
@@ -37,6 +37,7 @@ def explore_bot(
     out: Path | str | None = None,
     report: Callable[[str], None] | None = None,
     time_scale: float = 1.0,
+    yield_limit: float | None = DEFAULT_YIELD_LIMIT,
     search: Sequence[Path] = (),
 ) -> Exploration:
     """Explore a bot: ``module:callable`` (imported from ``search``, then the current
@@ -82,6 +83,7 @@ def explore_bot(
         bot_target=target,
         report=report,
         time_scale=time_scale,
+        yield_limit=yield_limit,
     )
 
 

@@ -51,10 +51,23 @@ from simulator.scenario import (
 )
 from simulator.server.flows import default_router
 
-__all__ = ["DEFAULT_RUNS", "Exploration", "Finding", "Progress", "explore", "scenario_of"]
+__all__ = [
+    "DEFAULT_RUNS",
+    "DEFAULT_YIELD_LIMIT",
+    "Exploration",
+    "Finding",
+    "Progress",
+    "explore",
+    "scenario_of",
+]
 
 DEFAULT_RUNS: Final = 1000
 """Runs generated when neither ``runs`` nor ``budget`` is given."""
+
+DEFAULT_YIELD_LIMIT: Final = 1.0
+"""Wall seconds an in-process bot may hold the event loop in an explored run (a scenario
+run allows :data:`simulator.scenario.watchdog.DEFAULT_YIELD_LIMIT`): every run that trips
+it, and every one while shrinking, costs that much."""
 
 SHRINK_RUNS: Final = 150
 """Runs Hypothesis' shrinker may spend on a failure; a step-by-step pass that leaves out
@@ -211,7 +224,10 @@ Runner = Callable[[dict[str, Any]], ScenarioResult]
 
 
 def make_runner(
-    bot: InProcessBot | CommandBot | BotFunction, folder: Path, time_scale: float = 1.0
+    bot: InProcessBot | CommandBot | BotFunction,
+    folder: Path,
+    time_scale: float = 1.0,
+    yield_limit: float | None = DEFAULT_YIELD_LIMIT,
 ) -> Runner:
     """Run scenario data through the public scenario API (as a file in ``folder``)."""
     target = folder / "run.yaml"
@@ -222,7 +238,12 @@ def make_runner(
         # Whole payloads in the transcript: properties parse its stanzas back into nodes.
         token = FULL_PAYLOADS.set(True)
         try:
-            return run_scenario_sync(load_scenario(target), bot_override=bot, time_scale=time_scale)
+            return run_scenario_sync(
+                load_scenario(target),
+                bot_override=bot,
+                time_scale=time_scale,
+                yield_limit=yield_limit,
+            )
         finally:
             FULL_PAYLOADS.reset(token)
 
@@ -245,6 +266,7 @@ def explore(
     bot_target: str | None = None,
     report: Callable[[str], None] | None = None,
     time_scale: float = 1.0,
+    yield_limit: float | None = DEFAULT_YIELD_LIMIT,
 ) -> Exploration:
     """Explore ``bot`` in ``cast``'s world; returns what was found (see :class:`Exploration`).
 
@@ -260,12 +282,16 @@ def explore(
         out: the folder for the shrunk scenario file (None: not written).
         bot_target: ``module:callable`` written as the file's bot (for ``simulator run``).
         report: called with a progress line about once a second, and with the summary.
+        yield_limit: wall seconds an in-process bot may hold the event loop (never await)
+            before a run fails saying so; each such run, and each while shrinking it,
+            costs that much (default :data:`DEFAULT_YIELD_LIMIT`, shorter than a scenario
+            run's).
     """
     with tempfile.TemporaryDirectory(prefix="simulator-explore-") as folder:
         return _explore(
             bot,
             cast,
-            make_runner(bot, Path(folder), time_scale),
+            make_runner(bot, Path(folder), time_scale, yield_limit),
             seed_=seed_,
             runs_=runs_,
             budget=budget,
@@ -278,6 +304,7 @@ def explore(
             bot_target=bot_target,
             report=report,
             time_scale=time_scale,
+            yield_limit=yield_limit,
         )
 
 
@@ -298,6 +325,7 @@ def _explore(
     bot_target: str | None,
     report: Callable[[str], None] | None,
     time_scale: float,
+    yield_limit: float | None,
 ) -> Exploration:
     router = default_router()
     checks = (*BUILT_IN, *properties)
@@ -394,7 +422,10 @@ def _explore(
         if out is not None:
             exploration.path = _write(out, exploration.scenario, seed_)
             exploration.replay = run_scenario_sync(
-                load_scenario(exploration.path), bot_override=bot, time_scale=time_scale
+                load_scenario(exploration.path),
+                bot_override=bot,
+                time_scale=time_scale,
+                yield_limit=yield_limit,
             )
     if report is not None:
         report(progress.line())

@@ -36,6 +36,7 @@ from simulator.scenario.durations import format_duration
 from simulator.scenario.journal import Failed
 from simulator.scenario.plan import CommandBot, InProcessBot
 from simulator.scenario.report import Failure
+from simulator.scenario.watchdog import NotYielding
 from simulator.transport import MemoryConnector
 
 if TYPE_CHECKING:
@@ -47,6 +48,10 @@ __all__ = ["BotSupervisor"]
 
 OUTPUT_TAIL: Final = 40
 """Lines of an external bot's output shown in a report."""
+NOT_YIELDING_DETAILS: Final = (
+    "while the bot's code runs, nothing else does: no other task, no timeout, no step of"
+    " the scenario; every await (of the client library, trio.sleep(0)) lets them run",
+)
 TERMINATE_GRACE: Final = 5.0
 """Seconds an external bot has to exit after SIGTERM before it is killed."""
 
@@ -212,6 +217,11 @@ class BotSupervisor:
                 async with self._open(handle) as client:
                     task_status.started(handle)
                     await self._call(function(client))
+        except* NotYielding as group:
+            # Raised in the bot's own code (or a callback it gave the client library).
+            found = group.exceptions[0]
+            assert isinstance(found, NotYielding)
+            self._died(found.summary, NOT_YIELDING_DETAILS)
         finally:
             handle.done.set()
 

@@ -44,7 +44,9 @@ Matching rules (the ones a scenario author needs to know; ``matching.py`` applie
   time passing).
 
 A failing step stops the run. So does the bot: an exception in an in-process bot, or an
-external one exiting with a non-zero code, fails the step that was running.
+external one exiting with a non-zero code, fails the step that was running; and so does
+an in-process bot that holds the event loop (never awaits) for ``yield_limit`` wall
+seconds (:mod:`~simulator.scenario.watchdog`).
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ from simulator.scenario.plan import (
     Where,
 )
 from simulator.scenario.report import Failure, ScenarioResult, one_line, render_failure
+from simulator.scenario.watchdog import DEFAULT_YIELD_LIMIT, watchdog
 from simulator.server import ServerConfig, open_server
 from simulator.server.server import ORDINARY_ENDS
 from simulator.transport import MemoryConnector
@@ -687,12 +690,26 @@ def run_scenario_sync(
     *,
     bot_override: BotOverride | BotFunction | None = None,
     time_scale: float = 1.0,
+    yield_limit: float | None = DEFAULT_YIELD_LIMIT,
 ) -> ScenarioResult:
     """Run a scenario in a new trio run: virtual time for an in-process bot, the real clock
-    for an external one."""
+    for an external one.
+
+    ``yield_limit``: wall seconds an in-process bot may run without yielding to the event
+    loop before the run fails saying so (None: no limit; see
+    :mod:`~simulator.scenario.watchdog`, which arms only on the main thread)."""
     bot = _bot_runner(scenario, bot_override)
-    clock = None if isinstance(bot, CommandBot) else MockClock(autojump_threshold=0)
-    return trio.run(_run, scenario, bot, time_scale, clock=clock)
+    if isinstance(bot, CommandBot):
+        return trio.run(_run, scenario, bot, time_scale)
+    with watchdog(yield_limit) as instruments:
+        return trio.run(
+            _run,
+            scenario,
+            bot,
+            time_scale,
+            clock=MockClock(autojump_threshold=0),
+            instruments=instruments,
+        )
 
 
 async def _run(scenario: Scenario, bot: BotOverride | None, time_scale: float) -> ScenarioResult:
@@ -704,12 +721,16 @@ def run_file(
     *,
     bot_override: BotOverride | BotFunction | None = None,
     time_scale: float = 1.0,
+    yield_limit: float | None = DEFAULT_YIELD_LIMIT,
 ) -> ScenarioResult:
-    """Load and run one scenario file (sync).
+    """Load and run one scenario file (sync; ``yield_limit`` as in :func:`run_scenario_sync`).
 
     Raises:
         ScenarioSyntaxError: the file has problems (nothing ran).
     """
     return run_scenario_sync(
-        load_scenario(Path(path)), bot_override=bot_override, time_scale=time_scale
+        load_scenario(Path(path)),
+        bot_override=bot_override,
+        time_scale=time_scale,
+        yield_limit=yield_limit,
     )

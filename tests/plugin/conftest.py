@@ -57,6 +57,13 @@ async def sleepy(client: Client) -> None:
         if isinstance(event, GetMessage):
             await trio.sleep(3600)
             await client.send_text(event.chat, event.body)
+
+
+async def spin(client: Client) -> None:
+    """Loops for ever, never awaiting, on the first message."""
+    await client.wait_for(GetMessage)
+    while True:
+        pass
 '''
 
 TCP_BOT = '''\

@@ -195,6 +195,7 @@ def test_globs_in_the_ini_option(pytester: pytest.Pytester) -> None:
             "ERROR: simulator_scenarios: 'scenarios/*.yml' matches nothing in *",
         ),
         ('simulator_time_scale = "fast"', "ERROR: simulator_time_scale must be a number"),
+        ('simulator_yield_limit = "soon"', "ERROR: simulator_yield_limit must be a number"),
         (
             'simulator_bot = "mybot:echo"\nsimulator_bot_command = "python bot.py"',
             "ERROR: the ini options simulator_bot and simulator_bot_command exclude each other",
@@ -229,6 +230,10 @@ def test_bad_configuration_is_a_usage_error(
         (
             ["--simulator-time-scale", "0"],
             "ERROR: --simulator-time-scale must be more than 0, not 0.0",
+        ),
+        (
+            ["--simulator-yield-limit", "-1"],
+            "ERROR: --simulator-yield-limit must be more than 0, not -1.0",
         ),
         (
             ["--simulator-scenarios", "nowhere.yaml"],
@@ -360,3 +365,21 @@ def test_a_session_without_scenario_files_freezes_nothing(pytester: pytest.Pytes
     )
     pytester.makepyfile(test_unit="def test_unit():\n    pass\n")
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_a_bot_that_never_yields_fails_its_scenario_after_the_yield_limit(
+    project: pytest.Pytester,
+) -> None:
+    configure(project, 'simulator_scenarios = ["scenarios"]\nsimulator_yield_limit = "0.5"')
+    result = project.runpytest("--simulator-bot", "mybot:spin")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*"
+            + escape(
+                "at steps[1]: the bot has run for 0.5 s of wall time without yielding to the"
+                " event loop (a loop that never awaits?) at "
+            )
+            + "*mybot.py:*",
+        ]
+    )
