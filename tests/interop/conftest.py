@@ -445,6 +445,8 @@ class Serve:
     port: int
     stdout: list[str]
     stderr_path: Path
+    pending: bytes = b""
+    """The start of a line read with an earlier chunk, whose end has not come yet."""
 
     @property
     def stderr(self) -> str:
@@ -456,7 +458,9 @@ class Serve:
         for line in self.stdout:
             if match := re.fullmatch(pattern, line):
                 return match
-        lines, match = await _wait_line(self.process, self.stderr_path, re.compile(pattern))
+        lines, match, self.pending = await _wait_line(
+            self.process, self.stderr_path, re.compile(pattern), self.pending
+        )
         self.stdout += lines
         return match
 
@@ -497,18 +501,20 @@ async def simulator_serve(
     finally:
         stderr_file.close()
     try:
-        lines, match = await _wait_line(process, stderr_path, _LISTENING)
-        yield Serve(process, match["host"], int(match["port"]), lines, stderr_path)
+        lines, match, pending = await _wait_line(process, stderr_path, _LISTENING)
+        yield Serve(process, match["host"], int(match["port"]), lines, stderr_path, pending)
     finally:
         with trio.CancelScope(shield=True):
             await _reap(process)
 
 
 async def _wait_line(
-    process: trio.Process, stderr_path: Path, pattern: re.Pattern[str]
-) -> tuple[list[str], re.Match[str]]:
+    process: trio.Process, stderr_path: Path, pattern: re.Pattern[str], pending: bytes = b""
+) -> tuple[list[str], re.Match[str], bytes]:
+    """Read stdout until a whole line matches ``pattern``: the lines read, the match, and
+    the start of a line not yet ended (the next call goes on from it: a chunk may end in
+    the middle of a line, and dropping that part lost a line of output)."""
     assert process.stdout is not None
-    pending = b""
     lines: list[str] = []
     try:
         # Its start-up is mostly imports: about a second on a quiet machine.
@@ -527,7 +533,7 @@ async def _wait_line(
                 # Every whole line read is kept (Serve.line_matching looks at them later).
                 for line in lines:
                     if match := pattern.fullmatch(line):
-                        return lines, match
+                        return lines, match, pending
     except trio.TooSlowError:
         raise AssertionError(
             f"simulator serve printed no line matching {pattern.pattern!r}; stdout {lines!r},"
