@@ -46,7 +46,7 @@ import trio
 from pydantic import ValidationError
 
 from simulator.server.fault_spec import FaultSpec, parse_duration
-from simulator.server.faults import FaultError
+from simulator.server.faults import Fault, FaultError
 from simulator.transport.tcp import listen_tcp
 
 if TYPE_CHECKING:
@@ -172,27 +172,29 @@ def _clear(service: ControlService, found: re.Match[str], body: Json) -> tuple[i
     return 200, {"cleared": service.server.faults.clear()}
 
 
-@_route("GET", r"/v1/faults/(?P<id>\d+)")
-def _one(service: ControlService, found: re.Match[str], body: Json) -> tuple[int, Json]:
+def _fault(service: ControlService, found: re.Match[str]) -> Fault:
+    """The fault the path names, or 404."""
     fault = service.server.faults.get(int(found["id"]))
     if fault is None:
         raise _Refused(404, f"there is no fault #{found['id']}")
+    return fault
+
+
+@_route("GET", r"/v1/faults/(?P<id>\d+)")
+def _one(service: ControlService, found: re.Match[str], body: Json) -> tuple[int, Json]:
+    fault = _fault(service, found)
     return 200, {"fault": fault.as_json()}
 
 
 @_route("DELETE", r"/v1/faults/(?P<id>\d+)")
 def _clear_one(service: ControlService, found: re.Match[str], body: Json) -> tuple[int, Json]:
-    fault = service.server.faults.get(int(found["id"]))
-    if fault is None:
-        raise _Refused(404, f"there is no fault #{found['id']}")
+    fault = _fault(service, found)
     return 200, {"cleared": 1, "released": fault.clear()}
 
 
 @_route("POST", r"/v1/faults/(?P<id>\d+)/release")
 def _release(service: ControlService, found: re.Match[str], body: Json) -> tuple[int, Json]:
-    fault = service.server.faults.get(int(found["id"]))
-    if fault is None:
-        raise _Refused(404, f"there is no fault #{found['id']}")
+    fault = _fault(service, found)
     return 200, {"released": fault.release()}
 
 
