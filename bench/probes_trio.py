@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import trio
 import trio.testing
@@ -67,22 +69,29 @@ async def _connector(server: Server, transport: str) -> Connector:
     return MemoryConnector(server, "bytes" if transport == "bytes" else "nodes")
 
 
+@asynccontextmanager
+async def _user_and_echo_bot(transport: str) -> AsyncIterator[tuple[Server, Client]]:
+    """A server, the echo bot logged in over ``transport``, and the user's client."""
+    async with open_server(accounts=[(USER, PASSWORD), (BOT, PASSWORD)]) as server:
+        connector = await _connector(server, transport)
+        async with trio.open_nursery() as nursery:
+            ready = trio.Event()
+            nursery.start_soon(_echo_bot, connector, ready)
+            await ready.wait()
+            async with open_client(connector, USER, PASSWORD, announce=False) as user:
+                yield server, user
+            nursery.cancel_scope.cancel()
+
+
 def echo(transport: str, rounds: int, *, pipelined: bool) -> float:
     """Echo round trips per second through the simulator over ``transport``."""
 
     async def main() -> float:
-        async with open_server(accounts=[(USER, PASSWORD), (BOT, PASSWORD)]) as server:
-            connector = await _connector(server, transport)
-            async with trio.open_nursery() as nursery:
-                ready = trio.Event()
-                nursery.start_soon(_echo_bot, connector, ready)
-                await ready.wait()
-                async with open_client(connector, USER, PASSWORD, announce=False) as user:
-                    await _sequential(user, 10)  # warm-up
-                    start = time.perf_counter()
-                    await (_pipelined if pipelined else _sequential)(user, rounds)
-                    elapsed = time.perf_counter() - start
-                nursery.cancel_scope.cancel()
+        async with _user_and_echo_bot(transport) as (_server, user):
+            await _sequential(user, 10)  # warm-up
+            start = time.perf_counter()
+            await (_pipelined if pipelined else _sequential)(user, rounds)
+            elapsed = time.perf_counter() - start
         return rounds / elapsed
 
     return trio.run(main)
@@ -92,24 +101,17 @@ def echo_hops(rounds: int = 50, transport: str = "node") -> float:
     """Stanza hops per echo over ``transport``, counted with the server's tap."""
 
     async def main() -> float:
-        async with open_server(accounts=[(USER, PASSWORD), (BOT, PASSWORD)]) as server:
-            connector = await _connector(server, transport)
-            async with trio.open_nursery() as nursery:
-                ready = trio.Event()
-                nursery.start_soon(_echo_bot, connector, ready)
-                await ready.wait()
-                async with open_client(connector, USER, PASSWORD, announce=False) as user:
-                    await _sequential(user, 5)
-                    hops = [0]
+        async with _user_and_echo_bot(transport) as (server, user):
+            await _sequential(user, 5)
+            hops = [0]
 
-                    def count(*_: object) -> None:
-                        hops[0] += 1
+            def count(*_: object) -> None:
+                hops[0] += 1
 
-                    untap = server.tap(count)
-                    await _sequential(user, rounds)
-                    await trio.testing.wait_all_tasks_blocked()
-                    untap()
-                nursery.cancel_scope.cancel()
+            untap = server.tap(count)
+            await _sequential(user, rounds)
+            await trio.testing.wait_all_tasks_blocked()
+            untap()
         return hops[0] / rounds
 
     return trio.run(main)
