@@ -9,7 +9,9 @@ with the same checkpoints and the same errors:
 
 * cancellation is honoured before anything is read or written;
 * a call that completes at once still lets the scheduler run others (a scheduler round,
-  shielded from cancellation, as trio's own socket methods do);
+  shielded from cancellation, as trio's own socket methods do); a read that had to wait
+  for its data has been through the scheduler already and returns at once (no second
+  round for the same bytes);
 * a reset or other socket error is ``trio.BrokenResourceError``, a closed socket
   ``trio.ClosedResourceError``.
 
@@ -35,16 +37,19 @@ def _fd(stream: trio.SocketStream) -> int:
 async def receive_some(stream: trio.SocketStream, max_bytes: int) -> bytes:
     """At most ``max_bytes`` from ``stream``; ``b""`` at end of file."""
     await trio.lowlevel.checkpoint_if_cancelled()
+    waited = False
     while True:
         fd = _fd(stream)
         try:
             data = os.read(fd, max_bytes)
         except BlockingIOError:
             await trio.lowlevel.wait_readable(fd)
+            waited = True
             continue
         except OSError as exc:  # reset by the peer, and the like
             raise trio.BrokenResourceError(f"socket connection broken: {exc}") from exc
-        await trio.lowlevel.cancel_shielded_checkpoint()
+        if not waited:
+            await trio.lowlevel.cancel_shielded_checkpoint()
         return data
 
 
