@@ -16,6 +16,7 @@ with the same checkpoints and the same errors:
   ``trio.ClosedResourceError``.
 
 A write the kernel does not take whole is finished by the stream's own ``send_all``.
+:func:`write_nowait` is the write without any waiting: what the kernel takes now.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import os
 
 import trio
 
-__all__ = ["receive_some", "send_all"]
+__all__ = ["receive_some", "send_all", "write_nowait"]
 
 
 def _fd(stream: trio.SocketStream) -> int:
@@ -68,3 +69,15 @@ async def send_all(stream: trio.SocketStream, data: bytes | bytearray | memoryvi
         return
     with memoryview(data) as view:
         await stream.send_all(view[sent:])
+
+
+def write_nowait(stream: trio.SocketStream, data: bytes | bytearray | memoryview) -> int:
+    """Write what the kernel takes of ``data`` right now; the number of bytes taken
+    (``0`` if its buffer is full). Never blocks and is no checkpoint."""
+    fd = _fd(stream)
+    try:
+        return os.write(fd, data)
+    except BlockingIOError:
+        return 0
+    except OSError as exc:
+        raise trio.BrokenResourceError(f"socket connection broken: {exc}") from exc
