@@ -348,7 +348,12 @@ class Server:
         client_stream, server_stream = memory_stream_pair()
         self._nursery.start_soon(self.handle_stream, server_stream, "memory-bytes")
         await trio.lowlevel.checkpoint()
-        return StreamLink(client_stream, Connection(Role.CLIENT, dialect=dialect), peer="server")
+        return StreamLink(
+            client_stream,
+            Connection(Role.CLIENT, dialect=dialect),
+            peer="server",
+            batch=WriteBatch(),  # what the reader answers to one read: one write
+        )
 
     async def listen_tcp(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         """Start accepting TCP clients; returns the address actually bound."""

@@ -172,8 +172,10 @@ class WriteBatch:
     The server shares one batch among its stream links. A session's reader holds it from
     the event it takes until it has to wait for input (the link releases it then), so
     what one read of a peer causes (the acks, the deliveries to other peers) costs one
-    write per peer. Only sends from the holding task are held; another task's send
-    writes at once, taking what is held for that link along (the order stays).
+    write per peer. A client's link has a batch of its own: the acks and receipts its
+    reader sends for one read go out in one write. Only sends from the holding task are
+    held; another task's send writes at once, taking what is held for that link along
+    (the order stays).
     """
 
     __slots__ = ("_links", "_task")
@@ -255,8 +257,11 @@ class StreamLink(_LinkBase):
         """As :meth:`Link.receive`; with a :class:`WriteBatch`, a stanza taken from what
         was read holds it (the reader's sends are written together) until the link has
         to wait for input."""
-        if not self._closed:
-            event = self._byte_conn.next_event()
+        conn = self._byte_conn
+        while True:
+            if self._closed:
+                raise LinkClosed("link closed")
+            event = conn.next_event()
             if type(event) is NodeReceived:
                 if self._batch is not None:
                     self._batch.hold()
@@ -265,12 +270,16 @@ class StreamLink(_LinkBase):
                 if isinstance(event, ConnectionClosed):
                     self._closed = True
                 return event
-        return await super().receive()
+            if self._eof:  # pragma: no cover - the connection reports EOF as an event
+                raise LinkClosed("link closed")
+            await self._feed()
 
     async def _feed(self) -> None:
         batch = self._batch
         if batch is not None:
             batch.release()  # about to wait for input: out goes what the last read caused
+            if self._stuck and self.on_stuck is None:  # no writer task: finish it here
+                await self.flush()
         conn = self._byte_conn
         timeout = self._frame_timeout if conn.buffered else None
         data: bytes | bytearray
@@ -307,6 +316,21 @@ class StreamLink(_LinkBase):
             await self._send_lock.acquire()
 
     async def send(self, item: Node | SendEvent) -> None:
+        """As :meth:`Link.send`. In the task that holds the link's :class:`WriteBatch`
+        (its reader, answering what it read), a stanza is sealed and held for the write
+        the batch makes when the reader waits for input: then the send is no schedule
+        point (that wait is, right after)."""
+        batch = self._batch
+        if (
+            batch is not None
+            and batch._task is not None
+            and type(item) is Node
+            and batch.holding()
+            and not self._send_lock.locked()
+        ):
+            await trio.lowlevel.checkpoint_if_cancelled()
+            self.send_soon(item)
+            return
         await self._lock()
         try:
             if self._closed:
