@@ -14,7 +14,9 @@ machine's cores (wall time on a shared machine does, by 2x). The session probes 
 memory per session (a count, not a time) and login rates (wall time; noisy).
 
 Probes: ``echo-tcp`` / ``echo-tcp-pipe`` (TCP echo, sequential / 64 in flight, round
-trips per CPU second), ``echo-node`` / ``echo-node-pipe`` (in-process echo, sequential /
+trips per CPU second), ``echo-tcp-proc`` / ``echo-tcp-proc-pipe`` (the same with the
+server in a ``simulator serve`` process of its own: round trips per CPU second of both
+processes), ``echo-node`` / ``echo-node-pipe`` (in-process echo, sequential /
 64 in flight), ``fan-out`` (deliveries per CPU second to 256 group members),
 ``sessions-node`` /
 ``sessions-tcp`` (KiB per idle session over 3,000 sessions; the TCP one also gives the
@@ -37,6 +39,13 @@ _ECHO = (
     "t.time = types.SimpleNamespace(perf_counter=time.process_time); "
     "print(json.dumps({{'rate': t.echo({transport!r}, {rounds}, pipelined={pipelined})}}))"
 )
+_ECHO_PROC = (
+    # This probe's own code (from this folder) drives either checkout's server and clients,
+    # so a checkout older than the probe can be measured too.
+    f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); "
+    "import probes_trio as t; "
+    "print(json.dumps({{'rate': t.echo_server_process(1500, pipelined={pipelined}, cpu=True)}}))"
+)
 _SESSIONS = (
     "import sys, time, types; sys.path.insert(0, 'bench'); import probes_sessions as p; "
     "{clock}print(json.dumps(p.simulator_sessions({transport!r}, 3000)))"
@@ -45,6 +54,8 @@ _CPU_CLOCK = "p.time = types.SimpleNamespace(perf_counter=time.process_time); "
 PROBES = {
     "echo-tcp": _ECHO.format(transport="tcp", rounds=1500, pipelined=False),
     "echo-tcp-pipe": _ECHO.format(transport="tcp", rounds=1500, pipelined=True),
+    "echo-tcp-proc": _ECHO_PROC.format(pipelined=False),
+    "echo-tcp-proc-pipe": _ECHO_PROC.format(pipelined=True),
     "echo-node": _ECHO.format(transport="node", rounds=3000, pipelined=False),
     "echo-node-pipe": _ECHO.format(transport="node", rounds=3000, pipelined=True),
     "fan-out": (

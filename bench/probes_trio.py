@@ -9,9 +9,13 @@ while acks and delivery receipts flow as real clients make them (14 stanza hops 
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import trio
 import trio.testing
@@ -70,17 +74,25 @@ async def _connector(server: Server, transport: str) -> Connector:
 
 
 @asynccontextmanager
+async def _bot_and_user(connector: Connector) -> AsyncIterator[Client]:
+    """The echo bot logged in through ``connector``, then the user's client."""
+    async with trio.open_nursery() as nursery:
+        ready = trio.Event()
+        nursery.start_soon(_echo_bot, connector, ready)
+        await ready.wait()
+        async with open_client(connector, USER, PASSWORD, announce=False) as user:
+            yield user
+        nursery.cancel_scope.cancel()
+
+
+@asynccontextmanager
 async def _user_and_echo_bot(transport: str) -> AsyncIterator[tuple[Server, Client]]:
     """A server, the echo bot logged in over ``transport``, and the user's client."""
-    async with open_server(accounts=[(USER, PASSWORD), (BOT, PASSWORD)]) as server:
-        connector = await _connector(server, transport)
-        async with trio.open_nursery() as nursery:
-            ready = trio.Event()
-            nursery.start_soon(_echo_bot, connector, ready)
-            await ready.wait()
-            async with open_client(connector, USER, PASSWORD, announce=False) as user:
-                yield server, user
-            nursery.cancel_scope.cancel()
+    async with (
+        open_server(accounts=[(USER, PASSWORD), (BOT, PASSWORD)]) as server,
+        _bot_and_user(await _connector(server, transport)) as user,
+    ):
+        yield server, user
 
 
 def echo(transport: str, rounds: int, *, pipelined: bool) -> float:
@@ -95,6 +107,53 @@ def echo(transport: str, rounds: int, *, pipelined: bool) -> float:
         return rounds / elapsed
 
     return trio.run(main)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process ``pid`` so far, from ``/proc`` (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def echo_server_process(rounds: int, *, pipelined: bool, cpu: bool = False) -> float:
+    """Echo round trips per second with the simulator in a process of its own.
+
+    A fresh ``simulator serve`` (the command real clients use: TCP on a loopback port
+    the OS picks, the two accounts) runs in a child process; the echo bot and the user
+    are clients in this process, as with Prosody. ``cpu``: count the CPU seconds of both
+    processes (this one's and the server's, from ``/proc``) instead of wall time.
+    """
+    command = [sys.executable, "-m", "simulator", "serve", "--port", "0", "--seed", "1"]
+    command += ["--log-level", "warning"]
+    for phone in (USER, BOT):
+        command += ["--account", f"{phone}:{PASSWORD}"]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as server:
+        try:
+            assert server.stdout is not None
+            first = server.stdout.readline()
+            if not first.startswith("listening on "):
+                raise RuntimeError(f"simulator serve did not start: {first!r}")
+            host, port = first.split()[-1].rsplit(":", 1)
+
+            def clock() -> float:
+                if cpu:
+                    return time.process_time() + _cpu_seconds(server.pid)
+                return time.perf_counter()
+
+            async def main() -> float:
+                async with _bot_and_user(TcpConnector(host, int(port))) as user:
+                    await _sequential(user, 10)  # warm-up
+                    start = clock()
+                    await (_pipelined if pipelined else _sequential)(user, rounds)
+                    elapsed = clock() - start
+                return rounds / elapsed
+
+            return trio.run(main)
+        finally:
+            server.terminate()
+            server.wait(10)
 
 
 def echo_hops(rounds: int = 50, transport: str = "node") -> float:

@@ -172,6 +172,8 @@ def plan(
         ),
         trio_probe("echo-tcp", reps, lambda: t.echo("tcp", ntcp, pipelined=False)),
         trio_probe("echo-tcp-pipe", reps, lambda: t.echo("tcp", ntcp, pipelined=True)),
+        trio_probe("echo-tcp-proc", reps, lambda: t.echo_server_process(ntcp, pipelined=False)),
+        trio_probe("echo-tcp-proc-pipe", reps, lambda: t.echo_server_process(ntcp, pipelined=True)),
         trio_probe("tcp-ping-pong", reps, lambda: t.tcp_ping_pong(bare // 2)),
         trio_probe("tcp-pipe", reps, lambda: t.tcp_pipelined(bare)),
         Probe(
@@ -223,6 +225,22 @@ def plan(
         Row(
             "TCP echo, pipelined",
             Figure("simulator", "echo-tcp-pipe", "rate", "/s"),
+            (
+                Figure("trio TCP pipelined", "tcp-pipe", "rate", "/s"),
+                Figure("Prosody + slixmpp pipelined", "prosody", "pipelined", "/s"),
+            ),
+        ),
+        Row(
+            "TCP echo, server in its own process, sequential",
+            Figure("simulator", "echo-tcp-proc", "rate", "rt/s"),
+            (
+                Figure("trio TCP ping-pong", "tcp-ping-pong", "rate", "rt/s"),
+                Figure("Prosody + slixmpp", "prosody", "sequential", "rt/s"),
+            ),
+        ),
+        Row(
+            "TCP echo, server in its own process, pipelined",
+            Figure("simulator", "echo-tcp-proc-pipe", "rate", "/s"),
             (
                 Figure("trio TCP pipelined", "tcp-pipe", "rate", "/s"),
                 Figure("Prosody + slixmpp pipelined", "prosody", "pipelined", "/s"),

@@ -18,6 +18,8 @@ ROWS = [
     "in-process echo, pipelined",
     "TCP echo with RC4+HMAC, sequential",
     "TCP echo, pipelined",
+    "TCP echo, server in its own process, sequential",
+    "TCP echo, server in its own process, pipelined",
     "group fan-out with receipts, 256 members",
     "memory per idle session, node link (1k sessions)",
     "memory per idle session, TCP (1k sessions)",

@@ -931,6 +931,20 @@ class FaultStream(trio.abc.HalfCloseableStream):
                 await self.inner.aclose()
                 raise trio.BrokenResourceError("fault: connection reset in the middle of a frame")
 
+    def write_nowait(self, data: bytes | bytearray | memoryview) -> int:
+        """The write without waiting (``StreamLink.send_soon``): the bytes the inner
+        stream takes now; none while a network fault is set (the faults apply in
+        :meth:`send_all`, which the link's writer then uses)."""
+        if self.faults.network_active:
+            return 0
+        inner = self.inner
+        if type(inner) is trio.SocketStream:
+            return sockets.write_nowait(inner, data)
+        write: Callable[[bytes | bytearray | memoryview], int] | None = getattr(
+            inner, "write_nowait", None
+        )
+        return 0 if write is None else write(data)
+
     async def wait_send_all_might_not_block(self) -> None:
         await self.inner.wait_send_all_might_not_block()
 

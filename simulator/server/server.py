@@ -50,7 +50,7 @@ from simulator.server.session import Session, SessionState
 from simulator.server.state import Account, State
 from simulator.server.throttle import LoginThrottle, LoginThrottler
 from simulator.stanzas.errors import stream_error
-from simulator.transport.link import Link, Relay, StreamLink, node_link_pair
+from simulator.transport.link import Link, Relay, StreamLink, WriteBatch, node_link_pair
 from simulator.transport.memory import memory_stream_pair
 from simulator.transport.tcp import listen_tcp
 from simulator.wire.connection import Connection, NodeConnection
@@ -261,6 +261,8 @@ class Server:
         self.relay = Relay(nursery)
         """Runs stanzas between in-process node links to completion in the sender's task
         (``simulator.transport.link.Relay``)."""
+        self._write_batch = WriteBatch()
+        """Shared by the byte-stream links: what one read causes, one write per peer."""
         self.faults = FaultSet(self, nursery)
         """Faults on demand (``simulator.server.faults``); none by default."""
         self.restart_hooks: list[Callable[[], None]] = []
@@ -302,6 +304,7 @@ class Server:
             peer=peer,
             frame_timeout=config.frame_timeout,
             receive_from=stream,  # the faults are on the writes: read the stream itself
+            batch=self._write_batch,
         )
         faulty.link = link
         await self.handle_link(link, capped=capped)
@@ -345,7 +348,12 @@ class Server:
         client_stream, server_stream = memory_stream_pair()
         self._nursery.start_soon(self.handle_stream, server_stream, "memory-bytes")
         await trio.lowlevel.checkpoint()
-        return StreamLink(client_stream, Connection(Role.CLIENT, dialect=dialect), peer="server")
+        return StreamLink(
+            client_stream,
+            Connection(Role.CLIENT, dialect=dialect),
+            peer="server",
+            batch=WriteBatch(),  # what the reader answers to one read: one write
+        )
 
     async def listen_tcp(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         """Start accepting TCP clients; returns the address actually bound."""

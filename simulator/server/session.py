@@ -13,12 +13,17 @@ A session owns one :class:`~simulator.transport.link.Link` and runs in three pha
 2. **Attach.** A non-passive session replaces any older session of the same user (the
    old one gets ``<stream:error><conflict/>``, §3.17), then replays the user's mailbox
    with ``offline="1"`` and ends the replay with ``<ib><offline count="N"/></ib>`` (§4.4).
-3. **Serve.** On a byte stream, two tasks: the reader feeds every stanza to the router,
-   one at a time (§4.3: strictly sequential per connection); the writer drains the
-   outbound queue, one frame per stanza, every frame queued by the time it wakes in one
-   write. Everything for this peer (replies, deliveries from other sessions,
-   notifications) goes through that single queue, so the order the handlers produce is
-   the order on the wire, and the RC4/MAC state advances in step. On the in-process
+3. **Serve.** On a byte stream, the reader feeds every stanza to the router, one at a
+   time (§4.3: strictly sequential per connection). Everything for this peer (replies,
+   deliveries from other sessions, notifications) is sealed as it is pushed
+   (``StreamLink.send_soon``) and written by the task that pushed it, without waking
+   another: what the router makes while the server's reader works through one read
+   goes out in one write per peer when that reader waits again (the server's
+   ``WriteBatch``). The order the handlers produce is the order on the wire, and the
+   RC4/MAC state advances in step. Only what the kernel does not take at once (or a
+   write with a network fault set) wakes the session's writer task, which finishes it;
+   a link without ``send_soon`` gets the older outbound queue, drained by the writer,
+   every stanza queued by the time it wakes in one write. On the in-process
    node link, which never blocks a sender, stanzas go onto the link directly, in the
    same order, and there is no queue and no writer task; without ``idle_timeout`` the
    session also takes pushes (``_take_pushes``): the client's task hands each stanza to
@@ -47,12 +52,12 @@ from typing import TYPE_CHECKING, Final, TypeVar, final
 import trio
 
 from simulator import stanzas
-from simulator.errors import RemoteProtocolError
+from simulator.errors import LocalProtocolError, RemoteProtocolError
 from simulator.jid import user_jid
 from simulator.server.context import HandlerContext
 from simulator.server.throttle import LOCKED_REASON
 from simulator.stanzas.errors import stream_error
-from simulator.transport.link import LinkClosed, LinkStalled
+from simulator.transport.link import LinkClosed, LinkStalled, StreamLink
 from simulator.wire.events import (
     Authenticate,
     ConnectionClosed,
@@ -77,6 +82,8 @@ __all__ = ["Session", "SessionState", "stream_error"]
 
 T = TypeVar("T")
 
+_FLUSH: Final = Node("flush")
+"""What ``on_stuck`` puts in the writer's queue: finish what the link could not write."""
 _MAX_BATCH: Final = 32
 """Most stanzas the writer puts in one write: a burst costs one syscall, and what is in
 flight beyond the outbound limit stays small."""
@@ -154,8 +161,14 @@ class Session:
         self._link_backlog: Callable[[], int] | None = getattr(link, "backlog", None)
         self._out_tx: trio.MemorySendChannel[Node | None] | None = None
         self._out_rx: trio.MemoryReceiveChannel[Node | None] | None = None
+        # A byte stream link seals and writes in the pusher's task (send_soon); the
+        # queue then carries only the writer's wake-ups (_FLUSH) and its stop (None).
+        self._soon: Callable[[Node], None] | None = None
         if self._direct is None:
             self._out_tx, self._out_rx = trio.open_memory_channel[Node | None](math.inf)
+            if isinstance(link, StreamLink):
+                self._soon = link.send_soon
+                link.on_stuck = self._stuck
 
     def __repr__(self) -> str:
         return f"<Session #{self.number} {self.jid or '(not logged in)'} {self.state.value}>"
@@ -316,14 +329,32 @@ class Session:
             return await self.link.receive()
         raise LinkStalled(f"silent for {2 * idle:g} s, no answer to a ping")
 
+    def _stuck(self) -> None:
+        """The link holds frames it could not write without waiting: wake the writer."""
+        if self._out_tx is not None:
+            self._out_tx.send_nowait(_FLUSH)
+
     async def _writer(self) -> None:
-        """Write what is queued, in order: what is queued by the time the writer wakes
-        (up to ``_MAX_BATCH`` stanzas) goes out in one write (``send_many``: one syscall
-        and one wake-up at the peer for a burst), until the ``None`` that says stop.
-        Stanzas being written no longer count as queued (:meth:`backlog`)."""
+        """Finish the writes of a ``send_soon`` link when it says it is stuck, until the
+        ``None`` that says stop (flushing first). For a link without it: write what is
+        queued, in order: what is queued by the time the writer wakes (up to
+        ``_MAX_BATCH`` stanzas) goes out in one write (``send_many``: one syscall and one
+        wake-up at the peer for a burst). Stanzas being written no longer count as queued
+        (:meth:`backlog`)."""
         assert self._out_rx is not None
         receive, take = self._out_rx.receive, self._out_rx.receive_nowait
         link = self.link
+        if isinstance(link, StreamLink) and self._soon is not None:
+            item: Node | None = _FLUSH
+            while item is _FLUSH:
+                item = await receive()
+                with contextlib.suppress(LinkClosed):  # the reader hears of it too
+                    await link.flush()
+                if link.closed:
+                    break
+            await link.aclose()
+            self._cancel.cancel()
+            return
         send_many: Callable[[list[Node]], Awaitable[None]] | None = getattr(link, "send_many", None)
         stop = False
         while not stop:
@@ -377,6 +408,16 @@ class Session:
             return
         for tap in self.server.taps:
             tap("out", self.jid, node)
+        soon = self._soon
+        if soon is not None:
+            try:
+                soon(node)
+            except LinkClosed:
+                self.kill("connection lost")
+            except LocalProtocolError as exc:  # a node the wire cannot carry: a server bug
+                self.server.report_bug(repr(self), node, exc)
+                self.kill(f"cannot send: {exc}")
+            return
         if self._out_tx is None:
             assert self._direct is not None
             try:
@@ -393,7 +434,7 @@ class Session:
         """Stanzas queued for this peer and not yet written (or, on an in-process link,
         not yet taken by the peer)."""
         queued = 0
-        if self._out_tx is not None:
+        if self._out_tx is not None and self._soon is None:
             queued = self._out_tx.statistics().current_buffer_used
         if self._link_backlog is not None:
             queued += self._link_backlog()

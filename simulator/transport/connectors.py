@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import trio
 
-from simulator.transport.link import Link, StreamLink
+from simulator.transport.link import Link, StreamLink, WriteBatch
 from simulator.wire.connection import Connection
 from simulator.wire.events import Role
 
@@ -140,7 +140,10 @@ class TcpConnector:
     async def connect(self, dialect: Dialect) -> Link:
         stream = await open_tcp(self.host, self.port)
         return StreamLink(
-            stream, Connection(Role.CLIENT, dialect=dialect), peer=f"tcp {self.host}:{self.port}"
+            stream,
+            Connection(Role.CLIENT, dialect=dialect),
+            peer=f"tcp {self.host}:{self.port}",
+            batch=WriteBatch(),  # what the reader answers to one read: one write
         )
 
     async def open_http(self, url: str) -> trio.abc.Stream:

@@ -15,6 +15,17 @@ Writes are serialised per link: the RC4 state and MAC sequence number must advan
 exactly the order frames hit the wire (PROTOCOL.md §2.6, §4.3), and each frame goes out
 in one ``send_all`` (yowsup's frame splitter breaks on split headers, §1.1).
 
+Writes without a task: :meth:`StreamLink.send_soon` seals a stanza at once and writes
+its frame from the calling task, without blocking (a non-blocking ``write`` on the
+socket, or the in-memory stream's ``write_nowait``). Frames sealed this way wait in the
+link's outgoing bytes only while they cannot go out yet: behind an async write under
+way (which takes them along), inside a :class:`WriteBatch` (written when it is
+released: everything a server produces while its reader works through one read goes
+out in one write per peer), or because the kernel did not take them (then the link
+calls its ``on_stuck`` and its owner's writer task finishes them with :meth:`flush`).
+The bytes are sealed in the order the stanzas were given and written in that order,
+whoever writes them.
+
 Reading: a :class:`StreamLink` reads at most what its connection suggests
 (``Connection.receive_size``: one login frame before the login is complete), and with a
 ``frame_timeout`` a peer that stops in the middle of a frame for that long ends the link
@@ -58,6 +69,7 @@ __all__ = [
     "NodeLink",
     "Relay",
     "StreamLink",
+    "WriteBatch",
     "node_link_pair",
 ]
 
@@ -153,6 +165,49 @@ class _LinkBase:
 
 
 @final
+class WriteBatch:
+    """Frames that :meth:`StreamLink.send_soon` sealed while one task holds the batch,
+    written when that task releases it: one write per link for everything it made.
+
+    The server shares one batch among its stream links. A session's reader holds it from
+    the event it takes until it has to wait for input (the link releases it then), so
+    what one read of a peer causes (the acks, the deliveries to other peers) costs one
+    write per peer. A client's link has a batch of its own: the acks and receipts its
+    reader sends for one read go out in one write. Only sends from the holding task are
+    held; another task's send writes at once, taking what is held for that link along
+    (the order stays).
+    """
+
+    __slots__ = ("_links", "_task")
+
+    def __init__(self) -> None:
+        self._task: trio.lowlevel.Task | None = None
+        self._links: list[StreamLink] = []
+
+    def hold(self) -> None:
+        """Hold the batch in the current task (nothing if another task holds it)."""
+        if self._task is None:
+            self._task = trio.lowlevel.current_task()
+
+    def holding(self) -> bool:
+        """Whether the current task holds the batch."""
+        task = self._task
+        return task is not None and task is trio.lowlevel.current_task()
+
+    def release(self) -> None:
+        """If the current task holds the batch: write what it held, link by link."""
+        if not self.holding():
+            return
+        self._task = None
+        links, self._links = self._links, []
+        for link in links:
+            link._push()
+
+    def _add(self, link: StreamLink) -> None:
+        self._links.append(link)
+
+
+@final
 class StreamLink(_LinkBase):
     """A :class:`Link` over a byte stream, running the full wire protocol."""
 
@@ -164,6 +219,7 @@ class StreamLink(_LinkBase):
         peer: str = "stream",
         frame_timeout: float | None = None,
         receive_from: trio.abc.ReceiveStream | None = None,
+        batch: WriteBatch | None = None,
     ) -> None:
         super().__init__(conn, peer)
         self._byte_conn = conn
@@ -175,12 +231,55 @@ class StreamLink(_LinkBase):
         # TCP sockets are read and written through their descriptors (transport.sockets).
         self._socket = source if type(source) is trio.SocketStream else None
         self._write_socket = stream if type(stream) is trio.SocketStream else None
+        self._write_nowait: Callable[[bytes | bytearray], int] | None = getattr(
+            stream, "write_nowait", None
+        )
+        if self._write_socket is not None:
+            socket_stream = self._write_socket
+            self._write_nowait = lambda data: sockets.write_nowait(socket_stream, data)
+        self._batch = batch
+        self._out = bytearray()
+        """Sealed frames not written yet (see the module docstring), in wire order."""
+        self._unsent = 0
+        """Frames in ``_out`` (a frame the kernel took in part still counts)."""
+        self._batched = False
+        self._stuck = False
+        """``_out`` waits for :meth:`flush` (the kernel took only part, or the stream has
+        no write without waiting); ``on_stuck`` was called."""
+        self.on_stuck: Callable[[], None] | None = None
+        """Called when frames of :meth:`send_soon` wait for a :meth:`flush`."""
 
     @property
     def connection(self) -> Connection:
         return self._byte_conn
 
+    async def receive(self) -> Event:
+        """As :meth:`Link.receive`; with a :class:`WriteBatch`, a stanza taken from what
+        was read holds it (the reader's sends are written together) until the link has
+        to wait for input."""
+        conn = self._byte_conn
+        while True:
+            if self._closed:
+                raise LinkClosed("link closed")
+            event = conn.next_event()
+            if type(event) is NodeReceived:
+                if self._batch is not None:
+                    self._batch.hold()
+                return event
+            if event is not None:
+                if isinstance(event, ConnectionClosed):
+                    self._closed = True
+                return event
+            if self._eof:  # pragma: no cover - the connection reports EOF as an event
+                raise LinkClosed("link closed")
+            await self._feed()
+
     async def _feed(self) -> None:
+        batch = self._batch
+        if batch is not None:
+            batch.release()  # about to wait for input: out goes what the last read caused
+            if self._stuck and self.on_stuck is None:  # no writer task: finish it here
+                await self.flush()
         conn = self._byte_conn
         timeout = self._frame_timeout if conn.buffered else None
         data: bytes | bytearray
@@ -217,6 +316,21 @@ class StreamLink(_LinkBase):
             await self._send_lock.acquire()
 
     async def send(self, item: Node | SendEvent) -> None:
+        """As :meth:`Link.send`. In the task that holds the link's :class:`WriteBatch`
+        (its reader, answering what it read), a stanza is sealed and held for the write
+        the batch makes when the reader waits for input: then the send is no schedule
+        point (that wait is, right after)."""
+        batch = self._batch
+        if (
+            batch is not None
+            and batch._task is not None
+            and type(item) is Node
+            and batch.holding()
+            and not self._send_lock.locked()
+        ):
+            await trio.lowlevel.checkpoint_if_cancelled()
+            self.send_soon(item)
+            return
         await self._lock()
         try:
             if self._closed:
@@ -226,10 +340,7 @@ class StreamLink(_LinkBase):
                 data = self._byte_conn.send(item)
             except LocalProtocolError as exc:
                 raise self._refused(state, exc) from exc
-            if data:
-                await self._write(data)
-            else:
-                await trio.lowlevel.cancel_shielded_checkpoint()
+            await self._write(data)
         finally:
             self._send_lock.release()
 
@@ -258,22 +369,99 @@ class StreamLink(_LinkBase):
                     refused.__cause__ = exc
                     break
             data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-            if data:
-                await self._write(data)
-            else:
-                await trio.lowlevel.cancel_shielded_checkpoint()
+            await self._write(data)
             if refused is not None:
                 raise refused
         finally:
             self._send_lock.release()
 
+    def send_soon(self, item: Node) -> None:
+        """Seal ``item`` now and write its frame without waiting, in order after
+        everything sent before (see the module docstring). Never blocks and is no
+        checkpoint; what cannot go out now goes out with the next write on this link.
+
+        Raises:
+            LinkClosed: the link is gone.
+            LocalProtocolError: the connection refused the node (it is in ERROR then).
+        """
+        if self._closed:
+            raise LinkClosed("link closed")
+        conn = self._byte_conn
+        state = conn.state
+        try:
+            data = conn.send(item)
+        except LocalProtocolError as exc:
+            raise self._refused(state, exc) from exc
+        self._out += data
+        self._unsent += 1
+        if self._stuck or self._send_lock.locked():
+            return  # a flush is due, or the write under way takes these bytes along
+        batch = self._batch
+        if batch is not None and batch._task is not None and batch.holding():
+            if not self._batched:
+                self._batched = True
+                batch._add(self)
+            return
+        self._push()
+
+    def backlog(self) -> int:
+        """Frames sealed by :meth:`send_soon` and not written yet."""
+        return self._unsent
+
+    def _push(self) -> None:
+        """Write ``_out`` without waiting; what the kernel leaves waits for a flush."""
+        self._batched = False
+        out = self._out
+        if not out or self._stuck or self._send_lock.locked() or self._closed:
+            return
+        write = self._write_nowait
+        try:
+            sent = 0 if write is None else write(out)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            sent = 0  # the flush finds the transport broken and says so
+        if sent == len(out):
+            self._out = bytearray()
+            self._unsent = 0
+            return
+        if sent:
+            del out[:sent]  # now a frame may be cut: nothing but the rest may follow
+        self._stuck = True
+        if self.on_stuck is not None:
+            self.on_stuck()
+
+    async def flush(self) -> None:
+        """Write what :meth:`send_soon` left, waiting as long as that takes."""
+        await self._lock()
+        try:
+            if self._closed:
+                raise LinkClosed("link closed")
+            await self._write(b"")
+        finally:
+            self._send_lock.release()
+
     async def _write(self, data: bytes) -> None:
+        """Write ``_out`` then ``data`` (holding the send lock), then what
+        :meth:`send_soon` added meanwhile."""
+        if self._out:
+            data = bytes(self._out + data)
+            self._out = bytearray()
+            self._unsent = 0
+        self._stuck = False
         done = False
         try:
-            if self._write_socket is not None:
-                await sockets.send_all(self._write_socket, data)
-            else:
-                await self._stream.send_all(data)
+            while True:
+                if data:
+                    if self._write_socket is not None:
+                        await sockets.send_all(self._write_socket, data)
+                    else:
+                        await self._stream.send_all(data)
+                else:
+                    await trio.lowlevel.cancel_shielded_checkpoint()
+                if not self._out:
+                    break
+                data = bytes(self._out)
+                self._out = bytearray()
+                self._unsent = 0
             done = True
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             raise LinkClosed(f"transport broke: {exc}") from exc
@@ -283,6 +471,8 @@ class StreamLink(_LinkBase):
             self._closed = self._closed or not done
 
     async def aclose(self) -> None:
+        if self._batch is not None:
+            self._batch.release()  # what this task held for other links goes out
         self._closed = True
         await self._stream.aclose()
 

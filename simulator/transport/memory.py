@@ -7,6 +7,7 @@ imports pytest whenever it is installed: tens of milliseconds on every start of 
 at most ``max_bytes``:
 
 * ``send_all`` never blocks (the buffer is unbounded) but is a checkpoint;
+  ``write_nowait`` is the same write without the checkpoints;
 * ``send_eof`` (or ``aclose``) of one end makes the other's ``receive_some`` return
   ``b""`` once the data sent before it is read;
 * using an end after closing it raises ``trio.ClosedResourceError``; sending bytes to an
@@ -69,6 +70,19 @@ class MemoryStream(trio.abc.HalfCloseableStream):
                 self._outbound.waiter.unpark_all()
         finally:
             self._sending = False
+
+    def write_nowait(self, data: bytes | bytearray | memoryview) -> int:
+        """``send_all`` without its checkpoints, for a writer that must not wait: the
+        bytes taken (all of them; none while an async send is under way)."""
+        if self._sending:
+            return 0
+        self._check_can_send()
+        if data:
+            if self._outbound.reader_closed:
+                raise trio.BrokenResourceError("the other end is closed")
+            self._outbound.buffer += data
+            self._outbound.waiter.unpark_all()
+        return len(data)
 
     async def wait_send_all_might_not_block(self) -> None:
         await trio.lowlevel.checkpoint()

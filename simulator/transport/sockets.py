@@ -9,11 +9,14 @@ with the same checkpoints and the same errors:
 
 * cancellation is honoured before anything is read or written;
 * a call that completes at once still lets the scheduler run others (a scheduler round,
-  shielded from cancellation, as trio's own socket methods do);
+  shielded from cancellation, as trio's own socket methods do); a read that had to wait
+  for its data has been through the scheduler already and returns at once (no second
+  round for the same bytes);
 * a reset or other socket error is ``trio.BrokenResourceError``, a closed socket
   ``trio.ClosedResourceError``.
 
 A write the kernel does not take whole is finished by the stream's own ``send_all``.
+:func:`write_nowait` is the write without any waiting: what the kernel takes now.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import os
 
 import trio
 
-__all__ = ["receive_some", "send_all"]
+__all__ = ["receive_some", "send_all", "write_nowait"]
 
 
 def _fd(stream: trio.SocketStream) -> int:
@@ -35,16 +38,19 @@ def _fd(stream: trio.SocketStream) -> int:
 async def receive_some(stream: trio.SocketStream, max_bytes: int) -> bytes:
     """At most ``max_bytes`` from ``stream``; ``b""`` at end of file."""
     await trio.lowlevel.checkpoint_if_cancelled()
+    waited = False
     while True:
         fd = _fd(stream)
         try:
             data = os.read(fd, max_bytes)
         except BlockingIOError:
             await trio.lowlevel.wait_readable(fd)
+            waited = True
             continue
         except OSError as exc:  # reset by the peer, and the like
             raise trio.BrokenResourceError(f"socket connection broken: {exc}") from exc
-        await trio.lowlevel.cancel_shielded_checkpoint()
+        if not waited:
+            await trio.lowlevel.cancel_shielded_checkpoint()
         return data
 
 
@@ -63,3 +69,15 @@ async def send_all(stream: trio.SocketStream, data: bytes | bytearray | memoryvi
         return
     with memoryview(data) as view:
         await stream.send_all(view[sent:])
+
+
+def write_nowait(stream: trio.SocketStream, data: bytes | bytearray | memoryview) -> int:
+    """Write what the kernel takes of ``data`` right now; the number of bytes taken
+    (``0`` if its buffer is full). Never blocks and is no checkpoint."""
+    fd = _fd(stream)
+    try:
+        return os.write(fd, data)
+    except BlockingIOError:
+        return 0
+    except OSError as exc:
+        raise trio.BrokenResourceError(f"socket connection broken: {exc}") from exc

@@ -158,15 +158,30 @@ def _pack(raw: bytes) -> bytes | None:
     return bytes((marker, odd << 7 | len(packed))) + packed
 
 
+_CACHE_SIZE: Final = 4096
+"""Most strings each writer cache keeps (it starts afresh when full)."""
+_CACHED_LENGTH: Final = 64
+"""Longest string the caches keep (JIDs, keys, values; not long texts)."""
+
+
+@cache
+def _string_caches(dialect: Dialect, pack: bool) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """The bytes of strings already written, per dialect and packing: (attribute values
+    and JID users, which may pack; tags and keys, which never do). A connection writes
+    the same JIDs, keys and values over and over; each is worked out once."""
+    return {}, {}
+
+
 class _Writer:
     """Appends nodes to one ``bytearray``; ``pack`` selects the 1.6 client behaviour."""
 
-    __slots__ = ("out", "pack", "tokens")
+    __slots__ = ("out", "pack", "plain_cache", "tokens", "value_cache")
 
     def __init__(self, dialect: Dialect, pack: bool) -> None:
         self.tokens = _token_bytes(dialect)
         self.pack = pack
         self.out = bytearray()
+        self.value_cache, self.plain_cache = _string_caches(dialect, pack)
 
     def node(self, node: Node, depth: int) -> None:
         if depth > MAX_DEPTH:
@@ -174,9 +189,16 @@ class _Writer:
         has_body = bool(node.children) or node.data is not None
         self.list_start(1 + 2 * len(node.attrs) + has_body, node.tag)
         self.tag(node.tag)
+        out, plain, values = self.out, self.plain_cache, self.value_cache
         for key, value in node.attrs.items():
-            self.string(key, packable=False)
-            self.string(value, packable=True)
+            written = plain.get(key)
+            if written is None:
+                written = self.cached(key, packable=False)
+            out += written
+            written = values.get(value)
+            if written is None:
+                written = self.cached(value, packable=True)
+            out += written
         if node.data is not None:
             self.raw(node.data)  # never a token, JID or packed (§1.4.3 rule 3)
         elif node.children:
@@ -202,7 +224,22 @@ class _Writer:
         elif not tag:
             raise LocalProtocolError("a node needs a non-empty tag (§1.4.1)")
         else:
-            self.string(tag, packable=False)
+            written = self.plain_cache.get(tag)
+            self.out += self.cached(tag, packable=False) if written is None else written
+
+    def cached(self, text: str, *, packable: bool) -> bytes:
+        """The bytes of ``text`` as :meth:`string` writes it, remembered for next time."""
+        out = self.out
+        start = len(out)
+        self.string(text, packable=packable)
+        written = bytes(out[start:])
+        del out[start:]
+        if len(text) <= _CACHED_LENGTH:
+            cache = self.value_cache if packable else self.plain_cache
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[text] = written
+        return written
 
     def string(self, text: str, *, packable: bool, jid: bool = True) -> None:
         token = self.tokens.get(text)
@@ -356,8 +393,12 @@ class _Reader:
         raise self.fail(f"expected a list (0x00, 0xF8 or 0xF9), got 0x{marker:02X}", at)
 
     def node(self, depth: int) -> Node:
-        start = self.pos
-        size = self.list_size(self.byte("a node"), start)
+        start = pos = self.pos
+        if pos + 1 < self.end and self.buf[pos] == _LIST8:  # the usual form, inline
+            size = self.buf[pos + 1]
+            self.pos = pos + 2
+        else:
+            size = self.list_size(self.byte("a node"), start)
         if size == 0:
             raise self.fail("a node cannot be an empty list", start)
         self.nodes += 1
@@ -369,9 +410,10 @@ class _Reader:
             )
         tag = self.tag()
         attrs: dict[str, str] = {}
+        string = self.string
         for _ in range((size - 1) // 2):  # a repeated key: the last one wins (§1.4.1)
-            key = self.string(0) or ""
-            attrs[key] = self.string(0) or ""
+            key = string(0) or ""
+            attrs[key] = string(0) or ""
         if size % 2:
             return Node(tag, attrs)
         return self.body(tag, attrs, depth)
@@ -415,7 +457,10 @@ class _Reader:
     def string(self, depth: int) -> str | None:
         """One string; ``None`` for the null token ``00``. ``depth`` counts enclosing JIDs."""
         at = self.pos
-        first = self.byte("a string")
+        if at >= self.end:
+            raise self.fail("the frame ends where a string was expected", at)
+        first = self.buf[at]
+        self.pos = at + 1
         text = self.singles[first]
         if text is not None:
             return text
@@ -454,7 +499,11 @@ class _Reader:
 
     def raw(self, marker: int, at: int) -> memoryview:
         if marker == _BYTES8:
-            size = self.byte("a string length")
+            pos = self.pos
+            if pos >= self.end:
+                raise self.fail("the frame ends where a string length was expected", pos)
+            size = self.buf[pos]
+            self.pos = pos + 1
         elif marker == _BYTES20:
             size = int.from_bytes(self.take(3, "a 3-byte string length", at), "big")
             if self.dialect is Dialect.V16:
@@ -470,7 +519,11 @@ class _Reader:
     def packed(self, marker: int, at: int) -> str:
         if marker == _HEX and self.dialect is Dialect.V15:
             raise self.fail("the hex-packed string 0xFB does not exist in dialect 1.5", at)
-        header = self.byte("a packed string header")
+        pos = self.pos
+        if pos >= self.end:
+            raise self.fail("the frame ends where a packed string header was expected", pos)
+        header = self.buf[pos]
+        self.pos = pos + 1
         odd, size = header >> 7, header & 0x7F
         if odd and not size:
             raise self.fail("a packed string with a padding nibble but no bytes", at)

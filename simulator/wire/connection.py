@@ -44,7 +44,7 @@ from simulator.errors import LocalProtocolError, ProtocolError, RemoteProtocolEr
 from simulator.wire.codec import decode, encode
 from simulator.wire.crypto import MAC_SIZE
 from simulator.wire.events import Event, Login, NodeReceived, Role, SendEvent
-from simulator.wire.framing import MAX_PAYLOAD, FrameBuffer, frame_header
+from simulator.wire.framing import HEADER_SIZE, MAX_PAYLOAD, FrameBuffer, frame_header
 from simulator.wire.handshake import (
     Handshake,
     State,
@@ -325,6 +325,43 @@ class Connection(_ConnectionBase):
 
     def _switch_keys(self, keys: SwitchKeys) -> None:
         self._incoming, self._outgoing_keys = keys.incoming, keys.outgoing
+
+    def next_event(self) -> Event | None:
+        if not self._events and self._hs.state is State.ESTABLISHED:
+            # The hot path: logged in, a whole sealed frame waiting. The same steps as
+            # the generic path (``_process_one``), without building a ``Frame``.
+            sealed = self._buffer.next_sealed()
+            if sealed is not None:
+                try:
+                    node = self._open_sealed(*sealed)
+                except RemoteProtocolError as exc:
+                    self._hs.fail()
+                    self._hint = exc.reply_hint = self._reply_hint(State.ESTABLISHED)
+                    raise
+                if is_stanza(node):
+                    return NodeReceived(node=node)
+                try:
+                    self._take(self._hs.receive(node))
+                except RemoteProtocolError as exc:
+                    self._hs.fail()
+                    self._hint = exc.reply_hint = self._reply_hint(State.ESTABLISHED)
+                    raise
+        return super().next_event()
+
+    def _open_sealed(self, payload: bytes, offset: int) -> Node:
+        """:meth:`_open` for a sealed frame at ``offset`` (its header's first byte)."""
+        assert self._incoming is not None, "ESTABLISHED implies the keys"
+        plain = self._incoming.open(payload, offset=offset)
+        node = decode(
+            plain, self._dialect_or_fail(), base_offset=offset + HEADER_SIZE, limits=self._limits
+        )
+        if not is_stanza(node) and not is_sealed(kind_of(node)):
+            raise RemoteProtocolError(
+                f"encrypted <{node.tag}> frame at offset {offset}: login nodes are "
+                "plaintext (§1.3)",
+                offset=offset,
+            )
+        return node
 
     def _reply_hint(self, state: State) -> Node | None:
         # Without a valid preamble there is no dialect to answer in: just close (§1.2).

@@ -34,6 +34,11 @@ MAC_SIZE: Final = 4
 """Bytes of the truncated HMAC-SHA1 on every sealed frame and blob (§2.6)."""
 
 _SEQ_MASK: Final = 0xFFFFFFFF
+_SHA1_BLOCK: Final = 64
+_IPAD: Final = bytes(byte ^ 0x36 for byte in range(256))
+"""``bytes.translate`` table: every key byte XOR 0x36 (the HMAC inner pad)."""
+_OPAD: Final = bytes(byte ^ 0x5C for byte in range(256))
+"""``bytes.translate`` table: every key byte XOR 0x5C (the HMAC outer pad)."""
 
 
 def derive_keys(password: bytes, nonce: bytes) -> tuple[bytes, bytes, bytes, bytes]:
@@ -57,14 +62,20 @@ class KeyStream:
     (:meth:`seal_blob`/:meth:`open_blob`) is the first use, seq 0, for client -> server.
     """
 
-    __slots__ = ("_cipher", "_mac", "_seq")
+    __slots__ = ("_cipher", "_inner", "_outer", "_seq")
 
     def __init__(self, cipher_key: bytes, mac_key: bytes) -> None:
         # One encryptor context for the whole connection: RC4 state carries across frames.
         self._cipher = Cipher(ARC4(cipher_key), mode=None).encryptor()
         self._cipher.update(bytes(DROP))
-        # A keyed HMAC to copy per frame: the key schedule is paid once, not per frame.
-        self._mac = hmac.new(mac_key, digestmod=hashlib.sha1)
+        # HMAC-SHA1 (RFC 2104) as two SHA-1 states primed with the padded key, copied per
+        # frame: the key blocks are hashed once per connection, and a frame costs two
+        # C-level copies and hashes (about half of what copying an ``hmac.HMAC`` costs).
+        if len(mac_key) > _SHA1_BLOCK:
+            mac_key = hashlib.sha1(mac_key).digest()
+        padded = mac_key.ljust(_SHA1_BLOCK, b"\0")
+        self._inner = hashlib.sha1(padded.translate(_IPAD))
+        self._outer = hashlib.sha1(padded.translate(_OPAD))
         self._seq = 0
 
     @property
@@ -73,10 +84,12 @@ class KeyStream:
         return self._seq
 
     def _tag(self, ciphertext: bytes) -> bytes:
-        mac = self._mac.copy()
-        mac.update(ciphertext)
-        mac.update(self._seq.to_bytes(4, "big"))
-        return mac.digest()[:MAC_SIZE]
+        inner = self._inner.copy()
+        inner.update(ciphertext)
+        inner.update(self._seq.to_bytes(4, "big"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()[:MAC_SIZE]
 
     def seal(self, plain: bytes) -> bytes:
         """Encrypt a frame payload: ``ciphertext || MAC4`` (§2.6). Advances ``seq``."""

@@ -163,6 +163,24 @@ class FrameBuffer:
         self._pos += HEADER_SIZE
         return Frame(flags, self._consume(length), offset)
 
+    def next_sealed(self) -> tuple[bytes, int] | None:
+        """The payload and stream offset of the next frame if it is complete, sealed
+        (flags exactly ``ENCRYPTED``) and within ``max_payload``: the one shape of every
+        frame once logged in. ``None`` otherwise, consuming nothing: :meth:`next_frame`
+        then says what is missing or wrong."""
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos < HEADER_SIZE:
+            return None
+        head = buf[pos]
+        if head >> 4 != ENCRYPTED:
+            return None
+        length = (head & 0xF) << 16 | buf[pos + 1] << 8 | buf[pos + 2]
+        if length > self.max_payload or len(buf) - pos - HEADER_SIZE < length:
+            return None
+        offset = self._dropped + pos
+        self._pos = pos + HEADER_SIZE
+        return self._consume(length), offset
+
     def _consume(self, n: int) -> bytes:
         start = self._pos
         self._pos += n

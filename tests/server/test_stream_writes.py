@@ -2,6 +2,9 @@
 
 * Stanzas queued for a peer while its writer was busy go out in one write, in order,
   as complete frames: the peer reads them as if each had been written on its own.
+* Without a writer task: what the server makes of one read goes out in one write per
+  peer, from the reading task, and a client's automatic answers to one read go out in
+  one write too (``StreamLink.send_soon``, ``WriteBatch``).
 * The reset fault cuts a write halfway through its *first* frame, also when the write
   carries several frames (a cut between two frames would not be a reset mid-frame).
 * A session on the in-process node link writes to the link directly: it runs no writer
@@ -21,13 +24,15 @@ import pytest
 import trio
 import trio.testing
 
+from simulator import stanzas
 from simulator.client import events as ev
 from simulator.client import open_client
 from simulator.server import Server, open_server
 from simulator.server.faults import ResetMidFrame
 from simulator.transport import sockets
 from simulator.transport.connectors import open_tcp
-from simulator.transport.link import Link, StreamLink
+from simulator.transport.link import Link, StreamLink, WriteBatch
+from simulator.transport.memory import MemoryStream, memory_stream_pair
 from simulator.wire.connection import Connection
 from simulator.wire.events import Role
 from simulator.wire.node import Node
@@ -65,6 +70,63 @@ class RecordingConnector:
         self.streams.append(recording)
         self.nursery.start_soon(self.server.handle_stream, recording, "recording")
         return StreamLink(client_end, Connection(Role.CLIENT, dialect=dialect), peer="server")
+
+    def now(self) -> int:
+        return self.server.clock.now()
+
+
+class TappedStream(WrappedStream):
+    """The server's end of our in-memory stream, keeping every write (waiting or not)
+    and every chunk read."""
+
+    def __init__(self, inner: MemoryStream) -> None:
+        super().__init__(inner)
+        self.memory = inner
+        self.writes: list[bytes] = []
+        self.waited: list[bytes] = []
+        """The writes made with ``send_all`` (what the writer task finished)."""
+        self.reads: list[bytes] = []
+        self.take_at_most: int | None = None
+        """Like a full kernel buffer: ``write_nowait`` takes at most this many bytes."""
+
+    def write_nowait(self, data: bytes | bytearray | memoryview) -> int:
+        if self.take_at_most is not None:
+            data = data[: self.take_at_most]
+        taken = self.memory.write_nowait(data)
+        self.writes.append(bytes(data[:taken]))
+        return taken
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+        self.waited.append(bytes(data))
+        await self.inner.send_all(data)
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        data = await self.inner.receive_some(max_bytes)
+        self.reads.append(bytes(data))
+        return data
+
+
+@dataclass
+class TappedConnector:
+    """Byte-stream links to an in-process server through :class:`TappedStream` ends; the
+    client ends are kept too (``links``)."""
+
+    server: Server
+    nursery: trio.Nursery
+    streams: list[TappedStream] = field(default_factory=list)
+    links: list[StreamLink] = field(default_factory=list)
+
+    async def connect(self, dialect: Dialect) -> Link:
+        client_end, server_end = memory_stream_pair()
+        tapped = TappedStream(server_end)
+        self.streams.append(tapped)
+        self.nursery.start_soon(self.server.handle_stream, tapped, "tapped")
+        link = StreamLink(
+            client_end, Connection(Role.CLIENT, dialect=dialect), peer="server", batch=WriteBatch()
+        )
+        self.links.append(link)
+        return link
 
     def now(self) -> int:
         return self.server.clock.now()
@@ -108,6 +170,72 @@ async def test_stanzas_queued_together_go_out_in_one_write_in_order() -> None:
             # Bob's client confirmed each one: nothing is left in his mailbox.
             await trio.testing.wait_all_tasks_blocked()
             assert list(server.state.mailbox(BOB_JID)) == []
+        nursery.cancel_scope.cancel()
+
+
+async def test_what_one_read_causes_goes_out_in_one_write_per_peer() -> None:
+    async with (
+        open_server(accounts=[(ALICE, PASSWORD), (BOB, PASSWORD)]) as server,
+        trio.open_nursery() as nursery,
+    ):
+        connector = TappedConnector(server, nursery)
+        async with (
+            open_client(connector, BOB, PASSWORD, announce=False) as bob,
+            open_client(connector, ALICE, PASSWORD, announce=False) as alice,
+        ):
+            await trio.testing.wait_all_tasks_blocked()
+            to_bob, to_alice = connector.streams
+            bob_writes, alice_writes = len(to_bob.writes), len(to_alice.writes)
+            bob_reads = len(to_bob.reads)
+            texts = [stanzas.message.text(f"text {i}") for i in range(3)]
+            sent = [stanzas.message.outgoing(BOB_JID, f"m{i}", [t]) for i, t in enumerate(texts)]
+            await connector.links[1].send_many(sent)  # three frames in one write
+            got = [await bob.wait_for(ev.GetMessage, timeout=5) for _ in range(3)]
+            assert [(m.id, m.text) for m in got] == [
+                ("m0", "text 0"),
+                ("m1", "text 1"),
+                ("m2", "text 2"),
+            ]
+            receipts = [await alice.wait_for(ev.MessageReceivedClient, timeout=5) for _ in range(3)]
+            assert [r.id for r in receipts] == ["m0", "m1", "m2"]
+            await trio.testing.wait_all_tasks_blocked()
+            # The server read the three at once: Bob got them in one write, Alice the
+            # three acks in one write.
+            assert len(frame_sizes(to_bob.writes[bob_writes])) == 3
+            assert len(frame_sizes(to_alice.writes[alice_writes])) == 3
+            # Bob's client answered the three in one write: the server read three
+            # receipts in one chunk.
+            assert len(frame_sizes(to_bob.reads[bob_reads])) == 3
+        nursery.cancel_scope.cancel()
+
+
+async def test_what_a_write_without_waiting_leaves_the_writer_finishes_in_order() -> None:
+    async with (
+        open_server(accounts=[(ALICE, PASSWORD), (BOB, PASSWORD)]) as server,
+        trio.open_nursery() as nursery,
+    ):
+        connector = TappedConnector(server, nursery)
+        async with open_client(connector, BOB, PASSWORD, announce=False) as bob:
+            await trio.testing.wait_all_tasks_blocked()
+            [to_bob] = connector.streams
+            to_bob.take_at_most = 10  # the first frame is cut after 10 bytes
+            login_writes = len(to_bob.waited)  # the login's writes wait (async sends)
+            for index in range(3):
+                server.deliver(BOB_JID, message(f"m{index}", f"text {index}"))
+            assert len(to_bob.waited) == login_writes  # nothing waited yet: the rest is queued
+            got = [await bob.wait_for(ev.GetMessage, timeout=5) for _ in range(3)]
+            assert [(m.id, m.text) for m in got] == [
+                ("m0", "text 0"),
+                ("m1", "text 1"),
+                ("m2", "text 2"),
+            ]
+            # The writer wrote the rest of the first frame and the two others at once.
+            assert len(to_bob.waited) == login_writes + 1
+            rest = to_bob.waited[-1]
+            first = to_bob.writes[to_bob.writes.index(rest) - 1]
+            assert len(first) == 10
+            assert len(frame_sizes(first + rest)) == 3
+            to_bob.take_at_most = None
         nursery.cancel_scope.cancel()
 
 

@@ -132,6 +132,21 @@ def test_rc4_drops_768_bytes() -> None:
     assert KeyStream(K1, K2).seal(bytes(16))[:16] == raw[DROP:]
 
 
+@pytest.mark.parametrize("mac_key", [K2, bytes(64), bytes(range(65)), b""], ids=len)
+def test_mac_is_hmac_sha1_of_ciphertext_and_seq(mac_key: bytes) -> None:
+    """The MAC is HMAC-SHA1(C || seq_be32)[:4] for any key length (a key over one SHA-1
+    block is hashed first, as RFC 2104 says), frame after frame."""
+    import hashlib
+    import hmac
+
+    stream = KeyStream(K1, mac_key)
+    for seq, size in enumerate((0, 1, 63, 64, 200)):
+        sealed = stream.seal(bytes(range(size % 256)) * (size // 256 + 1))
+        ciphertext, tag = sealed[:-MAC_SIZE], sealed[-MAC_SIZE:]
+        expected = hmac.new(mac_key, ciphertext + seq.to_bytes(4, "big"), hashlib.sha1)
+        assert tag == expected.digest()[:MAC_SIZE]
+
+
 # -------------------------------------------------------------------- recorded sessions
 
 WITH_KEYS = [s for s in SESSIONS if s.auth]
