@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import enum
+import functools
 import math
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -97,6 +98,17 @@ class _Inbox:
 
     def take(self, cls: type[E], predicate: Callable[[E], bool] | None = None) -> E | None:
         """Remove and return the oldest event of class ``cls`` that matches."""
+        if predicate is None:  # the oldest of the queues' heads: no scan of a queue
+            head: deque[tuple[int, ev.Event]] | None = None
+            head_seq = 0
+            for kind, queue in self._by_type.items():
+                if queue and (head is None or queue[0][0] < head_seq) and issubclass(kind, cls):
+                    head, head_seq = queue, queue[0][0]
+            if head is None:
+                return None
+            found = head.popleft()[1]
+            assert isinstance(found, cls)
+            return found
         best: tuple[int, deque[tuple[int, ev.Event]], int] | None = None
         for kind, queue in self._by_type.items():
             if not queue or not issubclass(kind, cls):
@@ -275,7 +287,10 @@ class ClientCore:
     async def _reader(self) -> None:
         consume = getattr(self.link, "consume", None)
         if consume is not None:  # an in-process node link: stanzas are pushed to _handle
-            consume(self._handle)
+            # ... in the sender's task, where the automatic answers go out without a
+            # schedule point (the link's send_nowait: a pushed handler must not block).
+            reply_now = getattr(self.link, "send_nowait", None)
+            consume(functools.partial(self._handle, reply_now=reply_now))
         try:
             while True:
                 event = await self.link.receive()
@@ -297,7 +312,9 @@ class ClientCore:
         self._emit(ev.Disconnected(node=Node("disconnected"), reason=self.close_reason))
         self._closed.set()
 
-    async def _handle(self, node: Node) -> None:
+    async def _handle(self, node: Node, reply_now: Callable[[Node], None] | None = None) -> None:
+        """One stanza from the server. ``reply_now``: the link's non-blocking send, for
+        a stanza pushed in the sender's task (see :meth:`_reader`)."""
         if node.tag == "iq":
             await self._handle_iq(node)
             return
@@ -306,9 +323,17 @@ class ClientCore:
         # and an event whose answer could not go out (we already ended the stream) is
         # not shown at all: the server keeps it and delivers it again next time. So
         # with orderly goodbyes every stanza reaches the application exactly once.
-        if await self._auto_reply(node, events):
-            for event in events:
-                self._emit(event)
+        answer = self._auto_answer(node, events)
+        if answer is not None:
+            if reply_now is None:
+                if not await self._send_answer(answer):
+                    return
+            elif not self._send_answer_now(answer, reply_now):
+                return
+        elif self._ending and node.tag != "stream:error":
+            return
+        for event in events:
+            self._emit(event)
 
     async def _handle_iq(self, node: Node) -> None:
         iq_type = node.get("type")
@@ -328,38 +353,50 @@ class ClientCore:
             return
         self._emit(ev.Unhandled(node=node))
 
-    async def _auto_reply(self, node: Node, events: Sequence[ev.Event]) -> bool:
-        """Answer like a real client would; False if the answer could not be sent."""
+    def _auto_answer(self, node: Node, events: Sequence[ev.Event]) -> Node | None:
+        """What a real client answers to ``node`` by itself (None: nothing)."""
         tag = node.tag
-        answer: Node | None = None
-        if tag == "receipt" and self.auto_ack:
-            answer = stanzas.ack.for_stanza(node, "receipt")
-        elif tag == "notification" and self.auto_ack:
-            answer = stanzas.ack.for_stanza(node, "notification")
-        elif (
-            tag == "message"
-            and self.auto_receipt
-            and any(isinstance(e, ev.MessageEvent) for e in events)
-        ):
-            answer = stanzas.receipt.delivery_for(node)
-        elif tag == "stream:error":
+        if tag == "receipt":
+            return stanzas.ack.for_stanza(node, "receipt") if self.auto_ack else None
+        if tag == "message":
+            if self.auto_receipt:
+                for event in events:
+                    if isinstance(event, ev.MessageEvent):
+                        return stanzas.receipt.delivery_for(node)
+            return None
+        if tag == "notification":
+            return stanzas.ack.for_stanza(node, "notification") if self.auto_ack else None
+        if tag == "stream:error":
             self.close_reason = f"stream error: {node.children[0].tag if node.children else ''}"
-        elif self._ending:
-            return False
-        if answer is None:
-            return True
+        return None
+
+    async def _send_answer(self, answer: Node) -> bool:
+        """Send an automatic answer; False if it could not go out."""
         try:
             await self.send(answer)
         except ConnectionClosed:
             return False
         return True
 
+    def _send_answer_now(self, answer: Node, send_nowait: Callable[[Node], None]) -> bool:
+        """:meth:`_send_answer` without a schedule point (:meth:`send`'s checks, and what
+        it does when the link is gone)."""
+        if self.state is not ClientState.OPEN or self._ending:
+            return False
+        try:
+            send_nowait(answer)
+        except LinkClosed:
+            self._lost("connection lost while sending")
+            return False
+        return True
+
     def _emit(self, event: ev.Event) -> None:
         seen = False
-        for cls, callback in self._callbacks:
-            if isinstance(event, cls):
-                callback(event)
-                seen = True
+        if self._callbacks:
+            for cls, callback in self._callbacks:
+                if isinstance(event, cls):
+                    callback(event)
+                    seen = True
         if not seen and not self._idle_tasks:
             if not self._unasked:
                 self._unasked_since = trio.current_time()

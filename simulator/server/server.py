@@ -409,15 +409,17 @@ class Server:
     # ---------------------------------------------------------------- routing
 
     async def dispatch(self, session: Session, node: Node) -> None:
-        for tap in self.taps:
-            tap("in", session.jid, node)
+        taps = self.taps
+        if taps:
+            for tap in taps:
+                tap("in", session.jid, node)
         if self.faults.active and await self.faults.ingress(session, node):
             return  # a fault took it (simulator.server.faults)
         await self.handle(session, node)
 
     async def handle(self, session: Session, node: Node) -> None:
         """Route one stanza to its handler, past every fault (see "Fault isolation")."""
-        to = node.get("to")
+        to = node.attrs.get("to")
         if to is not None and not is_jid(to):
             self._refuse_address(session, node, to)
             return
@@ -438,7 +440,8 @@ class Server:
                 self._error_reply(session, node, StanzaError(500, text))
         # Whatever the handler changed is on disk before anything it queued is sent:
         # the session writers run only at the next checkpoint, after this returns.
-        self.persist()
+        if self.store is not None:  # persist(), without the call when in memory
+            self.persist()
 
     def persist(self) -> None:
         """Commit what changed to the state file, if there is one (see

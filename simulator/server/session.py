@@ -372,19 +372,28 @@ class Session:
         asking the faults; a delayed or held stanza going on)."""
         if self.state is not SessionState.ACTIVE:
             return
+        out_tx = self._out_tx
+        if out_tx is None:  # a direct link: what it holds for the peer is the backlog
+            direct, link_backlog = self._direct, self._link_backlog
+            assert direct is not None
+            if not force and link_backlog is not None and link_backlog() >= self._outbox_limit:
+                self.kill("too slow: outbound queue full")
+                return
+            taps = self.server.taps
+            if taps:
+                for tap in taps:
+                    tap("out", self.jid, node)
+            try:
+                direct(node)
+            except LinkClosed:
+                self.kill("connection lost")
+            return
         if not force and self.backlog() >= self._outbox_limit:
             self.kill("too slow: outbound queue full")
             return
         for tap in self.server.taps:
             tap("out", self.jid, node)
-        if self._out_tx is None:
-            assert self._direct is not None
-            try:
-                self._direct(node)
-            except LinkClosed:
-                self.kill("connection lost")
-            return
-        self._out_tx.send_nowait(node)
+        out_tx.send_nowait(node)
 
     def is_active(self) -> bool:
         return self.state is SessionState.ACTIVE

@@ -9,7 +9,15 @@ from typing import final
 
 from simulator.wire.node import Node
 
-__all__ = ["Receipt", "build", "call_receipt", "delivery_for", "incoming", "recognize"]
+__all__ = [
+    "Receipt",
+    "build",
+    "call_receipt",
+    "confirmed_ids",
+    "delivery_for",
+    "incoming",
+    "recognize",
+]
 
 
 def build(
@@ -68,17 +76,29 @@ class Receipt:
     participant: str | None
 
 
+def confirmed_ids(node: Node) -> list[str]:
+    """Every message id the receipt ``node`` confirms: ``id``, then each ``list/item@id``;
+    empty ids left out."""
+    first = node.attrs.get("id", "")
+    found = [first] if first else []
+    if node.children:  # most receipts confirm one message and have none
+        listing = node.child("list")
+        if listing is not None:
+            for item in listing.children:
+                if item.tag == "item":
+                    item_id = item.attrs.get("id", "")
+                    if item_id:
+                        found.append(item_id)
+    return found
+
+
 def recognize(node: Node) -> Receipt | None:
     """The receipt ``node`` is, or ``None``."""
-    get = node.attrs.get  # hot: one bound method for every attribute read
     if node.tag != "receipt":
         return None
-    ids = [get("id", "")]
-    listing = node.child("list")
-    if listing is not None:
-        ids.extend(item.get("id", "") for item in listing.children_named("item"))
+    get = node.attrs.get  # hot: one bound method for every attribute read
     return Receipt(
-        ids=tuple(i for i in ids if i),
+        ids=tuple(confirmed_ids(node)),
         type=get("type"),
         to=get("to"),
         sender=get("from"),
