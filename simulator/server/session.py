@@ -145,6 +145,9 @@ class Session:
         self.profile = Profile.MODERN
         self.resource = ""
         self._cancel = trio.CancelScope()
+        self._stopped = False
+        """``_cancel`` was cancelled (:meth:`_stop`): read without asking trio, which checks
+        the scope's deadline against the clock at every look."""
         self._outbox_limit = server.config.outbox_limit
         # Links that can send without blocking (the in-memory node link) are written to
         # directly: the outbound queue and its writer task exist only for byte streams,
@@ -204,7 +207,7 @@ class Session:
             self.close_reason = self.close_reason or f"read timeout: {exc}"
         except LinkClosed:
             self.close_reason = self.close_reason or "connection lost"
-        self._cancel.cancel()  # the writer has nothing left to say on a broken link
+        self._stop()  # the writer has nothing left to say on a broken link
         return None
 
     async def _login_in_time(self) -> Account | None:
@@ -294,10 +297,9 @@ class Session:
         if consume is None or self.server.config.idle_timeout is not None:
             return
         dispatch = self.server.dispatch
-        cancel = self._cancel
 
         async def take(node: Node) -> None:
-            if not cancel.cancel_called:  # a killed session reads nothing more
+            if not self._stopped:  # a killed session reads nothing more
                 await dispatch(self, node)
 
         consume(take)
@@ -347,7 +349,7 @@ class Session:
             except LinkClosed:  # also when the reader found the peer's bytes broken
                 break
         await self.link.aclose()
-        self._cancel.cancel()
+        self._stop()
 
     # ---------------------------------------------------------------- outbound queue
 
@@ -418,7 +420,7 @@ class Session:
             self.push(error, force=True)
         self.state = SessionState.CLOSING
         if self._out_tx is None:  # a direct link: the error is already on it
-            self._cancel.cancel()  # run() closes the link, after what it holds
+            self._stop()  # run() closes the link, after what it holds
         else:
             self._out_tx.send_nowait(None)
 
@@ -426,6 +428,11 @@ class Session:
         """Drop the connection now, without a goodbye."""
         self.close_reason = self.close_reason or reason
         self.state = SessionState.CLOSING
+        self._stop()
+
+    def _stop(self) -> None:
+        """End the session's task (its phases, its writer): the one way it is cancelled."""
+        self._stopped = True
         self._cancel.cancel()
 
     def replay_pending(self) -> int:

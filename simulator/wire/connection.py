@@ -46,6 +46,7 @@ from simulator.wire.crypto import MAC_SIZE
 from simulator.wire.events import Event, Login, NodeReceived, Role, SendEvent
 from simulator.wire.framing import MAX_PAYLOAD, FrameBuffer, frame_header
 from simulator.wire.handshake import (
+    NOT_STANZA_TAGS,
     Handshake,
     State,
     SwitchKeys,
@@ -432,7 +433,7 @@ class NodeConnection(_ConnectionBase):
         """
         # streaming, spelled out: this runs for every stanza on an in-process link.
         return (
-            is_stanza(node)
+            node.tag not in NOT_STANZA_TAGS  # is_stanza(node)
             and self._hs.state is State.ESTABLISHED
             and not self._events
             and not self._inbox
