@@ -80,10 +80,13 @@ class _Inbox:
     matching classes are searched; a global sequence number keeps the arrival order.
     """
 
-    __slots__ = ("_by_type", "_seq")
+    __slots__ = ("_by_type", "_matching", "_seq")
 
     def __init__(self) -> None:
         self._by_type: dict[type[ev.Event], deque[tuple[int, ev.Event]]] = {}
+        self._matching: dict[type[ev.Event], list[deque[tuple[int, ev.Event]]]] = {}
+        """The queues of the classes that match a class asked for, as asked before (made
+        again when a new class of event comes)."""
         self._seq = 0
 
     def __len__(self) -> int:
@@ -94,15 +97,24 @@ class _Inbox:
         queue = self._by_type.get(type(event))
         if queue is None:
             queue = self._by_type[type(event)] = deque()
+            self._matching.clear()  # the new class may match what was asked before
         queue.append((self._seq, event))
+
+    def _queues(self, cls: type[ev.Event]) -> list[deque[tuple[int, ev.Event]]]:
+        """The queues of every class of event that is ``cls`` or a subclass of it."""
+        queues = self._matching.get(cls)
+        if queues is None:
+            queues = [q for kind, q in self._by_type.items() if issubclass(kind, cls)]
+            self._matching[cls] = queues
+        return queues
 
     def take(self, cls: type[E], predicate: Callable[[E], bool] | None = None) -> E | None:
         """Remove and return the oldest event of class ``cls`` that matches."""
         if predicate is None:  # the oldest of the queues' heads: no scan of a queue
             head: deque[tuple[int, ev.Event]] | None = None
             head_seq = 0
-            for kind, queue in self._by_type.items():
-                if queue and (head is None or queue[0][0] < head_seq) and issubclass(kind, cls):
+            for queue in self._queues(cls):
+                if queue and (head is None or queue[0][0] < head_seq):
                     head, head_seq = queue, queue[0][0]
             if head is None:
                 return None
@@ -110,8 +122,8 @@ class _Inbox:
             assert isinstance(found, cls)
             return found
         best: tuple[int, deque[tuple[int, ev.Event]], int] | None = None
-        for kind, queue in self._by_type.items():
-            if not queue or not issubclass(kind, cls):
+        for queue in self._queues(cls):
+            if not queue:
                 continue
             for index, (seq, event) in enumerate(queue):
                 if best is not None and seq > best[0]:
@@ -131,6 +143,7 @@ class _Inbox:
     def drain(self) -> list[ev.Event]:
         items = sorted(item for queue in self._by_type.values() for item in queue)
         self._by_type.clear()
+        self._matching.clear()
         return [event for _seq, event in items]
 
 

@@ -484,17 +484,25 @@ class Server:
 
     def deliver(self, to: str, node: Node) -> None:
         """Keep ``node`` pending for ``to`` and push it if ``to`` is connected (§4.4)."""
-        if to not in self.state.accounts:
-            return
+        self.deliver_each((to,), node)
+
+    def deliver_each(self, recipients: Iterable[str], node: Node) -> None:
+        """:meth:`deliver` the same ``node`` to each recipient, in order (a group message,
+        a notification to several users): its mailbox key is made once for all."""
         kind = _PENDING_KINDS.get(node.tag)
         assert kind is not None, f"only messages, receipts and notifications are kept: {node}"
-        key = (kind, node.get("id", ""), pending_peer(node))
-        dropped = self.state.keep_pending(to, key, node, self.config.offline_limit)
-        if dropped is not None:
-            log.warning("offline queue of %s is full: forgot %s", to, dropped)
-        session = self.live(to)
-        if session is not None:
-            session.push(node)
+        key = (kind, node.attrs.get("id", ""), pending_peer(node))
+        accounts, sessions = self.state.accounts, self.sessions
+        keep_pending, limit = self.state.keep_pending, self.config.offline_limit
+        for to in recipients:
+            if to not in accounts:
+                continue
+            dropped = keep_pending(to, key, node, limit)
+            if dropped is not None:
+                log.warning("offline queue of %s is full: forgot %s", to, dropped)
+            session = sessions.get(to)  # live(to), spelled out
+            if session is not None and session.state is SessionState.ACTIVE:
+                session.push(node)
 
     def send_live(self, to: str, node: Node) -> bool:
         session = self.live(to)

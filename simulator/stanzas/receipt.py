@@ -39,9 +39,12 @@ def build(
 def delivery_for(message: Node) -> Node:
     """The automatic delivery receipt for a received message: back to its ``from``, with
     its ``participant`` in a group."""
-    return build(
-        message.get("from", ""), message.get("id", ""), participant=message.get("participant")
-    )
+    get = message.attrs.get  # build() for one id, spelled out: one per message received
+    attrs = {"to": get("from", ""), "id": get("id", "")}
+    participant = get("participant")
+    if participant is not None:
+        attrs["participant"] = participant
+    return Node("receipt", attrs)
 
 
 def call_receipt(to: str, stanza_id: str, offer: Node) -> Node:
@@ -53,12 +56,14 @@ def incoming(sent: Node, *, sender: str, t: str, participant: str | None = None)
     """A receipt as the server forwards it to the author: ``from`` the confirming user (or
     the group, with the confirming user as ``participant``), the server's ``t``, the
     receipt's ``type`` and ``list``."""
+    get = sent.attrs.get
     if participant is not None:
-        attrs = {"from": sender, "participant": participant, "id": sent.get("id", ""), "t": t}
+        attrs = {"from": sender, "participant": participant, "id": get("id", ""), "t": t}
     else:
-        attrs = {"from": sender, "id": sent.get("id", ""), "t": t}
-    if sent.get("type"):
-        attrs["type"] = sent.get("type", "")
+        attrs = {"from": sender, "id": get("id", ""), "t": t}
+    rtype = get("type")
+    if rtype:
+        attrs["type"] = rtype
     attrs["offline"] = "0"
     return Node("receipt", attrs, sent.children)
 

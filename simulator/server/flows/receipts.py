@@ -97,7 +97,8 @@ def _group_author(
 
 async def handle_ack(ctx: HandlerContext, node: Node) -> None:
     """A client acknowledges a receipt, notification or message: stop re-delivering it."""
-    kind = _ACK_CLASSES.get(node.get("class", ""))
+    get = node.attrs.get
+    kind = _ACK_CLASSES.get(get("class", ""))
     if kind is None:
         return  # class="call" and unknown classes confirm nothing we keep
-    ctx.state.acknowledge(ctx.jid, kind, node.get("id", ""), peer=node.get("to"))
+    ctx.state.acknowledge(ctx.jid, kind, get("id", ""), peer=get("to"))
