@@ -302,8 +302,11 @@ class ClientCore:
         if consume is not None:  # an in-process node link: stanzas are pushed to _handle
             # ... in the sender's task, where the automatic answers go out without a
             # schedule point (the link's send_nowait: a pushed handler must not block).
-            reply_now = getattr(self.link, "send_nowait", None)
-            consume(functools.partial(self._handle, reply_now=reply_now))
+            send_nowait = getattr(self.link, "send_nowait", None)
+            if send_nowait is not None:  # nothing to wait for: a plain call per stanza
+                consume(functools.partial(self._take_pushed, send_nowait))
+            else:
+                consume(self._handle)
         try:
             while True:
                 event = await self.link.receive()
@@ -325,11 +328,13 @@ class ClientCore:
         self._emit(ev.Disconnected(node=Node("disconnected"), reason=self.close_reason))
         self._closed.set()
 
-    async def _handle(self, node: Node, reply_now: Callable[[Node], None] | None = None) -> None:
-        """One stanza from the server. ``reply_now``: the link's non-blocking send, for
-        a stanza pushed in the sender's task (see :meth:`_reader`)."""
+    async def _handle(self, node: Node) -> None:
+        """One stanza from the server, read by the reader task."""
         if node.tag == "iq":
-            await self._handle_iq(node)
+            pong = self._take_iq(node)
+            if pong is not None:
+                with contextlib.suppress(ConnectionClosed):
+                    await self.send(pong)
             return
         events = parse(node)
         # The automatic receipt or ack goes out BEFORE the application sees the event,
@@ -338,17 +343,35 @@ class ClientCore:
         # with orderly goodbyes every stanza reaches the application exactly once.
         answer = self._auto_answer(node, events)
         if answer is not None:
-            if reply_now is None:
-                if not await self._send_answer(answer):
-                    return
-            elif not self._send_answer_now(answer, reply_now):
+            if not await self._send_answer(answer):
                 return
         elif self._ending and node.tag != "stream:error":
             return
         for event in events:
             self._emit(event)
 
-    async def _handle_iq(self, node: Node) -> None:
+    def _take_pushed(self, send_nowait: Callable[[Node], None], node: Node) -> None:
+        """:meth:`_handle` for a stanza pushed in the sender's task (see :meth:`_reader`):
+        the same steps, the answers sent with the link's ``send_nowait``, no schedule
+        point anywhere."""
+        if node.tag == "iq":
+            pong = self._take_iq(node)
+            if pong is not None:
+                self._send_answer_now(pong, send_nowait)
+            return
+        events = parse(node)
+        answer = self._auto_answer(node, events)
+        if answer is not None:
+            if not self._send_answer_now(answer, send_nowait):
+                return
+        elif self._ending and node.tag != "stream:error":
+            return
+        for event in events:
+            self._emit(event)
+
+    def _take_iq(self, node: Node) -> Node | None:
+        """An iq from the server: the answer our own iq waits for, or a server ping
+        (shown as an event; the pong returned if ``auto_pong``), or an unhandled event."""
         iq_type = node.get("type")
         if iq_type in ("result", "error"):
             waiter = self._pending_iqs.get(node.get("id", ""))
@@ -357,14 +380,12 @@ class ClientCore:
                 waiter[0].set()
             elif (error := stanzas.errors.recognize(node)) is not None:
                 self._emit(ev.GetError(node=node, id=error.id, code=error.code, text=error.text))
-            return
+            return None
         if node.get("xmlns") == stanzas.iq.PING_XMLNS:
             self._emit(ev.Ping(node=node, id=node.get("id", "")))
-            if self.auto_pong:
-                with contextlib.suppress(ConnectionClosed):
-                    await self.send(stanzas.iq.pong(node))
-            return
+            return stanzas.iq.pong(node) if self.auto_pong else None
         self._emit(ev.Unhandled(node=node))
+        return None
 
     def _auto_answer(self, node: Node, events: Sequence[ev.Event]) -> Node | None:
         """What a real client answers to ``node`` by itself (None: nothing)."""

@@ -45,7 +45,7 @@ from simulator.server.clock import DEFAULT_EPOCH, IdSource, SecretSource, Server
 from simulator.server.faults import FaultSet, FaultStream
 from simulator.server.flows import default_router
 from simulator.server.http import HttpService
-from simulator.server.router import Router
+from simulator.server.router import Route, Router
 from simulator.server.session import Session, SessionState
 from simulator.server.state import Account, State
 from simulator.server.throttle import LoginThrottle, LoginThrottler
@@ -409,39 +409,59 @@ class Server:
     # ---------------------------------------------------------------- routing
 
     async def dispatch(self, session: Session, node: Node) -> None:
+        """A stanza from ``session``'s peer: the taps see it, the faults may take it, and
+        :meth:`handle` routes it (spelled out here: one coroutine less per stanza)."""
         taps = self.taps
         if taps:
             for tap in taps:
                 tap("in", session.jid, node)
         if self.faults.active and await self.faults.ingress(session, node):
             return  # a fault took it (simulator.server.faults)
-        await self.handle(session, node)
-
-    async def handle(self, session: Session, node: Node) -> None:
-        """Route one stanza to its handler, past every fault (see "Fault isolation")."""
-        to = node.attrs.get("to")
-        if to is not None and not is_jid(to):
-            self._refuse_address(session, node, to)
-            return
-        route = self.router.lookup(node)
+        route = self._route(session, node)
         if route is None:
-            if node.tag == "iq" and node.get("type") in ("get", "set"):
-                self._error_reply(session, node, StanzaError(501, "feature-not-implemented"))
             return
         try:
             await route.handler(session.ctx, node)
-        except StanzaError as exc:
-            if node.tag == "iq":
-                self._error_reply(session, node, exc)
-        except Exception as exc:  # a bug in a handler: this stanza fails, nothing else
-            self.report_bug(f"{route.pattern} for {session!r}", node, exc)
-            if node.tag == "iq" and node.get("type") in ("get", "set"):
-                text = "internal-server-error"
-                self._error_reply(session, node, StanzaError(500, text))
+        except Exception as exc:
+            self._handler_failed(route, session, node, exc)
         # Whatever the handler changed is on disk before anything it queued is sent:
         # the session writers run only at the next checkpoint, after this returns.
         if self.store is not None:  # persist(), without the call when in memory
             self.persist()
+
+    async def handle(self, session: Session, node: Node) -> None:
+        """Route one stanza to its handler, past every fault (see "Fault isolation")."""
+        route = self._route(session, node)
+        if route is None:
+            return
+        try:
+            await route.handler(session.ctx, node)
+        except Exception as exc:
+            self._handler_failed(route, session, node, exc)
+        if self.store is not None:  # as in dispatch
+            self.persist()
+
+    def _route(self, session: Session, node: Node) -> Route | None:
+        """The route of a stanza, or None when nothing handles it: then it is answered
+        here, if it has to be (a ``to`` that is no JID, an iq nobody serves)."""
+        to = node.attrs.get("to")
+        if to is not None and not is_jid(to):
+            self._refuse_address(session, node, to)
+            return None
+        route = self.router.lookup(node)
+        if route is None and node.tag == "iq" and node.get("type") in ("get", "set"):
+            self._error_reply(session, node, StanzaError(501, "feature-not-implemented"))
+        return route
+
+    def _handler_failed(self, route: Route, session: Session, node: Node, exc: Exception) -> None:
+        """What a handler raised: a flow's refusal, or a bug that fails this stanza only."""
+        if isinstance(exc, StanzaError):
+            if node.tag == "iq":
+                self._error_reply(session, node, exc)
+            return
+        self.report_bug(f"{route.pattern} for {session!r}", node, exc)
+        if node.tag == "iq" and node.get("type") in ("get", "set"):
+            self._error_reply(session, node, StanzaError(500, "internal-server-error"))
 
     def persist(self) -> None:
         """Commit what changed to the state file, if there is one (see

@@ -288,8 +288,10 @@ class StreamLink(_LinkBase):
         await self._stream.aclose()
 
 
-Consumer: TypeAlias = "Callable[[Node], Coroutine[Any, Any, None]]"
-"""What a node link's owner hands stanzas to in push mode (:meth:`NodeLink.consume`)."""
+Consumer: TypeAlias = "Callable[[Node], Coroutine[Any, Any, None] | None]"
+"""What a node link's owner hands stanzas to in push mode (:meth:`NodeLink.consume`): a
+coroutine function, or a plain function when handling a stanza never waits (no
+coroutine to make and run per stanza)."""
 
 
 @final
@@ -361,7 +363,9 @@ class Relay:
                 consumer = sender._hand_over(node)
                 if consumer is not None:
                     try:
-                        await consumer(node)
+                        pending = consumer(node)
+                        if pending is not None:  # an async consumer
+                            await pending
                     except Exception as exc:  # the peer's handler failed: its owner hears
                         sender._peer_failed(exc)
         finally:
@@ -420,7 +424,8 @@ class NodeLink(_LinkBase):
         sent instead of returning them from :meth:`receive` (see the class docstring).
 
         ``handler`` runs in the sender's task and must not block; an exception it raises
-        ends push mode and is raised by the pending :meth:`receive`.
+        ends push mode and is raised by the pending :meth:`receive`. It may be a plain
+        function (what it returns is awaited only if it is not None).
         """
         self._consumer = handler
 
