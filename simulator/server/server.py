@@ -504,7 +504,17 @@ class Server:
 
     def deliver(self, to: str, node: Node) -> None:
         """Keep ``node`` pending for ``to`` and push it if ``to`` is connected (§4.4)."""
-        self.deliver_each((to,), node)
+        if to not in self.state.accounts:
+            return
+        kind = _PENDING_KINDS.get(node.tag)
+        assert kind is not None, f"only messages, receipts and notifications are kept: {node}"
+        key = (kind, node.attrs.get("id", ""), pending_peer(node))
+        dropped = self.state.keep_pending(to, key, node, self.config.offline_limit)
+        if dropped is not None:
+            log.warning("offline queue of %s is full: forgot %s", to, dropped)
+        session = self.sessions.get(to)  # live(to), spelled out
+        if session is not None and session.state is SessionState.ACTIVE:
+            session.push(node)
 
     def deliver_each(self, recipients: Iterable[str], node: Node) -> None:
         """:meth:`deliver` the same ``node`` to each recipient, in order (a group message,
