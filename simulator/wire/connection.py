@@ -403,6 +403,7 @@ class NodeConnection(_ConnectionBase):
     def __init__(self, role: Role, *, dialect: Dialect) -> None:
         super().__init__(role, dialect)
         self._inbox: list[Node] = []
+        self._machine = self._hs.machine  # its state is read for every stanza
 
     def receive_node(self, node: Node) -> None:
         """One node from the peer."""
@@ -434,7 +435,7 @@ class NodeConnection(_ConnectionBase):
         # streaming, spelled out: this runs for every stanza on an in-process link.
         return (
             node.tag not in NOT_STANZA_TAGS  # is_stanza(node)
-            and self._hs.state is State.ESTABLISHED
+            and self._machine.state is State.ESTABLISHED
             and not self._events
             and not self._inbox
         )

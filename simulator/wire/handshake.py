@@ -415,6 +415,12 @@ class Handshake:
         return self._machine.state
 
     @property
+    def machine(self) -> LoginMachine:
+        """The login state machine: a reader of :attr:`state` for every stanza may keep
+        it and read its ``state`` attribute, one property call less."""
+        return self._machine
+
+    @property
     def peer_may_send(self) -> bool:
         """Whether peer input can be processed now (see the module docstring)."""
         return self._machine.peer_may_send
