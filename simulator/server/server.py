@@ -408,9 +408,16 @@ class Server:
 
     # ---------------------------------------------------------------- routing
 
-    async def dispatch(self, session: Session, node: Node) -> None:
+    async def dispatch(self, session: Session, node: Node, *, pushed: bool = False) -> None:
         """A stanza from ``session``'s peer: the taps see it, the faults may take it, and
-        :meth:`handle` routes it (spelled out here: one coroutine less per stanza)."""
+        :meth:`handle` routes it (spelled out here: one coroutine less per stanza).
+
+        ``pushed``: handed over in the sender's task (push mode, ``Session._take_pushes``),
+        not read by the session's reader: then a stopped session (killed, closed) takes
+        nothing more, as its cancelled reader would not have read it.
+        """
+        if pushed and session.stopped:
+            return
         taps = self.taps
         if taps:
             for tap in taps:

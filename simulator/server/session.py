@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Final, TypeVar, final
@@ -145,9 +146,10 @@ class Session:
         self.profile = Profile.MODERN
         self.resource = ""
         self._cancel = trio.CancelScope()
-        self._stopped = False
-        """``_cancel`` was cancelled (:meth:`_stop`): read without asking trio, which checks
-        the scope's deadline against the clock at every look."""
+        self.stopped = False
+        """The session's task was told to stop (:meth:`_stop`): nothing more it reads is
+        handled in push mode (:meth:`Server.dispatch` checks). Kept here rather than asked of the
+        cancel scope, which checks its deadline against the clock at every look."""
         self._outbox_limit = server.config.outbox_limit
         # Links that can send without blocking (the in-memory node link) are written to
         # directly: the outbound queue and its writer task exist only for byte streams,
@@ -296,13 +298,7 @@ class Session:
         consume = getattr(self.link, "consume", None)
         if consume is None or self.server.config.idle_timeout is not None:
             return
-        dispatch = self.server.dispatch
-
-        async def take(node: Node) -> None:
-            if not self._stopped:  # a killed session reads nothing more
-                await dispatch(self, node)
-
-        consume(take)
+        consume(functools.partial(self.server.dispatch, self, pushed=True))
 
     async def _receive(self) -> Event:
         """The next event; with ``idle_timeout``, a silent peer is pinged, then dropped."""
@@ -432,7 +428,7 @@ class Session:
 
     def _stop(self) -> None:
         """End the session's task (its phases, its writer): the one way it is cancelled."""
-        self._stopped = True
+        self.stopped = True
         self._cancel.cancel()
 
     def replay_pending(self) -> int:
