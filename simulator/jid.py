@@ -56,9 +56,15 @@ def phone_of(jid: str) -> str:
     return jid.split("@", 1)[0]
 
 
+_AT_GROUP_SERVER: Final = "@" + GROUP_SERVER
+
+
 def is_group(jid: str) -> bool:
     """Clients treat a JID as a group iff it contains ``-`` (§0) or ends in ``@g.us``."""
-    return jid.endswith("@" + GROUP_SERVER) or ("-" in phone_of(jid) and "@" in jid)
+    if jid.endswith(_AT_GROUP_SERVER):
+        return True
+    at = jid.find("@")  # asked for every message and receipt: no split, no slice
+    return at >= 0 and jid.find("-", 0, at) >= 0
 
 
 def is_broadcast(jid: str) -> bool:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import enum
+import functools
 import math
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -79,10 +80,13 @@ class _Inbox:
     matching classes are searched; a global sequence number keeps the arrival order.
     """
 
-    __slots__ = ("_by_type", "_seq")
+    __slots__ = ("_by_type", "_matching", "_seq")
 
     def __init__(self) -> None:
         self._by_type: dict[type[ev.Event], deque[tuple[int, ev.Event]]] = {}
+        self._matching: dict[type[ev.Event], list[deque[tuple[int, ev.Event]]]] = {}
+        """The queues of the classes that match a class asked for, as asked before (made
+        again when a new class of event comes)."""
         self._seq = 0
 
     def __len__(self) -> int:
@@ -93,13 +97,33 @@ class _Inbox:
         queue = self._by_type.get(type(event))
         if queue is None:
             queue = self._by_type[type(event)] = deque()
+            self._matching.clear()  # the new class may match what was asked before
         queue.append((self._seq, event))
+
+    def _queues(self, cls: type[ev.Event]) -> list[deque[tuple[int, ev.Event]]]:
+        """The queues of every class of event that is ``cls`` or a subclass of it."""
+        queues = self._matching.get(cls)
+        if queues is None:
+            queues = [q for kind, q in self._by_type.items() if issubclass(kind, cls)]
+            self._matching[cls] = queues
+        return queues
 
     def take(self, cls: type[E], predicate: Callable[[E], bool] | None = None) -> E | None:
         """Remove and return the oldest event of class ``cls`` that matches."""
+        if predicate is None:  # the oldest of the queues' heads: no scan of a queue
+            head: deque[tuple[int, ev.Event]] | None = None
+            head_seq = 0
+            for queue in self._queues(cls):
+                if queue and (head is None or queue[0][0] < head_seq):
+                    head, head_seq = queue, queue[0][0]
+            if head is None:
+                return None
+            found = head.popleft()[1]
+            assert isinstance(found, cls)
+            return found
         best: tuple[int, deque[tuple[int, ev.Event]], int] | None = None
-        for kind, queue in self._by_type.items():
-            if not queue or not issubclass(kind, cls):
+        for queue in self._queues(cls):
+            if not queue:
                 continue
             for index, (seq, event) in enumerate(queue):
                 if best is not None and seq > best[0]:
@@ -119,6 +143,7 @@ class _Inbox:
     def drain(self) -> list[ev.Event]:
         items = sorted(item for queue in self._by_type.values() for item in queue)
         self._by_type.clear()
+        self._matching.clear()
         return [event for _seq, event in items]
 
 
@@ -275,7 +300,13 @@ class ClientCore:
     async def _reader(self) -> None:
         consume = getattr(self.link, "consume", None)
         if consume is not None:  # an in-process node link: stanzas are pushed to _handle
-            consume(self._handle)
+            # ... in the sender's task, where the automatic answers go out without a
+            # schedule point (the link's send_nowait: a pushed handler must not block).
+            send_nowait = getattr(self.link, "send_nowait", None)
+            if send_nowait is not None:  # nothing to wait for: a plain call per stanza
+                consume(functools.partial(self._take_pushed, send_nowait))
+            else:
+                consume(self._handle)
         try:
             while True:
                 event = await self.link.receive()
@@ -298,19 +329,49 @@ class ClientCore:
         self._closed.set()
 
     async def _handle(self, node: Node) -> None:
+        """One stanza from the server, read by the reader task."""
         if node.tag == "iq":
-            await self._handle_iq(node)
+            pong = self._take_iq(node)
+            if pong is not None:
+                with contextlib.suppress(ConnectionClosed):
+                    await self.send(pong)
             return
         events = parse(node)
         # The automatic receipt or ack goes out BEFORE the application sees the event,
         # and an event whose answer could not go out (we already ended the stream) is
         # not shown at all: the server keeps it and delivers it again next time. So
         # with orderly goodbyes every stanza reaches the application exactly once.
-        if await self._auto_reply(node, events):
-            for event in events:
-                self._emit(event)
+        answer = self._auto_answer(node, events)
+        if answer is not None:
+            if not await self._send_answer(answer):
+                return
+        elif self._ending and node.tag != "stream:error":
+            return
+        for event in events:
+            self._emit(event)
 
-    async def _handle_iq(self, node: Node) -> None:
+    def _take_pushed(self, send_nowait: Callable[[Node], None], node: Node) -> None:
+        """:meth:`_handle` for a stanza pushed in the sender's task (see :meth:`_reader`):
+        the same steps, the answers sent with the link's ``send_nowait``, no schedule
+        point anywhere."""
+        if node.tag == "iq":
+            pong = self._take_iq(node)
+            if pong is not None:
+                self._send_answer_now(pong, send_nowait)
+            return
+        events = parse(node)
+        answer = self._auto_answer(node, events)
+        if answer is not None:
+            if not self._send_answer_now(answer, send_nowait):
+                return
+        elif self._ending and node.tag != "stream:error":
+            return
+        for event in events:
+            self._emit(event)
+
+    def _take_iq(self, node: Node) -> Node | None:
+        """An iq from the server: the answer our own iq waits for, or a server ping
+        (shown as an event; the pong returned if ``auto_pong``), or an unhandled event."""
         iq_type = node.get("type")
         if iq_type in ("result", "error"):
             waiter = self._pending_iqs.get(node.get("id", ""))
@@ -319,47 +380,57 @@ class ClientCore:
                 waiter[0].set()
             elif (error := stanzas.errors.recognize(node)) is not None:
                 self._emit(ev.GetError(node=node, id=error.id, code=error.code, text=error.text))
-            return
+            return None
         if node.get("xmlns") == stanzas.iq.PING_XMLNS:
             self._emit(ev.Ping(node=node, id=node.get("id", "")))
-            if self.auto_pong:
-                with contextlib.suppress(ConnectionClosed):
-                    await self.send(stanzas.iq.pong(node))
-            return
+            return stanzas.iq.pong(node) if self.auto_pong else None
         self._emit(ev.Unhandled(node=node))
+        return None
 
-    async def _auto_reply(self, node: Node, events: Sequence[ev.Event]) -> bool:
-        """Answer like a real client would; False if the answer could not be sent."""
+    def _auto_answer(self, node: Node, events: Sequence[ev.Event]) -> Node | None:
+        """What a real client answers to ``node`` by itself (None: nothing)."""
         tag = node.tag
-        answer: Node | None = None
-        if tag == "receipt" and self.auto_ack:
-            answer = stanzas.ack.for_stanza(node, "receipt")
-        elif tag == "notification" and self.auto_ack:
-            answer = stanzas.ack.for_stanza(node, "notification")
-        elif (
-            tag == "message"
-            and self.auto_receipt
-            and any(isinstance(e, ev.MessageEvent) for e in events)
-        ):
-            answer = stanzas.receipt.delivery_for(node)
-        elif tag == "stream:error":
+        if tag == "receipt":
+            return stanzas.ack.for_stanza(node, "receipt") if self.auto_ack else None
+        if tag == "message":
+            if self.auto_receipt:
+                for event in events:
+                    if isinstance(event, ev.MessageEvent):
+                        return stanzas.receipt.delivery_for(node)
+            return None
+        if tag == "notification":
+            return stanzas.ack.for_stanza(node, "notification") if self.auto_ack else None
+        if tag == "stream:error":
             self.close_reason = f"stream error: {node.children[0].tag if node.children else ''}"
-        elif self._ending:
-            return False
-        if answer is None:
-            return True
+        return None
+
+    async def _send_answer(self, answer: Node) -> bool:
+        """Send an automatic answer; False if it could not go out."""
         try:
             await self.send(answer)
         except ConnectionClosed:
             return False
         return True
 
+    def _send_answer_now(self, answer: Node, send_nowait: Callable[[Node], None]) -> bool:
+        """:meth:`_send_answer` without a schedule point (:meth:`send`'s checks, and what
+        it does when the link is gone)."""
+        if self.state is not ClientState.OPEN or self._ending:
+            return False
+        try:
+            send_nowait(answer)
+        except LinkClosed:
+            self._lost("connection lost while sending")
+            return False
+        return True
+
     def _emit(self, event: ev.Event) -> None:
         seen = False
-        for cls, callback in self._callbacks:
-            if isinstance(event, cls):
-                callback(event)
-                seen = True
+        if self._callbacks:
+            for cls, callback in self._callbacks:
+                if isinstance(event, cls):
+                    callback(event)
+                    seen = True
         if not seen and not self._idle_tasks:
             if not self._unasked:
                 self._unasked_since = trio.current_time()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final, TypedDict
+from typing import Final
 
 from simulator.client import _events_account, _events_contacts, _events_groups
 from simulator.client import events as ev
+from simulator.client._events_base import constructor
 from simulator.client.events import int_attr as _int
 from simulator.wire.node import Node
 
@@ -15,66 +16,76 @@ __all__ = ["parse"]
 Parser = Callable[[Node], list[ev.Event]]
 
 
-_MEDIA: Final[dict[str, tuple[type[ev.MediaEvent], type[ev.MediaEvent]]]] = {
-    "image": (ev.GetImage, ev.GetGroupImage),
-    "audio": (ev.GetAudio, ev.GetGroupAudio),
-    "video": (ev.GetVideo, ev.GetGroupVideo),
-    "location": (ev.GetLocation, ev.GetGroupLocation),
-    "vcard": (ev.GetVCard, ev.GetGroupVCard),
+_new = constructor  # the events of the common stanzas, made without their __init__
+
+_MEDIA: Final[dict[str, tuple[Callable[..., ev.MediaEvent], Callable[..., ev.MediaEvent]]]] = {
+    "image": (_new(ev.GetImage), _new(ev.GetGroupImage)),
+    "audio": (_new(ev.GetAudio), _new(ev.GetGroupAudio)),
+    "video": (_new(ev.GetVideo), _new(ev.GetGroupVideo)),
+    "location": (_new(ev.GetLocation), _new(ev.GetGroupLocation)),
+    "vcard": (_new(ev.GetVCard), _new(ev.GetGroupVCard)),
 }
-
-
-class _MessageCommon(TypedDict):
-    """What every message event carries, whatever its payload."""
-
-    node: Node
-    from_: str
-    id: str
-    t: int
-    notify: str
-    offline: bool
-    participant: str | None
+_GET_MESSAGE: Final = _new(ev.GetMessage)
+_GET_GROUP_MESSAGE: Final = _new(ev.GetGroupMessage)
+_GET_RECEIPT: Final = _new(ev.GetReceipt)
+_MESSAGE_RECEIVED_CLIENT: Final = _new(ev.MessageReceivedClient)
+_MESSAGE_RECEIVED_SERVER: Final = _new(ev.MessageReceivedServer)
+_UNHANDLED: Final = _new(ev.Unhandled)
 
 
 def _message(node: Node) -> list[ev.Event]:
     get = node.attrs.get  # hot: one bound method for every attribute read
     participant = get("participant")
-    common: _MessageCommon = {
-        "node": node,
-        "from_": get("from", ""),
-        "id": get("id", ""),
-        "t": _int(get("t")),
-        "notify": get("notify", ""),
-        "offline": get("offline", "0") not in ("0", ""),
-        "participant": participant,
-    }
-    media = node.child("media")
-    if get("type") == "media" and media is not None:
-        kinds = _MEDIA.get(media.get("type", ""))
+    if get("type") == "media":
+        media = node.child("media")
+        kinds = _MEDIA.get(media.attrs.get("type", "")) if media is not None else None
         if kinds is not None:
-            return [kinds[1 if participant else 0](media=media, **common)]
+            return [
+                kinds[1 if participant else 0](
+                    node=node,
+                    from_=get("from", ""),
+                    id=get("id", ""),
+                    t=_int(get("t")),
+                    notify=get("notify", ""),
+                    offline=get("offline", "0") not in ("0", ""),
+                    participant=participant,
+                    media=media,
+                )
+            ]
     body = node.child("body")
-    if body is not None:
-        cls = ev.GetGroupMessage if participant else ev.GetMessage
-        return [cls(body=body.data or b"", **common)]
-    return [ev.Unhandled(node=node)]
+    if body is None:
+        return [_UNHANDLED(node=node)]
+    return [
+        (_GET_GROUP_MESSAGE if participant else _GET_MESSAGE)(
+            node=node,
+            from_=get("from", ""),
+            id=get("id", ""),
+            t=_int(get("t")),
+            notify=get("notify", ""),
+            offline=get("offline", "0") not in ("0", ""),
+            participant=participant,
+            body=body.data or b"",
+        )
+    ]
 
 
 def _receipt(node: Node) -> list[ev.Event]:
     get = node.attrs.get  # hot: one bound method for every attribute read
-    ids = [get("id", "")]
-    listing = node.child("list")
-    if listing is not None:
-        ids.extend(item.get("id", "") for item in listing.children_named("item"))
+    first = get("id", "")
+    ids = [first]
+    if node.children:  # most receipts confirm one message and have none
+        listing = node.child("list")
+        if listing is not None:
+            ids.extend(item.attrs.get("id", "") for item in listing.children if item.tag == "item")
     rtype = get("type") or "delivery"
     t = _int(get("t"))
     participant = get("participant")
     sender = get("from", "")
     out: list[ev.Event] = [
-        ev.GetReceipt(
+        _GET_RECEIPT(
             node=node,
             from_=sender,
-            id=get("id", ""),
+            id=first,
             ids=tuple(ids),
             type=rtype,
             participant=participant,
@@ -82,23 +93,24 @@ def _receipt(node: Node) -> list[ev.Event]:
             t=t,
         )
     ]
-    out.extend(
-        ev.MessageReceivedClient(
-            node=node, from_=sender, id=msg_id, type=rtype, participant=participant, t=t
+    for msg_id in ids:
+        out.append(
+            _MESSAGE_RECEIVED_CLIENT(
+                node=node, from_=sender, id=msg_id, type=rtype, participant=participant, t=t
+            )
         )
-        for msg_id in ids
-    )
     return out
 
 
 def _ack(node: Node) -> list[ev.Event]:
-    if node.get("class") == "message":
+    get = node.attrs.get
+    if get("class") == "message":
         return [
-            ev.MessageReceivedServer(
-                node=node, to=node.get("from", ""), id=node.get("id", ""), t=_int(node.get("t"))
+            _MESSAGE_RECEIVED_SERVER(
+                node=node, to=get("from", ""), id=get("id", ""), t=_int(get("t"))
             )
         ]
-    return [ev.Unhandled(node=node)]
+    return [_UNHANDLED(node=node)]
 
 
 def _presence(node: Node) -> list[ev.Event]:
@@ -188,5 +200,5 @@ def parse(node: Node) -> list[ev.Event]:
     """The typed events one incoming stanza raises (iq results are handled by the client)."""
     parser = PARSERS.get(node.tag)
     if parser is None:
-        return [ev.Unhandled(node=node)]
+        return [_UNHANDLED(node=node)]
     return parser(node)

@@ -88,5 +88,8 @@ class HandlerContext:
 
     def notify(self, recipients: Iterable[str], node: Node) -> None:
         """Deliver a notification to each recipient, each with its own copy."""
-        for jid in recipients:
-            self.server.deliver(jid, node)
+        self.server.deliver_each(recipients, node)
+
+    def deliver_each(self, recipients: Iterable[str], node: Node) -> None:
+        """:meth:`deliver` the same ``node`` to each of ``recipients``, in order."""
+        self.server.deliver_each(recipients, node)

@@ -45,7 +45,7 @@ from simulator.server.clock import DEFAULT_EPOCH, IdSource, SecretSource, Server
 from simulator.server.faults import FaultSet, FaultStream
 from simulator.server.flows import default_router
 from simulator.server.http import HttpService
-from simulator.server.router import Router
+from simulator.server.router import Route, Router
 from simulator.server.session import Session, SessionState
 from simulator.server.state import Account, State
 from simulator.server.throttle import LoginThrottle, LoginThrottler
@@ -416,37 +416,67 @@ class Server:
 
     # ---------------------------------------------------------------- routing
 
-    async def dispatch(self, session: Session, node: Node) -> None:
-        for tap in self.taps:
-            tap("in", session.jid, node)
+    async def dispatch(self, session: Session, node: Node, *, pushed: bool = False) -> None:
+        """A stanza from ``session``'s peer: the taps see it, the faults may take it, and
+        :meth:`handle` routes it (spelled out here: one coroutine less per stanza).
+
+        ``pushed``: handed over in the sender's task (push mode, ``Session._take_pushes``),
+        not read by the session's reader: then a stopped session (killed, closed) takes
+        nothing more, as its cancelled reader would not have read it.
+        """
+        if pushed and session.stopped:
+            return
+        taps = self.taps
+        if taps:
+            for tap in taps:
+                tap("in", session.jid, node)
         if self.faults.active and await self.faults.ingress(session, node):
             return  # a fault took it (simulator.server.faults)
-        await self.handle(session, node)
-
-    async def handle(self, session: Session, node: Node) -> None:
-        """Route one stanza to its handler, past every fault (see "Fault isolation")."""
-        to = node.get("to")
-        if to is not None and not is_jid(to):
-            self._refuse_address(session, node, to)
-            return
-        route = self.router.lookup(node)
+        route = self._route(session, node)
         if route is None:
-            if node.tag == "iq" and node.get("type") in ("get", "set"):
-                self._error_reply(session, node, StanzaError(501, "feature-not-implemented"))
             return
         try:
             await route.handler(session.ctx, node)
-        except StanzaError as exc:
-            if node.tag == "iq":
-                self._error_reply(session, node, exc)
-        except Exception as exc:  # a bug in a handler: this stanza fails, nothing else
-            self.report_bug(f"{route.pattern} for {session!r}", node, exc)
-            if node.tag == "iq" and node.get("type") in ("get", "set"):
-                text = "internal-server-error"
-                self._error_reply(session, node, StanzaError(500, text))
+        except Exception as exc:
+            self._handler_failed(route, session, node, exc)
         # Whatever the handler changed is on disk before anything it queued is sent:
         # the session writers run only at the next checkpoint, after this returns.
-        self.persist()
+        if self.store is not None:  # persist(), without the call when in memory
+            self.persist()
+
+    async def handle(self, session: Session, node: Node) -> None:
+        """Route one stanza to its handler, past every fault (see "Fault isolation")."""
+        route = self._route(session, node)
+        if route is None:
+            return
+        try:
+            await route.handler(session.ctx, node)
+        except Exception as exc:
+            self._handler_failed(route, session, node, exc)
+        if self.store is not None:  # as in dispatch
+            self.persist()
+
+    def _route(self, session: Session, node: Node) -> Route | None:
+        """The route of a stanza, or None when nothing handles it: then it is answered
+        here, if it has to be (a ``to`` that is no JID, an iq nobody serves)."""
+        to = node.attrs.get("to")
+        if to is not None and not is_jid(to):
+            self._refuse_address(session, node, to)
+            return None
+        route = self.router.lookup(node)
+        if route is None and node.tag == "iq" and node.get("type") in ("get", "set"):
+            self._error_reply(session, node, StanzaError(501, "feature-not-implemented"))
+        return route
+
+    def _handler_failed(self, route: Route, session: Session, node: Node, exc: Exception) -> None:
+        """What a handler raised: a flow's refusal, or a bug that fails this stanza only."""
+        if isinstance(exc, StanzaError):
+            if node.tag == "iq":
+                self._error_reply(session, node, exc)
+            return
+        self.report_bug(f"{route.pattern} for {session!r}", node, exc)
+        if node.tag == "iq" and node.get("type") in ("get", "set"):
+            self._error_reply(session, node, StanzaError(500, "internal-server-error"))
 
     def persist(self) -> None:
         """Commit what changed to the state file, if there is one (see
@@ -493,13 +523,31 @@ class Server:
             return
         kind = _PENDING_KINDS.get(node.tag)
         assert kind is not None, f"only messages, receipts and notifications are kept: {node}"
-        key = (kind, node.get("id", ""), pending_peer(node))
+        key = (kind, node.attrs.get("id", ""), pending_peer(node))
         dropped = self.state.keep_pending(to, key, node, self.config.offline_limit)
         if dropped is not None:
             log.warning("offline queue of %s is full: forgot %s", to, dropped)
-        session = self.live(to)
-        if session is not None:
+        session = self.sessions.get(to)  # live(to), spelled out
+        if session is not None and session.state is SessionState.ACTIVE:
             session.push(node)
+
+    def deliver_each(self, recipients: Iterable[str], node: Node) -> None:
+        """:meth:`deliver` the same ``node`` to each recipient, in order (a group message,
+        a notification to several users): its mailbox key is made once for all."""
+        kind = _PENDING_KINDS.get(node.tag)
+        assert kind is not None, f"only messages, receipts and notifications are kept: {node}"
+        key = (kind, node.attrs.get("id", ""), pending_peer(node))
+        accounts, sessions = self.state.accounts, self.sessions
+        keep_pending, limit = self.state.keep_pending, self.config.offline_limit
+        for to in recipients:
+            if to not in accounts:
+                continue
+            dropped = keep_pending(to, key, node, limit)
+            if dropped is not None:
+                log.warning("offline queue of %s is full: forgot %s", to, dropped)
+            session = sessions.get(to)  # live(to), spelled out
+            if session is not None and session.state is SessionState.ACTIVE:
+                session.push(node)
 
     def send_live(self, to: str, node: Node) -> bool:
         session = self.live(to)

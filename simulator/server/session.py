@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Final, TypeVar, final
@@ -152,6 +153,10 @@ class Session:
         self.profile = Profile.MODERN
         self.resource = ""
         self._cancel = trio.CancelScope()
+        self.stopped = False
+        """The session's task was told to stop (:meth:`_stop`): nothing more it reads is
+        handled in push mode (:meth:`Server.dispatch` checks). Kept here rather than asked of the
+        cancel scope, which checks its deadline against the clock at every look."""
         self._outbox_limit = server.config.outbox_limit
         # Links that can send without blocking (the in-memory node link) are written to
         # directly: the outbound queue and its writer task exist only for byte streams,
@@ -217,7 +222,7 @@ class Session:
             self.close_reason = self.close_reason or f"read timeout: {exc}"
         except LinkClosed:
             self.close_reason = self.close_reason or "connection lost"
-        self._cancel.cancel()  # the writer has nothing left to say on a broken link
+        self._stop()  # the writer has nothing left to say on a broken link
         return None
 
     async def _login_in_time(self) -> Account | None:
@@ -306,14 +311,7 @@ class Session:
         consume = getattr(self.link, "consume", None)
         if consume is None or self.server.config.idle_timeout is not None:
             return
-        dispatch = self.server.dispatch
-        cancel = self._cancel
-
-        async def take(node: Node) -> None:
-            if not cancel.cancel_called:  # a killed session reads nothing more
-                await dispatch(self, node)
-
-        consume(take)
+        consume(functools.partial(self.server.dispatch, self, pushed=True))
 
     async def _receive(self) -> Event:
         """The next event; with ``idle_timeout``, a silent peer is pinged, then dropped."""
@@ -378,7 +376,7 @@ class Session:
             except LinkClosed:  # also when the reader found the peer's bytes broken
                 break
         await self.link.aclose()
-        self._cancel.cancel()
+        self._stop()
 
     # ---------------------------------------------------------------- outbound queue
 
@@ -403,6 +401,22 @@ class Session:
         asking the faults; a delayed or held stanza going on)."""
         if self.state is not SessionState.ACTIVE:
             return
+        out_tx = self._out_tx
+        if out_tx is None:  # a direct link: what it holds for the peer is the backlog
+            direct, link_backlog = self._direct, self._link_backlog
+            assert direct is not None
+            if not force and link_backlog is not None and link_backlog() >= self._outbox_limit:
+                self.kill("too slow: outbound queue full")
+                return
+            taps = self.server.taps
+            if taps:
+                for tap in taps:
+                    tap("out", self.jid, node)
+            try:
+                direct(node)
+            except LinkClosed:
+                self.kill("connection lost")
+            return
         if not force and self.backlog() >= self._outbox_limit:
             self.kill("too slow: outbound queue full")
             return
@@ -418,14 +432,7 @@ class Session:
                 self.server.report_bug(repr(self), node, exc)
                 self.kill(f"cannot send: {exc}")
             return
-        if self._out_tx is None:
-            assert self._direct is not None
-            try:
-                self._direct(node)
-            except LinkClosed:
-                self.kill("connection lost")
-            return
-        self._out_tx.send_nowait(node)
+        out_tx.send_nowait(node)
 
     def is_active(self) -> bool:
         return self.state is SessionState.ACTIVE
@@ -450,7 +457,7 @@ class Session:
             self.push(error, force=True)
         self.state = SessionState.CLOSING
         if self._out_tx is None:  # a direct link: the error is already on it
-            self._cancel.cancel()  # run() closes the link, after what it holds
+            self._stop()  # run() closes the link, after what it holds
         else:
             self._out_tx.send_nowait(None)
 
@@ -458,6 +465,11 @@ class Session:
         """Drop the connection now, without a goodbye."""
         self.close_reason = self.close_reason or reason
         self.state = SessionState.CLOSING
+        self._stop()
+
+    def _stop(self) -> None:
+        """End the session's task (its phases, its writer): the one way it is cancelled."""
+        self.stopped = True
         self._cancel.cancel()
 
     def replay_pending(self) -> int:

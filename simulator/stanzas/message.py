@@ -115,10 +115,13 @@ def incoming(
     """The message ``sent`` as a recipient gets it: ``from`` the sender (or the group,
     with the author as ``participant``), the server's ``t``, the author's push name as
     ``notify``; the payload byte for byte (or ``children``, e.g. without ``<broadcast>``)."""
+    get = sent.attrs.get
     attrs = {"from": sender}
     if participant is not None:
         attrs["participant"] = participant
-    attrs.update(type=sent.get("type", "text"), id=sent.get("id", ""), t=t)
+    attrs["type"] = get("type", "text")
+    attrs["id"] = get("id", "")
+    attrs["t"] = t
     attrs["notify"] = notify
     attrs["offline"] = "0"
     return Node("message", attrs, sent.children if children is None else children, sent.data)

@@ -9,7 +9,15 @@ from typing import final
 
 from simulator.wire.node import Node
 
-__all__ = ["Receipt", "build", "call_receipt", "delivery_for", "incoming", "recognize"]
+__all__ = [
+    "Receipt",
+    "build",
+    "call_receipt",
+    "confirmed_ids",
+    "delivery_for",
+    "incoming",
+    "recognize",
+]
 
 
 def build(
@@ -31,9 +39,12 @@ def build(
 def delivery_for(message: Node) -> Node:
     """The automatic delivery receipt for a received message: back to its ``from``, with
     its ``participant`` in a group."""
-    return build(
-        message.get("from", ""), message.get("id", ""), participant=message.get("participant")
-    )
+    get = message.attrs.get  # build() for one id, spelled out: one per message received
+    attrs = {"to": get("from", ""), "id": get("id", "")}
+    participant = get("participant")
+    if participant is not None:
+        attrs["participant"] = participant
+    return Node("receipt", attrs)
 
 
 def call_receipt(to: str, stanza_id: str, offer: Node) -> Node:
@@ -45,12 +56,14 @@ def incoming(sent: Node, *, sender: str, t: str, participant: str | None = None)
     """A receipt as the server forwards it to the author: ``from`` the confirming user (or
     the group, with the confirming user as ``participant``), the server's ``t``, the
     receipt's ``type`` and ``list``."""
+    get = sent.attrs.get
     if participant is not None:
-        attrs = {"from": sender, "participant": participant, "id": sent.get("id", ""), "t": t}
+        attrs = {"from": sender, "participant": participant, "id": get("id", ""), "t": t}
     else:
-        attrs = {"from": sender, "id": sent.get("id", ""), "t": t}
-    if sent.get("type"):
-        attrs["type"] = sent.get("type", "")
+        attrs = {"from": sender, "id": get("id", ""), "t": t}
+    rtype = get("type")
+    if rtype:
+        attrs["type"] = rtype
     attrs["offline"] = "0"
     return Node("receipt", attrs, sent.children)
 
@@ -68,17 +81,29 @@ class Receipt:
     participant: str | None
 
 
+def confirmed_ids(node: Node) -> list[str]:
+    """Every message id the receipt ``node`` confirms: ``id``, then each ``list/item@id``;
+    empty ids left out."""
+    first = node.attrs.get("id", "")
+    found = [first] if first else []
+    if node.children:  # most receipts confirm one message and have none
+        listing = node.child("list")
+        if listing is not None:
+            for item in listing.children:
+                if item.tag == "item":
+                    item_id = item.attrs.get("id", "")
+                    if item_id:
+                        found.append(item_id)
+    return found
+
+
 def recognize(node: Node) -> Receipt | None:
     """The receipt ``node`` is, or ``None``."""
-    get = node.attrs.get  # hot: one bound method for every attribute read
     if node.tag != "receipt":
         return None
-    ids = [get("id", "")]
-    listing = node.child("list")
-    if listing is not None:
-        ids.extend(item.get("id", "") for item in listing.children_named("item"))
+    get = node.attrs.get  # hot: one bound method for every attribute read
     return Receipt(
-        ids=tuple(i for i in ids if i),
+        ids=tuple(confirmed_ids(node)),
         type=get("type"),
         to=get("to"),
         sender=get("from"),

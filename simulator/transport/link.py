@@ -54,7 +54,8 @@ import trio
 from simulator.errors import LocalProtocolError
 from simulator.transport import sockets
 from simulator.wire.events import ConnectionClosed, Event, NodeReceived
-from simulator.wire.handshake import State, is_stanza
+from simulator.wire.handshake import NOT_STANZA_TAGS as _NOT_STANZA_TAGS
+from simulator.wire.handshake import State
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
@@ -477,8 +478,10 @@ class StreamLink(_LinkBase):
         await self._stream.aclose()
 
 
-Consumer: TypeAlias = "Callable[[Node], Coroutine[Any, Any, None]]"
-"""What a node link's owner hands stanzas to in push mode (:meth:`NodeLink.consume`)."""
+Consumer: TypeAlias = "Callable[[Node], Coroutine[Any, Any, None] | None]"
+"""What a node link's owner hands stanzas to in push mode (:meth:`NodeLink.consume`): a
+coroutine function, or a plain function when handling a stanza never waits (no
+coroutine to make and run per stanza)."""
 
 
 @final
@@ -547,7 +550,14 @@ class Relay:
         try:
             while queue:
                 sender, node = queue.popleft()
-                await sender._hand_over(node)
+                consumer = sender._hand_over(node)
+                if consumer is not None:
+                    try:
+                        pending = consumer(node)
+                        if pending is not None:  # an async consumer
+                            await pending
+                    except Exception as exc:  # the peer's handler failed: its owner hears
+                        sender._peer_failed(exc)
         finally:
             self._running = False
 
@@ -604,7 +614,8 @@ class NodeLink(_LinkBase):
         sent instead of returning them from :meth:`receive` (see the class docstring).
 
         ``handler`` runs in the sender's task and must not block; an exception it raises
-        ends push mode and is raised by the pending :meth:`receive`.
+        ends push mode and is raised by the pending :meth:`receive`. It may be a plain
+        function (what it returns is awaited only if it is not None).
         """
         self._consumer = handler
 
@@ -695,7 +706,7 @@ class NodeLink(_LinkBase):
         await trio.lowlevel.checkpoint_if_cancelled()
         if self._queue_for_peer(item):
             relay = self._relay
-            if not relay.running:
+            if not relay._running:
                 await relay.run()
         else:
             await trio.lowlevel.cancel_shielded_checkpoint()
@@ -703,7 +714,8 @@ class NodeLink(_LinkBase):
     def backlog(self) -> int:
         """Nodes sent and not yet taken by the peer: what the session's outbound limit
         counts on this link, which has no writer queue of its own."""
-        return max(0, self._in_relay + self._in_channel)
+        held = self._in_relay + self._in_channel
+        return held if held > 0 else 0
 
     def send_nowait(self, item: Node | SendEvent) -> None:
         """Send without blocking (the channels are unbounded): lets the server skip its
@@ -724,7 +736,7 @@ class NodeLink(_LinkBase):
         conn = self._node_conn
         if type(item) is Node and conn.passes_through(item):
             if other is not None and (other._live or self._in_relay):
-                self._relay.post(self, item)
+                self._relay._queue.append((self, item))  # post(), without the call
                 self._in_relay += 1
                 return True
             self._to_channel(item)
@@ -751,27 +763,30 @@ class NodeLink(_LinkBase):
             raise LinkClosed("peer went away") from exc
         self._in_channel += 1
 
-    async def _hand_over(self, node: Node) -> None:
-        """The relay's turn for ``node``, sent on this end: to the peer's consumer if it
-        is in push mode and ``node`` a stanza, else into the channel (or nowhere, if the
-        peer is gone)."""
+    def _hand_over(self, node: Node) -> Consumer | None:
+        """The relay's turn for ``node``, sent on this end: the peer's consumer, for the
+        relay to run with it, if the peer is in push mode and ``node`` a stanza; else
+        into the channel here (or nowhere, if the peer is gone), and None. A plain call,
+        not a coroutine: the relay awaits the consumer itself, one frame less per hop."""
         self._in_relay -= 1
         other = self._other
         assert other is not None, "only paired links queue in a relay"
         consumer = other._consumer
-        if other._live and consumer is not None and is_stanza(node):
-            try:
-                await consumer(node)
-            except Exception as exc:  # the peer's handler failed: its owner hears of it
-                other._fail(exc)
-            return
+        if other._live and consumer is not None and node.tag not in _NOT_STANZA_TAGS:
+            return consumer
         if other._shut or other._failure is not None:
-            return  # lost with the peer, as if it had been in the channel
+            return None  # lost with the peer, as if it had been in the channel
         try:
             self._tx.send_nowait(node)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
-            return
+            return None
         self._in_channel += 1
+        return None
+
+    def _peer_failed(self, exc: Exception) -> None:
+        """The peer's consumer raised for a stanza this end sent: its owner hears of it."""
+        assert self._other is not None
+        self._other._fail(exc)
 
     async def aclose(self) -> None:
         if self._in_relay and not self._relay.running:

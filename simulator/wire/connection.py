@@ -46,6 +46,7 @@ from simulator.wire.crypto import MAC_SIZE
 from simulator.wire.events import Event, Login, NodeReceived, Role, SendEvent
 from simulator.wire.framing import HEADER_SIZE, MAX_PAYLOAD, FrameBuffer, frame_header
 from simulator.wire.handshake import (
+    NOT_STANZA_TAGS,
     Handshake,
     State,
     SwitchKeys,
@@ -439,6 +440,7 @@ class NodeConnection(_ConnectionBase):
     def __init__(self, role: Role, *, dialect: Dialect) -> None:
         super().__init__(role, dialect)
         self._inbox: list[Node] = []
+        self._machine = self._hs.machine  # its state is read for every stanza
 
     def receive_node(self, node: Node) -> None:
         """One node from the peer."""
@@ -469,8 +471,8 @@ class NodeConnection(_ConnectionBase):
         """
         # streaming, spelled out: this runs for every stanza on an in-process link.
         return (
-            is_stanza(node)
-            and self._hs.state is State.ESTABLISHED
+            node.tag not in NOT_STANZA_TAGS  # is_stanza(node)
+            and self._machine.state is State.ESTABLISHED
             and not self._events
             and not self._inbox
         )

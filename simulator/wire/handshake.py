@@ -246,12 +246,13 @@ _TAG_KINDS: Final[Mapping[str, Kind]] = {
 }
 
 
-_NOT_STANZA_TAGS: Final = frozenset((*_TAG_KINDS, "auth"))
+NOT_STANZA_TAGS: Final = frozenset((*_TAG_KINDS, "auth"))
+"""The tags of the login and stream nodes: every other node is a stanza (:func:`is_stanza`)."""
 
 
 def is_stanza(node: Node) -> bool:
     """Whether ``kind_of(node) is Kind.STANZA``, without building the kind."""
-    return node.tag not in _NOT_STANZA_TAGS
+    return node.tag not in NOT_STANZA_TAGS
 
 
 def kind_of(node: Node) -> Kind:
@@ -412,6 +413,12 @@ class Handshake:
     @property
     def state(self) -> State:
         return self._machine.state
+
+    @property
+    def machine(self) -> LoginMachine:
+        """The login state machine: a reader of :attr:`state` for every stanza may keep
+        it and read its ``state`` attribute, one property call less."""
+        return self._machine
 
     @property
     def peer_may_send(self) -> bool:

@@ -27,17 +27,45 @@ from __future__ import annotations
 
 import re
 import sys
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Final, final, overload
+from typing import TYPE_CHECKING, Final, NoReturn, final, overload
 
 from simulator.errors import LocalProtocolError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
 
-__all__ = ["Node"]
+__all__ = ["Attrs", "Node"]
 
-_EMPTY_ATTRS: Final[Mapping[str, str]] = MappingProxyType({})
+
+@final
+class Attrs(dict[str, str]):
+    """A node's attributes: a ``dict`` that refuses every change.
+
+    What ``Node.attrs`` holds. A read-only dict rather than a ``MappingProxyType`` over
+    one: reading an attribute is the commonest thing the whole service does (every
+    handler, every client parser, for every stanza), and a proxy's ``get`` goes through
+    a method call on the dict behind it, twice the cost of the dict's own.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("a node's attributes cannot change; use Node.with_attrs()")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __repr__(self) -> str:
+        return f"Attrs({dict.__repr__(self)})"
+
+    def __reduce__(self) -> tuple[type[dict[str, str]], tuple[dict[str, str]]]:
+        return dict, (dict(self),)  # copies and pickles are plain dicts, which may change
+
+    def copy(self) -> dict[str, str]:
+        return dict(self)
+
+
+_EMPTY_ATTRS: Final = Attrs()
 
 
 @final
@@ -61,7 +89,7 @@ class Node:
     attrs: Mapping[str, str]
     children: tuple[Node, ...]
     data: bytes | None
-    _hash: int | None
+    _hash: int
 
     def __init__(
         self,
@@ -77,10 +105,15 @@ class Node:
         # The slots' own setters: the immutability guard (__setattr__) is for everybody
         # else, and this runs for every stanza.
         _SET_TAG(self, tag)
-        _SET_ATTRS(self, MappingProxyType(dict(attrs)) if attrs else _EMPTY_ATTRS)
+        # Attrs cannot change: another node's (replace, a copy with new children) is shared.
+        if not attrs:
+            attrs = _EMPTY_ATTRS
+        elif type(attrs) is not Attrs:
+            attrs = Attrs(attrs)
+        _SET_ATTRS(self, attrs)
         _SET_CHILDREN(self, children if type(children) is tuple else tuple(children))
         _SET_DATA(self, data)
-        _SET_HASH(self, None)
+        # ``_hash`` stays unset until the first hash (see __hash__): one store less here.
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Node is immutable; use Node.replace()")
@@ -168,11 +201,12 @@ class Node:
         )
 
     def __hash__(self) -> int:
-        h: int | None = self._hash
-        if h is None:
+        try:
+            return self._hash
+        except AttributeError:  # the first hash of this node
             h = hash((self.tag, frozenset(self.attrs.items()), self.children, self.data))
             _SET_HASH(self, h)
-        return h
+            return h
 
     def __repr__(self) -> str:
         return f"Node.parse({self.to_text()!r})"

@@ -44,6 +44,26 @@ async def test_a_send_returns_with_everything_it_caused_done(server: Server) -> 
         assert isinstance(bob.link, NodeLink) and bob.link._live
 
 
+async def test_a_stanza_pushed_after_the_server_killed_the_session_is_not_handled(
+    server: Server,
+) -> None:
+    """Killed (here by a restart without goodbye), a session whose task has not yet
+    stopped takes nothing more: alice's message, pushed in her task right after, is
+    neither acked nor delivered, as if her cancelled reader had never read it."""
+    async with (
+        open_client(server, ALICE, PASSWORD) as alice,
+        open_client(server, BOB, PASSWORD) as bob,
+    ):
+        await trio.testing.wait_all_tasks_blocked()
+        alice.events_nowait()
+        bob.events_nowait()
+        assert server.restart() == 2  # both sessions killed; their tasks run later
+        await alice.send_text(BOB_JID, "after the kill")  # no schedule point before it
+        assert alice.events_nowait() == []  # no ack
+        assert bob.events_nowait() == []
+        assert list(server.state.mailbox(BOB_JID)) == []  # not kept for later either
+
+
 async def test_what_the_server_sends_on_its_own_reaches_a_pushed_client(server: Server) -> None:
     """A push from outside any send (a server ping from the test) is run by the relay's
     own task: the client answers it as before."""

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from hypothesis import given
 
@@ -36,6 +40,32 @@ def test_Node_is_immutable() -> None:
         node.tag = "b"
     with pytest.raises(TypeError):
         node.attrs["k"] = "w"  # type: ignore[index]
+
+
+def test_Node_attrs_refuse_every_change_and_copy_as_plain_dicts() -> None:
+    given = {"k": "v"}
+    node = Node("a", given)
+    given["k"] = "changed"  # the node keeps its own copy
+    attrs: Any = node.attrs
+    changes: tuple[Callable[[], object], ...] = (
+        lambda: attrs.__delitem__("k"),
+        lambda: attrs.pop("k"),
+        lambda: attrs.popitem(),
+        lambda: attrs.setdefault("n", "1"),
+        lambda: attrs.update(n="1"),
+        lambda: attrs.clear(),
+        lambda: attrs.__ior__({"n": "1"}),
+    )
+    for change in changes:
+        with pytest.raises(TypeError, match="cannot change"):
+            change()
+    assert node.attrs == {"k": "v"} and node.get("k") == "v"
+    for copied in (attrs.copy(), copy.copy(node.attrs), copy.deepcopy(node.attrs)):
+        assert type(copied) is dict and copied == {"k": "v"}
+        copied["k"] = "w"  # a copy may change; the node does not
+    assert node.attrs == {"k": "v"}
+    # A copy of a node with other children shares the attributes (nothing can change them).
+    assert node.replace(children=[Node("b")]).attrs is node.attrs
 
 
 def test_Node_accessors() -> None:

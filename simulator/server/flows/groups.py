@@ -356,12 +356,15 @@ def fan_out(ctx: HandlerContext, node: Node, t: str) -> None:
     copy = stanzas.message.incoming(
         node, sender=gjid, t=t, notify=ctx.account.push_name, participant=ctx.jid
     )
-    per_member = node.child("participants") is not None  # end-to-end encrypted (§3.12)
-    for member in members:
-        if member != ctx.jid and not ctx.state.blocks(member, ctx.jid):
-            own = _own_copy(copy, member) if per_member else copy
-            if own is not None:
-                ctx.deliver(member, own)
+    author = ctx.jid
+    recipients = [m for m in members if m != author and not ctx.state.blocks(m, author)]
+    if node.child("participants") is None:
+        ctx.deliver_each(recipients, copy)  # one copy for all: nothing in it is per member
+        return
+    for member in recipients:  # end-to-end encrypted (§3.12): each gets its own entry
+        own = _own_copy(copy, member)
+        if own is not None:
+            ctx.deliver(member, own)
 
 
 def _own_copy(copy: Node, member: str) -> Node | None:

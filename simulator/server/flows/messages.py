@@ -29,9 +29,10 @@ def register(router: Router) -> None:
 
 async def handle_message(ctx: HandlerContext, node: Node) -> None:
     """Ack the sender with the server time, then deliver a copy to the recipient."""
-    to = node.get("to")
-    msg_id = node.get("id")
-    if not to or not msg_id or node.get("type") not in MESSAGE_TYPES:
+    get = node.attrs.get  # hot: one bound method for every attribute read
+    to = get("to")
+    msg_id = get("id")
+    if not to or not msg_id or get("type") not in MESSAGE_TYPES:
         # §3.10 step 1: the real server answered malformed messages with this and closed.
         ctx.session.close(stream_error("xml-not-well-formed"), "malformed message")
         return

@@ -35,24 +35,21 @@ def register(router: Router) -> None:
 
 def receipt_ids(node: Node) -> list[str]:
     """Every message id a receipt refers to: ``id`` and each ``list/item@id`` (§3.11)."""
-    seen = stanzas.receipt.recognize(node)
-    return list(seen.ids) if seen is not None else []
+    return stanzas.receipt.confirmed_ids(node)
 
 
 async def handle_receipt(ctx: HandlerContext, node: Node) -> None:
     """Ack a client's receipt, clear what it confirms, forward it to the author."""
-    to = node.get("to", "")
-    rtype = node.get("type")
-    participant = node.get("participant")
+    get = node.attrs.get  # hot: one bound method for every attribute read
+    to = get("to", "")
     ctx.reply(stanzas.ack.receipt_ack(node))
-    if rtype == "retry":
-        pass  # a decryption failure confirms nothing; the author will send again
-    else:
-        for msg_id in receipt_ids(node):
-            ctx.state.acknowledge(ctx.jid, "message", msg_id, peer=to)
-    if node.child("offer") is not None:
+    if get("type") != "retry":  # a retry confirms nothing; the author will send again
+        jid = ctx.jid
+        for msg_id in stanzas.receipt.confirmed_ids(node):
+            ctx.state.acknowledge(jid, "message", msg_id, peer=to)
+    if node.children and node.child("offer") is not None:
         return  # a call offer receipt (§3.18): acked, never forwarded
-    forward(ctx, node, to, participant)
+    forward(ctx, node, to, get("participant"))
 
 
 def forward(ctx: HandlerContext, node: Node, to: str, participant: str | None) -> None:
@@ -100,7 +97,8 @@ def _group_author(
 
 async def handle_ack(ctx: HandlerContext, node: Node) -> None:
     """A client acknowledges a receipt, notification or message: stop re-delivering it."""
-    kind = _ACK_CLASSES.get(node.get("class", ""))
+    get = node.attrs.get
+    kind = _ACK_CLASSES.get(get("class", ""))
     if kind is None:
         return  # class="call" and unknown classes confirm nothing we keep
-    ctx.state.acknowledge(ctx.jid, kind, node.get("id", ""), peer=node.get("to"))
+    ctx.state.acknowledge(ctx.jid, kind, get("id", ""), peer=get("to"))
