@@ -19,7 +19,8 @@ trips per CPU second), ``echo-node`` / ``echo-node-pipe`` (in-process echo, sequ
 ``sessions-node`` /
 ``sessions-tcp`` (KiB per idle session over 3,000 sessions; the TCP one also gives the
 login rates of the first and the last tenth), ``sessions-tcp-cpu`` (the same, the login
-rates per CPU second).
+rates per CPU second), ``sessions-server`` (KiB per idle session of the server
+process alone, the clients in another process, and the login rates, wall time).
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ PROBES = {
     "sessions-node": _SESSIONS.format(transport="node", clock=""),
     "sessions-tcp": _SESSIONS.format(transport="tcp", clock=""),
     "sessions-tcp-cpu": _SESSIONS.format(transport="tcp", clock=_CPU_CLOCK),
+    "sessions-server": (
+        "import sys; sys.path.insert(0, 'bench'); import probes_sessions as p; "
+        "print(json.dumps(p.server_end_sessions('simulator', 3000)))"
+    ),
 }
 
 
