@@ -33,7 +33,6 @@ Nothing from a dead peer escapes as anything but :class:`LinkClosed`:
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeAlias, final
@@ -363,6 +362,111 @@ class Relay:
 
 
 @final
+class _Pipe:
+    """One direction of a node link pair: an unbounded queue of nodes with one reader.
+
+    What ``trio.open_memory_channel(math.inf)`` gave here, with the same exceptions
+    (``WouldBlock``, ``EndOfChannel`` once the sender closed and the queue is drained,
+    ``ClosedResourceError`` on a closed end, ``BrokenResourceError`` sending to a closed
+    reader) and the same schedule points, for a few slots instead of two channel ends,
+    their shared state, a deque and two dicts of waiters (about 3.5 KiB per link pair,
+    and most of an idle in-process session). The deque exists only while nodes wait.
+    A link end has one reader task; a second one at the same time is a bug
+    (``BusyResourceError``).
+    """
+
+    __slots__ = ("_items", "_reader", "receiver_closed", "sender_closed")
+
+    def __init__(self) -> None:
+        self._items: deque[Node] | None = None
+        self._reader: trio.lowlevel.Task | None = None
+        self.sender_closed = False
+        self.receiver_closed = False
+
+    def send_nowait(self, node: Node) -> None:
+        if self.sender_closed:
+            raise trio.ClosedResourceError("this end was closed")
+        if self.receiver_closed:
+            raise trio.BrokenResourceError("the reader went away")
+        items = self._items
+        if items is None:
+            items = self._items = deque()
+        items.append(node)
+        self._wake()
+
+    def take(self) -> Node | None:
+        """The next node, None if none waits (``receive_nowait`` without the exception)."""
+        if self.receiver_closed:
+            raise trio.ClosedResourceError("this end was closed")
+        items = self._items
+        if items:
+            node = items.popleft()
+            if not items:
+                self._items = None
+            return node
+        if self.sender_closed:
+            raise trio.EndOfChannel
+        return None
+
+    def receive_nowait(self) -> Node:
+        node = self.take()
+        if node is None:
+            raise trio.WouldBlock
+        return node
+
+    async def receive(self) -> Node | None:
+        """The next node, waiting for one; None if :meth:`interrupt` ended the wait."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        node = self.take()
+        if node is not None:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return node
+        if self._reader is not None:
+            raise trio.BusyResourceError("another task is receiving on this link")
+        self._reader = trio.lowlevel.current_task()
+
+        def abort(_: object) -> trio.lowlevel.Abort:
+            self._reader = None
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
+        items = self._items  # what woke us: a node (ours even if we closed since), or a close
+        if items:
+            node = items.popleft()
+            if not items:
+                self._items = None
+            return node
+        if self.receiver_closed:
+            raise trio.ClosedResourceError("this end was closed")
+        if self.sender_closed:
+            raise trio.EndOfChannel
+        return None  # interrupted
+
+    def interrupt(self) -> None:
+        """End the reader's wait (its :meth:`receive` returns None), if it waits."""
+        self._wake()
+
+    def _wake(self) -> None:
+        reader = self._reader
+        if reader is not None:
+            self._reader = None
+            trio.lowlevel.reschedule(reader)
+
+    async def aclose_sending(self) -> None:
+        """The sender closes (its reader gets ``EndOfChannel`` after what waits)."""
+        self.sender_closed = True
+        self._wake()
+        await trio.lowlevel.checkpoint()
+
+    async def aclose_receiving(self) -> None:
+        """The reader closes: what waits is dropped, and sending fails from then on."""
+        self.receiver_closed = True
+        self._items = None
+        self._wake()
+        await trio.lowlevel.checkpoint()
+
+
+@final
 class NodeLink(_LinkBase):
     """A :class:`Link` over memory channels of nodes: the fast in-process path.
 
@@ -380,8 +484,8 @@ class NodeLink(_LinkBase):
     def __init__(
         self,
         conn: NodeConnection,
-        send_channel: trio.MemorySendChannel[Node],
-        receive_channel: trio.MemoryReceiveChannel[Node],
+        send_channel: _Pipe,
+        receive_channel: _Pipe,
         *,
         peer: str = "memory",
         relay: Relay | None = None,
@@ -396,7 +500,6 @@ class NodeLink(_LinkBase):
         self._consumer: Consumer | None = None
         self._live = False
         """Push mode is on: the peer hands stanzas to ``_consumer`` (the channel is empty)."""
-        self._live_scope: trio.CancelScope | None = None
         self._failure: Exception | None = None
         self._in_relay = 0
         """Nodes this end sent that wait in the relay."""
@@ -446,9 +549,10 @@ class NodeLink(_LinkBase):
             if self._consumer is None:
                 node = await rx.receive()
             else:
-                try:
-                    node = rx.receive_nowait()
-                except trio.WouldBlock:
+                # Not receive_nowait: a WouldBlock caught here would stay alive (with its
+                # traceback) for as long as the wait below, per idle session.
+                node = rx.take()
+                if node is None:
                     node = await self._wait_live()
         except (trio.EndOfChannel, trio.ClosedResourceError, trio.BrokenResourceError):
             return None
@@ -460,16 +564,13 @@ class NodeLink(_LinkBase):
         return node
 
     async def _wait_live(self) -> Node | None:
-        """Wait for the channel in push mode; None if :meth:`_fail` ended the wait."""
+        """Wait for the channel in push mode; None if :meth:`_fail` ended the wait (it
+        interrupts the pipe: no cancel scope to hold per waiting link)."""
         self._live = True
         try:
-            with trio.CancelScope() as scope:
-                self._live_scope = scope
-                return await self._rx.receive()
+            return await self._rx.receive()
         finally:
             self._live = False
-            self._live_scope = None
-        return None
 
     def _raise_failure(self) -> NoReturn:
         """Raise what the consumer raised; the link is closed from then on."""
@@ -483,9 +584,9 @@ class NodeLink(_LinkBase):
         """The consumer raised: push mode ends, and the receive in progress raises it."""
         if self._failure is None:
             self._failure = exc
-        self._live = False
-        if self._live_scope is not None:
-            self._live_scope.cancel()
+        if self._live:
+            self._live = False
+            self._rx.interrupt()
 
     async def _feed(self) -> None:
         try:
@@ -494,6 +595,8 @@ class NodeLink(_LinkBase):
             self._eof = True
             self._node_conn.receive_eof()
         else:
+            if node is None:  # pragma: no cover - only a live wait is interrupted
+                return
             if self._other is not None:
                 self._other._in_channel -= 1
             self._node_conn.receive_node(node)
@@ -592,8 +695,8 @@ class NodeLink(_LinkBase):
         self._closed = True
         self._shut = True
         self._live = False
-        await self._tx.aclose()
-        await self._rx.aclose()
+        await self._tx.aclose_sending()
+        await self._rx.aclose_receiving()
 
 
 def node_link_pair(
@@ -607,10 +710,9 @@ def node_link_pair(
     pair of its own if None).
     """
     relay = relay or Relay()
-    c2s_tx, c2s_rx = trio.open_memory_channel["Node"](math.inf)
-    s2c_tx, s2c_rx = trio.open_memory_channel["Node"](math.inf)
-    client_end = NodeLink(client, c2s_tx, s2c_rx, peer="server", relay=relay)
-    server_end = NodeLink(server, s2c_tx, c2s_rx, peer="memory-client", relay=relay)
+    c2s, s2c = _Pipe(), _Pipe()
+    client_end = NodeLink(client, c2s, s2c, peer="server", relay=relay)
+    server_end = NodeLink(server, s2c, c2s, peer="memory-client", relay=relay)
     client_end._other = server_end
     server_end._other = client_end
     return client_end, server_end
