@@ -71,6 +71,11 @@ class ClientState(enum.Enum):
     """The connection is gone; sending raises :class:`~simulator.errors.ConnectionClosed`."""
 
 
+_Queue = list[tuple[int, ev.Event]] | deque[tuple[int, ev.Event]]
+_SHORT_QUEUE = 16
+"""Events of one class an inbox keeps in a list; from there on, a deque."""
+
+
 class _Inbox:
     """Unconsumed events: arrival order overall, and one queue per event class.
 
@@ -82,7 +87,7 @@ class _Inbox:
     __slots__ = ("_by_type", "_seq")
 
     def __init__(self) -> None:
-        self._by_type: dict[type[ev.Event], deque[tuple[int, ev.Event]]] = {}
+        self._by_type: dict[type[ev.Event], _Queue] = {}
         self._seq = 0
 
     def __len__(self) -> int:
@@ -92,12 +97,16 @@ class _Inbox:
         self._seq += 1
         queue = self._by_type.get(type(event))
         if queue is None:
-            queue = self._by_type[type(event)] = deque()
+            # A list while short: an empty deque costs over 600 bytes, and most queues
+            # of an idle client hold one event or two (the offline count, a presence).
+            queue = self._by_type[type(event)] = []
+        elif len(queue) == _SHORT_QUEUE and type(queue) is list:
+            queue = self._by_type[type(event)] = deque(queue)  # long: cheap at the front
         queue.append((self._seq, event))
 
     def take(self, cls: type[E], predicate: Callable[[E], bool] | None = None) -> E | None:
         """Remove and return the oldest event of class ``cls`` that matches."""
-        best: tuple[int, deque[tuple[int, ev.Event]], int] | None = None
+        best: tuple[int, _Queue, int] | None = None
         for kind, queue in self._by_type.items():
             if not queue or not issubclass(kind, cls):
                 continue
