@@ -191,7 +191,12 @@ class ClientCore:
         self._pending_iqs: dict[str, tuple[trio.Event, list[Node]]] = {}
         self._ids = 0
         self._id_prefix = "0"
-        self._closed = trio.Event()
+        self._closed = False
+        """The connection is gone and the client has taken note (``_lost`` or ``aclose``)."""
+        self._closed_event: trio.Event | None = None
+        """Set with ``_closed``; made only when somebody waits for the end."""
+        self._nursery: trio.Nursery | None = None
+        """Where the reader starts (on an in-process node link, only once needed)."""
         self._ending = False
         # Is the application keeping up? (see waiting_events)
         self._idle_tasks = 0
@@ -272,14 +277,42 @@ class ClientCore:
                 pass
         self.state = ClientState.CLOSED
         self.close_reason = self.close_reason or "closed by the application"
-        self._closed.set()
+        self._set_closed()
         await self.link.aclose()
 
     async def wait_closed(self) -> None:
         """Wait until the connection is gone (for example after a ``stream:error``)."""
-        await self._idle(self._closed)
+        if self._closed:
+            self._asked()
+            await trio.lowlevel.checkpoint()
+            return
+        if self._closed_event is None:
+            self._closed_event = trio.Event()
+        await self._idle(self._closed_event)
+
+    def _set_closed(self) -> None:
+        self._closed = True
+        if self._closed_event is not None:
+            self._closed_event.set()
 
     # ---------------------------------------------------------------- reading
+
+    async def _start_reading(self, nursery: trio.Nursery) -> None:
+        """Start :meth:`_reader` in ``nursery``; on an in-process node link, only once
+        something needs it (``NodeLink.consume_idle``): stanzas are pushed to
+        :meth:`_handle` by their sender, so an idle client holds no task of its own."""
+        consume_idle = getattr(self.link, "consume_idle", None)
+        if consume_idle is None:
+            nursery.start_soon(self._reader)
+            return
+        self._nursery = nursery
+        await consume_idle(self._handle, self._wake_reader)
+
+    def _wake_reader(self) -> None:
+        """The link needs a reader now (a bound method: lighter than a closure)."""
+        if self._nursery is not None:
+            with contextlib.suppress(RuntimeError):  # the block is over: nothing to read
+                self._nursery.start_soon(self._reader)
 
     async def _reader(self) -> None:
         consume = getattr(self.link, "consume", None)
@@ -304,7 +337,7 @@ class ClientCore:
         for event, _slot in self._pending_iqs.values():
             event.set()
         self._emit(ev.Disconnected(node=Node("disconnected"), reason=self.close_reason))
-        self._closed.set()
+        self._set_closed()
 
     async def _handle(self, node: Node) -> None:
         if node.tag == "iq":
@@ -476,7 +509,7 @@ class ClientCore:
             event = self._inbox.take(event_type, predicate)
             if event is not None:
                 return event
-            if self.state is ClientState.CLOSED and self._closed.is_set():
+            if self.state is ClientState.CLOSED and self._closed:
                 raise ConnectionClosed(self.close_reason or "connection closed")
             await self._idle(self._arrival())
 

@@ -272,8 +272,10 @@ class Session:
 
     async def _reader(self) -> bool:
         dispatch = self.server.dispatch
+        # Without idle_timeout, the link's own receive: one frame less held per session.
+        receive = self.link.receive if self.server.config.idle_timeout is None else self._receive
         while True:
-            event = await self._receive()
+            event = await receive()
             if isinstance(event, NodeReceived):
                 await dispatch(self, event.node)
             elif isinstance(event, StreamEnded):
@@ -293,14 +295,12 @@ class Session:
         consume = getattr(self.link, "consume", None)
         if consume is None or self.server.config.idle_timeout is not None:
             return
-        dispatch = self.server.dispatch
-        cancel = self._cancel
+        consume(self._take)
 
-        async def take(node: Node) -> None:
-            if not cancel.cancel_called:  # a killed session reads nothing more
-                await dispatch(self, node)
-
-        consume(take)
+    async def _take(self, node: Node) -> None:
+        """A stanza pushed by the peer (a method: lighter than a closure per session)."""
+        if not self._cancel.cancel_called:  # a killed session reads nothing more
+            await self.server.dispatch(self, node)
 
     async def _receive(self) -> Event:
         """The next event; with ``idle_timeout``, a silent peer is pinged, then dropped."""

@@ -375,11 +375,14 @@ class _Pipe:
     (``BusyResourceError``).
     """
 
-    __slots__ = ("_items", "_reader", "receiver_closed", "sender_closed")
+    __slots__ = ("_items", "_reader", "on_wake", "receiver_closed", "sender_closed")
 
     def __init__(self) -> None:
         self._items: deque[Node] | None = None
         self._reader: trio.lowlevel.Task | None = None
+        self.on_wake: Callable[[], None] | None = None
+        """Called (once) instead of waking a reader when none waits: a node came, the
+        sender closed, or :meth:`interrupt` (see :meth:`NodeLink.consume_idle`)."""
         self.sender_closed = False
         self.receiver_closed = False
 
@@ -393,6 +396,11 @@ class _Pipe:
             items = self._items = deque()
         items.append(node)
         self._wake()
+
+    def peek(self) -> Node | None:
+        """The next node without taking it (None if none waits)."""
+        items = self._items
+        return items[0] if items else None
 
     def take(self) -> Node | None:
         """The next node, None if none waits (``receive_nowait`` without the exception)."""
@@ -424,12 +432,7 @@ class _Pipe:
         if self._reader is not None:
             raise trio.BusyResourceError("another task is receiving on this link")
         self._reader = trio.lowlevel.current_task()
-
-        def abort(_: object) -> trio.lowlevel.Abort:
-            self._reader = None
-            return trio.lowlevel.Abort.SUCCEEDED
-
-        await trio.lowlevel.wait_task_rescheduled(abort)
+        await trio.lowlevel.wait_task_rescheduled(self._abort)
         items = self._items  # what woke us: a node (ours even if we closed since), or a close
         if items:
             node = items.popleft()
@@ -446,11 +449,18 @@ class _Pipe:
         """End the reader's wait (its :meth:`receive` returns None), if it waits."""
         self._wake()
 
+    def _abort(self, _: object) -> trio.lowlevel.Abort:
+        self._reader = None
+        return trio.lowlevel.Abort.SUCCEEDED
+
     def _wake(self) -> None:
         reader = self._reader
         if reader is not None:
             self._reader = None
             trio.lowlevel.reschedule(reader)
+        elif self.on_wake is not None:
+            on_wake, self.on_wake = self.on_wake, None
+            on_wake()
 
     async def aclose_sending(self) -> None:
         """The sender closes (its reader gets ``EndOfChannel`` after what waits)."""
@@ -500,6 +510,8 @@ class NodeLink(_LinkBase):
         self._consumer: Consumer | None = None
         self._live = False
         """Push mode is on: the peer hands stanzas to ``_consumer`` (the channel is empty)."""
+        self._idle_wake: Callable[[], None] | None = None
+        """The owner's ``wake`` while live with no reader (:meth:`consume_idle`)."""
         self._failure: Exception | None = None
         self._in_relay = 0
         """Nodes this end sent that wait in the relay."""
@@ -520,6 +532,52 @@ class NodeLink(_LinkBase):
         ends push mode and is raised by the pending :meth:`receive`.
         """
         self._consumer = handler
+
+    async def consume_idle(self, handler: Consumer, wake: Callable[[], None]) -> None:
+        """Push mode with no task waiting in :meth:`receive`: what an idle in-process
+        client uses, so that it holds no task of its own (a waiting reader is a task, its
+        frames and its wait: about 3 KiB per session).
+
+        What already waits in the channel is handed to ``handler`` here, in the caller's
+        task (stanzas only); then the link is live, and the peer's stanzas go to
+        ``handler`` as with :meth:`consume`. Whatever needs a reader (a node that is not a
+        stanza, the stream's end, the peer gone, or ``handler`` raising in the sender's
+        task) calls ``wake()`` once instead, in order behind what came before it; the
+        owner starts a task then that reads with :meth:`receive`, as in plain push mode
+        (which is what it is from then on). ``wake`` must not block.
+        """
+        self._consumer = handler
+        conn, rx, other = self._node_conn, self._rx, self._other
+        while True:
+            if self._closed or self._eof or self._failure is not None or not conn.streaming:
+                wake()
+                return
+            node = rx.peek()
+            if node is None:
+                break
+            if not conn.passes_through(node):
+                wake()  # the reader takes it through the connection
+                return
+            rx.take()
+            if other is not None:
+                other._in_channel -= 1
+            await handler(node)
+        if rx.sender_closed or rx.receiver_closed:
+            wake()
+            return
+        # Nothing waits and nothing is in flight: live from here, with no await between
+        # the empty channel and this (the next stanza goes through the relay).
+        self._live = True
+        rx.on_wake = self._woken
+        self._idle_wake = wake
+
+    def _woken(self) -> None:
+        """Something needs a reader (see :meth:`consume_idle`): later stanzas queue
+        behind it in the channel until the reader catches up."""
+        self._live = False
+        wake, self._idle_wake = self._idle_wake, None
+        if wake is not None:
+            wake()
 
     async def receive(self) -> Event:
         if self._failure is not None:
@@ -552,8 +610,12 @@ class NodeLink(_LinkBase):
                 # Not receive_nowait: a WouldBlock caught here would stay alive (with its
                 # traceback) for as long as the wait below, per idle session.
                 node = rx.take()
-                if node is None:
-                    node = await self._wait_live()
+                if node is None:  # wait live (here, not in a helper: one frame less held)
+                    self._live = True
+                    try:
+                        node = await rx.receive()  # None: _fail interrupted it
+                    finally:
+                        self._live = False
         except (trio.EndOfChannel, trio.ClosedResourceError, trio.BrokenResourceError):
             return None
         if node is None:  # the wait was cut short: the consumer raised
@@ -562,15 +624,6 @@ class NodeLink(_LinkBase):
         if other is not None:
             other._in_channel -= 1
         return node
-
-    async def _wait_live(self) -> Node | None:
-        """Wait for the channel in push mode; None if :meth:`_fail` ended the wait (it
-        interrupts the pipe: no cancel scope to hold per waiting link)."""
-        self._live = True
-        try:
-            return await self._rx.receive()
-        finally:
-            self._live = False
 
     def _raise_failure(self) -> NoReturn:
         """Raise what the consumer raised; the link is closed from then on."""
@@ -695,6 +748,7 @@ class NodeLink(_LinkBase):
         self._closed = True
         self._shut = True
         self._live = False
+        self._rx.on_wake = self._idle_wake = None  # the owner reads no more
         await self._tx.aclose_sending()
         await self._rx.aclose_receiving()
 

@@ -8,8 +8,8 @@ import pytest
 import trio
 import trio.testing
 
+from simulator.client import ClientState, open_client
 from simulator.client import events as ev
-from simulator.client import open_client
 from simulator.server import Server, open_server
 from simulator.server.context import HandlerContext
 from simulator.server.flows import default_router
@@ -120,3 +120,41 @@ async def test_the_order_is_the_same_on_both_transports(mode: str) -> None:
             assert [e.body for e in got] == [f"m{n}".encode() for n in range(5)]
             acked = [await alice.wait_for(ev.MessageReceivedServer, timeout=5) for _ in ids]
             assert [a.id for a in acked] == ids
+
+
+def _task_names() -> list[str]:
+    """The names of every task of this run."""
+    names: list[str] = []
+    stack = [trio.lowlevel.current_root_task()]
+    while stack:
+        task = stack.pop()
+        assert task is not None
+        names.append(task.name)
+        stack.extend(child for nursery in task.child_nurseries for child in nursery.child_tasks)
+    return names
+
+
+async def test_an_idle_pushed_client_holds_no_reader_until_its_stream_ends(
+    server: Server,
+) -> None:
+    """On a node link an idle client has no task of its own (``NodeLink.consume_idle``):
+    what waited at its login (the offline messages) went to it in its own task, live
+    stanzas come from their senders; the server's goodbye starts its reader, which
+    reports it as before."""
+    async with open_client(server, ALICE, PASSWORD) as alice:
+        await alice.send_text(BOB_JID, "while you were away")
+        async with open_client(server, BOB, PASSWORD) as bob:
+            await trio.testing.wait_all_tasks_blocked()
+            assert not any(name.endswith("._reader") for name in _task_names())
+            offline = await bob.wait_for(ev.GetMessage, timeout=5)
+            assert offline.text == "while you were away"
+            assert isinstance(await alice.wait_for(ev.GetReceipt, timeout=5), ev.GetReceipt)
+            # A second login of bob replaces this one: <stream:error><conflict/>, the end.
+            async with open_client(server, BOB, PASSWORD) as again:
+                gone = await bob.wait_for(ev.Disconnected, timeout=5)
+                assert bob.close_reason == "stream error: conflict"
+                assert gone.reason == "stream error: conflict"
+                await alice.send_text(BOB_JID, "to the new one")
+                live = await again.wait_for(ev.GetMessage, timeout=5)
+                assert live.text == "to the new one"
+            assert bob.state is ClientState.CLOSED
