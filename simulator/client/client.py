@@ -300,7 +300,7 @@ async def open_client(
             await link.aclose()
         raise
     async with trio.open_nursery() as nursery:
-        await client._start_reading(nursery)
+        client._start_reading(nursery)
         if announce and not passive:
             await client.set_presence("available")
         try:

@@ -33,7 +33,7 @@ import datetime
 import enum
 import math
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
@@ -297,8 +297,8 @@ class ClientCore:
 
     # ---------------------------------------------------------------- reading
 
-    async def _start_reading(self, nursery: trio.Nursery) -> None:
-        """Start :meth:`_reader` in ``nursery``; on an in-process node link, only once
+    def _start_reading(self, nursery: trio.Nursery) -> None:
+        """Start :meth:`_reader` in ``nursery``; on an in-process node link, only while
         something needs it (``NodeLink.consume_idle``): stanzas are pushed to
         :meth:`_handle` by their sender, so an idle client holds no task of its own."""
         consume_idle = getattr(self.link, "consume_idle", None)
@@ -306,7 +306,7 @@ class ClientCore:
             nursery.start_soon(self._reader)
             return
         self._nursery = nursery
-        await consume_idle(self._handle, self._wake_reader)
+        consume_idle(self._handle, self._wake_reader)
 
     def _wake_reader(self) -> None:
         """The link needs a reader now (a bound method: lighter than a closure)."""
@@ -315,12 +315,19 @@ class ClientCore:
                 self._nursery.start_soon(self._reader)
 
     async def _reader(self) -> None:
-        consume = getattr(self.link, "consume", None)
-        if consume is not None:  # an in-process node link: stanzas are pushed to _handle
-            consume(self._handle)
+        link = self.link
+        receive: Callable[[], Awaitable[wire.Event | None]] = link.receive
+        if self._nursery is not None:  # idle push mode: read until nothing waits, and end
+            receive = link.receive_or_idle  # type: ignore[attr-defined]
+        else:
+            consume = getattr(link, "consume", None)
+            if consume is not None:  # an in-process node link: stanzas pushed to _handle
+                consume(self._handle)
         try:
             while True:
-                event = await self.link.receive()
+                event = await receive()
+                if event is None:  # the link calls for a reader again when it needs one
+                    return
                 if isinstance(event, wire.NodeReceived):
                     await self._handle(event.node)
                 elif isinstance(event, wire.StreamEnded | wire.ConnectionClosed):

@@ -533,51 +533,56 @@ class NodeLink(_LinkBase):
         """
         self._consumer = handler
 
-    async def consume_idle(self, handler: Consumer, wake: Callable[[], None]) -> None:
-        """Push mode with no task waiting in :meth:`receive`: what an idle in-process
-        client uses, so that it holds no task of its own (a waiting reader is a task, its
-        frames and its wait: about 3 KiB per session).
+    def consume_idle(self, handler: Consumer, wake: Callable[[], None]) -> None:
+        """Push mode with no task waiting in :meth:`receive`: what an in-process client
+        uses, so that an idle one holds no task of its own (a waiting reader is a task,
+        its frames and its wait: about 3 KiB per session).
 
-        What already waits in the channel is handed to ``handler`` here, in the caller's
-        task (stanzas only); then the link is live, and the peer's stanzas go to
-        ``handler`` as with :meth:`consume`. Whatever needs a reader (a node that is not a
-        stanza, the stream's end, the peer gone, or ``handler`` raising in the sender's
-        task) calls ``wake()`` once instead, in order behind what came before it; the
-        owner starts a task then that reads with :meth:`receive`, as in plain push mode
-        (which is what it is from then on). ``wake`` must not block.
+        The peer's stanzas go to ``handler`` as with :meth:`consume` while the channel is
+        empty. Whatever needs a reader (what already waits in the channel, a node that
+        is not a stanza, the stream's end, the peer gone, ``handler`` raising in the
+        sender's task) calls ``wake()`` once, in order behind what came before it; the
+        owner then starts a task that reads with :meth:`receive_or_idle` until that
+        returns None, and ends. ``wake`` must not block (it starts the task).
         """
         self._consumer = handler
-        conn, rx, other = self._node_conn, self._rx, self._other
-        while True:
-            if self._closed or self._eof or self._failure is not None or not conn.streaming:
-                wake()
-                return
-            node = rx.peek()
-            if node is None:
-                break
-            if not conn.passes_through(node):
-                wake()  # the reader takes it through the connection
-                return
-            rx.take()
-            if other is not None:
-                other._in_channel -= 1
-            await handler(node)
-        if rx.sender_closed or rx.receiver_closed:
-            wake()
+        self._idle_wake = wake
+        if self._idle_now():
             return
-        # Nothing waits and nothing is in flight: live from here, with no await between
-        # the empty channel and this (the next stanza goes through the relay).
+        self._woken()
+
+    async def receive_or_idle(self) -> Event | None:
+        """:meth:`receive`, except that where it would wait for the peer, idle push mode
+        (:meth:`consume_idle`) takes over again and None is returned: the reader ends."""
+        if self._failure is None and self._idle_now():
+            return None
+        return await self.receive()
+
+    def _idle_now(self) -> bool:
+        """Go live with no reader if nothing needs one now (True), with no await between
+        the empty channel and going live (the next stanza takes the relay)."""
+        rx = self._rx
+        if (
+            self._closed
+            or self._eof
+            or self._idle_wake is None
+            or not self._node_conn.streaming
+            or rx.peek() is not None
+            or rx.sender_closed
+            or rx.receiver_closed
+        ):
+            return False
         self._live = True
         rx.on_wake = self._woken
-        self._idle_wake = wake
+        return True
 
     def _woken(self) -> None:
         """Something needs a reader (see :meth:`consume_idle`): later stanzas queue
         behind it in the channel until the reader catches up."""
         self._live = False
-        wake, self._idle_wake = self._idle_wake, None
-        if wake is not None:
-            wake()
+        self._rx.on_wake = None
+        if self._idle_wake is not None:
+            self._idle_wake()
 
     async def receive(self) -> Event:
         if self._failure is not None:

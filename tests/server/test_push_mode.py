@@ -138,9 +138,9 @@ async def test_an_idle_pushed_client_holds_no_reader_until_its_stream_ends(
     server: Server,
 ) -> None:
     """On a node link an idle client has no task of its own (``NodeLink.consume_idle``):
-    what waited at its login (the offline messages) went to it in its own task, live
-    stanzas come from their senders; the server's goodbye starts its reader, which
-    reports it as before."""
+    what waited at its login (the offline messages) was read by a reader that ended once
+    nothing waited, live stanzas come from their senders; the server's goodbye starts
+    a reader again, which reports it as before."""
     async with open_client(server, ALICE, PASSWORD) as alice:
         await alice.send_text(BOB_JID, "while you were away")
         async with open_client(server, BOB, PASSWORD) as bob:
