@@ -27,12 +27,13 @@ hit a server bug fails loudly with the traceback, while the other sessions ran o
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import logging
 import ssl
 import traceback
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal, final
@@ -313,13 +314,25 @@ class Server:
         if capped:
             self._make_room_to_log_in()
             self.logging_in[session] = None
+        ended = True
         try:
-            await session.run()
+            ended = await session.run()
         except Exception as exc:  # a server bug: it ends this session, never the server
             self.report_bug(repr(session), None, exc)
         finally:
-            self.all_sessions.discard(session)
-            self.logging_in.pop(session, None)
+            if ended:  # else parked: it ends in a task of its own later (Session._resume)
+                self.forget(session)
+
+    def forget(self, session: Session) -> None:
+        """A session's connection is over: out of the registry."""
+        self.all_sessions.discard(session)
+        self.logging_in.pop(session, None)
+
+    def start_task(self, fn: Callable[[], Awaitable[None]]) -> None:
+        """Run ``fn`` in a task of the server's (for sessions with none of their own);
+        nothing once the server is gone."""
+        with contextlib.suppress(RuntimeError):  # the nursery is closed: the server is gone
+            self._nursery.start_soon(fn)
 
     def _make_room_to_log_in(self) -> None:
         """Drop the oldest peers still logging in until one more fits: a crowd of peers
@@ -671,6 +684,8 @@ async def open_server(
                     exc.add_note("\n\n".join(str(bug) for bug in server.take_bugs()))
                 raise
             finally:
+                for session in list(server.all_sessions):
+                    session.stop()  # parked sessions have no task to cancel
                 nursery.cancel_scope.cancel()
                 server.persist()
         if server.bugs:

@@ -158,3 +158,27 @@ async def test_an_idle_pushed_client_holds_no_reader_until_its_stream_ends(
                 live = await again.wait_for(ev.GetMessage, timeout=5)
                 assert live.text == "to the new one"
             assert bob.state is ClientState.CLOSED
+
+
+async def test_a_parked_session_ends_with_its_server_and_its_client_hears_it() -> None:
+    """An idle in-process session has no task (it is parked); a server that stops still
+    ends it: the watchers see it end, and the client sees the connection close."""
+    seen: list[str] = []
+    reasons: list[str | None] = []
+    async with trio.open_nursery() as nursery:
+        async with open_server(accounts=[(ALICE, PASSWORD)]) as server:
+            server.watch_sessions(lambda event, session: seen.append(event))
+
+            async def user(*, task_status: trio.TaskStatus[None]) -> None:
+                async with open_client(server, ALICE, PASSWORD) as alice:
+                    task_status.started()
+                    with trio.fail_after(5):
+                        await alice.wait_closed()
+                    reasons.append(alice.close_reason)
+
+            await nursery.start(user)
+            await trio.testing.wait_all_tasks_blocked()
+            assert not any(name.endswith(".handle_link") for name in _task_names())
+            assert seen == ["connected", "login"]
+        assert seen == ["connected", "login", "ended"]
+    assert reasons == ["the server closed the connection"]
