@@ -183,9 +183,8 @@ class Session:
                     self.state = SessionState.ACTIVE
                     idle = self._take_pushes()
                     self.server.attach(self)
-                    parked = (
-                        await self._guarded(self._reader if not idle else self._catch_up) is False
-                    )
+                    read = self._catch_up if idle else self._reader
+                    parked = await self._guarded(read) is False and self._may_park()
                     return not parked
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._writer)
@@ -207,6 +206,11 @@ class Session:
         with trio.CancelScope(shield=True), trio.move_on_after(1):
             await self.link.aclose()
 
+    def _may_park(self) -> bool:
+        """Nothing waits on the link: park, unless the session was killed or closed
+        meanwhile (with no checkpoint since, nothing raised Cancelled yet)."""
+        return not self._cancel.cancel_called
+
     def _wake(self) -> None:
         """The parked session's link needs a reader, or the session must end: go on in
         a task of the server's (:meth:`_resume`)."""
@@ -222,7 +226,7 @@ class Session:
             if not self._cancel.cancel_called:  # killed while parked: just end
                 self._cancel = trio.CancelScope()
                 with self._cancel:
-                    parked = await self._guarded(self._catch_up) is False
+                    parked = await self._guarded(self._catch_up) is False and self._may_park()
         except Exception as exc:  # a server bug: it ends this session, never the server
             self.server.report_bug(repr(self), None, exc)
         finally:
