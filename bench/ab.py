@@ -18,10 +18,11 @@ trips per CPU second), ``echo-tcp-proc`` / ``echo-tcp-proc-pipe`` (the same with
 server in a ``simulator serve`` process of its own: round trips per CPU second of both
 processes), ``echo-node`` / ``echo-node-pipe`` (in-process echo, sequential /
 64 in flight), ``fan-out`` (deliveries per CPU second to 256 group members),
-``sessions-node`` /
-``sessions-tcp`` (KiB per idle session over 3,000 sessions; the TCP one also gives the
-login rates of the first and the last tenth), ``sessions-tcp-cpu`` (the same, the login
-rates per CPU second).
+``sessions-node`` / ``sessions-tcp`` (KiB per idle session over 3,000 sessions, or
+``--sessions N``; the TCP one also gives the login rates of the first and the last
+tenth), ``sessions-tcp-cpu`` (the same, the login
+rates per CPU second), ``sessions-server`` (KiB per idle session of the server
+process alone, the clients in another process, and the login rates, wall time).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ _ECHO_PROC = (
 )
 _SESSIONS = (
     "import sys, time, types; sys.path.insert(0, 'bench'); import probes_sessions as p; "
-    "{clock}print(json.dumps(p.simulator_sessions({transport!r}, 3000)))"
+    "{clock}print(json.dumps(p.simulator_sessions({transport!r}, SESSIONS)))"
 )
 _CPU_CLOCK = "p.time = types.SimpleNamespace(perf_counter=time.process_time); "
 PROBES = {
@@ -66,13 +67,18 @@ PROBES = {
     "sessions-node": _SESSIONS.format(transport="node", clock=""),
     "sessions-tcp": _SESSIONS.format(transport="tcp", clock=""),
     "sessions-tcp-cpu": _SESSIONS.format(transport="tcp", clock=_CPU_CLOCK),
+    "sessions-server": (
+        "import sys; sys.path.insert(0, 'bench'); import probes_sessions as p; "
+        "print(json.dumps(p.server_end_sessions('simulator', SESSIONS)))"
+    ),
 }
 
 
-def run(checkout: Path, probe: str) -> dict[str, float]:
+def run(checkout: Path, probe: str, sessions: int = 3000) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(checkout)}
+    code = PROBES[probe].replace("SESSIONS", str(sessions))
     result = subprocess.run(
-        [sys.executable, "-c", "import json; " + PROBES[probe]],
+        [sys.executable, "-c", "import json; " + code],
         cwd=checkout,
         env=env,
         capture_output=True,
@@ -92,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("b", type=Path, help="the checkout compared with it (after)")
     parser.add_argument("probes", nargs="*", default=["echo-tcp", "echo-tcp-pipe"])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--sessions", type=int, default=3000, help="sessions opened by the session probes"
+    )
     args = parser.parse_intermixed_args(argv)
     unknown = [p for p in args.probes if p not in PROBES]
     if unknown:
@@ -101,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     for round_ in range(args.rounds):
         for probe in args.probes:
             for checkout in (a, b) if round_ % 2 == 0 else (b, a):
-                samples.setdefault((checkout, probe), []).append(run(checkout, probe))
+                sample = run(checkout, probe, args.sessions)
+                samples.setdefault((checkout, probe), []).append(sample)
     for probe in args.probes:
         for key in samples[(a, probe)][0]:
             if key == "count":

@@ -8,7 +8,16 @@ and of the last tenth of the logins shows whether a login gets slower as session
 * simulator, node link: an in-process client (with its reader task) and its server session;
 * simulator, TCP: the same over loopback TCP, with both socket ends in this process;
 * bare tasks: 2 tasks blocked on 2 trio memory channels per session;
-* bare TCP: one loopback connection per session, a task blocked reading at each end.
+* bare TCP: one loopback connection per session, a task blocked reading at each end;
+* server end (simulator or bare TCP): the server alone in a child process of its own
+  (the clients stay in the probe's process), and the memory is that child's RSS per
+  session: one end of each connection, as a deployed server pays for it. The login
+  rates are measured the same way, with the server and the clients each on their own
+  interpreter (and CPU, if the machine has two).
+
+A task started with ``nursery.start`` drops its ``task_status`` once started: kept, it
+holds the temporary nursery ``start`` ran it in (a cancel scope, its status and three
+sets, about 1.2 KiB), which is the probe's cost, not a session's.
 """
 
 from __future__ import annotations
@@ -16,6 +25,8 @@ from __future__ import annotations
 import gc
 import os
 import resource
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -84,6 +95,7 @@ def simulator_sessions(transport: str, count: int) -> dict[str, float]:
     async def hold(connector: Connector, phone: str, *, task_status: trio.TaskStatus[None]) -> None:
         async with open_client(connector, phone, PASSWORD, announce=False):
             task_status.started()
+            del task_status  # else it keeps trio's start() nursery alive
             await trio.sleep_forever()
 
     async def main() -> dict[str, float]:
@@ -124,6 +136,7 @@ def bare_sessions(transport: str, count: int) -> dict[str, float]:
             async def connect(*, task_status: trio.TaskStatus[None]) -> None:
                 stream = await trio.open_tcp_stream("127.0.0.1", port)
                 task_status.started()
+                del task_status  # else it keeps trio's start() nursery alive
                 await drain_stream(stream)
 
             async def open_one(_index: int, nursery: trio.Nursery) -> None:
@@ -141,3 +154,123 @@ def bare_sessions(transport: str, count: int) -> dict[str, float]:
         return result
 
     return trio.run(main)
+
+
+# ---------------------------------------------------------------- the server end alone
+
+
+def serve_child(who: str, count: int) -> None:
+    """The server side of :func:`server_end_sessions`, in its own process: a simulator
+    server with ``count + 1`` accounts (or a bare trio server with a task reading each
+    connection) on a loopback port, which it prints; then, for each line on stdin, a
+    full collection and this process's RSS in bytes on stdout; it ends at stdin's end."""
+    raise_fd_limit(count + 200)
+
+    async def drain_stream(stream: trio.SocketStream) -> None:
+        async for _ in stream:
+            pass
+
+    async def control(port: int) -> None:
+        print(port, flush=True)
+        stdin = trio.lowlevel.FdStream(os.dup(0))
+        pending = b""
+        async for chunk in stdin:
+            pending += chunk
+            while b"\n" in pending:
+                _line, pending = pending.split(b"\n", 1)
+                gc.collect()
+                print(rss_bytes(), flush=True)
+
+    async def main() -> None:
+        if who == "simulator":
+            accounts = [(_phone(index), PASSWORD) for index in range(count + 1)]
+            config = ServerConfig(max_connections=count + 16)
+            async with open_server(accounts=accounts, config=config) as server:
+                _host, port = await server.listen_tcp()
+                await control(port)
+            return
+        async with trio.open_nursery() as nursery:
+            listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+            nursery.start_soon(trio.serve_listeners, drain_stream, listeners)
+            await control(listeners[0].socket.getsockname()[1])
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+
+
+def server_end_sessions(who: str, count: int) -> dict[str, float]:
+    """Memory per session of the server end alone (its own process) and the login (or
+    connect) rates, the clients in this process: ``who`` is ``simulator`` or ``bare``."""
+    count = min(count, (raise_fd_limit(count + 200) - 200))
+    here = Path(__file__).resolve().parent
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import sys; sys.path.insert(0, {str(here)!r}); import probes_sessions as p; "
+            f"p.serve_child({who!r}, {count})",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdin is not None
+    assert server.stdout is not None
+    ask, answer = server.stdin, server.stdout
+
+    def server_rss() -> int:
+        ask.write("rss\n")
+        ask.flush()
+        return int(answer.readline())
+
+    try:
+        port = int(answer.readline())
+        connector = TcpConnector("127.0.0.1", port)
+
+        async def hold(phone: str, *, task_status: trio.TaskStatus[None]) -> None:
+            async with open_client(connector, phone, PASSWORD, announce=False):
+                task_status.started()
+                del task_status  # else it keeps trio's start() nursery alive
+                await trio.sleep_forever()
+
+        async def connect(*, task_status: trio.TaskStatus[None]) -> None:
+            stream = await trio.open_tcp_stream("127.0.0.1", port)
+            task_status.started()
+            del task_status  # else it keeps trio's start() nursery alive
+            async for _ in stream:
+                pass
+
+        async def main() -> dict[str, float]:
+            async with trio.open_nursery() as nursery:
+                if who == "simulator":
+                    await nursery.start(hold, _phone(0))
+                else:
+                    await nursery.start(connect)
+                await trio.sleep(0.2)  # the server is done with the warm-up
+                before = server_rss()
+                stamps = [time.perf_counter()]
+                for index in range(1, count + 1):
+                    if who == "simulator":
+                        await nursery.start(hold, _phone(index))
+                    else:
+                        await nursery.start(connect)
+                    stamps.append(time.perf_counter())
+                await trio.sleep(0.2)
+                after = server_rss()
+                nursery.cancel_scope.cancel()
+            tenth = max(count // 10, 1)
+            return {
+                "kib": (after - before) / count / 1024,
+                "first": tenth / (stamps[tenth] - stamps[0]),
+                "last": tenth / (stamps[-1] - stamps[-1 - tenth]),
+                "count": count,
+            }
+
+        return trio.run(main)
+    finally:
+        ask.close()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

@@ -134,6 +134,11 @@ def child_main(kind: str, args: list[str]) -> Values:
             else probes_sessions.bare_sessions
         )
         return measure(transport, int(count))
+    if kind == "server-end":
+        import probes_sessions
+
+        who, count = args
+        return probes_sessions.server_end_sessions(who, int(count))
     if kind == "dpytest":
         return {"rate": peers.dpytest_echo(int(args[0]))}
     if kind == "prosody":
@@ -189,6 +194,8 @@ def plan(
         Probe("sessions-tcp", lambda: child("sessions", "simulator", "tcp", str(sessions)), slow),
         Probe("bare-tasks", lambda: child("sessions", "bare", "node", str(sessions)), slow),
         Probe("bare-tcp", lambda: child("sessions", "bare", "tcp", str(sessions)), slow),
+        Probe("server-end", lambda: child("server-end", "simulator", str(sessions)), slow),
+        Probe("bare-server-end", lambda: child("server-end", "bare", str(sessions)), slow),
         Probe("python-pass", lambda: {"ms": probes_startup.python_pass() * 1e3}, reps),
         Probe("import", lambda: {"ms": probes_startup.import_scenario() * 1e3}, reps),
         Probe("validate", lambda: {"ms": probes_startup.validate_one(suite) * 1e3}, reps),
@@ -262,6 +269,11 @@ def plan(
             (Figure("bare idle TCP connection", "bare-tcp", "kib", "KiB"),),
         ),
         Row(
+            f"memory per idle session, TCP, server process alone ({k} sessions)",
+            Figure("simulator", "server-end", "kib", "KiB"),
+            (Figure("bare trio server, a task reading each", "bare-server-end", "kib", "KiB"),),
+        ),
+        Row(
             f"TCP logins/s, first 10% of {k}",
             Figure("simulator", "sessions-tcp", "first", "logins/s"),
             (Figure("bare connects", "bare-tcp", "first", "connects/s"),),
@@ -270,6 +282,16 @@ def plan(
             f"TCP logins/s, last 10% of {k}",
             Figure("simulator", "sessions-tcp", "last", "logins/s"),
             (Figure("bare connects", "bare-tcp", "last", "connects/s"),),
+        ),
+        Row(
+            f"TCP logins/s, server in its own process, first 10% of {k}",
+            Figure("simulator", "server-end", "first", "logins/s"),
+            (Figure("bare connects", "bare-server-end", "first", "connects/s"),),
+        ),
+        Row(
+            f"TCP logins/s, server in its own process, last 10% of {k}",
+            Figure("simulator", "server-end", "last", "logins/s"),
+            (Figure("bare connects", "bare-server-end", "last", "connects/s"),),
         ),
         Row(
             "`simulator run one.yaml`, wall from process start",

@@ -300,7 +300,7 @@ async def open_client(
             await link.aclose()
         raise
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(client._reader)
+        client._start_reading(nursery)
         if announce and not passive:
             await client.set_presence("available")
         try:

@@ -34,7 +34,7 @@ import enum
 import functools
 import math
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
@@ -51,7 +51,7 @@ from simulator.errors import (
     RemoteProtocolError,
 )
 from simulator.jid import user_jid
-from simulator.transport.link import LinkClosed
+from simulator.transport.link import Consumer, LinkClosed
 from simulator.wire import events as wire
 from simulator.wire.node import Node
 
@@ -72,6 +72,11 @@ class ClientState(enum.Enum):
     """The connection is gone; sending raises :class:`~simulator.errors.ConnectionClosed`."""
 
 
+_Queue = list[tuple[int, ev.Event]] | deque[tuple[int, ev.Event]]
+_SHORT_QUEUE = 16
+"""Events of one class an inbox keeps in a list; from there on, a deque."""
+
+
 class _Inbox:
     """Unconsumed events: arrival order overall, and one queue per event class.
 
@@ -83,10 +88,10 @@ class _Inbox:
     __slots__ = ("_by_type", "_matching", "_seq")
 
     def __init__(self) -> None:
-        self._by_type: dict[type[ev.Event], deque[tuple[int, ev.Event]]] = {}
-        self._matching: dict[type[ev.Event], list[deque[tuple[int, ev.Event]]]] = {}
+        self._by_type: dict[type[ev.Event], _Queue] = {}
+        self._matching: dict[type[ev.Event], list[_Queue]] = {}
         """The queues of the classes that match a class asked for, as asked before (made
-        again when a new class of event comes)."""
+        again when a new class of event comes, or a queue grows from a list to a deque)."""
         self._seq = 0
 
     def __len__(self) -> int:
@@ -96,11 +101,16 @@ class _Inbox:
         self._seq += 1
         queue = self._by_type.get(type(event))
         if queue is None:
-            queue = self._by_type[type(event)] = deque()
+            # A list while short: an empty deque costs over 600 bytes, and most queues
+            # of an idle client hold one event or two (the offline count, a presence).
+            queue = self._by_type[type(event)] = []
             self._matching.clear()  # the new class may match what was asked before
+        elif len(queue) == _SHORT_QUEUE and type(queue) is list:
+            queue = self._by_type[type(event)] = deque(queue)  # long: cheap at the front
+            self._matching.clear()  # the lists held there are not the queue any more
         queue.append((self._seq, event))
 
-    def _queues(self, cls: type[ev.Event]) -> list[deque[tuple[int, ev.Event]]]:
+    def _queues(self, cls: type[ev.Event]) -> list[_Queue]:
         """The queues of every class of event that is ``cls`` or a subclass of it."""
         queues = self._matching.get(cls)
         if queues is None:
@@ -111,17 +121,17 @@ class _Inbox:
     def take(self, cls: type[E], predicate: Callable[[E], bool] | None = None) -> E | None:
         """Remove and return the oldest event of class ``cls`` that matches."""
         if predicate is None:  # the oldest of the queues' heads: no scan of a queue
-            head: deque[tuple[int, ev.Event]] | None = None
+            head: _Queue | None = None
             head_seq = 0
             for queue in self._queues(cls):
                 if queue and (head is None or queue[0][0] < head_seq):
                     head, head_seq = queue, queue[0][0]
             if head is None:
                 return None
-            found = head.popleft()[1]
+            found = (head.pop(0) if isinstance(head, list) else head.popleft())[1]
             assert isinstance(found, cls)
             return found
-        best: tuple[int, deque[tuple[int, ev.Event]], int] | None = None
+        best: tuple[int, _Queue, int] | None = None
         for queue in self._queues(cls):
             if not queue:
                 continue
@@ -207,7 +217,12 @@ class ClientCore:
         self._pending_iqs: dict[str, tuple[trio.Event, list[Node]]] = {}
         self._ids = 0
         self._id_prefix = "0"
-        self._closed = trio.Event()
+        self._closed = False
+        """The connection is gone and the client has taken note (``_lost`` or ``aclose``)."""
+        self._closed_event: trio.Event | None = None
+        """Set with ``_closed``; made only when somebody waits for the end."""
+        self._nursery: trio.Nursery | None = None
+        """Where the reader starts (on an in-process node link, only once needed)."""
         self._ending = False
         # Is the application keeping up? (see waiting_events)
         self._idle_tasks = 0
@@ -288,28 +303,67 @@ class ClientCore:
                 pass
         self.state = ClientState.CLOSED
         self.close_reason = self.close_reason or "closed by the application"
-        self._closed.set()
+        self._set_closed()
         await self.link.aclose()
 
     async def wait_closed(self) -> None:
         """Wait until the connection is gone (for example after a ``stream:error``)."""
-        await self._idle(self._closed)
+        if self._closed:
+            self._asked()
+            await trio.lowlevel.checkpoint()
+            return
+        if self._closed_event is None:
+            self._closed_event = trio.Event()
+        await self._idle(self._closed_event)
+
+    def _set_closed(self) -> None:
+        self._closed = True
+        if self._closed_event is not None:
+            self._closed_event.set()
 
     # ---------------------------------------------------------------- reading
 
+    def _start_reading(self, nursery: trio.Nursery) -> None:
+        """Start :meth:`_reader` in ``nursery``; on an in-process node link, only while
+        something needs it (``NodeLink.consume_idle``): stanzas are pushed to
+        :meth:`_handle` by their sender, so an idle client holds no task of its own."""
+        consume_idle = getattr(self.link, "consume_idle", None)
+        if consume_idle is None:
+            nursery.start_soon(self._reader)
+            return
+        self._nursery = nursery
+        consume_idle(self._pushed(), self._wake_reader)
+
+    def _pushed(self) -> Consumer:
+        """What handles a stanza pushed in its sender's task: a plain call
+        (:meth:`_take_pushed`) when the link sends without blocking, so the automatic
+        answers go out with no schedule point (a pushed handler must not block); else
+        :meth:`_handle`."""
+        send_nowait = getattr(self.link, "send_nowait", None)
+        if send_nowait is not None:
+            return functools.partial(self._take_pushed, send_nowait)
+        return self._handle
+
+    def _wake_reader(self) -> None:
+        """The link needs a reader now (a bound method: lighter than a closure)."""
+        if self._nursery is not None:
+            with contextlib.suppress(RuntimeError):  # the block is over: nothing to read
+                self._nursery.start_soon(self._reader)
+
     async def _reader(self) -> None:
-        consume = getattr(self.link, "consume", None)
-        if consume is not None:  # an in-process node link: stanzas are pushed to _handle
-            # ... in the sender's task, where the automatic answers go out without a
-            # schedule point (the link's send_nowait: a pushed handler must not block).
-            send_nowait = getattr(self.link, "send_nowait", None)
-            if send_nowait is not None:  # nothing to wait for: a plain call per stanza
-                consume(functools.partial(self._take_pushed, send_nowait))
-            else:
-                consume(self._handle)
+        link = self.link
+        receive: Callable[[], Awaitable[wire.Event | None]] = link.receive
+        if self._nursery is not None:  # idle push mode: read until nothing waits, and end
+            receive = link.receive_or_idle  # type: ignore[attr-defined]
+        else:
+            consume = getattr(link, "consume", None)
+            if consume is not None:  # an in-process node link: stanzas pushed to _handle
+                consume(self._pushed())
         try:
             while True:
-                event = await self.link.receive()
+                event = await receive()
+                if event is None:  # the link calls for a reader again when it needs one
+                    return
                 if isinstance(event, wire.NodeReceived):
                     await self._handle(event.node)
                 elif isinstance(event, wire.StreamEnded | wire.ConnectionClosed):
@@ -326,7 +380,7 @@ class ClientCore:
         for event, _slot in self._pending_iqs.values():
             event.set()
         self._emit(ev.Disconnected(node=Node("disconnected"), reason=self.close_reason))
-        self._closed.set()
+        self._set_closed()
 
     async def _handle(self, node: Node) -> None:
         """One stanza from the server, read by the reader task."""
@@ -538,7 +592,7 @@ class ClientCore:
             event = self._inbox.take(event_type, predicate)
             if event is not None:
                 return event
-            if self.state is ClientState.CLOSED and self._closed.is_set():
+            if self.state is ClientState.CLOSED and self._closed:
                 raise ConnectionClosed(self.close_reason or "connection closed")
             await self._idle(self._arrival())
 

@@ -27,8 +27,10 @@ A session owns one :class:`~simulator.transport.link.Link` and runs in three pha
    node link, which never blocks a sender, stanzas go onto the link directly, in the
    same order, and there is no queue and no writer task; without ``idle_timeout`` the
    session also takes pushes (``_take_pushes``): the client's task hands each stanza to
-   the router itself, in order, through the server's relay, and the reader waits only
-   for the stream's end.
+   the router itself, in order, through the server's relay, and the session **parks**:
+   its task ends once nothing waits (an idle session holds no task), and the link
+   starts one in the server's nursery (``_resume``) when something needs reading (the
+   stream's end, the peer gone) or the session is killed or the server stops.
 
 Isolation: whatever the peer does (garbage, a stall, a disconnect mid-frame) ends only
 this session. A protocol error is answered with its reply hint (``stream:error``)
@@ -58,7 +60,7 @@ from simulator.jid import user_jid
 from simulator.server.context import HandlerContext
 from simulator.server.throttle import LOCKED_REASON
 from simulator.stanzas.errors import stream_error
-from simulator.transport.link import LinkClosed, LinkStalled, StreamLink
+from simulator.transport.link import Consumer, LinkClosed, LinkStalled, StreamLink
 from simulator.wire.events import (
     Authenticate,
     ConnectionClosed,
@@ -157,6 +159,8 @@ class Session:
         """The session's task was told to stop (:meth:`_stop`): nothing more it reads is
         handled in push mode (:meth:`Server.dispatch` checks). Kept here rather than asked of the
         cancel scope, which checks its deadline against the clock at every look."""
+        self._parked = False
+        """Idle on an in-process node link with no task: the link starts one when needed."""
         self._outbox_limit = server.config.outbox_limit
         # Links that can send without blocking (the in-memory node link) are written to
         # directly: the outbound queue and its writer task exist only for byte streams,
@@ -180,22 +184,26 @@ class Session:
 
     # ---------------------------------------------------------------- the whole life
 
-    async def run(self) -> None:
+    async def run(self) -> bool:
+        """The session's life; False if it was parked (:meth:`_park`): it goes on with
+        no task, and ends in a task of the server's started when the link needs one."""
         self.server.session_event("connected", self)
+        parked = False
         try:
             with self._cancel:
                 account = await self._guarded(self._login_in_time)
                 if account is None:
-                    return
+                    return True
                 self.account = account
                 self.jid = account.jid
                 self.server.session_event("login", self)
                 if self._out_tx is None:  # a direct link: no queue, no writer
                     self.state = SessionState.ACTIVE
-                    self._take_pushes()
+                    idle = self._take_pushes()
                     self.server.attach(self)
-                    await self._guarded(self._reader)
-                    return
+                    read = self._catch_up if idle else self._reader
+                    parked = await self._guarded(read) is False and self._may_park()
+                    return not parked
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._writer)
                     self.state = SessionState.ACTIVE
@@ -203,11 +211,56 @@ class Session:
                     await self._guarded(self._reader)
                     self._out_tx.send_nowait(None)  # let the writer drain, then stop
         finally:
-            self.state = SessionState.CLOSED
-            self.server.detach(self)
-            self.server.session_event("ended", self)
-            with trio.CancelScope(shield=True), trio.move_on_after(1):
-                await self.link.aclose()
+            if parked:
+                self._parked = True
+            else:
+                await self._end()
+        return True
+
+    async def _end(self) -> None:
+        self.state = SessionState.CLOSED
+        self.server.detach(self)
+        self.server.session_event("ended", self)
+        with trio.CancelScope(shield=True), trio.move_on_after(1):
+            await self.link.aclose()
+
+    def _may_park(self) -> bool:
+        """Nothing waits on the link: park, unless the session was killed or closed
+        meanwhile (with no checkpoint since, nothing raised Cancelled yet)."""
+        return not self._cancel.cancel_called
+
+    def _wake(self) -> None:
+        """The parked session's link needs a reader, or the session must end: go on in
+        a task of the server's (:meth:`_resume`)."""
+        if self._parked:
+            self._parked = False
+            self.server.start_task(self._resume)
+
+    async def _resume(self) -> None:
+        """A parked session goes on: reads what needs reading (and parks again once
+        nothing waits), or ends."""
+        parked = False
+        try:
+            if not self._cancel.cancel_called:  # killed while parked: just end
+                self._cancel = trio.CancelScope()
+                with self._cancel:
+                    parked = await self._guarded(self._catch_up) is False and self._may_park()
+        except Exception as exc:  # a server bug: it ends this session, never the server
+            self.server.report_bug(repr(self), None, exc)
+        finally:
+            if parked:
+                self._parked = True
+            else:
+                try:
+                    await self._end()
+                finally:
+                    self.server.forget(self)
+
+    def stop(self) -> None:
+        """The server stops: a parked session ends (a running one is cancelled with the
+        server's tasks)."""
+        if self._parked:
+            self._stop()
 
     async def _guarded(self, phase: Callable[[], Awaitable[T]]) -> T | None:
         """Run a phase; what the peer can cause ends the session here, nowhere else."""
@@ -288,10 +341,31 @@ class Session:
 
     # ---------------------------------------------------------------- phase 3: serve
 
+    async def _catch_up(self) -> bool:
+        """The reader of a session in idle push mode (``NodeLink.consume_idle``): True
+        when the session is over, False once nothing waits (the session parks)."""
+        dispatch = self.server.dispatch
+        receive = self.link.receive_or_idle  # type: ignore[attr-defined]
+        while True:
+            event = await receive()
+            if event is None:
+                return False
+            if isinstance(event, NodeReceived):
+                await dispatch(self, event.node)
+            elif isinstance(event, StreamEnded):
+                self.close_reason = self.close_reason or "client ended the stream"
+                self.state = SessionState.CLOSING
+                return True
+            elif isinstance(event, ConnectionClosed):
+                self.close_reason = self.close_reason or "client disconnected"
+                return True
+
     async def _reader(self) -> bool:
         dispatch = self.server.dispatch
+        # Without idle_timeout, the link's own receive: one frame less held per session.
+        receive = self.link.receive if self.server.config.idle_timeout is None else self._receive
         while True:
-            event = await self._receive()
+            event = await receive()
             if isinstance(event, NodeReceived):
                 await dispatch(self, event.node)
             elif isinstance(event, StreamEnded):
@@ -303,15 +377,28 @@ class Session:
                 self.close_reason = self.close_reason or "client disconnected"
                 return True
 
-    def _take_pushes(self) -> None:
+    def _take_pushes(self) -> bool:
         """On an in-process node link, have the peer's stanzas handed to the router in
-        the sender's task (push mode, ``NodeLink.consume``) instead of waking the reader
-        for each: the reader then waits only for the stream's end. Not with
-        ``idle_timeout``, which times the reader's waits."""
+        the sender's task (push mode) instead of waking the reader for each. Not with
+        ``idle_timeout``, which times the reader's waits. True: idle push mode
+        (``NodeLink.consume_idle``): no task waits for the stream's end; the session
+        parks once nothing waits, and the link wakes it (:meth:`_wake`)."""
+        if self.server.config.idle_timeout is not None:
+            return False
+        consume_idle = getattr(self.link, "consume_idle", None)
+        if consume_idle is not None:
+            consume_idle(self._pushed(), self._wake)
+            return True
         consume = getattr(self.link, "consume", None)
-        if consume is None or self.server.config.idle_timeout is not None:
-            return
-        consume(functools.partial(self.server.dispatch, self, pushed=True))
+        if consume is not None:
+            consume(self._pushed())
+        return False
+
+    def _pushed(self) -> Consumer:
+        """The router, for a stanza pushed in the sender's task (one partial per session:
+        no coroutine of its own per stanza; :meth:`Server.dispatch` checks
+        :attr:`stopped`, so a killed session handles nothing more)."""
+        return functools.partial(self.server.dispatch, self, pushed=True)
 
     async def _receive(self) -> Event:
         """The next event; with ``idle_timeout``, a silent peer is pinged, then dropped."""
@@ -351,7 +438,7 @@ class Session:
                 if link.closed:
                     break
             await link.aclose()
-            self._cancel.cancel()
+            self._stop()
             return
         send_many: Callable[[list[Node]], Awaitable[None]] | None = getattr(link, "send_many", None)
         stop = False
@@ -457,7 +544,7 @@ class Session:
             self.push(error, force=True)
         self.state = SessionState.CLOSING
         if self._out_tx is None:  # a direct link: the error is already on it
-            self._stop()  # run() closes the link, after what it holds
+            self._stop()  # run() closes the link, after what it holds (a parked one wakes)
         else:
             self._out_tx.send_nowait(None)
 
@@ -471,6 +558,7 @@ class Session:
         """End the session's task (its phases, its writer): the one way it is cancelled."""
         self.stopped = True
         self._cancel.cancel()
+        self._wake()  # a parked session has no task to cancel: it ends in a new one
 
     def replay_pending(self) -> int:
         """Queue the mailbox with ``offline="1"``, then ``<ib><offline count/></ib>`` (§4.4),

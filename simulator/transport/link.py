@@ -44,7 +44,6 @@ Nothing from a dead peer escapes as anything but :class:`LinkClosed`:
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeAlias, final
@@ -563,6 +562,121 @@ class Relay:
 
 
 @final
+class _Pipe:
+    """One direction of a node link pair: an unbounded queue of nodes with one reader.
+
+    What ``trio.open_memory_channel(math.inf)`` gave here, with the same exceptions
+    (``WouldBlock``, ``EndOfChannel`` once the sender closed and the queue is drained,
+    ``ClosedResourceError`` on a closed end, ``BrokenResourceError`` sending to a closed
+    reader) and the same schedule points, for a few slots instead of two channel ends,
+    their shared state, a deque and two dicts of waiters (about 3.5 KiB per link pair,
+    and most of an idle in-process session). The deque exists only while nodes wait.
+    A link end has one reader task; a second one at the same time is a bug
+    (``BusyResourceError``).
+    """
+
+    __slots__ = ("_items", "_reader", "on_wake", "receiver_closed", "sender_closed")
+
+    def __init__(self) -> None:
+        self._items: deque[Node] | None = None
+        self._reader: trio.lowlevel.Task | None = None
+        self.on_wake: Callable[[], None] | None = None
+        """Called (once) instead of waking a reader when none waits: a node came, the
+        sender closed, or :meth:`interrupt` (see :meth:`NodeLink.consume_idle`)."""
+        self.sender_closed = False
+        self.receiver_closed = False
+
+    def send_nowait(self, node: Node) -> None:
+        if self.sender_closed:
+            raise trio.ClosedResourceError("this end was closed")
+        if self.receiver_closed:
+            raise trio.BrokenResourceError("the reader went away")
+        items = self._items
+        if items is None:
+            items = self._items = deque()
+        items.append(node)
+        self._wake()
+
+    def peek(self) -> Node | None:
+        """The next node without taking it (None if none waits)."""
+        items = self._items
+        return items[0] if items else None
+
+    def take(self) -> Node | None:
+        """The next node, None if none waits (``receive_nowait`` without the exception)."""
+        if self.receiver_closed:
+            raise trio.ClosedResourceError("this end was closed")
+        items = self._items
+        if items:
+            node = items.popleft()
+            if not items:
+                self._items = None
+            return node
+        if self.sender_closed:
+            raise trio.EndOfChannel
+        return None
+
+    def receive_nowait(self) -> Node:
+        node = self.take()
+        if node is None:
+            raise trio.WouldBlock
+        return node
+
+    async def receive(self) -> Node | None:
+        """The next node, waiting for one; None if :meth:`interrupt` ended the wait."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        node = self.take()
+        if node is not None:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return node
+        if self._reader is not None:
+            raise trio.BusyResourceError("another task is receiving on this link")
+        self._reader = trio.lowlevel.current_task()
+        await trio.lowlevel.wait_task_rescheduled(self._abort)
+        items = self._items  # what woke us: a node (ours even if we closed since), or a close
+        if items:
+            node = items.popleft()
+            if not items:
+                self._items = None
+            return node
+        if self.receiver_closed:
+            raise trio.ClosedResourceError("this end was closed")
+        if self.sender_closed:
+            raise trio.EndOfChannel
+        return None  # interrupted
+
+    def interrupt(self) -> None:
+        """End the reader's wait (its :meth:`receive` returns None), if it waits."""
+        self._wake()
+
+    def _abort(self, _: object) -> trio.lowlevel.Abort:
+        self._reader = None
+        return trio.lowlevel.Abort.SUCCEEDED
+
+    def _wake(self) -> None:
+        reader = self._reader
+        if reader is not None:
+            self._reader = None
+            trio.lowlevel.reschedule(reader)
+        elif self.on_wake is not None:
+            on_wake, self.on_wake = self.on_wake, None
+            on_wake()
+
+    async def aclose_sending(self) -> None:
+        """The sender closes (its reader gets ``EndOfChannel`` after what waits)."""
+        self.sender_closed = True
+        self._wake()
+        await trio.lowlevel.checkpoint()
+
+    async def aclose_receiving(self) -> None:
+        """The reader closes: what waits is dropped, and sending fails from then on."""
+        self.receiver_closed = True
+        self._items = None
+        self._wake()
+        await trio.lowlevel.checkpoint()
+
+
+@final
 class NodeLink(_LinkBase):
     """A :class:`Link` over memory channels of nodes: the fast in-process path.
 
@@ -580,8 +694,8 @@ class NodeLink(_LinkBase):
     def __init__(
         self,
         conn: NodeConnection,
-        send_channel: trio.MemorySendChannel[Node],
-        receive_channel: trio.MemoryReceiveChannel[Node],
+        send_channel: _Pipe,
+        receive_channel: _Pipe,
         *,
         peer: str = "memory",
         relay: Relay | None = None,
@@ -596,7 +710,8 @@ class NodeLink(_LinkBase):
         self._consumer: Consumer | None = None
         self._live = False
         """Push mode is on: the peer hands stanzas to ``_consumer`` (the channel is empty)."""
-        self._live_scope: trio.CancelScope | None = None
+        self._idle_wake: Callable[[], None] | None = None
+        """The owner's ``wake`` while live with no reader (:meth:`consume_idle`)."""
         self._failure: Exception | None = None
         self._in_relay = 0
         """Nodes this end sent that wait in the relay."""
@@ -618,6 +733,57 @@ class NodeLink(_LinkBase):
         function (what it returns is awaited only if it is not None).
         """
         self._consumer = handler
+
+    def consume_idle(self, handler: Consumer, wake: Callable[[], None]) -> None:
+        """Push mode with no task waiting in :meth:`receive`: what an in-process client
+        uses, so that an idle one holds no task of its own (a waiting reader is a task,
+        its frames and its wait: about 3 KiB per session).
+
+        The peer's stanzas go to ``handler`` as with :meth:`consume` while the channel is
+        empty. Whatever needs a reader (what already waits in the channel, a node that
+        is not a stanza, the stream's end, the peer gone, ``handler`` raising in the
+        sender's task) calls ``wake()`` once, in order behind what came before it; the
+        owner then starts a task that reads with :meth:`receive_or_idle` until that
+        returns None, and ends. ``wake`` must not block (it starts the task).
+        """
+        self._consumer = handler
+        self._idle_wake = wake
+        if self._idle_now():
+            return
+        self._woken()
+
+    async def receive_or_idle(self) -> Event | None:
+        """:meth:`receive`, except that where it would wait for the peer, idle push mode
+        (:meth:`consume_idle`) takes over again and None is returned: the reader ends."""
+        if self._failure is None and self._idle_now():
+            return None
+        return await self.receive()
+
+    def _idle_now(self) -> bool:
+        """Go live with no reader if nothing needs one now (True), with no await between
+        the empty channel and going live (the next stanza takes the relay)."""
+        rx = self._rx
+        if (
+            self._closed
+            or self._eof
+            or self._idle_wake is None
+            or not self._node_conn.streaming
+            or rx.peek() is not None
+            or rx.sender_closed
+            or rx.receiver_closed
+        ):
+            return False
+        self._live = True
+        rx.on_wake = self._woken
+        return True
+
+    def _woken(self) -> None:
+        """Something needs a reader (see :meth:`consume_idle`): later stanzas queue
+        behind it in the channel until the reader catches up."""
+        self._live = False
+        self._rx.on_wake = None
+        if self._idle_wake is not None:
+            self._idle_wake()
 
     async def receive(self) -> Event:
         if self._failure is not None:
@@ -647,10 +813,15 @@ class NodeLink(_LinkBase):
             if self._consumer is None:
                 node = await rx.receive()
             else:
-                try:
-                    node = rx.receive_nowait()
-                except trio.WouldBlock:
-                    node = await self._wait_live()
+                # Not receive_nowait: a WouldBlock caught here would stay alive (with its
+                # traceback) for as long as the wait below, per idle session.
+                node = rx.take()
+                if node is None:  # wait live (here, not in a helper: one frame less held)
+                    self._live = True
+                    try:
+                        node = await rx.receive()  # None: _fail interrupted it
+                    finally:
+                        self._live = False
         except (trio.EndOfChannel, trio.ClosedResourceError, trio.BrokenResourceError):
             return None
         if node is None:  # the wait was cut short: the consumer raised
@@ -659,18 +830,6 @@ class NodeLink(_LinkBase):
         if other is not None:
             other._in_channel -= 1
         return node
-
-    async def _wait_live(self) -> Node | None:
-        """Wait for the channel in push mode; None if :meth:`_fail` ended the wait."""
-        self._live = True
-        try:
-            with trio.CancelScope() as scope:
-                self._live_scope = scope
-                return await self._rx.receive()
-        finally:
-            self._live = False
-            self._live_scope = None
-        return None
 
     def _raise_failure(self) -> NoReturn:
         """Raise what the consumer raised; the link is closed from then on."""
@@ -684,9 +843,9 @@ class NodeLink(_LinkBase):
         """The consumer raised: push mode ends, and the receive in progress raises it."""
         if self._failure is None:
             self._failure = exc
-        self._live = False
-        if self._live_scope is not None:
-            self._live_scope.cancel()
+        if self._live:
+            self._live = False
+            self._rx.interrupt()
 
     async def _feed(self) -> None:
         try:
@@ -695,6 +854,8 @@ class NodeLink(_LinkBase):
             self._eof = True
             self._node_conn.receive_eof()
         else:
+            if node is None:  # pragma: no cover - only a live wait is interrupted
+                return
             if self._other is not None:
                 self._other._in_channel -= 1
             self._node_conn.receive_node(node)
@@ -731,6 +892,13 @@ class NodeLink(_LinkBase):
             raise LinkClosed("link closed")
         other = self._other
         if other is not None and other._shut:
+            if not self._eof and self._rx.peek() is not None:
+                # What the peer said before it went is still to be read here (its last
+                # stanza, the stream's end): like bytes written to a socket whose peer
+                # has closed, this is lost without an error, and the owner learns of the
+                # end by reading it. Which of the two comes first is a race of tasks the
+                # owner cannot see; the outcome must not depend on it.
+                return False
             self._closed = True
             raise LinkClosed("peer went away")
         conn = self._node_conn
@@ -797,8 +965,9 @@ class NodeLink(_LinkBase):
         self._closed = True
         self._shut = True
         self._live = False
-        await self._tx.aclose()
-        await self._rx.aclose()
+        self._rx.on_wake = self._idle_wake = None  # the owner reads no more
+        await self._tx.aclose_sending()
+        await self._rx.aclose_receiving()
 
 
 def node_link_pair(
@@ -812,10 +981,9 @@ def node_link_pair(
     pair of its own if None).
     """
     relay = relay or Relay()
-    c2s_tx, c2s_rx = trio.open_memory_channel["Node"](math.inf)
-    s2c_tx, s2c_rx = trio.open_memory_channel["Node"](math.inf)
-    client_end = NodeLink(client, c2s_tx, s2c_rx, peer="server", relay=relay)
-    server_end = NodeLink(server, s2c_tx, c2s_rx, peer="memory-client", relay=relay)
+    c2s, s2c = _Pipe(), _Pipe()
+    client_end = NodeLink(client, c2s, s2c, peer="server", relay=relay)
+    server_end = NodeLink(server, s2c, c2s, peer="memory-client", relay=relay)
     client_end._other = server_end
     server_end._other = client_end
     return client_end, server_end

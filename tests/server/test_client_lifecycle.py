@@ -69,3 +69,23 @@ async def test_events_iterates_in_arrival_order(server: Server, user: OpenUser) 
                 if len(texts) == 3:
                     break
     assert texts == ["a", "b", "c"]
+
+
+async def test_a_long_run_of_one_event_class_keeps_its_order(
+    server: Server, user: OpenUser
+) -> None:
+    """An inbox files events by class in a short list first and a deque once it grows
+    (``_SHORT_QUEUE``): across the switch, a predicate still finds the first match, and
+    the events of every class still come out in arrival order."""
+    async with user(ALICE) as alice, user(BOB) as bob:
+        await alice.send_text(BOB_JID, "last before")  # acked and receipted: other classes
+        ids = [await alice.send_text(BOB_JID, f"m{n}") for n in range(40)]
+        last = await bob.wait_for(ev.GetMessage, lambda e: e.text == "m39", timeout=5)
+        got = await bob.wait_for(ev.GetMessage, lambda e: e.text == "m20", timeout=5)
+        assert (last.id, got.id) == (ids[39], ids[20])
+        events = bob.events_nowait()
+        texts = [e.text for e in events if isinstance(e, ev.GetMessage)]
+        assert texts == ["last before"] + [f"m{n}" for n in range(39) if n != 20]
+        await alice.wait_for(ev.MessageReceivedServer, lambda e: e.id == ids[39], timeout=5)
+        sent = [e for e in alice.events_nowait() if isinstance(e, ev.MessageReceivedServer)]
+        assert [e.id for e in sent][-39:] == ids[:39]

@@ -8,8 +8,8 @@ import pytest
 import trio
 import trio.testing
 
+from simulator.client import ClientState, open_client
 from simulator.client import events as ev
-from simulator.client import open_client
 from simulator.server import Server, open_server
 from simulator.server.context import HandlerContext
 from simulator.server.flows import default_router
@@ -140,3 +140,93 @@ async def test_the_order_is_the_same_on_both_transports(mode: str) -> None:
             assert [e.body for e in got] == [f"m{n}".encode() for n in range(5)]
             acked = [await alice.wait_for(ev.MessageReceivedServer, timeout=5) for _ in ids]
             assert [a.id for a in acked] == ids
+
+
+def _task_names() -> list[str]:
+    """The names of every task of this run."""
+    names: list[str] = []
+    stack = [trio.lowlevel.current_root_task()]
+    while stack:
+        task = stack.pop()
+        assert task is not None
+        names.append(task.name)
+        stack.extend(child for nursery in task.child_nurseries for child in nursery.child_tasks)
+    return names
+
+
+async def test_an_idle_pushed_client_holds_no_reader_until_its_stream_ends(
+    server: Server,
+) -> None:
+    """On a node link an idle client has no task of its own (``NodeLink.consume_idle``):
+    what waited at its login (the offline messages) was read by a reader that ended once
+    nothing waited, live stanzas come from their senders; the server's goodbye starts
+    a reader again, which reports it as before."""
+    async with open_client(server, ALICE, PASSWORD) as alice:
+        await alice.send_text(BOB_JID, "while you were away")
+        async with open_client(server, BOB, PASSWORD) as bob:
+            await trio.testing.wait_all_tasks_blocked()
+            assert not any(name.endswith("._reader") for name in _task_names())
+            offline = await bob.wait_for(ev.GetMessage, timeout=5)
+            assert offline.text == "while you were away"
+            assert isinstance(await alice.wait_for(ev.GetReceipt, timeout=5), ev.GetReceipt)
+            # A second login of bob replaces this one: <stream:error><conflict/>, the end.
+            async with open_client(server, BOB, PASSWORD) as again:
+                gone = await bob.wait_for(ev.Disconnected, timeout=5)
+                assert bob.close_reason == "stream error: conflict"
+                assert gone.reason == "stream error: conflict"
+                await alice.send_text(BOB_JID, "to the new one")
+                live = await again.wait_for(ev.GetMessage, timeout=5)
+                assert live.text == "to the new one"
+            assert bob.state is ClientState.CLOSED
+
+
+async def test_a_parked_session_ends_with_its_server_and_its_client_hears_it() -> None:
+    """An idle in-process session has no task (it is parked); a server that stops still
+    ends it: the watchers see it end, and the client sees the connection close."""
+    seen: list[str] = []
+    reasons: list[str | None] = []
+    async with trio.open_nursery() as nursery:
+        async with open_server(accounts=[(ALICE, PASSWORD)]) as server:
+            server.watch_sessions(lambda event, session: seen.append(event))
+
+            async def user(*, task_status: trio.TaskStatus[None]) -> None:
+                async with open_client(server, ALICE, PASSWORD) as alice:
+                    task_status.started()
+                    with trio.fail_after(5):
+                        await alice.wait_closed()
+                    reasons.append(alice.close_reason)
+
+            await nursery.start(user)
+            await trio.testing.wait_all_tasks_blocked()
+            assert not any(name.endswith(".handle_link") for name in _task_names())
+            assert seen == ["connected", "login"]
+        assert seen == ["connected", "login", "ended"]
+    assert reasons == ["the server closed the connection"]
+
+
+# ------------------------------------------------- a send racing the server's goodbye
+
+
+def test_a_send_racing_the_servers_goodbye_is_lost_not_an_error_under_every_schedule() -> None:
+    """The server ends Bob's session at his first stanza out (a fault), while Bob's client,
+    just logged in, announces itself. Which task runs first is trio's scheduler's choice
+    (seeded here 40 ways): the announcement is lost, as bytes written to a socket the
+    peer closed are, and Bob hears of the end by reading it, every time; his send never
+    raises while the stream error is still unread."""
+    from simulator.server.faults import EndSession
+    from simulator.trio_scheduler import seed_scheduler
+
+    async def run() -> str:
+        async with open_server(accounts=[(ALICE, PASSWORD), (BOB, PASSWORD)]) as server:
+            server.faults.add(EndSession("system-shutdown"), direction="out", party=BOB)
+            connector = MemoryConnector(server, "nodes")
+            async with open_client(connector, BOB, PASSWORD) as bob:  # announces itself
+                error = await bob.wait_for(ev.StreamError, timeout=5)
+                await bob.wait_for(ev.Disconnected, timeout=5)
+                return error.reason
+
+    for seed in range(40):
+        seed_scheduler(seed)
+        assert trio.run(run, clock=trio.testing.MockClock(autojump_threshold=0)) == (
+            "system-shutdown"
+        ), seed
