@@ -79,9 +79,16 @@ async def _accumulate(
         gc.collect()
         after = rss_bytes()
         nursery.cancel_scope.cancel()
+    return _figures(after - before, stamps)
+
+
+def _figures(grown: int, stamps: list[float]) -> dict[str, float]:
+    """KiB per session and the login rates of the first and the last tenth, from the
+    memory grown over the sessions and the time stamp before each (and after the last)."""
+    count = len(stamps) - 1
     tenth = max(count // 10, 1)
     return {
-        "kib": (after - before) / count / 1024,
+        "kib": grown / count / 1024,
         "first": tenth / (stamps[tenth] - stamps[0]),
         "last": tenth / (stamps[-1] - stamps[-1 - tenth]),
         "count": count,
@@ -258,13 +265,7 @@ def server_end_sessions(who: str, count: int) -> dict[str, float]:
                 await trio.sleep(0.2)
                 after = server_rss()
                 nursery.cancel_scope.cancel()
-            tenth = max(count // 10, 1)
-            return {
-                "kib": (after - before) / count / 1024,
-                "first": tenth / (stamps[tenth] - stamps[0]),
-                "last": tenth / (stamps[-1] - stamps[-1 - tenth]),
-                "count": count,
-            }
+            return _figures(after - before, stamps)
 
         return trio.run(main)
     finally:

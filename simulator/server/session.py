@@ -341,31 +341,27 @@ class Session:
 
     # ---------------------------------------------------------------- phase 3: serve
 
-    async def _catch_up(self) -> bool:
+    # _catch_up and _reader return _read's coroutine instead of awaiting it: no frame of
+    # their own held per waiting session.
+
+    def _catch_up(self) -> Awaitable[bool]:
         """The reader of a session in idle push mode (``NodeLink.consume_idle``): True
         when the session is over, False once nothing waits (the session parks)."""
+        return self._read(self.link.receive_or_idle)  # type: ignore[attr-defined]
+
+    def _reader(self) -> Awaitable[bool]:
+        # Without idle_timeout, the link's own receive: one frame less held per session.
+        receive = self.link.receive if self.server.config.idle_timeout is None else self._receive
+        return self._read(receive)
+
+    async def _read(self, receive: Callable[[], Awaitable[Event | None]]) -> bool:
+        """Dispatch what ``receive`` returns until the stream ends (True) or, in idle push
+        mode, it returns None: nothing waits any more (False)."""
         dispatch = self.server.dispatch
-        receive = self.link.receive_or_idle  # type: ignore[attr-defined]
         while True:
             event = await receive()
             if event is None:
                 return False
-            if isinstance(event, NodeReceived):
-                await dispatch(self, event.node)
-            elif isinstance(event, StreamEnded):
-                self.close_reason = self.close_reason or "client ended the stream"
-                self.state = SessionState.CLOSING
-                return True
-            elif isinstance(event, ConnectionClosed):
-                self.close_reason = self.close_reason or "client disconnected"
-                return True
-
-    async def _reader(self) -> bool:
-        dispatch = self.server.dispatch
-        # Without idle_timeout, the link's own receive: one frame less held per session.
-        receive = self.link.receive if self.server.config.idle_timeout is None else self._receive
-        while True:
-            event = await receive()
             if isinstance(event, NodeReceived):
                 await dispatch(self, event.node)
             elif isinstance(event, StreamEnded):
