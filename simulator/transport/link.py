@@ -249,6 +249,17 @@ class StreamLink(_LinkBase):
         no write without waiting); ``on_stuck`` was called."""
         self.on_stuck: Callable[[], None] | None = None
         """Called when frames of :meth:`send_soon` wait for a :meth:`flush`."""
+        self._reply_due = False
+
+    def reply_due(self) -> None:
+        """The reading task has just woken a task that may well answer at once (a
+        client's application, shown the message it waited for): the frames the reader
+        holds in its :class:`WriteBatch` for this link wait for that answer, at most two
+        scheduler rounds, so that both go out in one write (one system call here, one
+        read and one wake-up at the peer). Two rounds, because trio may run the woken
+        task before or after the reader in the next one; if the woken task does not send
+        by then, the reader writes what it holds as usual."""
+        self._reply_due = True
 
     @property
     def connection(self) -> Connection:
@@ -278,6 +289,12 @@ class StreamLink(_LinkBase):
     async def _feed(self) -> None:
         batch = self._batch
         if batch is not None:
+            if self._reply_due:
+                self._reply_due = False
+                for _ in range(2):  # the woken task's send takes the held frames along
+                    if not (self._out and self._batched and batch.holding()):
+                        break
+                    await trio.lowlevel.cancel_shielded_checkpoint()
             batch.release()  # about to wait for input: out goes what the last read caused
             if self._stuck and self.on_stuck is None:  # no writer task: finish it here
                 await self.flush()

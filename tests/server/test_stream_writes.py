@@ -374,3 +374,30 @@ async def test_open_tcp_by_address_or_by_name_and_a_refused_connection() -> None
     await listener.aclose()
     with pytest.raises(OSError):  # nobody listens there any more
         await open_tcp("127.0.0.1", port)
+
+
+async def test_an_answer_right_after_a_message_goes_out_with_its_receipt() -> None:
+    # Bob's application answers a message as soon as it sees it: his client's automatic
+    # receipt waits for that answer, and the server reads both frames in one chunk.
+    async with (
+        open_server(accounts=[(ALICE, PASSWORD), (BOB, PASSWORD)]) as server,
+        trio.open_nursery() as nursery,
+    ):
+        connector = TappedConnector(server, nursery)
+        async with (
+            open_client(connector, BOB, PASSWORD, announce=False) as bob,
+            open_client(connector, ALICE, PASSWORD, announce=False) as alice,
+        ):
+            await trio.testing.wait_all_tasks_blocked()
+            to_bob = connector.streams[0]
+            bob_reads = len(to_bob.reads)
+            msg_id = await alice.send_text(BOB_JID, "ping")
+            got = await bob.wait_for(ev.GetMessage, timeout=5)
+            await bob.send_text(ALICE_JID, "pong")
+            answer = await alice.wait_for(ev.GetMessage, timeout=5)
+            receipt = await alice.wait_for(ev.MessageReceivedClient, timeout=5)
+            assert (got.text, answer.text, receipt.id) == ("ping", "pong", msg_id)
+            await trio.testing.wait_all_tasks_blocked()
+            # What Bob sent first (the receipt, then the answer) came in one read.
+            assert len(frame_sizes(to_bob.reads[bob_reads])) == 2
+        nursery.cancel_scope.cancel()
