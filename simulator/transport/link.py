@@ -261,8 +261,9 @@ class StreamLink(_LinkBase):
         read and one wake-up at the peer). Meanwhile that task's sends are sealed and
         join the held frames (in order, as :meth:`send_soon`) instead of writing each on
         its own: an application answering several messages of one read answers them in
-        the one write too. Two rounds, because trio may run the woken task before or
-        after the reader in the next one; then the reader writes what it holds."""
+        the one write too. One round if the woken task sent in it, else two, because
+        trio may run the woken task before or after the reader in the next one; then
+        the reader writes what it holds."""
         self._reply_due = True
 
     @property
@@ -298,8 +299,10 @@ class StreamLink(_LinkBase):
                 if self._out and self._batched and batch.holding():
                     self._lingering = True  # the woken task's sends join the held frames
                     try:
+                        held = self._unsent
                         await trio.lowlevel.cancel_shielded_checkpoint()
-                        await trio.lowlevel.cancel_shielded_checkpoint()
+                        if self._unsent == held:  # it has not run yet (or did not send)
+                            await trio.lowlevel.cancel_shielded_checkpoint()
                     finally:
                         self._lingering = False
             batch.release()  # about to wait for input: out goes what the last read caused
