@@ -17,13 +17,17 @@ becoming events.
 
 Events are kept in arrival order until consumed: ``async for event in client.events()``
 takes them in order, :meth:`ClientCore.wait_for` takes the first one that matches, and
-callbacks registered with :meth:`ClientCore.on` see every event as it arrives.
+callbacks registered with :meth:`ClientCore.on` see every event as it arrives. A task
+waiting for one class of event is woken by that class only (and by the end of the
+connection), not by every ack that comes first.
 :meth:`ClientCore.waiting_events` tells whether the application keeps up: events that
 came while it was away from the library (not waiting in it for one), and since when.
 
 Exactly once: the automatic receipt or ack of a stanza goes out *before* the application
-sees the event, and after :meth:`ClientCore.aclose` has said goodbye nothing more is shown
-or confirmed, so the server delivers it again at the next login (§4.4).
+sees the event (over a byte stream: it is sealed first, so it precedes on the wire all the
+application sends next; the link may write it together with the application's answer,
+``StreamLink.reply_due``), and after :meth:`ClientCore.aclose` has said goodbye nothing
+more is shown or confirmed, so the server delivers it again at the next login (§4.4).
 """
 
 from __future__ import annotations
