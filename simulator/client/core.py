@@ -17,13 +17,17 @@ becoming events.
 
 Events are kept in arrival order until consumed: ``async for event in client.events()``
 takes them in order, :meth:`ClientCore.wait_for` takes the first one that matches, and
-callbacks registered with :meth:`ClientCore.on` see every event as it arrives.
+callbacks registered with :meth:`ClientCore.on` see every event as it arrives. A task
+waiting for one class of event is woken by that class only (and by the end of the
+connection), not by every ack that comes first.
 :meth:`ClientCore.waiting_events` tells whether the application keeps up: events that
 came while it was away from the library (not waiting in it for one), and since when.
 
 Exactly once: the automatic receipt or ack of a stanza goes out *before* the application
-sees the event, and after :meth:`ClientCore.aclose` has said goodbye nothing more is shown
-or confirmed, so the server delivers it again at the next login (§4.4).
+sees the event (over a byte stream: it is sealed first, so it precedes on the wire all the
+application sends next; the link may write it together with the application's answer,
+``StreamLink.reply_due``), and after :meth:`ClientCore.aclose` has said goodbye nothing
+more is shown or confirmed, so the server delivers it again at the next login (§4.4).
 """
 
 from __future__ import annotations
@@ -212,7 +216,14 @@ class ClientCore:
         self.close_reason: str | None = None
         self._inbox = _Inbox()
         self._arrived: trio.Event | None = None
-        """Set at the next event; made only when somebody waits (most events find nobody)."""
+        """Set at the next event the waiters want; made only when somebody waits (most
+        events find nobody)."""
+        self._awaited: type[ev.Event] = ev.Event
+        """The class of event ``_arrived`` is set for: what its waiters wait for (any
+        event once waiters want different classes). A task waiting for a message is not
+        woken for every ack and receipt that comes first."""
+        self._reply_due: Callable[[], None] | None = getattr(link, "reply_due", None)
+        """The link's hint that the task just woken may answer at once (StreamLink)."""
         self._callbacks: list[tuple[type[ev.Event], Callable[[Any], object]]] = []
         self._pending_iqs: dict[str, tuple[trio.Event, list[Node]]] = {}
         self._ids = 0
@@ -381,6 +392,10 @@ class ClientCore:
             event.set()
         self._emit(ev.Disconnected(node=Node("disconnected"), reason=self.close_reason))
         self._set_closed()
+        arrived = self._arrived  # every waiter learns of the end, whatever it waits for
+        if arrived is not None:
+            self._arrived = None
+            arrived.set()
 
     async def _handle(self, node: Node) -> None:
         """One stanza from the server, read by the reader task."""
@@ -491,15 +506,20 @@ class ClientCore:
             self._unasked += 1
         self._inbox.append(event)
         arrived = self._arrived
-        if arrived is not None:
+        if arrived is not None and isinstance(event, self._awaited):
             self._arrived = None
             arrived.set()
+            if self._reply_due is not None:
+                self._reply_due()
 
-    def _arrival(self) -> trio.Event:
-        """What a waiter for the next event waits on."""
+    def _arrival(self, cls: type[ev.Event] = ev.Event) -> trio.Event:
+        """What a waiter for the next event of class ``cls`` waits on."""
         arrived = self._arrived
         if arrived is None:
             arrived = self._arrived = trio.Event()
+            self._awaited = cls
+        elif not issubclass(cls, self._awaited):
+            self._awaited = ev.Event  # waiters want different classes: any event wakes them
         return arrived
 
     # ---------------------------------------------------------------- keeping up
@@ -594,7 +614,7 @@ class ClientCore:
                 return event
             if self.state is ClientState.CLOSED and self._closed:
                 raise ConnectionClosed(self.close_reason or "connection closed")
-            await self._idle(self._arrival())
+            await self._idle(self._arrival(event_type))
 
     async def wait_for_message(self, *, timeout: float = math.inf) -> ev.GetMessage:
         """The next text message (1:1 or group)."""

@@ -248,6 +248,22 @@ class StreamLink(_LinkBase):
         no write without waiting); ``on_stuck`` was called."""
         self.on_stuck: Callable[[], None] | None = None
         """Called when frames of :meth:`send_soon` wait for a :meth:`flush`."""
+        self._reply_due = False
+        self._lingering = False
+        """The reader waits for the answer of the task it woke (:meth:`reply_due`)."""
+
+    def reply_due(self) -> None:
+        """The reading task has just woken a task that may well answer at once (a
+        client's application, shown the message it waited for): the frames the reader
+        holds in its :class:`WriteBatch` for this link wait for that answer, at most two
+        scheduler rounds, so that all go out in one write (one system call here, one
+        read and one wake-up at the peer). Meanwhile that task's sends are sealed and
+        join the held frames (in order, as :meth:`send_soon`) instead of writing each on
+        its own: an application answering several messages of one read answers them in
+        the one write too. One round if the woken task sent in it, else two, because
+        trio may run the woken task before or after the reader in the next one; then
+        the reader writes what it holds."""
+        self._reply_due = True
 
     @property
     def connection(self) -> Connection:
@@ -277,6 +293,17 @@ class StreamLink(_LinkBase):
     async def _feed(self) -> None:
         batch = self._batch
         if batch is not None:
+            if self._reply_due:
+                self._reply_due = False
+                if self._out and self._batched and batch.holding():
+                    self._lingering = True  # the woken task's sends join the held frames
+                    try:
+                        held = self._unsent
+                        await trio.lowlevel.cancel_shielded_checkpoint()
+                        if self._unsent == held:  # it has not run yet (or did not send)
+                            await trio.lowlevel.cancel_shielded_checkpoint()
+                    finally:
+                        self._lingering = False
             batch.release()  # about to wait for input: out goes what the last read caused
             if self._stuck and self.on_stuck is None:  # no writer task: finish it here
                 await self.flush()
@@ -319,13 +346,15 @@ class StreamLink(_LinkBase):
         """As :meth:`Link.send`. In the task that holds the link's :class:`WriteBatch`
         (its reader, answering what it read), a stanza is sealed and held for the write
         the batch makes when the reader waits for input: then the send is no schedule
-        point (that wait is, right after)."""
+        point (that wait is, right after). The same for a send from the task the reader
+        has just woken while the reader waits for its answer (:meth:`reply_due`): it
+        joins the held frames, and the reader writes them all when it stops waiting."""
         batch = self._batch
         if (
             batch is not None
             and batch._task is not None
             and type(item) is Node
-            and batch.holding()
+            and (self._lingering or batch.holding())
             and not self._send_lock.locked()
         ):
             await trio.lowlevel.checkpoint_if_cancelled()
@@ -394,8 +423,10 @@ class StreamLink(_LinkBase):
             raise self._refused(state, exc) from exc
         self._out += data
         self._unsent += 1
-        if self._stuck or self._send_lock.locked():
-            return  # a flush is due, or the write under way takes these bytes along
+        if self._stuck or self._send_lock.locked() or self._lingering:
+            # a flush is due, or the write under way takes these bytes along, or the
+            # reader waiting for an answer writes them with the frames it holds
+            return
         batch = self._batch
         if batch is not None and batch._task is not None and batch.holding():
             if not self._batched:

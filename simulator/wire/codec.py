@@ -325,6 +325,19 @@ def _single_byte_strings(dialect: Dialect) -> tuple[str | None, ...]:
     return tuple(out)
 
 
+@cache
+def _read_cache(dialect: Dialect) -> dict[bytes, str]:
+    """What the packed strings and JIDs read in ``dialect`` stood for, by their bytes.
+
+    Ids, timestamps and JIDs come again and again (every ack and receipt repeats the
+    message's); reading one costs a hex conversion, a translation and a scan for bad
+    nibbles, a JID two more strings and a join. The bytes decide the string alone (the
+    dialect is the cache's), so a string read once is looked up afterwards. Bounded like
+    the writer's caches: it starts afresh when full.
+    """
+    return {}
+
+
 _NIBBLE_TEXT: Final = str.maketrans("ab", "-.")
 _BAD_NIBBLE: Final = re.compile("[c-f]")
 _NOT_STRINGS: Final = {
@@ -338,7 +351,18 @@ _NOT_STRINGS: Final = {
 class _Reader:
     """A cursor over one frame payload. ``pos`` is the next byte to read."""
 
-    __slots__ = ("base", "buf", "dialect", "end", "limits", "nodes", "pos", "secondary", "singles")
+    __slots__ = (
+        "base",
+        "buf",
+        "dialect",
+        "end",
+        "limits",
+        "nodes",
+        "pos",
+        "read_cache",
+        "secondary",
+        "singles",
+    )
 
     def __init__(
         self, data: bytes | memoryview, dialect: Dialect, base: int, limits: WireLimits
@@ -352,6 +376,8 @@ class _Reader:
         self.secondary = token_table(dialect).secondary
         self.limits = limits
         self.nodes = 0  # nodes started so far, against limits.max_nodes
+        # A cached JID skips the depth check of jid(0): only where that check passes.
+        self.read_cache = _read_cache(dialect) if limits.max_depth > 0 else None
 
     # ---------------------------------------------------------------- primitives
 
@@ -466,13 +492,45 @@ class _Reader:
             return text
         if first == _LIST_EMPTY:
             return None
-        if first == _JID:
-            return self.jid(depth, at)
-        if first in (_NIBBLE, _HEX):
-            return self.packed(first, at)
+        if first in (_JID, _NIBBLE, _HEX):
+            return self.cached(first, depth, at)
         if first in (_BYTES8, _BYTES20, _BYTES31):
             return bytes(self.raw(first, at)).decode("utf-8", "surrogateescape")
         return self.secondary_token(first, at)
+
+    def cached(self, first: int, depth: int, at: int) -> str:
+        """A JID or packed string starting at ``at`` (its marker ``first`` read), from
+        the read cache when these bytes were read before. Cached: packed strings, and
+        at depth 0 JIDs of a packed or short plain user and a one-byte server token (the
+        usual form)."""
+        cache = self.read_cache
+        buf, end = self.buf, self.end
+        stop = 0
+        if cache is not None and at + 2 < end:
+            if first != _JID:
+                stop = at + 2 + (buf[at + 1] & 0x7F)
+            elif depth == 0:
+                user = buf[at + 1]
+                server = 0
+                if user in (_NIBBLE, _HEX):
+                    server = at + 3 + (buf[at + 2] & 0x7F)
+                elif user == _BYTES8 and buf[at + 2] <= self.limits.max_string:
+                    server = at + 3 + buf[at + 2]
+                if server and server < end and self.singles[buf[server]] is not None:
+                    stop = server + 1
+        if cache is None or not stop or stop > end:
+            return self.jid(depth, at) if first == _JID else self.packed(first, at)
+        key = bytes(buf[at:stop])
+        text = cache.get(key)
+        if text is not None:
+            self.pos = stop
+            return text
+        text = self.jid(depth, at) if first == _JID else self.packed(first, at)
+        if self.pos == stop:
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[key] = text
+        return text
 
     def secondary_token(self, first: int, at: int) -> str:
         if self.dialect is Dialect.V16 and _SECONDARY <= first <= 0xEF:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import trio
+import trio.testing
 
 from simulator.client import ClientState, ConnectionClosed, IqTimeout
 from simulator.client import events as ev
@@ -89,3 +90,39 @@ async def test_a_long_run_of_one_event_class_keeps_its_order(
         await alice.wait_for(ev.MessageReceivedServer, lambda e: e.id == ids[39], timeout=5)
         sent = [e for e in alice.events_nowait() if isinstance(e, ev.MessageReceivedServer)]
         assert [e.id for e in sent][-39:] == ids[:39]
+
+
+async def test_waiters_for_different_events_each_get_theirs_and_learn_the_end(
+    server: Server, user: OpenUser
+) -> None:
+    # A waiter is woken only by the events it waits for (not by every ack first), so
+    # this checks that waiters for different classes still each get theirs, and that
+    # one already waiting for a message learns when the connection ends.
+    got: dict[str, str] = {}
+    async with user(ALICE) as alice, user(BOB) as bob:
+
+        async def wait_message() -> None:
+            got["message"] = (await bob.wait_for(ev.GetMessage, timeout=5)).text
+
+        async def wait_receipt() -> None:
+            got["receipt"] = (await alice.wait_for(ev.MessageReceivedClient, timeout=5)).id
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(wait_message)
+            nursery.start_soon(wait_receipt)
+            await trio.testing.wait_all_tasks_blocked()
+            msg_id = await alice.send_text(BOB_JID, "hello")
+        assert got == {"message": "hello", "receipt": msg_id}
+
+        async def wait_in_vain() -> None:
+            with pytest.raises(ConnectionClosed):
+                await bob.wait_for(ev.GetMessage, timeout=5)
+            got["closed"] = "yes"
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(wait_in_vain)
+            await trio.testing.wait_all_tasks_blocked()
+            session = server.live(bob.jid)
+            assert session is not None
+            session.kill("test")
+        assert got["closed"] == "yes"

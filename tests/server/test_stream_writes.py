@@ -379,3 +379,60 @@ async def test_open_tcp_by_address_or_by_name_and_a_refused_connection() -> None
     await listener.aclose()
     with pytest.raises(OSError):  # nobody listens there any more
         await open_tcp("127.0.0.1", port)
+
+
+async def test_an_answer_right_after_a_message_goes_out_with_its_receipt() -> None:
+    # Bob's application answers a message as soon as it sees it: his client's automatic
+    # receipt waits for that answer, and the server reads both frames in one chunk.
+    async with (
+        open_server(accounts=[(ALICE, PASSWORD), (BOB, PASSWORD)]) as server,
+        trio.open_nursery() as nursery,
+    ):
+        connector = TappedConnector(server, nursery)
+        async with (
+            open_client(connector, BOB, PASSWORD, announce=False) as bob,
+            open_client(connector, ALICE, PASSWORD, announce=False) as alice,
+        ):
+            await trio.testing.wait_all_tasks_blocked()
+            to_bob = connector.streams[0]
+            bob_reads = len(to_bob.reads)
+            msg_id = await alice.send_text(BOB_JID, "ping")
+            got = await bob.wait_for(ev.GetMessage, timeout=5)
+            await bob.send_text(ALICE_JID, "pong")
+            answer = await alice.wait_for(ev.GetMessage, timeout=5)
+            receipt = await alice.wait_for(ev.MessageReceivedClient, timeout=5)
+            assert (got.text, answer.text, receipt.id) == ("ping", "pong", msg_id)
+            await trio.testing.wait_all_tasks_blocked()
+            # What Bob sent first (the receipt, then the answer) came in one read.
+            assert len(frame_sizes(to_bob.reads[bob_reads])) == 2
+        nursery.cancel_scope.cancel()
+
+
+async def test_answers_to_several_messages_of_one_read_go_out_with_their_receipts() -> None:
+    # Three messages reach Bob in one read; his application answers each as it takes
+    # it: the three receipts and the three answers reach the server in one chunk.
+    async with (
+        open_server(accounts=[(ALICE, PASSWORD), (BOB, PASSWORD)]) as server,
+        trio.open_nursery() as nursery,
+    ):
+        connector = TappedConnector(server, nursery)
+        async with (
+            open_client(connector, BOB, PASSWORD, announce=False) as bob,
+            open_client(connector, ALICE, PASSWORD, announce=False) as alice,
+        ):
+            await trio.testing.wait_all_tasks_blocked()
+            to_bob = connector.streams[0]
+            bob_reads = len(to_bob.reads)
+            texts = [stanzas.message.text(f"text {i}") for i in range(3)]
+            sent = [stanzas.message.outgoing(BOB_JID, f"m{i}", [t]) for i, t in enumerate(texts)]
+            await connector.links[1].send_many(sent)
+            for _ in range(3):
+                got = await bob.wait_for(ev.GetMessage, timeout=5)
+                await bob.send_text(ALICE_JID, f"re {got.text}")
+            answers = [await alice.wait_for(ev.GetMessage, timeout=5) for _ in range(3)]
+            assert [a.text for a in answers] == ["re text 0", "re text 1", "re text 2"]
+            receipts = [await alice.wait_for(ev.MessageReceivedClient, timeout=5) for _ in range(3)]
+            assert [r.id for r in receipts] == ["m0", "m1", "m2"]
+            await trio.testing.wait_all_tasks_blocked()
+            assert len(frame_sizes(to_bob.reads[bob_reads])) == 6
+        nursery.cancel_scope.cancel()

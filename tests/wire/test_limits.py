@@ -188,3 +188,18 @@ def test_limits_must_be_positive_and_fit_a_frame() -> None:
         WireLimits(max_children=0)
     with pytest.raises(ValueError, match="cannot be larger than"):
         WireLimits(max_frame=MAX_FRAME + 1)
+
+
+def test_strings_read_before_are_read_again_alike_and_still_within_limits() -> None:
+    # The reader keeps what packed strings and JIDs stood for by their bytes: reading
+    # the same bytes again gives the same node, a stricter reader still refuses them,
+    # and another dialect reads them by its own rules.
+    node = Node("receipt", {"from": "491110000001@s.whatsapp.net", "id": "ABCDEF12", "t": "17"})
+    for pack in (False, True):
+        payload = encode(node, V16, pack=pack)
+        assert [decode(payload, V16) for _ in range(3)] == [node] * 3
+    plain = encode(node, V16)
+    _refused(plain, WireLimits(max_string=8), "a string of 12 bytes")
+    hex_packed = encode(node, V16, pack=True)  # the id packs as hex: no such thing in 1.5
+    with pytest.raises(RemoteProtocolError, match=r"0xFB does not exist in dialect 1\.5"):
+        decode(hex_packed, Dialect.V15)
