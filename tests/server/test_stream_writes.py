@@ -19,6 +19,8 @@ from __future__ import annotations
 import socket
 import struct
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -26,8 +28,8 @@ import trio
 import trio.testing
 
 from simulator import stanzas
+from simulator.client import Client, open_client
 from simulator.client import events as ev
-from simulator.client import open_client
 from simulator.server import Server, open_server
 from simulator.server.faults import ResetMidFrame
 from simulator.transport import sockets
@@ -174,7 +176,9 @@ async def test_stanzas_queued_together_go_out_in_one_write_in_order() -> None:
         nursery.cancel_scope.cancel()
 
 
-async def test_what_one_read_causes_goes_out_in_one_write_per_peer() -> None:
+@asynccontextmanager
+async def _bob_and_alice_tapped() -> AsyncIterator[tuple[TappedConnector, Client, Client]]:
+    """A server, and Bob then Alice logged in over tapped byte streams, all quiet."""
     async with (
         open_server(accounts=[(ALICE, PASSWORD), (BOB, PASSWORD)]) as server,
         trio.open_nursery() as nursery,
@@ -185,29 +189,34 @@ async def test_what_one_read_causes_goes_out_in_one_write_per_peer() -> None:
             open_client(connector, ALICE, PASSWORD, announce=False) as alice,
         ):
             await trio.testing.wait_all_tasks_blocked()
-            to_bob, to_alice = connector.streams
-            bob_writes, alice_writes = len(to_bob.writes), len(to_alice.writes)
-            bob_reads = len(to_bob.reads)
-            texts = [stanzas.message.text(f"text {i}") for i in range(3)]
-            sent = [stanzas.message.outgoing(BOB_JID, f"m{i}", [t]) for i, t in enumerate(texts)]
-            await connector.links[1].send_many(sent)  # three frames in one write
-            got = [await bob.wait_for(ev.GetMessage, timeout=5) for _ in range(3)]
-            assert [(m.id, m.text) for m in got] == [
-                ("m0", "text 0"),
-                ("m1", "text 1"),
-                ("m2", "text 2"),
-            ]
-            receipts = [await alice.wait_for(ev.MessageReceivedClient, timeout=5) for _ in range(3)]
-            assert [r.id for r in receipts] == ["m0", "m1", "m2"]
-            await trio.testing.wait_all_tasks_blocked()
-            # The server read the three at once: Bob got them in one write, Alice the
-            # three acks in one write.
-            assert len(frame_sizes(to_bob.writes[bob_writes])) == 3
-            assert len(frame_sizes(to_alice.writes[alice_writes])) == 3
-            # Bob's client answered the three in one write: the server read three
-            # receipts in one chunk.
-            assert len(frame_sizes(to_bob.reads[bob_reads])) == 3
+            yield connector, bob, alice
         nursery.cancel_scope.cancel()
+
+
+async def test_what_one_read_causes_goes_out_in_one_write_per_peer() -> None:
+    async with _bob_and_alice_tapped() as (connector, bob, alice):
+        to_bob, to_alice = connector.streams
+        bob_writes, alice_writes = len(to_bob.writes), len(to_alice.writes)
+        bob_reads = len(to_bob.reads)
+        texts = [stanzas.message.text(f"text {i}") for i in range(3)]
+        sent = [stanzas.message.outgoing(BOB_JID, f"m{i}", [t]) for i, t in enumerate(texts)]
+        await connector.links[1].send_many(sent)  # three frames in one write
+        got = [await bob.wait_for(ev.GetMessage, timeout=5) for _ in range(3)]
+        assert [(m.id, m.text) for m in got] == [
+            ("m0", "text 0"),
+            ("m1", "text 1"),
+            ("m2", "text 2"),
+        ]
+        receipts = [await alice.wait_for(ev.MessageReceivedClient, timeout=5) for _ in range(3)]
+        assert [r.id for r in receipts] == ["m0", "m1", "m2"]
+        await trio.testing.wait_all_tasks_blocked()
+        # The server read the three at once: Bob got them in one write, Alice the
+        # three acks in one write.
+        assert len(frame_sizes(to_bob.writes[bob_writes])) == 3
+        assert len(frame_sizes(to_alice.writes[alice_writes])) == 3
+        # Bob's client answered the three in one write: the server read three
+        # receipts in one chunk.
+        assert len(frame_sizes(to_bob.reads[bob_reads])) == 3
 
 
 async def test_what_a_write_without_waiting_leaves_the_writer_finishes_in_order() -> None:
@@ -384,55 +393,35 @@ async def test_open_tcp_by_address_or_by_name_and_a_refused_connection() -> None
 async def test_an_answer_right_after_a_message_goes_out_with_its_receipt() -> None:
     # Bob's application answers a message as soon as it sees it: his client's automatic
     # receipt waits for that answer, and the server reads both frames in one chunk.
-    async with (
-        open_server(accounts=[(ALICE, PASSWORD), (BOB, PASSWORD)]) as server,
-        trio.open_nursery() as nursery,
-    ):
-        connector = TappedConnector(server, nursery)
-        async with (
-            open_client(connector, BOB, PASSWORD, announce=False) as bob,
-            open_client(connector, ALICE, PASSWORD, announce=False) as alice,
-        ):
-            await trio.testing.wait_all_tasks_blocked()
-            to_bob = connector.streams[0]
-            bob_reads = len(to_bob.reads)
-            msg_id = await alice.send_text(BOB_JID, "ping")
-            got = await bob.wait_for(ev.GetMessage, timeout=5)
-            await bob.send_text(ALICE_JID, "pong")
-            answer = await alice.wait_for(ev.GetMessage, timeout=5)
-            receipt = await alice.wait_for(ev.MessageReceivedClient, timeout=5)
-            assert (got.text, answer.text, receipt.id) == ("ping", "pong", msg_id)
-            await trio.testing.wait_all_tasks_blocked()
-            # What Bob sent first (the receipt, then the answer) came in one read.
-            assert len(frame_sizes(to_bob.reads[bob_reads])) == 2
-        nursery.cancel_scope.cancel()
+    async with _bob_and_alice_tapped() as (connector, bob, alice):
+        to_bob = connector.streams[0]
+        bob_reads = len(to_bob.reads)
+        msg_id = await alice.send_text(BOB_JID, "ping")
+        got = await bob.wait_for(ev.GetMessage, timeout=5)
+        await bob.send_text(ALICE_JID, "pong")
+        answer = await alice.wait_for(ev.GetMessage, timeout=5)
+        receipt = await alice.wait_for(ev.MessageReceivedClient, timeout=5)
+        assert (got.text, answer.text, receipt.id) == ("ping", "pong", msg_id)
+        await trio.testing.wait_all_tasks_blocked()
+        # What Bob sent first (the receipt, then the answer) came in one read.
+        assert len(frame_sizes(to_bob.reads[bob_reads])) == 2
 
 
 async def test_answers_to_several_messages_of_one_read_go_out_with_their_receipts() -> None:
     # Three messages reach Bob in one read; his application answers each as it takes
     # it: the three receipts and the three answers reach the server in one chunk.
-    async with (
-        open_server(accounts=[(ALICE, PASSWORD), (BOB, PASSWORD)]) as server,
-        trio.open_nursery() as nursery,
-    ):
-        connector = TappedConnector(server, nursery)
-        async with (
-            open_client(connector, BOB, PASSWORD, announce=False) as bob,
-            open_client(connector, ALICE, PASSWORD, announce=False) as alice,
-        ):
-            await trio.testing.wait_all_tasks_blocked()
-            to_bob = connector.streams[0]
-            bob_reads = len(to_bob.reads)
-            texts = [stanzas.message.text(f"text {i}") for i in range(3)]
-            sent = [stanzas.message.outgoing(BOB_JID, f"m{i}", [t]) for i, t in enumerate(texts)]
-            await connector.links[1].send_many(sent)
-            for _ in range(3):
-                got = await bob.wait_for(ev.GetMessage, timeout=5)
-                await bob.send_text(ALICE_JID, f"re {got.text}")
-            answers = [await alice.wait_for(ev.GetMessage, timeout=5) for _ in range(3)]
-            assert [a.text for a in answers] == ["re text 0", "re text 1", "re text 2"]
-            receipts = [await alice.wait_for(ev.MessageReceivedClient, timeout=5) for _ in range(3)]
-            assert [r.id for r in receipts] == ["m0", "m1", "m2"]
-            await trio.testing.wait_all_tasks_blocked()
-            assert len(frame_sizes(to_bob.reads[bob_reads])) == 6
-        nursery.cancel_scope.cancel()
+    async with _bob_and_alice_tapped() as (connector, bob, alice):
+        to_bob = connector.streams[0]
+        bob_reads = len(to_bob.reads)
+        texts = [stanzas.message.text(f"text {i}") for i in range(3)]
+        sent = [stanzas.message.outgoing(BOB_JID, f"m{i}", [t]) for i, t in enumerate(texts)]
+        await connector.links[1].send_many(sent)
+        for _ in range(3):
+            got = await bob.wait_for(ev.GetMessage, timeout=5)
+            await bob.send_text(ALICE_JID, f"re {got.text}")
+        answers = [await alice.wait_for(ev.GetMessage, timeout=5) for _ in range(3)]
+        assert [a.text for a in answers] == ["re text 0", "re text 1", "re text 2"]
+        receipts = [await alice.wait_for(ev.MessageReceivedClient, timeout=5) for _ in range(3)]
+        assert [r.id for r in receipts] == ["m0", "m1", "m2"]
+        await trio.testing.wait_all_tasks_blocked()
+        assert len(frame_sizes(to_bob.reads[bob_reads])) == 6
