@@ -399,44 +399,37 @@ class ClientCore:
 
     async def _handle(self, node: Node) -> None:
         """One stanza from the server, read by the reader task."""
-        if node.tag == "iq":
-            pong = self._take_iq(node)
-            if pong is not None:
-                with contextlib.suppress(ConnectionClosed):
-                    await self.send(pong)
-            return
-        events = parse(node)
-        # The automatic receipt or ack goes out BEFORE the application sees the event,
-        # and an event whose answer could not go out (we already ended the stream) is
-        # not shown at all: the server keeps it and delivers it again next time. So
-        # with orderly goodbyes every stanza reaches the application exactly once.
-        answer = self._auto_answer(node, events)
-        if answer is not None:
-            if not await self._send_answer(answer):
-                return
-        elif self._ending and node.tag != "stream:error":
+        answer, events = self._take(node)
+        if answer is not None and not await self._send_answer(answer):
             return
         for event in events:
             self._emit(event)
 
     def _take_pushed(self, send_nowait: Callable[[Node], None], node: Node) -> None:
         """:meth:`_handle` for a stanza pushed in the sender's task (see :meth:`_reader`):
-        the same steps, the answers sent with the link's ``send_nowait``, no schedule
+        the same steps, the answer sent with the link's ``send_nowait``, no schedule
         point anywhere."""
-        if node.tag == "iq":
-            pong = self._take_iq(node)
-            if pong is not None:
-                self._send_answer_now(pong, send_nowait)
-            return
-        events = parse(node)
-        answer = self._auto_answer(node, events)
-        if answer is not None:
-            if not self._send_answer_now(answer, send_nowait):
-                return
-        elif self._ending and node.tag != "stream:error":
+        answer, events = self._take(node)
+        if answer is not None and not self._send_answer_now(answer, send_nowait):
             return
         for event in events:
             self._emit(event)
+
+    def _take(self, node: Node) -> tuple[Node | None, Sequence[ev.Event]]:
+        """What to answer to ``node`` by itself, and the events to show once that answer
+        went out (none if it could not go out).
+
+        The automatic receipt or ack goes out BEFORE the application sees the event, and
+        an event whose answer could not go out (we already ended the stream) is not shown
+        at all: the server keeps it and delivers it again next time. So with orderly
+        goodbyes every stanza reaches the application exactly once."""
+        if node.tag == "iq":
+            return self._take_iq(node), ()
+        events = parse(node)
+        answer = self._auto_answer(node, events)
+        if answer is None and self._ending and node.tag != "stream:error":
+            return None, ()
+        return answer, events
 
     def _take_iq(self, node: Node) -> Node | None:
         """An iq from the server: the answer our own iq waits for, or a server ping
