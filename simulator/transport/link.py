@@ -126,6 +126,9 @@ class _LinkBase:
         self._closed = False
         self._eof = False
         self._peer = peer
+        self._batch: WriteBatch | None = None
+        """A stream link's :class:`WriteBatch`, held from each stanza taken until the
+        link has to wait for input (the reader's sends are written together)."""
 
     @property
     def peer(self) -> str:
@@ -145,7 +148,10 @@ class _LinkBase:
                 raise LinkClosed("link closed")
             event = self._conn.next_event()
             if event is not None:
-                if isinstance(event, ConnectionClosed):
+                if type(event) is NodeReceived:
+                    if self._batch is not None:
+                        self._batch.hold()
+                elif isinstance(event, ConnectionClosed):
                     self._closed = True
                 return event
             if self._eof:  # pragma: no cover - the connection reports EOF as an event
@@ -268,27 +274,6 @@ class StreamLink(_LinkBase):
     @property
     def connection(self) -> Connection:
         return self._byte_conn
-
-    async def receive(self) -> Event:
-        """As :meth:`Link.receive`; with a :class:`WriteBatch`, a stanza taken from what
-        was read holds it (the reader's sends are written together) until the link has
-        to wait for input."""
-        conn = self._byte_conn
-        while True:
-            if self._closed:
-                raise LinkClosed("link closed")
-            event = conn.next_event()
-            if type(event) is NodeReceived:
-                if self._batch is not None:
-                    self._batch.hold()
-                return event
-            if event is not None:
-                if isinstance(event, ConnectionClosed):
-                    self._closed = True
-                return event
-            if self._eof:  # pragma: no cover - the connection reports EOF as an event
-                raise LinkClosed("link closed")
-            await self._feed()
 
     async def _feed(self) -> None:
         batch = self._batch
