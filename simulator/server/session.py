@@ -227,7 +227,7 @@ class Session:
     def _may_park(self) -> bool:
         """Nothing waits on the link: park, unless the session was killed or closed
         meanwhile (with no checkpoint since, nothing raised Cancelled yet)."""
-        return not self._cancel.cancel_called
+        return not self.stopped
 
     def _wake(self) -> None:
         """The parked session's link needs a reader, or the session must end: go on in
@@ -241,7 +241,7 @@ class Session:
         nothing waits), or ends."""
         parked = False
         try:
-            if not self._cancel.cancel_called:  # killed while parked: just end
+            if not self.stopped:  # killed while parked: just end
                 self._cancel = trio.CancelScope()
                 with self._cancel:
                     parked = await self._guarded(self._catch_up) is False and self._may_park()
