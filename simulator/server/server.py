@@ -430,22 +430,26 @@ class Server:
 
     # ---------------------------------------------------------------- routing
 
-    async def dispatch(self, session: Session, node: Node, *, pushed: bool = False) -> None:
+    async def dispatch(
+        self, session: Session, node: Node, *, pushed: bool = False, past_faults: bool = False
+    ) -> None:
         """A stanza from ``session``'s peer: the taps see it, the faults may take it, and
-        :meth:`handle` routes it (spelled out here: one coroutine less per stanza).
+        it is routed to its handler (all here: one coroutine per stanza).
 
         ``pushed``: handed over in the sender's task (push mode, ``Session._take_pushes``),
         not read by the session's reader: then a stopped session (killed, closed) takes
-        nothing more, as its cancelled reader would not have read it.
+        nothing more, as its cancelled reader would not have read it. ``past_faults``:
+        the routing alone (:meth:`handle`).
         """
-        if pushed and session.stopped:
-            return
-        taps = self.taps
-        if taps:
-            for tap in taps:
-                tap("in", session.jid, node)
-        if self.faults.active and await self.faults.ingress(session, node):
-            return  # a fault took it (simulator.server.faults)
+        if not past_faults:
+            if pushed and session.stopped:
+                return
+            taps = self.taps
+            if taps:
+                for tap in taps:
+                    tap("in", session.jid, node)
+            if self.faults.active and await self.faults.ingress(session, node):
+                return  # a fault took it (simulator.server.faults)
         route = self._route(session, node)
         if route is None:
             return
@@ -459,16 +463,9 @@ class Server:
             self.persist()
 
     async def handle(self, session: Session, node: Node) -> None:
-        """Route one stanza to its handler, past every fault (see "Fault isolation")."""
-        route = self._route(session, node)
-        if route is None:
-            return
-        try:
-            await route.handler(session.ctx, node)
-        except Exception as exc:
-            self._handler_failed(route, session, node, exc)
-        if self.store is not None:  # as in dispatch
-            self.persist()
+        """Route one stanza to its handler, past every fault (see "Fault isolation"): what
+        a fault delayed or held, going on."""
+        await self.dispatch(session, node, past_faults=True)
 
     def _route(self, session: Session, node: Node) -> Route | None:
         """The route of a stanza, or None when nothing handles it: then it is answered
@@ -533,21 +530,12 @@ class Server:
 
     def deliver(self, to: str, node: Node) -> None:
         """Keep ``node`` pending for ``to`` and push it if ``to`` is connected (§4.4)."""
-        if to not in self.state.accounts:
-            return
-        kind = _PENDING_KINDS.get(node.tag)
-        assert kind is not None, f"only messages, receipts and notifications are kept: {node}"
-        key = (kind, node.attrs.get("id", ""), pending_peer(node))
-        dropped = self.state.keep_pending(to, key, node, self.config.offline_limit)
-        if dropped is not None:
-            log.warning("offline queue of %s is full: forgot %s", to, dropped)
-        session = self.sessions.get(to)  # live(to), spelled out
-        if session is not None and session.state is SessionState.ACTIVE:
-            session.push(node)
+        self.deliver_each((to,), node)
 
     def deliver_each(self, recipients: Iterable[str], node: Node) -> None:
-        """:meth:`deliver` the same ``node`` to each recipient, in order (a group message,
-        a notification to several users): its mailbox key is made once for all."""
+        """:meth:`deliver` the same ``node`` to each recipient (an account), in order (a
+        group message, a notification to several users): its mailbox key is made once
+        for all."""
         kind = _PENDING_KINDS.get(node.tag)
         assert kind is not None, f"only messages, receipts and notifications are kept: {node}"
         key = (kind, node.attrs.get("id", ""), pending_peer(node))
