@@ -78,14 +78,13 @@ class RecordingConnector:
         return self.server.clock.now()
 
 
-class TappedStream(WrappedStream):
+class TappedStream(RecordingStream):
     """The server's end of our in-memory stream, keeping every write (waiting or not)
     and every chunk read."""
 
     def __init__(self, inner: MemoryStream) -> None:
         super().__init__(inner)
         self.memory = inner
-        self.writes: list[bytes] = []
         self.waited: list[bytes] = []
         """The writes made with ``send_all`` (what the writer task finished)."""
         self.reads: list[bytes] = []
@@ -100,9 +99,8 @@ class TappedStream(WrappedStream):
         return taken
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        self.writes.append(bytes(data))
         self.waited.append(bytes(data))
-        await self.inner.send_all(data)
+        await super().send_all(data)
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
         data = await self.inner.receive_some(max_bytes)
