@@ -172,25 +172,49 @@ def _string_caches(dialect: Dialect, pack: bool) -> tuple[dict[str, bytes], dict
     return {}, {}
 
 
+_MARKED_TAGS: Final = frozenset((STREAM_START, STREAM_END, ""))
+"""Tags :meth:`_Writer.tag` writes as a marker byte or refuses."""
+_WriterTables = tuple["Mapping[str, bytes]", dict[str, bytes], dict[str, bytes]]
+_WRITER_TABLES: list[_WriterTables | None] = [None, None, None, None]
+
+
+def _writer_tables(dialect: Dialect, pack: bool) -> _WriterTables:
+    """The tokens and the two string caches of ``dialect`` and ``pack``, found by
+    identity (see :func:`_reader_tables`)."""
+    index = (2 if dialect is Dialect.V16 else 0) + pack
+    tables = _WRITER_TABLES[index]
+    if tables is None:
+        tables = (_token_bytes(dialect), *_string_caches(dialect, pack))
+        _WRITER_TABLES[index] = tables
+    return tables
+
+
 class _Writer:
     """Appends nodes to one ``bytearray``; ``pack`` selects the 1.6 client behaviour."""
 
     __slots__ = ("out", "pack", "plain_cache", "tokens", "value_cache")
 
     def __init__(self, dialect: Dialect, pack: bool) -> None:
-        self.tokens = _token_bytes(dialect)
         self.pack = pack
         self.out = bytearray()
-        self.value_cache, self.plain_cache = _string_caches(dialect, pack)
+        self.tokens, self.value_cache, self.plain_cache = _writer_tables(dialect, pack)
 
     def node(self, node: Node, depth: int) -> None:
         if depth > MAX_DEPTH:
             raise LocalProtocolError(f"node <{node.tag}> is nested deeper than {MAX_DEPTH}")
-        has_body = bool(node.children) or node.data is not None
-        self.list_start(1 + 2 * len(node.attrs) + has_body, node.tag)
-        self.tag(node.tag)
+        tag, attrs = node.tag, node.attrs
+        size = 1 + 2 * len(attrs) + (bool(node.children) or node.data is not None)
         out, plain, values = self.out, self.plain_cache, self.value_cache
-        for key, value in node.attrs.items():
+        written = plain.get(tag)
+        # The usual start, inline: a tag written before (keys share the cache, so the
+        # tags a key may not stand for are left to tag()).
+        if written is not None and size < 256 and tag not in _MARKED_TAGS:
+            out += bytes((_LIST8, size))
+            out += written
+        else:
+            self.list_start(size, tag)
+            self.tag(tag)
+        for key, value in attrs.items():
             written = plain.get(key)
             if written is None:
                 written = self.cached(key, packable=False)

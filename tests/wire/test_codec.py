@@ -327,6 +327,16 @@ def test_stream_end_with_attribute_is_a_node_like_any_other() -> None:
     assert decode(encode(node, V16), V16) == node
 
 
+def test_a_tag_spelled_like_a_key_written_before_keeps_its_own_rules() -> None:
+    # Tags and attribute keys share the writer's cache of plain strings: a key "" or
+    # "stream:end" written first does not turn the tag into that string.
+    for dialect in Dialect:
+        encode(Node("x", {"": "1", STREAM_END: "2"}), dialect)
+        assert encode(Node(STREAM_END), dialect) == bytes((0xF8, 0x01, 0x02))
+        with pytest.raises(LocalProtocolError, match="non-empty tag"):
+            encode(Node(""), dialect)
+
+
 def test_decode_accepts_memoryview_and_offsets_errors() -> None:
     frame = h("00 00 05 F8 03 4A 44 C2")
     assert decode(memoryview(frame)[3:], V15) == Node("iq", {"id": "1"})
