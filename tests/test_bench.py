@@ -107,3 +107,31 @@ def test_ab_compares_two_checkouts_and_refuses_an_unknown_probe() -> None:
     wrong = subprocess.run([*command, "nope"], capture_output=True, text=True, check=False)
     assert wrong.returncode == 2
     assert "unknown probe 'nope'" in wrong.stderr
+
+
+@pytest.mark.slow
+def test_the_tcp_floor_runs_every_case_and_prints_its_figures() -> None:
+    """``bench/floor_tcp.py`` moves its echoes (both modes, both topologies, sequential
+    and pipelined) to the end and prints one line per case (no timing is checked)."""
+    floor = ROOT / "bench" / "floor_tcp.py"
+    result = subprocess.run(
+        [sys.executable, str(floor), "--rounds", "100", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    cases = [
+        f"{mode}, {where}, {how}"
+        for mode in ("nodes", "bytes")
+        for where in ("one process", "server in its own process")
+        for how in ("sequential", "pipelined (64 in flight)")
+    ]
+    figures = r"[\d,]+ /s wall, [\d,]+ /s CPU \(\d+ us CPU per echo\)"
+    assert [line.split(": ")[0] for line in result.stdout.splitlines()] == [
+        f"TCP echo floor, {case}" for case in cases
+    ]
+    for line in result.stdout.splitlines():
+        assert re.fullmatch(rf"[^:]+: {figures}", line), line
+    assert result.stderr == ""

@@ -24,8 +24,8 @@ as the same text), and strings over 0xFFFFF bytes are refused (the client would 
 
 Reading (``decode``) accepts every form a client of the dialect can produce or accept,
 including those our writer never uses (the 1.5 one-byte aliases ``ED``-``F4``, JID and
-token data, ``FE`` lengths in 1.6). It walks a cursor over a ``memoryview`` and never
-copies the frame. Whatever the bytes, it returns a ``Node`` or raises
+token data, ``FE`` lengths in 1.6). It walks a cursor over the payload's bytes (a view
+given to it is copied once). Whatever the bytes, it returns a ``Node`` or raises
 ``RemoteProtocolError`` naming the byte offset (``base_offset`` + position in the
 payload), with ``<stream:error><xml-not-well-formed/></stream:error>`` as the reply hint
 (§3.17). What the bytes may make it build is bounded by a
@@ -172,25 +172,49 @@ def _string_caches(dialect: Dialect, pack: bool) -> tuple[dict[str, bytes], dict
     return {}, {}
 
 
+_MARKED_TAGS: Final = frozenset((STREAM_START, STREAM_END, ""))
+"""Tags :meth:`_Writer.tag` writes as a marker byte or refuses."""
+_WriterTables = tuple["Mapping[str, bytes]", dict[str, bytes], dict[str, bytes]]
+_WRITER_TABLES: list[_WriterTables | None] = [None, None, None, None]
+
+
+def _writer_tables(dialect: Dialect, pack: bool) -> _WriterTables:
+    """The tokens and the two string caches of ``dialect`` and ``pack``, found by
+    identity (see :func:`_reader_tables`)."""
+    index = (2 if dialect is Dialect.V16 else 0) + pack
+    tables = _WRITER_TABLES[index]
+    if tables is None:
+        tables = (_token_bytes(dialect), *_string_caches(dialect, pack))
+        _WRITER_TABLES[index] = tables
+    return tables
+
+
 class _Writer:
     """Appends nodes to one ``bytearray``; ``pack`` selects the 1.6 client behaviour."""
 
     __slots__ = ("out", "pack", "plain_cache", "tokens", "value_cache")
 
     def __init__(self, dialect: Dialect, pack: bool) -> None:
-        self.tokens = _token_bytes(dialect)
         self.pack = pack
         self.out = bytearray()
-        self.value_cache, self.plain_cache = _string_caches(dialect, pack)
+        self.tokens, self.value_cache, self.plain_cache = _writer_tables(dialect, pack)
 
     def node(self, node: Node, depth: int) -> None:
         if depth > MAX_DEPTH:
             raise LocalProtocolError(f"node <{node.tag}> is nested deeper than {MAX_DEPTH}")
-        has_body = bool(node.children) or node.data is not None
-        self.list_start(1 + 2 * len(node.attrs) + has_body, node.tag)
-        self.tag(node.tag)
+        tag, attrs = node.tag, node.attrs
+        size = 1 + 2 * len(attrs) + (bool(node.children) or node.data is not None)
         out, plain, values = self.out, self.plain_cache, self.value_cache
-        for key, value in node.attrs.items():
+        written = plain.get(tag)
+        # The usual start, inline: a tag written before (keys share the cache, so the
+        # tags a key may not stand for are left to tag()).
+        if written is not None and size < 256 and tag not in _MARKED_TAGS:
+            out += bytes((_LIST8, size))
+            out += written
+        else:
+            self.list_start(size, tag)
+            self.tag(tag)
+        for key, value in attrs.items():
             written = plain.get(key)
             if written is None:
                 written = self.cached(key, packable=False)
@@ -338,6 +362,23 @@ def _read_cache(dialect: Dialect) -> dict[bytes, str]:
     return {}
 
 
+_ReaderTables = tuple[tuple[str | None, ...], tuple[str, ...], dict[bytes, str]]
+_READER_TABLES: list[_ReaderTables | None] = [None, None]
+
+
+def _reader_tables(dialect: Dialect) -> _ReaderTables:
+    """The single-byte strings, the secondary tokens and the read cache of ``dialect``:
+    found by identity (an ``Enum``'s hash, which ``functools.cache`` needs, is a Python
+    call, and a reader is made for every frame)."""
+    index = 1 if dialect is Dialect.V16 else 0
+    tables = _READER_TABLES[index]
+    if tables is None:
+        secondary = token_table(dialect).secondary
+        tables = (_single_byte_strings(dialect), tuple(secondary), _read_cache(dialect))
+        _READER_TABLES[index] = tables
+    return tables
+
+
 _NIBBLE_TEXT: Final = str.maketrans("ab", "-.")
 _BAD_NIBBLE: Final = re.compile("[c-f]")
 _NOT_STRINGS: Final = {
@@ -367,17 +408,18 @@ class _Reader:
     def __init__(
         self, data: bytes | memoryview, dialect: Dialect, base: int, limits: WireLimits
     ) -> None:
-        self.buf = memoryview(data).cast("B")
+        # A ``bytes`` object, not a view: indexing and slicing it are cheaper, and the
+        # hot paths read small frames whose strings are copied out anyway.
+        self.buf = data if type(data) is bytes else memoryview(data).tobytes()
         self.end = len(self.buf)
         self.pos = 0
         self.base = base
         self.dialect = dialect
-        self.singles = _single_byte_strings(dialect)
-        self.secondary = token_table(dialect).secondary
+        self.singles, self.secondary, read_cache = _reader_tables(dialect)
         self.limits = limits
         self.nodes = 0  # nodes started so far, against limits.max_nodes
         # A cached JID skips the depth check of jid(0): only where that check passes.
-        self.read_cache = _read_cache(dialect) if limits.max_depth > 0 else None
+        self.read_cache = read_cache if limits.max_depth > 0 else None
 
     # ---------------------------------------------------------------- primitives
 
@@ -398,7 +440,7 @@ class _Reader:
         self.pos = pos + 1
         return self.buf[pos]
 
-    def take(self, size: int, what: str, at: int) -> memoryview:
+    def take(self, size: int, what: str, at: int) -> bytes:
         """The next ``size`` bytes; ``at`` is where the item that announced them started."""
         start = self.pos
         if size > self.end - start:
@@ -419,9 +461,10 @@ class _Reader:
         raise self.fail(f"expected a list (0x00, 0xF8 or 0xF9), got 0x{marker:02X}", at)
 
     def node(self, depth: int) -> Node:
+        buf, end = self.buf, self.end
         start = pos = self.pos
-        if pos + 1 < self.end and self.buf[pos] == _LIST8:  # the usual form, inline
-            size = self.buf[pos + 1]
+        if pos + 1 < end and buf[pos] == _LIST8:  # the usual form, inline
+            size = buf[pos + 1]
             self.pos = pos + 2
         else:
             size = self.list_size(self.byte("a node"), start)
@@ -434,12 +477,48 @@ class _Reader:
             raise self.fail(
                 f"a node with {(size - 1) // 2} attributes (limit {self.limits.max_attrs})", start
             )
-        tag = self.tag()
+        # The usual forms are read inline (a one-byte token, a short plain string, a
+        # cached JID or packed string); anything else, and every error, goes through
+        # the methods below from the same position, so the result is theirs.
+        pos = self.pos
+        singles = self.singles
+        tag = singles[buf[pos]] if pos < end else None
+        if tag is None:
+            tag = self.tag()
+            pos = self.pos
+        else:
+            pos += 1
         attrs: dict[str, str] = {}
-        string = self.string
+        max_string = self.limits.max_string
         for _ in range((size - 1) // 2):  # a repeated key: the last one wins (§1.4.1)
-            key = string(0) or ""
-            attrs[key] = string(0) or ""
+            key = singles[buf[pos]] if pos < end else None
+            if key is None:
+                self.pos = pos
+                key = self.string(0) or ""
+                pos = self.pos
+            else:
+                pos += 1
+            first = buf[pos] if pos < end else -1
+            value = singles[first] if first >= 0 else None
+            if value is not None:
+                pos += 1
+            elif first == _BYTES8 and pos + 1 < end and buf[pos + 1] <= max_string:
+                stop = pos + 2 + buf[pos + 1]
+                if stop > end:
+                    self.pos = pos
+                    self.string(0)  # raises: the string runs past the end
+                value = buf[pos + 2 : stop].decode("utf-8", "surrogateescape")
+                pos = stop
+            elif first in (_JID, _NIBBLE, _HEX):
+                self.pos = pos + 1
+                value = self.cached(first, 0, pos)
+                pos = self.pos
+            else:
+                self.pos = pos
+                value = self.string(0) or ""
+                pos = self.pos
+            attrs[key] = value
+        self.pos = pos
         if size % 2:
             return Node(tag, attrs)
         return self.body(tag, attrs, depth)
@@ -472,9 +551,14 @@ class _Reader:
                     f"a node with {count} children (limit {self.limits.max_children})", at
                 )
             return Node(tag, attrs, [self.node(depth + 1) for _ in range(count)])
+        if first == _BYTES8 and at + 1 < self.end:  # the usual short data, inline
+            stop = at + 2 + self.buf[at + 1]
+            if stop <= self.end and stop - at - 2 <= self.limits.max_string:
+                self.pos = stop
+                return Node(tag, attrs, data=self.buf[at + 2 : stop])
         if first in (_BYTES8, _BYTES20, _BYTES31):
             self.pos += 1
-            return Node(tag, attrs, data=bytes(self.raw(first, at)))
+            return Node(tag, attrs, data=self.raw(first, at))
         text = self.string(0) or ""  # a token, JID or packed string (§1.4.2)
         return Node(tag, attrs, data=text.encode("utf-8", "surrogateescape"))
 
@@ -495,7 +579,7 @@ class _Reader:
         if first in (_JID, _NIBBLE, _HEX):
             return self.cached(first, depth, at)
         if first in (_BYTES8, _BYTES20, _BYTES31):
-            return bytes(self.raw(first, at)).decode("utf-8", "surrogateescape")
+            return self.raw(first, at).decode("utf-8", "surrogateescape")
         return self.secondary_token(first, at)
 
     def cached(self, first: int, depth: int, at: int) -> str:
@@ -520,7 +604,7 @@ class _Reader:
                     stop = server + 1
         if cache is None or not stop or stop > end:
             return self.jid(depth, at) if first == _JID else self.packed(first, at)
-        key = bytes(buf[at:stop])
+        key = buf[at:stop]
         text = cache.get(key)
         if text is not None:
             self.pos = stop
@@ -555,7 +639,7 @@ class _Reader:
             raise self.fail("a JID pair with a null server", server_at)
         return server if user is None else f"{user}@{server}"  # null user: just the server
 
-    def raw(self, marker: int, at: int) -> memoryview:
+    def raw(self, marker: int, at: int) -> bytes:
         if marker == _BYTES8:
             pos = self.pos
             if pos >= self.end:

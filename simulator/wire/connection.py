@@ -44,7 +44,7 @@ from simulator.errors import LocalProtocolError, ProtocolError, RemoteProtocolEr
 from simulator.wire.codec import decode, encode
 from simulator.wire.crypto import MAC_SIZE
 from simulator.wire.events import Event, Login, NodeReceived, Role, SendEvent
-from simulator.wire.framing import HEADER_SIZE, MAX_PAYLOAD, FrameBuffer, frame_header
+from simulator.wire.framing import ENCRYPTED, HEADER_SIZE, MAX_PAYLOAD, FrameBuffer, frame_header
 from simulator.wire.handshake import (
     NOT_STANZA_TAGS,
     Handshake,
@@ -73,6 +73,18 @@ RECEIVE_SIZE = 65536
 """What :attr:`Connection.receive_size` suggests once logged in."""
 
 _LOGGED_IN = frozenset({State.ESTABLISHED, State.CLIENT_ENDED, State.SERVER_ENDED})
+
+_NEW = object.__new__
+_SET_RECEIVED_NODE = NodeReceived.__dict__["node"].__set__
+
+
+def _received(node: Node) -> NodeReceived:
+    """``NodeReceived(node=node)`` through its slot's setter, for every stanza read: the
+    frozen dataclass's ``__init__`` sets the field with ``object.__setattr__``, a lookup
+    and a call more."""
+    event: NodeReceived = _NEW(NodeReceived)
+    _SET_RECEIVED_NODE(event, node)
+    return event
 
 
 class _ConnectionBase:
@@ -322,7 +334,8 @@ class Connection(_ConnectionBase):
         if len(payload) + MAC_SIZE > MAX_PAYLOAD:
             raise LocalProtocolError(f"<{node.tag}> is too big for a frame (§1.5)")
         sealed = self._outgoing_keys.seal(payload)
-        return frame_header(len(sealed), encrypted=True) + sealed
+        size = len(sealed)  # at most MAX_PAYLOAD (checked above): frame_header, inline
+        return bytes((ENCRYPTED << 4 | size >> 16, size >> 8 & 0xFF, size & 0xFF)) + sealed
 
     def _switch_keys(self, keys: SwitchKeys) -> None:
         self._incoming, self._outgoing_keys = keys.incoming, keys.outgoing
@@ -339,8 +352,8 @@ class Connection(_ConnectionBase):
                     self._hs.fail()
                     self._hint = exc.reply_hint = self._reply_hint(State.ESTABLISHED)
                     raise
-                if is_stanza(node):
-                    return NodeReceived(node=node)
+                if node.tag not in NOT_STANZA_TAGS:  # is_stanza(node)
+                    return _received(node)
                 try:
                     self._take(self._hs.receive(node))
                 except RemoteProtocolError as exc:

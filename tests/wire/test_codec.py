@@ -327,6 +327,16 @@ def test_stream_end_with_attribute_is_a_node_like_any_other() -> None:
     assert decode(encode(node, V16), V16) == node
 
 
+def test_a_tag_spelled_like_a_key_written_before_keeps_its_own_rules() -> None:
+    # Tags and attribute keys share the writer's cache of plain strings: a key "" or
+    # "stream:end" written first does not turn the tag into that string.
+    for dialect in Dialect:
+        encode(Node("x", {"": "1", STREAM_END: "2"}), dialect)
+        assert encode(Node(STREAM_END), dialect) == bytes((0xF8, 0x01, 0x02))
+        with pytest.raises(LocalProtocolError, match="non-empty tag"):
+            encode(Node(""), dialect)
+
+
 def test_decode_accepts_memoryview_and_offsets_errors() -> None:
     frame = h("00 00 05 F8 03 4A 44 C2")
     assert decode(memoryview(frame)[3:], V15) == Node("iq", {"id": "1"})
@@ -381,6 +391,14 @@ def test_decode_accepts_memoryview_and_offsets_errors() -> None:
         ("F8 03 4A 44 FA C2 00", V15, 6, "a JID pair with a null server"),
         ("F8 03 4A 44 FA C2", V15, 6, "the frame ends where a string was expected"),
         ("F8 02 12", V15, 3, "the frame ends where a string was expected"),
+        ("F8 02 12 FC", V15, 4, "the frame ends where a string length was expected"),
+        (
+            "F8 02 12 FC 05 61",
+            V15,
+            3,
+            "a string of 5 bytes runs past the end of the frame (1 bytes left)",
+        ),
+        ("F8 03 4A FC 01 61 FC 02 62", V15, 6, "a string of 2 bytes runs past the end"),
         ("F8 02 12 F8 01 00", V15, 5, "a node cannot be an empty list"),
         ("F8 01 02 00", V15, 3, "1 bytes follow the node"),
         ("F8 03 4A 44 C2 F8 01 02", V15, 5, "3 bytes follow the node"),
