@@ -21,11 +21,20 @@ the bot's, ``cryptography`` under the wire codec is the simulator's) to the firs
 frame: if it belongs to the simulator (the ``simulator`` package: server, client,
 transport, wire, scenario runner) or to trio (``trio``, ``outcome``, ``sniffio``), or
 trio protects the code from ``KeyboardInterrupt``, the handler does nothing and the
-watchdog signals again :data:`_RETRY` seconds later. A round that ends meanwhile was
-not stuck; a bot that spins lands a signal in its own frame sooner or later, even one
-whose loop calls the client library on every turn. The bot's code is everything else:
+watchdog signals again :data:`_RETRY` seconds later. The bot's code is everything else:
 its own modules (even installed ones: the runner names the bot's module), ``scenarios/``,
-tests.
+tests. A round that ends meanwhile was not stuck. A bot that spins in its own code gets
+the next signal there. One whose loop calls the simulator on every turn (the client
+library, the stanza builders, the codec) would seldom get it: Python runs a signal
+handler at its next call or jump back, which is nearly always in the simulator's frames.
+So when a frame of the bot's called the simulator's code the signal landed in (further
+out in the running task), the handler sets a trace function on that frame. It raises
+there, at a line the frame jumps back to (another turn of its loop: the simulator's call
+returned whole), once the frame has been going round for ``limit`` more without the
+round ending. A bot that goes on to an await instead (a correct one, in a round made
+slow by the simulator or the machine) was slow, not spinning: the round ends and the
+trace goes at the next call. With another trace function set (a debugger, coverage) it
+sets none and relies on the retries.
 
 After a raise the watchdog counts ``limit`` again from then: the rest of that round
 (the bot's task ending, its session woken) is not the bot's doing.
@@ -272,28 +281,34 @@ def watchdog(
             trace_turns(caller, aim)
 
     def trace_turns(caller: FrameType, aim: _Aim) -> None:
-        """Raise in ``caller`` (a frame of the bot's) at the first line it starts at or
-        before the instruction it is at now (a jump back: the next turn of its loop),
-        while the loop is still held in ``aim``'s round. If it returns first, its caller
-        is watched the same way if that is the bot's too. A trace function (off again at
-        once when the round ends) sees it: one line event per line of that frame."""
+        """Raise in ``caller`` (a frame of the bot's) at a line it starts at or before the
+        instruction it is at now (a jump back: another turn of its loop) once it has been
+        going round for ``limit`` since the first such jump, while the loop is still held
+        in ``aim``'s round. If it returns first, its caller is watched the same way if
+        that is the bot's too. A trace function (off again at once when the round ends)
+        sees it: one line event per line of that frame."""
         installed = _installed()
         turn = caller.f_lasti
+        turning: float | None = None
 
         def on_call(frame: FrameType, event: str, arg: object) -> None:
             if not current(aim):
                 sys.settrace(None)
 
         def on_line(frame: FrameType, event: str, arg: object) -> object:
-            nonlocal turn
+            nonlocal turn, turning
             if not current(aim):
                 frame.f_trace = None
                 sys.settrace(None)
                 return None
             if event == "line" and frame.f_lasti <= turn:
-                frame.f_trace = None
-                sys.settrace(None)
-                raise hit(aim, NotYielding(limit, _place(frame)))
+                now = time.monotonic()
+                if turning is None:
+                    turning = now
+                elif now - turning >= limit:
+                    frame.f_trace = None
+                    sys.settrace(None)
+                    raise hit(aim, NotYielding(limit, _place(frame)))
             if event == "return":
                 outer = frame.f_back
                 if outer is not None and _owner(outer, modules, installed) == _BOT:

@@ -78,11 +78,11 @@ def once_signalled(sent: list[int], times: int = 2) -> Callable[[], None]:
 
 
 @contextmanager
-def log_held(logger: str, until: Callable[[], object]) -> Iterator[None]:
-    """The first record of ``logger`` goes to a full pipe through the standard library's
-    ``StreamHandler``: the write blocks the main thread, under the simulator's call to
-    ``log``, until ``until()`` returns in another thread and the pipe is drained. Other
-    records are left out."""
+def log_held(logger: str, containing: str, until: Callable[[], object]) -> Iterator[None]:
+    """The first record of ``logger`` whose message has ``containing`` in it goes to a
+    full pipe through the standard library's ``StreamHandler``: the write blocks the main
+    thread, under the simulator's call to ``log``, until ``until()`` returns in another
+    thread and the pipe is drained. Other records are left out."""
     read_end, write_end = os.pipe()
     os.set_blocking(write_end, False)
     for size in (65536, 1):  # fill it to the last byte
@@ -94,8 +94,15 @@ def log_held(logger: str, until: Callable[[], object]) -> Iterator[None]:
     os.set_blocking(write_end, True)
     stream = open(write_end, "w", buffering=1, encoding="utf-8")  # noqa: SIM115
     handler = logging.StreamHandler(stream)
-    records = iter([True])
-    handler.addFilter(lambda record: next(records, False))
+    held: list[logging.LogRecord] = []
+
+    def first(record: logging.LogRecord) -> bool:
+        if held or containing not in record.getMessage():
+            return False
+        held.append(record)
+        return True
+
+    handler.addFilter(first)
     log = logging.getLogger(logger)
     level = log.level
     log.setLevel(logging.INFO)
@@ -176,11 +183,31 @@ def test_a_round_held_in_the_servers_logging_does_not_fail_the_run(
 ) -> None:
     # The server logs a session's connection in the session's task; the write blocks.
     path = write(ECHO, bot="scenarios.bots.echo:run")
-    with log_held("simulator.server", once_signalled(signals)):
+    with log_held("simulator.server", ": connected", once_signalled(signals)):
         result = run_file(path, yield_limit=LIMIT)
     assert len(signals) >= 2
     assert result.passed, result.report
     assert "<body>hello there</body>" in result.transcript_text
+
+
+def test_a_correct_bot_is_not_blamed_for_a_round_held_under_its_own_send(
+    signals: list[int], write: WriteScenario
+) -> None:
+    # The bot's send runs the server's handling in the bot's task (the in-process push
+    # path); the fault's log write there blocks. The bot's frame is further out: once the
+    # send returns, the bot goes round its loop once and awaits the next event (it does
+    # not spin), and the round ends.
+    steps = """
+    - login: alice
+    - fault: {delay: message from echo, seconds: 1s, times: 1}
+    - send: {from: alice, to: echo, text: hello there}
+    - expect: {to: alice, message: {from: echo, body: hello there}}
+    """
+    path = write(steps, bot="scenarios.bots.echo:run")
+    with log_held("simulator.server.faults", " delay from ", once_signalled(signals)):
+        result = run_file(path, yield_limit=LIMIT)
+    assert len(signals) >= 2
+    assert result.passed, result.report
 
 
 def test_a_spinning_bot_whose_loop_runs_through_the_client_library_is_caught(
@@ -220,7 +247,7 @@ def test_the_last_resort_raises_in_the_simulator_saying_so(signals: list[int]) -
 
     let_go = threading.Event()
     with (
-        log_held("simulator.server", lambda: let_go.wait(GIVE_UP)),
+        log_held("simulator.server", ": connected", lambda: let_go.wait(GIVE_UP)),
         watchdog(LIMIT, last_resort=3 * LIMIT) as instruments,
     ):
         try:
