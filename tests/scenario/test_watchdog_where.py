@@ -15,6 +15,7 @@ import logging
 import os
 import queue
 import signal
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Coroutine, Iterator
@@ -28,7 +29,7 @@ from trio.testing import MockClock
 
 from simulator.client import open_client
 from simulator.scenario import run_file
-from simulator.scenario.watchdog import NotYielding, watchdog
+from simulator.scenario.watchdog import NotYielding, owned_frame, watchdog
 from simulator.server import open_server
 from simulator.transport import MemoryConnector
 from tests.scenario.conftest import WriteScenario
@@ -261,3 +262,20 @@ def test_the_last_resort_raises_in_the_simulator_saying_so(signals: list[int]) -
     assert "in the simulator's own code, not the bot's" in found.summary
     assert f"{Path('simulator', 'server', 'server.py')}:" in found.where
     assert len(signals) >= 2  # tried again while it was the simulator's code
+
+
+def test_whose_code_a_frame_runs() -> None:
+    here = sys._getframe()
+    assert owned_frame(here) == ("bot", here)  # a test, like a bot, is neither
+    # pytest's frame that called this test: an installed package, whose callers decide,
+    # unless it is the bot's own.
+    caller = sys._getframe(1)
+    assert str(caller.f_globals["__name__"]).startswith(("_pytest", "pluggy"))
+    found = owned_frame(caller)
+    assert found is None or found[1] is not caller
+    assert owned_frame(caller, bot_modules=["_pytest", "pluggy"]) == ("bot", caller)
+    # Code of the simulator's modules (or trio's) is the simulator's, wherever it runs.
+    for module in ("simulator.server.session", "trio._core._run"):
+        space: dict[str, Any] = {"__name__": module, "sys": sys}
+        exec("frame = sys._getframe()", space)
+        assert owned_frame(space["frame"]) == ("simulator", space["frame"])
