@@ -218,10 +218,11 @@ class BotSupervisor:
                     task_status.started(handle)
                     await self._call(function(client))
         except* NotYielding as group:
-            # Raised in the bot's own code (or a callback it gave the client library).
+            # Raised in the bot's own code (or a callback it gave the client library), or
+            # as the watchdog's last resort in the simulator's code the bot called.
             found = group.exceptions[0]
             assert isinstance(found, NotYielding)
-            self._died(found.summary, NOT_YIELDING_DETAILS)
+            self._died(found.summary, () if found.in_simulator else NOT_YIELDING_DETAILS)
         finally:
             handle.done.set()
 

@@ -701,7 +701,9 @@ def run_scenario_sync(
     bot = _bot_runner(scenario, bot_override)
     if isinstance(bot, CommandBot):
         return trio.run(_run, scenario, bot, time_scale)
-    with watchdog(yield_limit) as instruments:
+    module = getattr(bot.function, "__module__", None) if bot is not None else None
+    bot_modules = (module,) if isinstance(module, str) else ()
+    with watchdog(yield_limit, bot_modules=bot_modules) as instruments:
         return trio.run(
             _run,
             scenario,
