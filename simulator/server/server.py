@@ -116,6 +116,8 @@ _PENDING_KINDS: Final[Mapping[str, PendingKind]] = {
     "notification": "notification",
 }
 """The stanzas kept until acked, by tag."""
+_ACTIVE_SESSION: Final = SessionState.ACTIVE
+"""Read as a global: an enum member read off its class costs a metaclass lookup."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -424,7 +426,7 @@ class Server:
 
     def live(self, jid: str) -> Session | None:
         session = self.sessions.get(jid)
-        if session is None or session.state is not SessionState.ACTIVE:
+        if session is None or session.state is not _ACTIVE_SESSION:
             return None
         return session
 
@@ -548,7 +550,7 @@ class Server:
             if dropped is not None:
                 log.warning("offline queue of %s is full: forgot %s", to, dropped)
             session = sessions.get(to)  # live(to), spelled out
-            if session is not None and session.state is SessionState.ACTIVE:
+            if session is not None and session.state is _ACTIVE_SESSION:
                 session.push(node)
 
     def send_live(self, to: str, node: Node) -> bool:

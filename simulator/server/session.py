@@ -138,6 +138,12 @@ class SessionState(enum.Enum):
     CLOSED = "closed"
 
 
+_ACTIVE: Final = SessionState.ACTIVE
+"""A global, not ``SessionState.ACTIVE``: an enum member read off its class costs a
+lookup through the enum's metaclass, and every stanza pushed asks."""
+_MODERN: Final = Profile.MODERN
+
+
 @final
 class Session:
     """One connection. Created and run by the server; see the module docstring."""
@@ -470,8 +476,8 @@ class Session:
         reader must never hold up the sessions that send to it. ``force`` skips that
         check (the mailbox replay at login, however long).
         """
-        if self.state is not SessionState.ACTIVE or (
-            self.profile is not Profile.MODERN and not digestible(self.profile, node)
+        if self.state is not _ACTIVE or (
+            self.profile is not _MODERN and not digestible(self.profile, node)
         ):
             return
         faults = self.server.faults
@@ -518,7 +524,7 @@ class Session:
         out_tx.send_nowait(node)
 
     def is_active(self) -> bool:
-        return self.state is SessionState.ACTIVE
+        return self.state is _ACTIVE
 
     def backlog(self) -> int:
         """Stanzas queued for this peer and not yet written (or, on an in-process link,
