@@ -48,7 +48,9 @@ if TYPE_CHECKING:
 
 __all__ = ["DisconnectHook", "Handler", "Route", "Router", "SessionHook"]
 
-Handler: TypeAlias = "Callable[[HandlerContext, Node], Awaitable[None]]"
+Handler: TypeAlias = "Callable[[HandlerContext, Node], Awaitable[None] | None]"
+"""A flow's handler: a coroutine function, or a plain function when handling never waits
+(the server then runs a pushed stanza's handler with no coroutine, ``Server.take_pushed``)."""
 SessionHook: TypeAlias = "Callable[[HandlerContext], None]"
 """Called (sync) with the context of a user's live session."""
 DisconnectHook: TypeAlias = SessionHook

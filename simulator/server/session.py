@@ -397,10 +397,10 @@ class Session:
         return False
 
     def _pushed(self) -> Consumer:
-        """The router, for a stanza pushed in the sender's task (one partial per session:
-        no coroutine of its own per stanza; :meth:`Server.dispatch` checks
-        :attr:`stopped`, so a killed session handles nothing more)."""
-        return functools.partial(self.server.dispatch, self, pushed=True)
+        """The router, for a stanza pushed in the sender's task (one partial per session;
+        :meth:`Server.take_pushed` checks :attr:`stopped`, so a killed session handles
+        nothing more)."""
+        return functools.partial(self.server.take_pushed, self)
 
     async def _receive(self) -> Event:
         """The next event; with ``idle_timeout``, a silent peer is pinged, then dropped."""

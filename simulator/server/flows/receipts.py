@@ -38,7 +38,7 @@ def receipt_ids(node: Node) -> list[str]:
     return stanzas.receipt.confirmed_ids(node)
 
 
-async def handle_receipt(ctx: HandlerContext, node: Node) -> None:
+def handle_receipt(ctx: HandlerContext, node: Node) -> None:
     """Ack a client's receipt, clear what it confirms, forward it to the author."""
     get = node.attrs.get  # hot: one bound method for every attribute read
     to = get("to", "")
@@ -95,7 +95,7 @@ def _group_author(
     return author
 
 
-async def handle_ack(ctx: HandlerContext, node: Node) -> None:
+def handle_ack(ctx: HandlerContext, node: Node) -> None:
     """A client acknowledges a receipt, notification or message: stop re-delivering it."""
     get = node.attrs.get
     kind = _ACK_CLASSES.get(get("class", ""))
