@@ -525,6 +525,9 @@ class Server:
         if to is not None and not is_jid(to):
             self._refuse_address(session, node, to)
             return None
+        route = self.router.by_tag.get(node.tag)  # lookup()'s first step, without the call
+        if route is not None:
+            return route
         route = self.router.lookup(node)
         if route is None and node.tag == "iq" and node.get("type") in ("get", "set"):
             self._error_reply(session, node, StanzaError(501, "feature-not-implemented"))

@@ -480,9 +480,21 @@ class Session:
             self.profile is not _MODERN and not digestible(self.profile, node)
         ):
             return
-        faults = self.server.faults
+        server = self.server
+        faults = server.faults
         if faults.active and faults.egress(self, node):
             return  # a fault took it (simulator.server.faults)
+        direct = self._direct
+        if direct is not None and not server.taps:  # emit() on a direct link, spelled out
+            link_backlog = self._link_backlog
+            if not force and link_backlog is not None and link_backlog() >= self._outbox_limit:
+                self.kill("too slow: outbound queue full")
+                return
+            try:
+                direct(node)
+            except LinkClosed:
+                self.kill("connection lost")
+            return
         self.emit(node, force=force)
 
     def emit(self, node: Node, *, force: bool = False) -> None:

@@ -899,7 +899,9 @@ class NodeLink(_LinkBase):
         writer task on this transport, one task switch less per stanza. A peer in push
         mode gets it from the relay, run by the relay's own task if no run is under way."""
         if self._queue_for_peer(item):
-            self._relay.kick()
+            relay = self._relay
+            if not relay._running:  # kick(), without the call when a run is under way
+                relay.kick()
 
     def _queue_for_peer(self, item: Node | SendEvent) -> bool:
         """Send ``item``: straight into the channel when that keeps the order and the
