@@ -550,6 +550,19 @@ class State:
         """Whether ``blocker`` has blocked ``other`` (§3.4)."""
         return other in self.blocked.get(blocker, ())
 
+    def blocked_between(self, one: str, other: str) -> bool:
+        """Whether either of the two has blocked the other (§3.4)."""
+        blocked = self.blocked
+        return other in blocked.get(one, ()) or one in blocked.get(other, ())
+
+    def not_blocking(self, jids: Iterable[str], other: str) -> list[str]:
+        """``jids`` without ``other`` and without those who blocked ``other`` (§3.4), in
+        order: who of a group gets what ``other`` sends to it."""
+        blocked = self.blocked
+        if not blocked:
+            return [jid for jid in jids if jid != other]
+        return [jid for jid in jids if jid != other and other not in blocked.get(jid, ())]
+
     def privacy_setting(self, jid: str, category: str) -> str:
         return self.privacy.get(jid, {}).get(category, "all")
 

@@ -74,7 +74,7 @@ def forward(ctx: HandlerContext, node: Node, to: str, participant: str | None, j
     else:
         copy = stanzas.receipt.incoming(node, sender=jid, t=t)
         recipient = to
-    if state.blocks(recipient, jid) or state.blocks(jid, recipient):
+    if state.blocked_between(recipient, jid):
         return  # neither side of a block gets receipts (§3.4, §3.11)
     server.deliver_each((recipient,), copy)  # ctx.deliver(), two calls less
 
