@@ -11,7 +11,8 @@ sizes, in each checkout, and prints the difference divided by the units between 
 out. The collector is off in these runs (``gc.disable()``): whether a full collection
 falls inside the window depends on the allocation counts of the whole run, and one full
 collection would move the figure by a quarter; what the collector costs is left to the
-timed probes. ``PYTHONHASHSEED=0`` makes the string hashes, and so the runs, repeatable.
+timed probes. ``PYTHONHASHSEED=0`` and a seeded trio scheduler make the string hashes
+and the order of the tasks, and so the runs, repeatable.
 
 Instructions are not time (a cache miss costs more than an add), but on the hot paths,
 which are Python bytecode over small objects, the two move together; use this to tell
@@ -34,7 +35,7 @@ PROBES = {
     "fan-out": (
         "t.group_fan_out(256, SIZE)",
         1,
-        5,
+        9,
         256,
     ),
     "echo-node": (
@@ -44,7 +45,12 @@ PROBES = {
         1,
     ),
 }
-_PRELUDE = "import gc, sys; gc.disable(); sys.path.insert(0, 'bench'); import probes_trio as t; "
+_PRELUDE = (
+    "import gc, sys; gc.disable(); sys.path.insert(0, 'bench'); import probes_trio as t; "
+    # trio shuffles each batch of runnable tasks with a generator seeded from the OS; the
+    # same order every run keeps the logins (most of a run) the same size.
+    "import trio._core._run; trio._core._run._r.seed(0); "
+)
 _REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 
