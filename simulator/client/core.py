@@ -45,6 +45,7 @@ import trio
 
 from simulator import stanzas
 from simulator.client import events as ev
+from simulator.client.parse import PARSERS as _PARSERS
 from simulator.client.parse import parse
 from simulator.errors import (
     ClientError,
@@ -75,6 +76,10 @@ class ClientState(enum.Enum):
     CLOSED = "closed"
     """The connection is gone; sending raises :class:`~simulator.errors.ConnectionClosed`."""
 
+
+_OPEN = ClientState.OPEN
+"""A global, not ``ClientState.OPEN``: an enum member read off its class costs a lookup
+through the enum's metaclass, and every stanza sent asks."""
 
 _Queue = list[tuple[int, ev.Event]] | deque[tuple[int, ev.Event]]
 _SHORT_QUEUE = 16
@@ -425,7 +430,7 @@ class ClientCore:
         goodbyes every stanza reaches the application exactly once."""
         if node.tag == "iq":
             return self._take_iq(node), ()
-        events = parse(node)
+        events = _PARSERS.get(node.tag, parse)(node)  # parse(), one call less
         answer = self._auto_answer(node, events)
         if answer is None and self._ending and node.tag != "stream:error":
             return None, ()
@@ -477,7 +482,7 @@ class ClientCore:
     def _send_answer_now(self, answer: Node, send_nowait: Callable[[Node], None]) -> bool:
         """:meth:`_send_answer` without a schedule point (:meth:`send`'s checks, and what
         it does when the link is gone)."""
-        if self.state is not ClientState.OPEN or self._ending:
+        if self.state is not _OPEN or self._ending:
             return False
         try:
             send_nowait(answer)
@@ -636,7 +641,7 @@ class ClientCore:
         No lock of its own: a link keeps its frames whole and in order (a byte stream
         link serialises its writes, a node link hands over without blocking).
         """
-        if self.state is not ClientState.OPEN or self._ending:
+        if self.state is not _OPEN or self._ending:
             raise ConnectionClosed(f"cannot send: the client is {self.state.value}")
         try:
             await self.link.send(node)

@@ -26,9 +26,12 @@ import hmac
 import os
 import random
 import time
-from typing import Final, final
+from typing import TYPE_CHECKING, Final, final
 
 import trio
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["DEFAULT_EPOCH", "IdSource", "SecretSource", "ServerClock"]
 
@@ -50,13 +53,16 @@ class ServerClock:
         if epoch is None:
             epoch = time.time() - trio.current_time()
         self.epoch = epoch
+        self._current_time: Callable[[], float] = trio.lowlevel.current_clock().current_time
+        """The run's clock, asked directly: what ``trio.current_time()`` asks, two calls
+        less (the server asks for every message and receipt)."""
 
     def now(self) -> int:
         """The current Unix time in whole seconds (what every ``t`` attribute carries)."""
-        return int(self.epoch + trio.current_time())
+        return int(self.epoch + self._current_time())
 
     def now_ms(self) -> int:
-        return int((self.epoch + trio.current_time()) * 1000)
+        return int((self.epoch + self._current_time()) * 1000)
 
 
 @final

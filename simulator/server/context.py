@@ -80,7 +80,7 @@ class HandlerContext:
         It is kept in ``to``'s mailbox until ``to`` acknowledges it, and pushed at once
         if ``to`` is connected (§4.4). Unknown users get nothing.
         """
-        self.server.deliver(to, node)
+        self.server.deliver_each((to,), node)  # Server.deliver, one call less
 
     def send_live(self, to: str, node: Node) -> bool:
         """Send to ``to`` only if connected; never queued. True if it was sent."""

@@ -48,7 +48,9 @@ if TYPE_CHECKING:
 
 __all__ = ["DisconnectHook", "Handler", "Route", "Router", "SessionHook"]
 
-Handler: TypeAlias = "Callable[[HandlerContext, Node], Awaitable[None]]"
+Handler: TypeAlias = "Callable[[HandlerContext, Node], Awaitable[None] | None]"
+"""A flow's handler: a coroutine function, or a plain function when handling never waits
+(the server then runs a pushed stanza's handler with no coroutine, ``Server.take_pushed``)."""
 SessionHook: TypeAlias = "Callable[[HandlerContext], None]"
 """Called (sync) with the context of a user's live session."""
 DisconnectHook: TypeAlias = SessionHook
@@ -104,9 +106,10 @@ class Router:
     def __init__(self) -> None:
         self._table: dict[_Key, Route] = {}
         self._shapes: dict[str, list[tuple[bool, bool, bool]]] = {}
-        self._by_tag: dict[str, Route] = {}
+        self.by_tag: dict[str, Route] = {}
         """The route of each tag registered by its tag alone and by nothing more specific
-        (``message``, ``receipt``, ``ack``...): one lookup for the common stanzas."""
+        (``message``, ``receipt``, ``ack``...): one lookup for the common stanzas. Read
+        only: the server looks here before it calls :meth:`lookup`."""
         self._http: dict[str, HttpRoute] = {}
         self._http_prefixes: list[HttpRoute] = []  # longest first
         self.login_hooks: list[SessionHook] = []
@@ -154,13 +157,13 @@ class Router:
             shapes.append(shape)
             shapes.sort(key=_SHAPES.index)
         if shapes == [(False, False, False)]:
-            self._by_tag[tag] = self._table[(tag, None, None, None)]
+            self.by_tag[tag] = self._table[(tag, None, None, None)]
         else:
-            self._by_tag.pop(tag, None)
+            self.by_tag.pop(tag, None)
 
     def lookup(self, node: Node) -> Route | None:
         """The route for a stanza, following the fallback order above."""
-        route = self._by_tag.get(node.tag)
+        route = self.by_tag.get(node.tag)
         if route is not None:
             return route
         shapes = self._shapes.get(node.tag)

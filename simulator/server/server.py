@@ -33,10 +33,18 @@ import itertools
 import logging
 import ssl
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, Literal, final
+from typing import TYPE_CHECKING, Any, Final, Literal, final
 
 import trio
 
@@ -116,6 +124,8 @@ _PENDING_KINDS: Final[Mapping[str, PendingKind]] = {
     "notification": "notification",
 }
 """The stanzas kept until acked, by tag."""
+_ACTIVE_SESSION: Final = SessionState.ACTIVE
+"""Read as a global: an enum member read off its class costs a metaclass lookup."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -424,7 +434,7 @@ class Server:
 
     def live(self, jid: str) -> Session | None:
         session = self.sessions.get(jid)
-        if session is None or session.state is not SessionState.ACTIVE:
+        if session is None or session.state is not _ACTIVE_SESSION:
             return None
         return session
 
@@ -454,12 +464,53 @@ class Server:
         if route is None:
             return
         try:
-            await route.handler(session.ctx, node)
+            pending = route.handler(session.ctx, node)
+            if pending is not None:  # an async handler
+                await pending
         except Exception as exc:
             self._handler_failed(route, session, node, exc)
         # Whatever the handler changed is on disk before anything it queued is sent:
         # the session writers run only at the next checkpoint, after this returns.
         if self.store is not None:  # persist(), without the call when in memory
+            self.persist()
+
+    def take_pushed(self, session: Session, node: Node) -> Coroutine[Any, Any, None] | None:
+        """:meth:`dispatch` of a stanza pushed in the sender's task (push mode): a plain
+        call when no fault is set and the stanza's handler is a plain function (the
+        receipts, acks and messages of every conversation), else the coroutine of
+        :meth:`dispatch` for the sender's relay to run. The same steps either way, in
+        the same order: no coroutine to make and run per stanza on the hot path."""
+        if session.stopped:
+            return None
+        if self.faults.active:
+            return self.dispatch(session, node, pushed=True)
+        taps = self.taps
+        if taps:
+            for tap in taps:
+                tap("in", session.jid, node)
+        route = self._route(session, node)
+        if route is None:
+            return None
+        try:
+            pending = route.handler(session.ctx, node)
+        except Exception as exc:
+            self._handler_failed(route, session, node, exc)
+        else:
+            if pending is not None:  # an async handler: its coroutine is run by the relay
+                return self._finish(route, session, node, pending)
+        if self.store is not None:
+            self.persist()
+        return None
+
+    async def _finish(
+        self, route: Route, session: Session, node: Node, pending: Awaitable[None]
+    ) -> None:
+        """The rest of :meth:`take_pushed` for an async handler."""
+        try:
+            await pending
+        except Exception as exc:
+            self._handler_failed(route, session, node, exc)
+        if self.store is not None:
             self.persist()
 
     async def handle(self, session: Session, node: Node) -> None:
@@ -474,6 +525,9 @@ class Server:
         if to is not None and not is_jid(to):
             self._refuse_address(session, node, to)
             return None
+        route = self.router.by_tag.get(node.tag)  # lookup()'s first step, without the call
+        if route is not None:
+            return route
         route = self.router.lookup(node)
         if route is None and node.tag == "iq" and node.get("type") in ("get", "set"):
             self._error_reply(session, node, StanzaError(501, "feature-not-implemented"))
@@ -548,7 +602,7 @@ class Server:
             if dropped is not None:
                 log.warning("offline queue of %s is full: forgot %s", to, dropped)
             session = sessions.get(to)  # live(to), spelled out
-            if session is not None and session.state is SessionState.ACTIVE:
+            if session is not None and session.state is _ACTIVE_SESSION:
                 session.push(node)
 
     def send_live(self, to: str, node: Node) -> bool:

@@ -138,6 +138,12 @@ class SessionState(enum.Enum):
     CLOSED = "closed"
 
 
+_ACTIVE: Final = SessionState.ACTIVE
+"""A global, not ``SessionState.ACTIVE``: an enum member read off its class costs a
+lookup through the enum's metaclass, and every stanza pushed asks."""
+_MODERN: Final = Profile.MODERN
+
+
 @final
 class Session:
     """One connection. Created and run by the server; see the module docstring."""
@@ -391,10 +397,10 @@ class Session:
         return False
 
     def _pushed(self) -> Consumer:
-        """The router, for a stanza pushed in the sender's task (one partial per session:
-        no coroutine of its own per stanza; :meth:`Server.dispatch` checks
-        :attr:`stopped`, so a killed session handles nothing more)."""
-        return functools.partial(self.server.dispatch, self, pushed=True)
+        """The router, for a stanza pushed in the sender's task (one partial per session;
+        :meth:`Server.take_pushed` checks :attr:`stopped`, so a killed session handles
+        nothing more)."""
+        return functools.partial(self.server.take_pushed, self)
 
     async def _receive(self) -> Event:
         """The next event; with ``idle_timeout``, a silent peer is pinged, then dropped."""
@@ -470,13 +476,25 @@ class Session:
         reader must never hold up the sessions that send to it. ``force`` skips that
         check (the mailbox replay at login, however long).
         """
-        if self.state is not SessionState.ACTIVE or (
-            self.profile is not Profile.MODERN and not digestible(self.profile, node)
+        if self.state is not _ACTIVE or (
+            self.profile is not _MODERN and not digestible(self.profile, node)
         ):
             return
-        faults = self.server.faults
+        server = self.server
+        faults = server.faults
         if faults.active and faults.egress(self, node):
             return  # a fault took it (simulator.server.faults)
+        direct = self._direct
+        if direct is not None and not server.taps:  # emit() on a direct link, spelled out
+            link_backlog = self._link_backlog
+            if not force and link_backlog is not None and link_backlog() >= self._outbox_limit:
+                self.kill("too slow: outbound queue full")
+                return
+            try:
+                direct(node)
+            except LinkClosed:
+                self.kill("connection lost")
+            return
         self.emit(node, force=force)
 
     def emit(self, node: Node, *, force: bool = False) -> None:
@@ -518,7 +536,7 @@ class Session:
         out_tx.send_nowait(node)
 
     def is_active(self) -> bool:
-        return self.state is SessionState.ACTIVE
+        return self.state is _ACTIVE
 
     def backlog(self) -> int:
         """Stanzas queued for this peer and not yet written (or, on an in-process link,

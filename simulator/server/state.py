@@ -139,12 +139,27 @@ class Mailbox:
         return iter(list(self._entries.items()))
 
     def add(self, key: PendingKey, stanza: Node) -> None:
-        if key in self._entries:
-            # Re-sent with the same id (a client retry): keep its place, refresh content.
-            self._entries[key] = stanza
-            return
-        self._entries[key] = stanza
-        self._by_id.setdefault((key[0], key[1]), []).append(key)
+        self.keep(key, stanza, None)
+
+    def keep(self, key: PendingKey, stanza: Node, limit: int | None) -> PendingKey | None:
+        """Add ``stanza`` under ``key``; a mailbox holding ``limit`` entries first forgets
+        its oldest (returned). A key already kept (a client retry, re-sent with the same
+        id) keeps its place and gets the new content."""
+        entries = self._entries
+        if key in entries:
+            entries[key] = stanza
+            return None
+        dropped = None
+        if limit is not None and len(entries) >= limit:
+            dropped = self.drop_oldest()
+        entries[key] = stanza
+        id_key = (key[0], key[1])
+        keys = self._by_id.get(id_key)
+        if keys is None:
+            self._by_id[id_key] = [key]
+        else:
+            keys.append(key)
+        return dropped
 
     def remove(self, key: PendingKey) -> bool:
         if self._entries.pop(key, None) is None:
@@ -156,21 +171,31 @@ class Mailbox:
         return True
 
     def remove_by_id(self, kind: PendingKind, stanza_id: str, peer: str | None = None) -> bool:
-        """Remove the oldest entry of this kind and id (with this peer, when it matches one).
+        """Remove the oldest entry of this kind and id (with this peer, when it matches one:
+        the peer itself, or the peer with a participant or a type, ``peer/...``,
+        ``peer#...``).
 
         Clients acknowledge by (class, id) and not always with ``to`` (§3.11), so the peer
         is a preference, not a requirement.
         """
-        keys = self._by_id.get((kind, stanza_id))
+        id_key = (kind, stanza_id)
+        keys = self._by_id.get(id_key)
         if not keys:
             return False
-        chosen = keys[0]
-        if peer is not None:
-            for key in keys:
-                if key[2] == peer or key[2].startswith((peer + "/", peer + "#")):
-                    chosen = key
+        index = 0
+        if peer is not None and keys[0][2] != peer:  # the oldest is the common answer
+            size = len(peer)
+            for at, key in enumerate(keys):
+                kept = key[2]
+                if kept.startswith(peer) and (len(kept) == size or kept[size] in "/#"):
+                    index = at
                     break
-        return self.remove(chosen)
+        del self._entries[keys[index]]
+        if len(keys) == 1:
+            del self._by_id[id_key]
+        else:
+            del keys[index]
+        return True
 
     def __contains__(self, key: object) -> bool:
         return key in self._entries
@@ -525,6 +550,19 @@ class State:
         """Whether ``blocker`` has blocked ``other`` (§3.4)."""
         return other in self.blocked.get(blocker, ())
 
+    def blocked_between(self, one: str, other: str) -> bool:
+        """Whether either of the two has blocked the other (§3.4)."""
+        blocked = self.blocked
+        return other in blocked.get(one, ()) or one in blocked.get(other, ())
+
+    def not_blocking(self, jids: Iterable[str], other: str) -> list[str]:
+        """``jids`` without ``other`` and without those who blocked ``other`` (§3.4), in
+        order: who of a group gets what ``other`` sends to it."""
+        blocked = self.blocked
+        if not blocked:
+            return [jid for jid in jids if jid != other]
+        return [jid for jid in jids if jid != other and other not in blocked.get(jid, ())]
+
     def privacy_setting(self, jid: str, category: str) -> str:
         return self.privacy.get(jid, {}).get(category, "all")
 
@@ -699,18 +737,17 @@ class State:
     ) -> PendingKey | None:
         """Keep ``stanza`` in ``jid``'s mailbox until acked; a full mailbox forgets its
         oldest entry to make room (returned)."""
-        box = self.mailbox(jid)
-        dropped = None
-        if key not in box and len(box) >= limit:
-            dropped = box.drop_oldest()
-        box.add(key, stanza)
-        return dropped
+        box = self.mailboxes.get(jid)
+        if box is None:
+            box = self.mailbox(jid)
+        return box.keep(key, stanza, limit)
 
     def acknowledge(
         self, jid: str, kind: PendingKind, stanza_id: str, peer: str | None = None
     ) -> bool:
         """``jid`` acknowledged a stanza: it is no longer pending (see :class:`Mailbox`)."""
-        return self.mailbox(jid).remove_by_id(kind, stanza_id, peer=peer)
+        box = self.mailboxes.get(jid)
+        return box is not None and box.remove_by_id(kind, stanza_id, peer=peer)
 
     # ---------------------------------------------------------------- groups
 

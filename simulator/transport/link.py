@@ -898,8 +898,24 @@ class NodeLink(_LinkBase):
         """Send without blocking (the channels are unbounded): lets the server skip its
         writer task on this transport, one task switch less per stanza. A peer in push
         mode gets it from the relay, run by the relay's own task if no run is under way."""
-        if self._queue_for_peer(item):
-            self._relay.kick()
+        other = self._other
+        if (  # the common case of _queue_for_peer, without the call: into the relay
+            other is not None
+            and (other._live or self._in_relay)
+            and not self._closed
+            and not other._shut
+            and type(item) is Node
+            and self._node_conn.passes_through(item)
+        ):
+            relay = self._relay
+            relay._queue.append((self, item))
+            self._in_relay += 1
+        elif self._queue_for_peer(item):
+            relay = self._relay
+        else:
+            return
+        if not relay._running:  # kick(), without the call when a run is under way
+            relay.kick()
 
     def _queue_for_peer(self, item: Node | SendEvent) -> bool:
         """Send ``item``: straight into the channel when that keeps the order and the

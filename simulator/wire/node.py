@@ -98,10 +98,11 @@ class Node:
         children: Sequence[Node] = (),
         data: bytes | str | None = None,
     ) -> None:
-        if isinstance(data, str):
-            data = data.encode("utf-8", "surrogateescape")
-        if children and data is not None:
-            raise LocalProtocolError(f"node <{tag}> cannot have both children and data")
+        if data is not None:  # most nodes have none: no isinstance() for them
+            if isinstance(data, str):
+                data = data.encode("utf-8", "surrogateescape")
+            if children:
+                raise LocalProtocolError(f"node <{tag}> cannot have both children and data")
         # The slots' own setters: the immutability guard (__setattr__) is for everybody
         # else, and this runs for every stanza.
         _SET_TAG(self, tag)

@@ -32,10 +32,19 @@ async def _crash(ctx: HandlerContext, node: Node) -> None:
     raise ZeroDivisionError("a handler bug")
 
 
-def _crashing_router() -> Router:
+def _crash_now(ctx: HandlerContext, node: Node) -> None:
+    """The same bug in a handler that is a plain function (run with no coroutine when
+    the stanza is pushed in the sender's task)."""
+    raise ZeroDivisionError("a handler bug")
+
+
+Handler = Callable[[HandlerContext, Node], Awaitable[None] | None]
+
+
+def _crashing_router(crash: Handler = _crash) -> Router:
     router = default_router()
-    router.add("iq", _crash, type="get", xmlns=CRASH)
-    router.add("presence", _crash, type="probe")  # a non-iq stanza whose handler crashes
+    router.add("iq", crash, type="get", xmlns=CRASH)
+    router.add("presence", crash, type="probe")  # a non-iq stanza whose handler crashes
     return router
 
 
@@ -55,8 +64,11 @@ async def _bug_reported_after(
     raise AssertionError("open_server did not report the server bug")
 
 
+@pytest.mark.parametrize("crash", [_crash, _crash_now], ids=["async", "plain"])
 @pytest.mark.parametrize("mode", ["nodes", "bytes"])
-async def test_a_handler_bug_answers_500_and_touches_nothing_else(mode: str) -> None:
+async def test_a_handler_bug_answers_500_and_touches_nothing_else(
+    mode: str, crash: Handler
+) -> None:
     async def body(server: Server) -> None:
         connector = MemoryConnector(server, mode=mode)  # type: ignore[arg-type]
         async with (
@@ -74,7 +86,7 @@ async def test_a_handler_bug_answers_500_and_touches_nothing_else(mode: str) -> 
             assert (await bob.wait_for_message(timeout=5)).text == "still here"
             assert len(server.bugs) == 1
 
-    bug = await _bug_reported_after(body)
+    bug = await _bug_reported_after(body, _crashing_router(crash))
     # Loud at the end of the block: the traceback and the stanza, in the exception.
     message = str(bug)
     assert "ZeroDivisionError: a handler bug" in message
@@ -82,14 +94,17 @@ async def test_a_handler_bug_answers_500_and_touches_nothing_else(mode: str) -> 
     assert "in _crash" in message
 
 
-async def test_a_non_iq_stanza_whose_handler_crashes_gets_no_answer_and_the_session_lives() -> None:
+@pytest.mark.parametrize("crash", [_crash, _crash_now], ids=["async", "plain"])
+async def test_a_non_iq_stanza_whose_handler_crashes_gets_no_answer_and_the_session_lives(
+    crash: Handler,
+) -> None:
     async def body(server: Server) -> None:
         async with open_client(server, ALICE, PASSWORD) as alice:
             await alice.send(Node("presence", {"type": "probe", "to": BOB_JID}))
             await alice.ping(timeout=5)
             assert not [e for e in alice.events_nowait() if isinstance(e, ev.GetError)]
 
-    bug = await _bug_reported_after(body)
+    bug = await _bug_reported_after(body, _crashing_router(crash))
     assert '<presence type="probe"' in str(bug)
 
 

@@ -357,7 +357,7 @@ def fan_out(ctx: HandlerContext, node: Node, t: str) -> None:
         node, sender=gjid, t=t, notify=ctx.account.push_name, participant=ctx.jid
     )
     author = ctx.jid
-    recipients = [m for m in members if m != author and not ctx.state.blocks(m, author)]
+    recipients = ctx.state.not_blocking(members, author)
     if node.child("participants") is None:
         ctx.deliver_each(recipients, copy)  # one copy for all: nothing in it is per member
         return

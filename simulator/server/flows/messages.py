@@ -27,7 +27,7 @@ def register(router: Router) -> None:
     router.add("message", handle_message, section="§3.10")
 
 
-async def handle_message(ctx: HandlerContext, node: Node) -> None:
+def handle_message(ctx: HandlerContext, node: Node) -> None:
     """Ack the sender with the server time, then deliver a copy to the recipient."""
     get = node.attrs.get  # hot: one bound method for every attribute read
     to = get("to")

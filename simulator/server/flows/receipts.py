@@ -17,7 +17,7 @@ from simulator.wire.node import Node
 if TYPE_CHECKING:
     from simulator.server.context import HandlerContext
     from simulator.server.router import Router
-    from simulator.server.state import PendingKind
+    from simulator.server.state import PendingKind, State
 
 __all__ = ["receipt_ids", "register"]
 
@@ -38,41 +38,52 @@ def receipt_ids(node: Node) -> list[str]:
     return stanzas.receipt.confirmed_ids(node)
 
 
-async def handle_receipt(ctx: HandlerContext, node: Node) -> None:
+def handle_receipt(ctx: HandlerContext, node: Node) -> None:
     """Ack a client's receipt, clear what it confirms, forward it to the author."""
+    session = ctx.session
+    jid = session.jid
     get = node.attrs.get  # hot: one bound method for every attribute read
     to = get("to", "")
-    ctx.reply(stanzas.ack.receipt_ack(node))
+    session.push(stanzas.ack.receipt_ack(node))  # ctx.reply(), one call less
     if get("type") != "retry":  # a retry confirms nothing; the author will send again
-        jid = ctx.jid
-        for msg_id in stanzas.receipt.confirmed_ids(node):
-            ctx.state.acknowledge(jid, "message", msg_id, peer=to)
+        acknowledge = ctx.state.acknowledge
+        if node.children:
+            for msg_id in stanzas.receipt.confirmed_ids(node):
+                acknowledge(jid, "message", msg_id, peer=to)
+        else:  # confirmed_ids() of a receipt for one message, spelled out
+            msg_id = get("id", "")
+            if msg_id:
+                acknowledge(jid, "message", msg_id, peer=to)
     if node.children and node.child("offer") is not None:
         return  # a call offer receipt (§3.18): acked, never forwarded
-    forward(ctx, node, to, get("participant"))
+    forward(ctx, node, to, get("participant"), jid)
 
 
-def forward(ctx: HandlerContext, node: Node, to: str, participant: str | None) -> None:
-    """Send the receipt on to the author of the message(s) it confirms."""
-    t = str(ctx.now())
+def forward(ctx: HandlerContext, node: Node, to: str, participant: str | None, jid: str) -> None:
+    """Send the receipt on to the author of the message(s) it confirms (``jid``: the
+    confirming user)."""
+    server = ctx.server
+    t = str(server.clock.now())
+    state = ctx.state
     if is_group(to):
-        author = _group_author(ctx, to, node.get("id", ""), participant)
+        author = _group_author(state, to, node.attrs.get("id", ""), participant, jid)
         if author is None:
             return
-        copy = stanzas.receipt.incoming(node, sender=to, t=t, participant=ctx.jid)
+        copy = stanzas.receipt.incoming(node, sender=to, t=t, participant=jid)
         recipient = author
     else:
-        copy = stanzas.receipt.incoming(node, sender=ctx.jid, t=t)
+        copy = stanzas.receipt.incoming(node, sender=jid, t=t)
         recipient = to
-    if ctx.state.blocks(recipient, ctx.jid) or ctx.state.blocks(ctx.jid, recipient):
+    if state.blocked_between(recipient, jid):
         return  # neither side of a block gets receipts (§3.4, §3.11)
-    ctx.deliver(recipient, copy)
+    server.deliver_each((recipient,), copy)  # ctx.deliver(), two calls less
 
 
 def _group_author(
-    ctx: HandlerContext, gjid: str, msg_id: str, participant: str | None
+    state: State, gjid: str, msg_id: str, participant: str | None, jid: str
 ) -> str | None:
-    """Who gets a group receipt: the author of the message, if the sender may confirm it.
+    """Who gets a group receipt from ``jid``: the author of the message, if ``jid`` may
+    confirm it.
 
     Only a participant of the group confirms its messages, and only to another
     participant; a ``participant`` that names no recorded author of that id is not
@@ -80,25 +91,28 @@ def _group_author(
     receipt goes to the author only when one member sent that id. ``None``: acked,
     forwarded to nobody.
     """
-    is_member = ctx.state.is_member
-    if not is_member(gjid, ctx.jid):
+    group = state.groups.get(gjid)  # is_member(), asked twice: the members looked up once
+    if group is None:
         return None
-    recorded = ctx.server.message_authors(gjid, msg_id)
+    members = group.participants
+    if jid not in members:
+        return None
+    recorded = state.group_message_authors.get((gjid, msg_id), ())  # Server.message_authors
     if participant is not None:
         author: str | None = participant
         if recorded and participant not in recorded:
             return None
     else:
         author = next(iter(recorded)) if len(recorded) == 1 else None
-    if author is None or author == ctx.jid or not is_member(gjid, author):
+    if author is None or author == jid or author not in members:
         return None
     return author
 
 
-async def handle_ack(ctx: HandlerContext, node: Node) -> None:
+def handle_ack(ctx: HandlerContext, node: Node) -> None:
     """A client acknowledges a receipt, notification or message: stop re-delivering it."""
     get = node.attrs.get
     kind = _ACK_CLASSES.get(get("class", ""))
     if kind is None:
         return  # class="call" and unknown classes confirm nothing we keep
-    ctx.state.acknowledge(ctx.jid, kind, get("id", ""), peer=get("to"))
+    ctx.state.acknowledge(ctx.session.jid, kind, get("id", ""), peer=get("to"))
