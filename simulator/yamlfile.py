@@ -26,7 +26,6 @@ import difflib
 import re
 import typing
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -39,6 +38,7 @@ from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
 from simulator.errors import ScenarioSyntaxError
+from simulator.records import record
 
 __all__ = [
     "Problem",
@@ -60,7 +60,7 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 _MESSAGE_PREFIXES: Final = re.compile(r"^(Value error|Assertion failed), ")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Problem:
     """One thing wrong with a file: where, and what."""
 

@@ -35,7 +35,7 @@ import ssl
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Final, Literal, final
 
 import trio
@@ -43,6 +43,7 @@ import trio
 from simulator import stanzas
 from simulator.errors import ServerBug, StanzaError
 from simulator.jid import SERVER, is_jid
+from simulator.records import record
 from simulator.server.clock import DEFAULT_EPOCH, IdSource, SecretSource, ServerClock
 from simulator.server.faults import FaultSet, FaultStream
 from simulator.server.flows import default_router
@@ -118,7 +119,7 @@ _PENDING_KINDS: Final[Mapping[str, PendingKind]] = {
 """The stanzas kept until acked, by tag."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class ServerConfig:
     """Tunables of one server."""
 
@@ -198,7 +199,7 @@ _POSITIVE_FIELDS: Final = (
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class BugReport:
     """One server bug: where it happened, the stanza being handled, the traceback."""
 
