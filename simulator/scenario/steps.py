@@ -4,8 +4,8 @@ Adding a step type: write a :class:`~simulator.scenario.model.StepSpec` subclass
 in a flow's own module) with ``KEY``, its fields (each with a docstring: it becomes the
 schema's description) and ``plan(b)``, which checks names and captures through the
 builder ``b`` and returns a plan step (usually an existing one: a user sending a node is a
-:class:`~simulator.scenario.plan.Transmit`); then give it its one-key wrapper in
-``document.py`` and add that to the union of steps there. An expectation kind
+:class:`~simulator.scenario.plan.Transmit`); then add its row (key, wrapper name, spec's
+module and name, short form) to the table of steps in ``document.py``. An expectation kind
 (:class:`~simulator.scenario.model.MatcherSpec`, ``pattern(b)``) is a field of
 :class:`~simulator.scenario.expectation.Expectation`, and a server action
 (:class:`~simulator.scenario.model.ServerActionSpec`) a field of :class:`ServerSpec`. The
