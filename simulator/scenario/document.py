@@ -69,7 +69,7 @@ _STEPS: Final = (
     ("presence", "PresenceStep", _CORE, "PresenceSpec", False),
     ("iq", "IqStep", _CORE, "IqSpec", False),
     ("raw", "RawStep", _CORE, "RawSpec", False),
-    ("server", "ServerStep", _CORE, "ServerSpec", False),
+    ("server", "ServerStep", _SERVICE, "ServerSpec", False),
     ("wait", "WaitStep", _CORE, "WaitSpec", True),
     ("expect", "ExpectStep", _CORE, "ExpectSpec", False),
     ("expect_none", "ExpectNoneStep", _CORE, "ExpectNoneSpec", False),
