@@ -357,6 +357,14 @@ def _models_in(annotation: Any, depth: int = 0) -> Iterator[type[pydantic.BaseMo
     if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
         yield annotation
         return
+    if typing.get_origin(annotation) is typing.Annotated:
+        # A union member made when first used (the scenario steps) names its model by
+        # ``model_when_used()`` in its metadata: its type says only the members' base.
+        for mark in annotation.__metadata__:
+            when_used = getattr(mark, "model_when_used", None)
+            if when_used is not None:
+                yield when_used()
+                return
     for arg in typing.get_args(annotation):
         yield from _models_in(arg, depth + 1)
 

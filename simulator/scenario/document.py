@@ -150,6 +150,11 @@ class _WrapperWhenUsed:
     def __init__(self, key: str) -> None:
         self.key = key
 
+    def model_when_used(self) -> type[StepWrapper]:
+        """The wrapper (made now if it is not yet): what ``yamlfile`` looks the keys of a
+        place up in, to name the one a misspelt key was meant to be."""
+        return step_type(self.key)
+
     def __get_pydantic_core_schema__(
         self, _source: type[BaseModel], _handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:

@@ -224,11 +224,13 @@ def test_schema_lists_every_step_with_its_short_form() -> None:
 
 
 def _outcome(model: type[pydantic.BaseModel], data: object) -> object:
-    try:
-        made = model.model_validate(data, context={"path": "x.yaml"})
-        return made.model_dump(mode="json", by_alias=True)
-    except pydantic.ValidationError as exc:
-        return exc.errors(include_url=False)
+    from simulator.yamlfile import validate_yaml
+
+    # The problems as the loader words them (a misspelt key gets its "did you mean").
+    made, problems = validate_yaml(model, data, "x.yaml", context={"path": "x.yaml"})
+    if made is None:
+        return [str(problem) for problem in problems]
+    return made.model_dump(mode="json", by_alias=True)
 
 
 def test_the_file_model_and_the_schema_model_take_the_same_steps() -> None:
@@ -250,6 +252,7 @@ def test_the_file_model_and_the_schema_model_take_the_same_steps() -> None:
     documents += [
         {**head, "steps": steps},
         {**head, "steps": [{"nope": 1}]},
+        {**head, "steps": [{"expect": {"to": "alice", "mesage": {}}}, {"sendd": {}}]},
         {**head, "steps": [{"login": "alice", "wait": 2}]},
         {**head, "steps": [{"wait": "soon"}, {"fault": {"nope": 1}}, {"block": 3}]},
         {
