@@ -23,6 +23,11 @@ processes), ``echo-node`` / ``echo-node-pipe`` (in-process echo, sequential /
 tenth), ``sessions-tcp-cpu`` (the same, the login
 rates per CPU second), ``sessions-server`` (KiB per idle session of the server
 process alone, the clients in another process, and the login rates, wall time).
+``start-pass`` / ``start-import`` / ``start-validate`` / ``start-run`` (milliseconds of CPU of
+``python -c pass``, of importing the scenario engine, of ``simulator validate`` and
+``simulator run`` of one scenario file) and ``suite-run`` / ``suite-pytest-n0`` /
+``suite-pytest-n2`` (the same for 1,000 files: ``simulator run DIR``, pytest without and
+with two xdist workers; CPU of the whole process tree) count CPU time too.
 """
 
 from __future__ import annotations
@@ -51,6 +56,12 @@ _SESSIONS = (
     "import sys, time, types; sys.path.insert(0, 'bench'); import probes_sessions as p; "
     "{clock}print(json.dumps(p.simulator_sessions({transport!r}, SESSIONS)))"
 )
+_START = (
+    # This folder's probe, so that a checkout older than it can be measured too; the
+    # command it times imports the checkout's simulator (PYTHONPATH).
+    f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); "
+    "import probes_startup as s; print(json.dumps(s.cpu_probe({what!r}, {files})))"
+)
 _CPU_CLOCK = "p.time = types.SimpleNamespace(perf_counter=time.process_time); "
 PROBES = {
     "echo-tcp": _ECHO.format(transport="tcp", rounds=1500, pipelined=False),
@@ -67,6 +78,13 @@ PROBES = {
     "sessions-node": _SESSIONS.format(transport="node", clock=""),
     "sessions-tcp": _SESSIONS.format(transport="tcp", clock=""),
     "sessions-tcp-cpu": _SESSIONS.format(transport="tcp", clock=_CPU_CLOCK),
+    "start-pass": _START.format(what="pass", files=1),
+    "start-import": _START.format(what="import", files=1),
+    "start-validate": _START.format(what="validate", files=1),
+    "start-run": _START.format(what="run", files=1),
+    "suite-run": _START.format(what="suite", files=1000),
+    "suite-pytest-n0": _START.format(what="pytest-n0", files=1000),
+    "suite-pytest-n2": _START.format(what="pytest-n2", files=1000),
     "sessions-server": (
         "import sys; sys.path.insert(0, 'bench'); import probes_sessions as p; "
         "print(json.dumps(p.server_end_sessions('simulator', SESSIONS)))"

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import inspect
 import json
-from dataclasses import dataclass
 from importlib import resources
 from typing import Final, Literal
+
+from simulator.records import record
 
 __all__ = ["CatalogRow", "documented_names", "event_rows", "function_rows", "render_markdown"]
 
@@ -72,7 +73,7 @@ NOT_APPLICABLE_EVENTS: Final[dict[str, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CatalogRow:
     name: str
     signature: str

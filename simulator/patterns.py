@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import re
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Final, TypeAlias
 
+from simulator.records import record
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ class Unbound(LookupError):
 # -------------------------------------------------------------------- values
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Literal:
     """The value must be exactly ``text``."""
 
@@ -107,7 +108,7 @@ class Literal:
         return frozenset()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Template:
     """Text with ``{{captures}}``: ``parts`` alternate literal text and capture names."""
 
@@ -163,7 +164,7 @@ class Template:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Regex:
     """A regular expression searched in the value; named groups bind captures."""
 
@@ -194,7 +195,7 @@ class Regex:
         return frozenset(self.compiled.groupindex)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Absent:
     """The attribute must not be there."""
 
@@ -208,7 +209,7 @@ class Absent:
         return frozenset()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AbsentOr:
     """The attribute is absent or matches ``value`` (``type="available"`` is the default)."""
 
@@ -273,7 +274,7 @@ def compile_template(text: str) -> Literal | Template:
 # -------------------------------------------------------------------- patterns
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pattern:
     """What a stanza must look like. ``data=None`` says nothing about the data."""
 
@@ -369,7 +370,7 @@ def render_node(node: Node, env: Mapping[str, str]) -> Node:
 # -------------------------------------------------------------------- matching
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MatchResult:
     """``ok`` with the captures bound by the match, or the first difference found."""
 

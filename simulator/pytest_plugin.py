@@ -65,11 +65,12 @@ import gc
 import glob
 import shlex
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, final
 
 import pytest
+
+from simulator.records import record
 
 if TYPE_CHECKING:
     import trio
@@ -105,7 +106,7 @@ _GLOB_CHARS: Final = frozenset("*?[")
 
 
 @final
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Settings:
     """This session's configuration, in ``config.stash[SETTINGS]``."""
 

@@ -26,7 +26,6 @@ import difflib
 import re
 import typing
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -39,6 +38,7 @@ from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
 from simulator.errors import ScenarioSyntaxError
+from simulator.records import record
 
 __all__ = [
     "Problem",
@@ -60,7 +60,7 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 _MESSAGE_PREFIXES: Final = re.compile(r"^(Value error|Assertion failed), ")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Problem:
     """One thing wrong with a file: where, and what."""
 
@@ -357,6 +357,14 @@ def _models_in(annotation: Any, depth: int = 0) -> Iterator[type[pydantic.BaseMo
     if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
         yield annotation
         return
+    if typing.get_origin(annotation) is typing.Annotated:
+        # A union member made when first used (the scenario steps) names its model by
+        # ``model_when_used()`` in its metadata: its type says only the members' base.
+        for mark in annotation.__metadata__:
+            when_used = getattr(mark, "model_when_used", None)
+            if when_used is not None:
+                yield when_used()
+                return
     for arg in typing.get_args(annotation):
         yield from _models_in(arg, depth + 1)
 

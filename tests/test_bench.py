@@ -96,12 +96,17 @@ def test_ab_compares_two_checkouts_and_refuses_an_unknown_probe() -> None:
     ab = ROOT / "bench" / "ab.py"
     command = [sys.executable, str(ab), str(ROOT), str(ROOT), "--rounds", "1"]
     result = subprocess.run(
-        [*command, "sessions-node"], capture_output=True, text=True, check=False, timeout=300
+        [*command, "sessions-node", "start-pass"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(
         r"sessions-node kib: A [\d,.]+  B [\d,.]+  B/A [\d.]+\n"
-        r"sessions-node first: .+\nsessions-node last: .+\n",
+        r"sessions-node first: .+\nsessions-node last: .+\n"
+        r"start-pass cpu_ms: A [\d,.]+  B [\d,.]+  B/A [\d.]+\n",
         result.stdout,
     )
     wrong = subprocess.run([*command, "nope"], capture_output=True, text=True, check=False)

@@ -16,7 +16,6 @@ import base64
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Final
 
@@ -32,6 +31,7 @@ from simulator.client._http import HttpError, http_request
 from simulator.client.core import ClientCore
 from simulator.errors import IqError
 from simulator.jid import SERVER, user_jid
+from simulator.records import record
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ MIMETYPES: Final = {
 DEFAULT_EXT: Final = {"image": "jpg", "audio": "mp3", "video": "mp4"}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class AccountInfo:
     """onGetExtendAccount: the account's terms (``<account kind status creation expiration/>``)."""
 
@@ -83,7 +83,7 @@ class AccountInfo:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class ServicePricing:
     """onGetServicePricing: the price of a year of service."""
 
@@ -93,7 +93,7 @@ class ServicePricing:
     expiration: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class UploadTicket:
     """The answer to an upload request: where to upload, or the stored duplicate."""
 

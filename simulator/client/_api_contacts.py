@@ -9,13 +9,14 @@ events (``_events_contacts``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from simulator import stanzas
 from simulator.client.core import ClientCore
 from simulator.errors import IqError
 from simulator.jid import SERVER, group_jid, normalize_number, user_jid
+from simulator.records import record
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def _jid(number_or_jid: str) -> str:
     return group_jid(number_or_jid) if "-" in number_or_jid else user_jid(number_or_jid)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class SyncResult:
     """onGetSyncResult: the answer to a contact sync.
 
@@ -55,7 +56,7 @@ class SyncResult:
     node: Node = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class ProfilePicture:
     """onGetProfilePicture: a picture of ``jid`` (``type`` ``preview`` or ``image``)."""
 
@@ -66,7 +67,7 @@ class ProfilePicture:
     node: Node = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class StatusInfo:
     """onGetStatus (``requested``): a user's status (raw bytes) and when it was set."""
 

@@ -14,12 +14,12 @@ store), so the docstrings here name no documented function.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Final
 
 from simulator import stanzas
 from simulator.client.core import ClientCore
 from simulator.jid import SERVER, user_jid
+from simulator.records import record
 from simulator.wire.node import Node
 
 __all__ = ["DJB_TYPE", "EncryptApi", "KeyBundle", "PreKey", "SignedPreKey"]
@@ -29,7 +29,7 @@ DJB_TYPE: Final = 5
 """The key type every client uploads (Curve25519, ``0x05``)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PreKey:
     """A one-time pre-key: its id (3 big-endian bytes on the wire) and public key."""
 
@@ -37,7 +37,7 @@ class PreKey:
     value: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SignedPreKey:
     """The signed pre-key: id, public key and the identity key's signature over it."""
 
@@ -46,7 +46,7 @@ class SignedPreKey:
     signature: bytes
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class KeyBundle:
     """What the service hands out to start a session with one user (``<user jid>``)."""
 

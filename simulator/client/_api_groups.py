@@ -9,7 +9,6 @@ onGroupsChatCreate...) are the return values (see ``_events_groups``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from simulator import stanzas
@@ -18,6 +17,7 @@ from simulator.client._events_groups import GroupInfo
 from simulator.client.core import ClientCore
 from simulator.errors import ClientError
 from simulator.jid import GROUP_SERVER, SERVER, group_jid, user_jid
+from simulator.records import record
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["BroadcastListInfo", "GroupInfo", "GroupsApi"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class BroadcastListInfo:
     """One of our broadcast lists as the service remembers it (§3.6)."""
 

@@ -23,11 +23,11 @@ function instead (:data:`RETURNED_BY`); registration failures are exceptions
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TypedDict
 
 from simulator.client._events_base import Event, Unhandled
 from simulator.client._events_base import int_attr as _int
+from simulator.records import record
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class PaidAccount(Event):
     """onPaidAccount: a payment extended the account (``redeem`` by ``author``)."""
 
@@ -65,7 +65,7 @@ class PaidAccount(Event):
     expiration: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class PaymentRecieved(Event):
     """onPaymentRecieved: the account's terms changed (``<ib><account/></ib>``)."""
 
@@ -75,7 +75,7 @@ class PaymentRecieved(Event):
     expiration: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class WebSync(Event):
     """onWebSync: a WhatsApp Web session asks to pair (``sync``, ``code`` and ``name`` data)."""
 
@@ -86,7 +86,7 @@ class WebSync(Event):
     name: bytes
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GetFeature(Event):
     """onGetFeature: a contact's capabilities changed (``encrypt`` value)."""
 
@@ -94,7 +94,7 @@ class GetFeature(Event):
     encrypt: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class PreKeysLow(Event):
     """The service is running out of our one-time pre-keys; undocumented (the name is ours).
 
@@ -107,7 +107,7 @@ class PreKeysLow(Event):
     """How many one-time pre-keys the service still holds for us."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class CallReceived(Event):
     """onCallReceived: an incoming call offer (answer: ``confirm_call`` / ``reject_call``)."""
 
@@ -119,7 +119,7 @@ class CallReceived(Event):
     offline: bool
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class CallUpdate(Event):
     """A call stanza other than an offer (``reject``, ``terminate``...); undocumented."""
 
@@ -130,7 +130,7 @@ class CallUpdate(Event):
     call_id: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Dirty(Event):
     """A dirty flag (``<ib><dirty/></ib>``): re-fetch ``type`` and clear it (undocumented name)."""
 
@@ -138,7 +138,7 @@ class Dirty(Event):
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class MediaMessageSent(Event):
     """onMediaMessageSent: a media message went out; ``node`` is the message we sent."""
 
@@ -154,7 +154,7 @@ class MediaMessageSent(Event):
     """The service had the file already; nothing was uploaded."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class MediaUploadFailed(Event):
     """onMediaUploadFailed: the upload was refused; ``node`` is the ``w:m`` request."""
 

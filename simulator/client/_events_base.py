@@ -6,8 +6,10 @@ Public from :mod:`simulator.client.events`."""
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from simulator.records import record
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,14 +29,14 @@ def int_attr(value: str | None) -> int:
         return 0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Event:
     """Base of every client event. ``node`` is the stanza that raised it."""
 
     node: Node = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Unhandled(Event):
     """A stanza the library has no typed event for (yet); ``node`` has all of it."""
 

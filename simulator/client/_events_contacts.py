@@ -7,11 +7,11 @@ blocked list) are the return values of the ``ContactsApi`` methods, not events.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from simulator.client._events_base import Event, Unhandled
 from simulator.client._events_base import int_attr as _int
+from simulator.records import record
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -35,7 +35,7 @@ __all__ = [
 # -------------------------------------------------------------------- contacts
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class ContactNotification(Event):
     """A change to a number in our synced address book. ``jid`` is the number's user JID."""
 
@@ -44,17 +44,17 @@ class ContactNotification(Event):
     t: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class NumberWasAdded(ContactNotification):
     """onNumberWasAdded: a number we synced is now on WhatsApp (``<add jid/>``)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class NumberWasRemoved(ContactNotification):
     """onNumberWasRemoved: a number we synced left WhatsApp (``<remove jid/>``)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class NumberWasUpdated(ContactNotification):
     """onNumberWasUpdated: a number we synced changed (re-subscribe, re-read status/picture)."""
 
@@ -77,7 +77,7 @@ def _contacts(node: Node) -> list[Event]:
 # -------------------------------------------------------------------- pictures
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class PictureNotification(Event):
     """A user's or group's picture changed. ``from_`` is the user or group JID; in a group,
     ``participant`` is the member who changed it. ``id`` is the notification's id."""
@@ -89,14 +89,14 @@ class PictureNotification(Event):
     participant: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class ProfilePictureChanged(PictureNotification):
     """onProfilePictureChanged: a new picture; ``picture_id`` identifies it (fetch it then)."""
 
     picture_id: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class ProfilePictureDeleted(PictureNotification):
     """onProfilePictureDeleted: the picture was removed."""
 
@@ -135,7 +135,7 @@ def _picture(node: Node) -> list[Event]:
 # -------------------------------------------------------------------- statuses
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GetStatus(Event):
     """onGetStatus: a contact set a new status (``type`` ``set``). ``status`` is the raw
     bytes, ``text`` the UTF-8 reading. (Statuses we ask for are returned by

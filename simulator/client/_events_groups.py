@@ -25,12 +25,12 @@ answer from the method instead of raising an event (:data:`RETURNED_BY`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TypedDict
 
 from simulator.client._events_base import Event, Unhandled
 from simulator.client._events_base import int_attr as _int
 from simulator.jid import group_jid
+from simulator.records import record
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GroupInfo:
     """A group as the service describes it (the GROUP element of §3.5)."""
 
@@ -84,7 +84,7 @@ class GroupInfo:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GroupNotification(Event):
     """Fields every ``w:gp2`` notification has: ``from_`` is the group JID, ``participant``
     the user who acted and ``notify`` that user's push name."""
@@ -97,7 +97,7 @@ class GroupNotification(Event):
     offline: bool
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GroupisCreated(GroupNotification):
     """onGroupisCreated: we are in a group we were not in; ``group`` is all of it.
 
@@ -136,7 +136,7 @@ class GroupisCreated(GroupNotification):
         return self.group.participants
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GroupsParticipantsAdd(GroupNotification):
     """onGroupsParticipantsAdd: ``participants`` were added (we may be one of them)."""
 
@@ -144,7 +144,7 @@ class GroupsParticipantsAdd(GroupNotification):
     subject: str | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GroupsParticipantsRemove(GroupNotification):
     """onGroupsParticipantsRemove: ``participants`` left or were removed (maybe us)."""
 
@@ -152,7 +152,7 @@ class GroupsParticipantsRemove(GroupNotification):
     subject: str | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GetGroupsSubject(GroupNotification):
     """onGetGroupsSubject: ``participant`` (named ``notify``) set the subject."""
 
@@ -161,14 +161,14 @@ class GetGroupsSubject(GroupNotification):
     subject_time: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GroupsParticipantsPromote(GroupNotification):
     """onGroupsParticipantsPromote: ``participants`` became admins, issued by ``participant``."""
 
     participants: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GroupsParticipantsDemote(GroupNotification):
     """An admin made ``participants`` plain members again (``<demote>``).
 
@@ -179,7 +179,7 @@ class GroupsParticipantsDemote(GroupNotification):
     participants: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GroupsParticipantChangedNumber(GroupNotification):
     """onGroupsParticipantChangedNumber: member ``participant`` is now ``new_jid``."""
 

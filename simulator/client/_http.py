@@ -11,7 +11,6 @@ HTTP (see ``simulator.server.http`` for putting TLS in front of it).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
@@ -19,6 +18,7 @@ import h11
 import trio
 
 from simulator.errors import ClientError
+from simulator.records import record
 from simulator.transport.connectors import HttpOpener, http_opener, open_http_tcp
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class HttpError(ClientError):
         self.body = body
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HttpReply:
     """An answer: status, headers (lower-cased names) and the whole body."""
 

@@ -8,7 +8,7 @@ generated from :data:`DOCUMENTED` — see ``simulator routes``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Final
 
 # The base classes live in _events_base; the families' events (their own modules, built
@@ -47,6 +47,7 @@ from simulator.client._events_groups import (
     GroupsParticipantsPromote,
     GroupsParticipantsRemove,
 )
+from simulator.records import record
 from simulator.wire.node import Node
 
 __all__ = [
@@ -116,7 +117,7 @@ __all__ = [
 # -------------------------------------------------------------------- session
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class LoginSuccess(Event):
     """onLoginSuccess: the server accepted the login (``<success>``)."""
 
@@ -127,35 +128,35 @@ class LoginSuccess(Event):
     t: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class StreamError(Event):
     """onStreamError: the server sent ``<stream:error>`` and will close (e.g. ``conflict``)."""
 
     reason: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Disconnected(Event):
     """onDisconnect: the connection is gone."""
 
     reason: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class OfflineDone(Event):
     """The server finished replaying stored stanzas (``<ib><offline count/></ib>``)."""
 
     count: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Ping(Event):
     """onPing: a server ping; the client answers it by itself (onSendPong)."""
 
     id: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GetError(Event):
     """onGetError: an ``<iq type="error">`` no pending request was waiting for."""
 
@@ -167,7 +168,7 @@ class GetError(Event):
 # -------------------------------------------------------------------- messages
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class MessageEvent(Event):
     """Fields every incoming message has. ``from_`` is the sender (a user JID, or the group
     JID for group messages, whose author is then ``participant``)."""
@@ -190,7 +191,7 @@ class MessageEvent(Event):
         return self.from_
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GetMessage(MessageEvent):
     """onGetMessage: a 1:1 text message. ``body`` is the raw bytes; ``text`` decodes UTF-8."""
 
@@ -201,12 +202,12 @@ class GetMessage(MessageEvent):
         return self.body.decode("utf-8", "replace")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GetGroupMessage(GetMessage):
     """onGetGroupMessage: a text message in a group (``from_`` group, ``participant`` author)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class MediaEvent(MessageEvent):
     """A media message; ``media`` is the ``<media>`` child with every attribute."""
 
@@ -221,37 +222,37 @@ class MediaEvent(MessageEvent):
         return self.media.get("caption")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GetImage(MediaEvent):
     """onGetImage."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GetGroupImage(GetImage):
     """onGetGroupImage."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GetAudio(MediaEvent):
     """onGetAudio."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GetGroupAudio(GetAudio):
     """onGetGroupAudio."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GetVideo(MediaEvent):
     """onGetVideo."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GetGroupVideo(GetVideo):
     """onGetGroupVideo."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GetLocation(MediaEvent):
     """onGetLocation: ``latitude``/``longitude`` as sent."""
 
@@ -268,12 +269,12 @@ class GetLocation(MediaEvent):
         return self.media.get("name")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GetGroupLocation(GetLocation):
     """onGetGroupLocation."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GetVCard(MediaEvent):
     """onGetvCard: ``name`` and the vCard text."""
 
@@ -288,7 +289,7 @@ class GetVCard(MediaEvent):
         return (card.data or b"") if card is not None else b""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GetGroupVCard(GetVCard):
     """onGetGroupvCard."""
 
@@ -296,7 +297,7 @@ class GetGroupVCard(GetVCard):
 # -------------------------------------------------------------------- acks and receipts
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class MessageReceivedServer(Event):
     """onMessageReceivedServer: the server acked a message we sent (one tick)."""
 
@@ -305,7 +306,7 @@ class MessageReceivedServer(Event):
     t: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GetReceipt(Event):
     """onGetReceipt: a receipt stanza. ``ids`` lists every message it confirms."""
 
@@ -319,7 +320,7 @@ class GetReceipt(Event):
     t: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class MessageReceivedClient(Event):
     """onMessageReceivedClient: one message we sent was delivered/read (once per id)."""
 
@@ -333,14 +334,14 @@ class MessageReceivedClient(Event):
 # -------------------------------------------------------------------- presence, chat states
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class PresenceAvailable(Event):
     """onPresenceAvailable: a watched user is online."""
 
     from_: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class PresenceUnavailable(Event):
     """onPresenceUnavailable: a watched user is offline; ``last`` is a time or ``deny``."""
 
@@ -348,21 +349,21 @@ class PresenceUnavailable(Event):
     last: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class MessageComposing(Event):
     """onMessageComposing: a user is typing to us."""
 
     from_: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class MessagePaused(Event):
     """onMessagePaused: a user stopped typing."""
 
     from_: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GroupMessageComposing(Event):
     """onGroupMessageComposing: ``participant`` is typing in group ``from_``."""
 
@@ -370,7 +371,7 @@ class GroupMessageComposing(Event):
     participant: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class GroupMessagePaused(Event):
     """onGroupMessagePaused."""
 

@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlencode
 
 from simulator.client._http import HttpError, http_request
 from simulator.errors import ClientError
+from simulator.records import record
 from simulator.transport.connectors import http_opener
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ DEFAULT_TOKEN: Final = "simulator-token"
 """The client-build token (the service accepts any non-empty one)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class CodeSent:
     """onCodeRequest: a code is on its way (``status: sent``)."""
 
@@ -76,7 +77,7 @@ class CodeSent:
     answer: Mapping[str, object] = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Credentials:
     """onCodeRegister / onCredentialsGood: the login and password (``status: ok``)."""
 

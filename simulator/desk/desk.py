@@ -18,7 +18,7 @@ import sys
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, final
 
@@ -28,6 +28,7 @@ from simulator.client import Client, open_client
 from simulator.desk.web import Response
 from simulator.errors import SimulatorError
 from simulator.jid import user_jid
+from simulator.records import record
 from simulator.scenario.record import find_account
 from simulator.scenario.record_writer import RecordOptions, dump_scenario, iso_time
 from simulator.server.fault_spec import ACTIONS, FaultSpec, parse_selector
@@ -59,7 +60,7 @@ class DeskError(Exception):
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class BotSpec:
     """The bot: an in-process function, a program the desk starts (it connects over TCP),
     or neither: an account a real client of yours logs in as (for the page and the
@@ -99,7 +100,7 @@ class Outbox:
         self._send.close()
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class _Player:
     """A user the page plays: a logged-in client held open until logout."""
 

@@ -21,7 +21,6 @@ import json
 import mimetypes
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Final, final
 from urllib.parse import parse_qs, urlsplit
@@ -39,6 +38,8 @@ from wsproto.events import (
 )
 from wsproto.events import Request as WsRequest
 
+from simulator.records import record
+
 if TYPE_CHECKING:
     from simulator.desk.desk import Desk, Outbox
 
@@ -51,7 +52,7 @@ STATIC: Final = frozenset({"index.html", "desk.js", "desk.css"})
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Response:
     status: int
     body: bytes

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
+from simulator.records import record
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Event:
     """One stanza of a transcript: ``party`` (a user's name or ``bot``) sent it (``tx``)
     or received it (``rx``) at ``at`` virtual seconds, during step ``step`` (the index
@@ -87,7 +88,7 @@ class Event:
         return f"{self.party} {arrow} {self.node.to_text()}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Violation:
     """A property that does not hold: why, and the stanza that shows it."""
 
@@ -101,7 +102,7 @@ class Violation:
     """The property's description (filled in by the explorer)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FaultMark:
     """One hit of a fault of the service (a ``-- fault #N ...`` note of the transcript)."""
 

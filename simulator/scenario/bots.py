@@ -25,13 +25,14 @@ import tempfile
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import IO, TYPE_CHECKING, Final, TypeGuard
 
 import trio
 
 from simulator.client.client import Client, ClientState, open_client
 from simulator.errors import ClientError
+from simulator.records import record
 from simulator.scenario.durations import format_duration
 from simulator.scenario.journal import Failed
 from simulator.scenario.plan import CommandBot, InProcessBot
@@ -56,7 +57,7 @@ TERMINATE_GRACE: Final = 5.0
 """Seconds an external bot has to exit after SIGTERM before it is killed."""
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class _Handle:
     scope: trio.CancelScope
     done: trio.Event = field(default_factory=trio.Event)

@@ -1,48 +1,34 @@
-"""The scenario file as a whole: the one-key wrapper of every step type, their static
-union, :class:`ScenarioFile` (what a file is validated with) and its JSON Schema.
+"""The scenario file as a whole: the one-key wrapper of every step type, their union,
+:class:`ScenarioFile` (what a file is validated with) and its JSON Schema.
 
 A ``steps`` item is a mapping with one key (``- send: {...}``); the key picks the wrapper
 (a callable ``Discriminator`` and one ``Tag`` per key), whose one field holds the step's
 spec, in its short form too if it has one (``- wait: 2h``). A wrapper's description is
 its spec's docstring, and its ``KEY`` the name of its one field.
+
+The table ``_STEPS`` lists every step type: its key, its wrapper's name, and where its spec
+is. A wrapper is made when a file first uses its key (:func:`step_type`), and the module of
+its spec imported then: checking a file costs the steps it uses, not all 35 (the fault
+steps' module, for one, is not imported by a file without faults). The wrappers are
+also this module's attributes by name (``LoginStep``), and ``STEP_TYPES`` makes them all.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 import itertools
+import operator
 import textwrap
-import typing
-from functools import cache
-from typing import Annotated, Any, Final
+import types
+from functools import cache, reduce
+from typing import TYPE_CHECKING, Annotated, Any, Final, TypeAlias
 
-from pydantic import BaseModel, BeforeValidator, Discriminator, Field, Tag
+from pydantic import BaseModel, BeforeValidator, Discriminator, Field, GetCoreSchemaHandler, Tag
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from simulator.scenario.fault_steps import (
-    ClearFaultsSpec,
-    FaultStepSpec,
-    ReleaseSpec,
-    RestartSpec,
-)
-from simulator.scenario.flow_steps import (
-    AddParticipantsSpec,
-    BlockSpec,
-    BroadcastSpec,
-    CreateGroupSpec,
-    DemoteSpec,
-    LeaveGroupSpec,
-    PromoteSpec,
-    RemoveParticipantsSpec,
-    SetPictureSpec,
-    SetPrivacySpec,
-    SetStatusSpec,
-    SetSubjectSpec,
-    SyncContactsSpec,
-    UnblockSpec,
-)
 from simulator.scenario.model import (
     BUILT_WHEN_USED,
     ScenarioHead,
@@ -50,24 +36,6 @@ from simulator.scenario.model import (
     check_step,
     short_form,
     step_key,
-)
-from simulator.scenario.service_steps import CodeRegisterSpec, CodeRequestSpec
-from simulator.scenario.steps import (
-    ExpectNoneSpec,
-    ExpectSpec,
-    IqSpec,
-    LoginSpec,
-    LogoutSpec,
-    PausedSpec,
-    PresenceSpec,
-    RawSpec,
-    ReadSpec,
-    ReceiptSpec,
-    SendSpec,
-    ServerSpec,
-    TypingSpec,
-    UnorderedSpec,
-    WaitSpec,
 )
 
 __all__ = [
@@ -78,244 +46,142 @@ __all__ = [
     "StepItem",
     "json_schema",
     "scenario_json_schema",
+    "step_type",
 ]
 
 SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 
-
-# ==================================================================== 1:1 messaging and the core
-
-
-class LoginStep(StepWrapper):
-    __doc__ = LoginSpec.__doc__
-    login: Annotated[LoginSpec, short_form(LoginSpec)]
-
-
-class LogoutStep(StepWrapper):
-    __doc__ = LogoutSpec.__doc__
-    logout: Annotated[LogoutSpec, short_form(LogoutSpec)]
-
-
-class SendStep(StepWrapper):
-    __doc__ = SendSpec.__doc__
-    send: SendSpec
-
-
-class ReceiptStep(StepWrapper):
-    __doc__ = ReceiptSpec.__doc__
-    receipt: ReceiptSpec
-
-
-class ReadStep(StepWrapper):
-    __doc__ = ReadSpec.__doc__
-    read: ReadSpec
-
-
-class TypingStep(StepWrapper):
-    __doc__ = TypingSpec.__doc__
-    typing: TypingSpec
-
-
-class PausedStep(StepWrapper):
-    __doc__ = PausedSpec.__doc__
-    paused: PausedSpec
-
-
-class PresenceStep(StepWrapper):
-    __doc__ = PresenceSpec.__doc__
-    presence: PresenceSpec
-
-
-class IqStep(StepWrapper):
-    __doc__ = IqSpec.__doc__
-    iq: IqSpec
-
-
-class RawStep(StepWrapper):
-    __doc__ = RawSpec.__doc__
-    raw: RawSpec
-
-
-class ServerStep(StepWrapper):
-    __doc__ = ServerSpec.__doc__
-    server: ServerSpec
-
-
-class WaitStep(StepWrapper):
-    __doc__ = WaitSpec.__doc__
-    wait: Annotated[WaitSpec, short_form(WaitSpec)]
-
-
-class ExpectStep(StepWrapper):
-    __doc__ = ExpectSpec.__doc__
-    expect: ExpectSpec
-
-
-class ExpectNoneStep(StepWrapper):
-    __doc__ = ExpectNoneSpec.__doc__
-    expect_none: ExpectNoneSpec
-
-
-class UnorderedStep(StepWrapper):
-    __doc__ = UnorderedSpec.__doc__
-    unordered: Annotated[UnorderedSpec, short_form(UnorderedSpec)]
-
-
-# ==================================================================== the flows
-
-
-class CreateGroupStep(StepWrapper):
-    __doc__ = CreateGroupSpec.__doc__
-    create_group: CreateGroupSpec
-
-
-class AddParticipantsStep(StepWrapper):
-    __doc__ = AddParticipantsSpec.__doc__
-    add_participants: AddParticipantsSpec
-
-
-class RemoveParticipantsStep(StepWrapper):
-    __doc__ = RemoveParticipantsSpec.__doc__
-    remove_participants: RemoveParticipantsSpec
-
-
-class PromoteStep(StepWrapper):
-    __doc__ = PromoteSpec.__doc__
-    promote: PromoteSpec
-
-
-class DemoteStep(StepWrapper):
-    __doc__ = DemoteSpec.__doc__
-    demote: DemoteSpec
-
-
-class SetSubjectStep(StepWrapper):
-    __doc__ = SetSubjectSpec.__doc__
-    set_subject: SetSubjectSpec
-
-
-class LeaveGroupStep(StepWrapper):
-    __doc__ = LeaveGroupSpec.__doc__
-    leave_group: LeaveGroupSpec
-
-
-class SyncContactsStep(StepWrapper):
-    __doc__ = SyncContactsSpec.__doc__
-    sync_contacts: SyncContactsSpec
-
-
-class BlockStep(StepWrapper):
-    __doc__ = BlockSpec.__doc__
-    block: BlockSpec
-
-
-class UnblockStep(StepWrapper):
-    __doc__ = UnblockSpec.__doc__
-    unblock: UnblockSpec
-
-
-class SetPrivacyStep(StepWrapper):
-    __doc__ = SetPrivacySpec.__doc__
-    set_privacy: SetPrivacySpec
-
-
-class SetStatusStep(StepWrapper):
-    __doc__ = SetStatusSpec.__doc__
-    set_status: SetStatusSpec
-
-
-class SetPictureStep(StepWrapper):
-    __doc__ = SetPictureSpec.__doc__
-    set_picture: SetPictureSpec
-
-
-class BroadcastStep(StepWrapper):
-    __doc__ = BroadcastSpec.__doc__
-    broadcast: BroadcastSpec
-
-
-class CodeRequestStep(StepWrapper):
-    __doc__ = CodeRequestSpec.__doc__
-    code_request: CodeRequestSpec
-
-
-class CodeRegisterStep(StepWrapper):
-    __doc__ = CodeRegisterSpec.__doc__
-    code_register: CodeRegisterSpec
-
-
-# ==================================================================== faults
-
-
-class FaultStep(StepWrapper):
-    __doc__ = FaultStepSpec.__doc__
-    fault: FaultStepSpec
-
-
-class ReleaseStep(StepWrapper):
-    __doc__ = ReleaseSpec.__doc__
-    release: Annotated[ReleaseSpec, short_form(ReleaseSpec)]
-
-
-class ClearFaultsStep(StepWrapper):
-    __doc__ = ClearFaultsSpec.__doc__
-    clear_faults: Annotated[ClearFaultsSpec, short_form(ClearFaultsSpec)]
-
-
-class RestartStep(StepWrapper):
-    __doc__ = RestartSpec.__doc__
-    restart: RestartSpec
-
-
-# ==================================================================== the union and the file
-
-_Steps = (
-    Annotated[LoginStep, BUILT_WHEN_USED, Tag("login")]
-    | Annotated[LogoutStep, BUILT_WHEN_USED, Tag("logout")]
-    | Annotated[SendStep, BUILT_WHEN_USED, Tag("send")]
-    | Annotated[ReceiptStep, BUILT_WHEN_USED, Tag("receipt")]
-    | Annotated[ReadStep, BUILT_WHEN_USED, Tag("read")]
-    | Annotated[TypingStep, BUILT_WHEN_USED, Tag("typing")]
-    | Annotated[PausedStep, BUILT_WHEN_USED, Tag("paused")]
-    | Annotated[PresenceStep, BUILT_WHEN_USED, Tag("presence")]
-    | Annotated[IqStep, BUILT_WHEN_USED, Tag("iq")]
-    | Annotated[RawStep, BUILT_WHEN_USED, Tag("raw")]
-    | Annotated[ServerStep, BUILT_WHEN_USED, Tag("server")]
-    | Annotated[WaitStep, BUILT_WHEN_USED, Tag("wait")]
-    | Annotated[ExpectStep, BUILT_WHEN_USED, Tag("expect")]
-    | Annotated[ExpectNoneStep, BUILT_WHEN_USED, Tag("expect_none")]
-    | Annotated[UnorderedStep, BUILT_WHEN_USED, Tag("unordered")]
-    | Annotated[CreateGroupStep, BUILT_WHEN_USED, Tag("create_group")]
-    | Annotated[AddParticipantsStep, BUILT_WHEN_USED, Tag("add_participants")]
-    | Annotated[RemoveParticipantsStep, BUILT_WHEN_USED, Tag("remove_participants")]
-    | Annotated[PromoteStep, BUILT_WHEN_USED, Tag("promote")]
-    | Annotated[DemoteStep, BUILT_WHEN_USED, Tag("demote")]
-    | Annotated[SetSubjectStep, BUILT_WHEN_USED, Tag("set_subject")]
-    | Annotated[LeaveGroupStep, BUILT_WHEN_USED, Tag("leave_group")]
-    | Annotated[SyncContactsStep, BUILT_WHEN_USED, Tag("sync_contacts")]
-    | Annotated[BlockStep, BUILT_WHEN_USED, Tag("block")]
-    | Annotated[UnblockStep, BUILT_WHEN_USED, Tag("unblock")]
-    | Annotated[SetPrivacyStep, BUILT_WHEN_USED, Tag("set_privacy")]
-    | Annotated[SetStatusStep, BUILT_WHEN_USED, Tag("set_status")]
-    | Annotated[SetPictureStep, BUILT_WHEN_USED, Tag("set_picture")]
-    | Annotated[BroadcastStep, BUILT_WHEN_USED, Tag("broadcast")]
-    | Annotated[CodeRequestStep, BUILT_WHEN_USED, Tag("code_request")]
-    | Annotated[CodeRegisterStep, BUILT_WHEN_USED, Tag("code_register")]
-    | Annotated[FaultStep, BUILT_WHEN_USED, Tag("fault")]
-    | Annotated[ReleaseStep, BUILT_WHEN_USED, Tag("release")]
-    | Annotated[ClearFaultsStep, BUILT_WHEN_USED, Tag("clear_faults")]
-    | Annotated[RestartStep, BUILT_WHEN_USED, Tag("restart")]
+_CORE: Final = "simulator.scenario.steps"
+_FLOWS: Final = "simulator.scenario.flow_steps"
+_SERVICE: Final = "simulator.scenario.service_steps"
+_FAULTS: Final = "simulator.scenario.fault_steps"
+
+_STEPS: Final = (
+    # key, wrapper, spec module, spec, short form accepted; in the order the schema lists them
+    # 1:1 messaging and the core
+    ("login", "LoginStep", _CORE, "LoginSpec", True),
+    ("logout", "LogoutStep", _CORE, "LogoutSpec", True),
+    ("send", "SendStep", _CORE, "SendSpec", False),
+    ("receipt", "ReceiptStep", _CORE, "ReceiptSpec", False),
+    ("read", "ReadStep", _CORE, "ReadSpec", False),
+    ("typing", "TypingStep", _CORE, "TypingSpec", False),
+    ("paused", "PausedStep", _CORE, "PausedSpec", False),
+    ("presence", "PresenceStep", _CORE, "PresenceSpec", False),
+    ("iq", "IqStep", _CORE, "IqSpec", False),
+    ("raw", "RawStep", _CORE, "RawSpec", False),
+    ("server", "ServerStep", _SERVICE, "ServerSpec", False),
+    ("wait", "WaitStep", _CORE, "WaitSpec", True),
+    ("expect", "ExpectStep", _CORE, "ExpectSpec", False),
+    ("expect_none", "ExpectNoneStep", _CORE, "ExpectNoneSpec", False),
+    ("unordered", "UnorderedStep", _CORE, "UnorderedSpec", True),
+    # the flows
+    ("create_group", "CreateGroupStep", _FLOWS, "CreateGroupSpec", False),
+    ("add_participants", "AddParticipantsStep", _FLOWS, "AddParticipantsSpec", False),
+    ("remove_participants", "RemoveParticipantsStep", _FLOWS, "RemoveParticipantsSpec", False),
+    ("promote", "PromoteStep", _FLOWS, "PromoteSpec", False),
+    ("demote", "DemoteStep", _FLOWS, "DemoteSpec", False),
+    ("set_subject", "SetSubjectStep", _FLOWS, "SetSubjectSpec", False),
+    ("leave_group", "LeaveGroupStep", _FLOWS, "LeaveGroupSpec", False),
+    ("sync_contacts", "SyncContactsStep", _FLOWS, "SyncContactsSpec", False),
+    ("block", "BlockStep", _FLOWS, "BlockSpec", False),
+    ("unblock", "UnblockStep", _FLOWS, "UnblockSpec", False),
+    ("set_privacy", "SetPrivacyStep", _FLOWS, "SetPrivacySpec", False),
+    ("set_status", "SetStatusStep", _FLOWS, "SetStatusSpec", False),
+    ("set_picture", "SetPictureStep", _FLOWS, "SetPictureSpec", False),
+    ("broadcast", "BroadcastStep", _FLOWS, "BroadcastSpec", False),
+    ("code_request", "CodeRequestStep", _SERVICE, "CodeRequestSpec", False),
+    ("code_register", "CodeRegisterStep", _SERVICE, "CodeRegisterSpec", False),
+    # faults
+    ("fault", "FaultStep", _FAULTS, "FaultStepSpec", False),
+    ("release", "ReleaseStep", _FAULTS, "ReleaseSpec", True),
+    ("clear_faults", "ClearFaultsStep", _FAULTS, "ClearFaultsSpec", True),
+    ("restart", "RestartStep", _FAULTS, "RestartSpec", False),
 )
 
-STEP_TYPES: Final[tuple[type[StepWrapper], ...]] = tuple(
-    typing.get_args(member)[0] for member in typing.get_args(_Steps)
-)
-"""Every step type (its wrapper), in the order the schema lists them."""
-STEP_KEYS: Final = tuple(wrapper.KEY for wrapper in STEP_TYPES)
+STEP_KEYS: Final = tuple(key for key, *_ in _STEPS)
 """Every step key."""
 
-StepItem = Annotated[_Steps, Discriminator(step_key), BeforeValidator(check_step(STEP_KEYS))]
-"""One item of ``steps``: a mapping with one known key."""
+_BY_KEY: Final = {row[0]: row for row in _STEPS}
+_BY_NAME: Final = {row[1]: row[0] for row in _STEPS}
+_MADE: dict[str, type[StepWrapper]] = {}
+
+
+def step_type(key: str) -> type[StepWrapper]:
+    """The wrapper of step ``key`` (a model with the one field ``key`` holding its spec),
+    made the first time it is asked for: a file's check makes the wrappers of the steps it
+    uses, and imports the module of their specs, not those of every step type."""
+    made = _MADE.get(key)
+    if made is None:
+        _, name, module, spec_name, short = _BY_KEY[key]
+        spec = getattr(importlib.import_module(module), spec_name)
+        annotation = Annotated[spec, short_form(spec)] if short else spec
+        body = {
+            "__module__": __name__,
+            "__qualname__": name,
+            "__doc__": spec.__doc__,
+            "__annotations__": {key: annotation},
+        }
+        made = types.new_class(name, (StepWrapper,), {}, lambda ns: ns.update(body))
+        _MADE[key] = made
+    return made
+
+
+def __getattr__(name: str) -> object:
+    # The wrappers by their names (``LoginStep``...), and STEP_TYPES, made when first used.
+    if name == "STEP_TYPES":
+        return tuple(step_type(key) for key in STEP_KEYS)
+    if name in _BY_NAME:
+        return step_type(_BY_NAME[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    STEP_TYPES: tuple[type[StepWrapper], ...]
+    """Every step type (its wrapper), in the order the schema lists them."""
+
+
+class _WrapperWhenUsed:
+    """``Annotated[StepWrapper, _WrapperWhenUsed(key), Tag(key)]``: a member of the steps
+    union validated by the wrapper of ``key``, which is made (its spec's module imported,
+    its validator built) when the first item with that key comes."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def model_when_used(self) -> type[StepWrapper]:
+        """The wrapper (made now if it is not yet): what ``yamlfile`` looks the keys of a
+        place up in, to name the one a misspelt key was meant to be."""
+        return step_type(self.key)
+
+    def __get_pydantic_core_schema__(
+        self, _source: type[BaseModel], _handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        key = self.key
+
+        def validate(value: object, info: core_schema.ValidationInfo) -> BaseModel:
+            return step_type(key).model_validate(value, context=info.context)
+
+        return core_schema.with_info_plain_validator_function(validate)
+
+
+def _item(members: tuple[Any, ...]) -> Any:
+    """A ``steps`` item: the tagged union of ``members``, told apart by the one key."""
+    return Annotated[
+        reduce(operator.or_, members),
+        Discriminator(step_key),
+        BeforeValidator(check_step(STEP_KEYS)),
+    ]
+
+
+if TYPE_CHECKING:
+    StepItem: TypeAlias = StepWrapper
+else:
+    StepItem = _item(
+        tuple(Annotated[StepWrapper, _WrapperWhenUsed(key), Tag(key)] for key in STEP_KEYS)
+    )
+    """One item of ``steps``: a mapping with one known key."""
 
 
 class ScenarioFile(ScenarioHead):
@@ -323,6 +189,36 @@ class ScenarioFile(ScenarioHead):
     model_config = ScenarioHead.model_config | {"title": "Scenario"}
 
     steps: list[StepItem] = Field(min_length=1)
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The schema of the file model with every step type (see :func:`_whole_file`)."""
+        return _whole_file().model_json_schema(*args, **kwargs)
+
+
+@cache
+def _whole_file() -> type[ScenarioHead]:
+    """:class:`ScenarioFile` with every step's wrapper made, for the JSON Schema.
+
+    The schema names each step's definition after its wrapper, which pydantic finds by the
+    wrapper class's identity: a union whose members are made when first used has none to
+    give, so the schema is made from this model, whose union holds every wrapper, each
+    validated by itself (``BUILT_WHEN_USED``), as :class:`ScenarioFile`'s members are. It
+    accepts the same steps (a test checks both).
+    """
+    item = _item(tuple(Annotated[step_type(key), BUILT_WHEN_USED, Tag(key)] for key in STEP_KEYS))
+    body = {
+        "__module__": __name__,
+        "__qualname__": "ScenarioFile",
+        "__doc__": ScenarioHead.__doc__,
+        "model_config": ScenarioHead.model_config | {"title": "Scenario"},
+        "__annotations__": {"steps": list.__class_getitem__(item)},
+        "steps": Field(min_length=1),
+    }
+    whole: type[ScenarioHead] = types.new_class(
+        "ScenarioFile", (ScenarioHead,), {}, lambda ns: ns.update(body)
+    )
+    return whole
 
 
 def json_schema() -> dict[str, Any]:
@@ -333,7 +229,7 @@ def json_schema() -> dict[str, Any]:
     model class is made: that reads and parses each class's source, a good part of the
     time ``import simulator.scenario`` takes.
     """
-    schema = ScenarioFile.model_json_schema(mode="validation", schema_generator=_Documented)
+    schema = _whole_file().model_json_schema(mode="validation", schema_generator=_Documented)
     return {"$schema": SCHEMA_DIALECT, **schema}
 
 

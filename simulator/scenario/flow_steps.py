@@ -50,7 +50,6 @@ __all__ = [
     "SyncContactsSpec",
     "UnblockSpec",
     "error_pattern",
-    "upload_step",
 ]
 
 ACCEPTED = '<iq type="result"/>'
@@ -466,49 +465,3 @@ class BroadcastSpec(StepSpec):
 
 
 # ==================================================================== media upload (§3.9, §4.7)
-
-
-def upload_step(
-    b: Builder,
-    sender: str,
-    to: str,
-    kind: str,
-    file: str,
-    *,
-    caption: str | None,
-    mimetype: str | None,
-    id: str | None,
-) -> plan.Step | None:
-    """A user uploads a file over the HTTP side and sends it (``send: {image: cat.jpg}``)."""
-    party = b.user(sender, "from")
-    target = b.peer(to, "to")
-    path = b.file(file, kind)
-    bind_id = None
-    if id is not None:
-        template = b.value(id, "id", regex=False)
-        bind_id = template.single_capture if isinstance(template, Template) else None
-        if bind_id is None or bind_id in b.bound:
-            b.problem("an upload makes its own id: write a new capture, id: '{{name}}'", "id")
-        else:
-            b.bind({bind_id})
-    if party is None or path is None:
-        return None
-    text = b.text(caption, kind, "caption") if caption is not None else None
-    # Read now, not in the run: a file read in a worker thread would let the virtual
-    # clock jump while it runs.
-    action = plan.Upload(
-        to=target,
-        data=path.read_bytes(),
-        kind=kind,
-        filename=path.name,
-        caption=text,
-        mimetype=mimetype,
-        bind_id=bind_id,
-    )
-    return plan.UserAction(
-        where=b.where,
-        party=party,
-        summary=f"{party.label} uploads {file} and sends it to {to}",
-        action=action,
-        result=compile_node(ACCEPTED),
-    )

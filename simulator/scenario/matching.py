@@ -8,11 +8,11 @@ module docstring); it fails through the run's :class:`~simulator.scenario.journa
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
 import trio
 
+from simulator.records import record
 from simulator.scenario.durations import format_clock, format_duration
 from simulator.scenario.match import Pattern, match, similarity
 from simulator.scenario.report import one_line
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["Inbox", "Matcher", "Received"]
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Received:
     """A stanza a party received (``consumed`` once an expectation matched it)."""
 

@@ -12,7 +12,7 @@ Every model is a plain, static class:
 
 * a step type is one :class:`StepSpec` subclass with ``KEY`` (its YAML key), its fields
   and ``plan()``; ``document.py`` wraps it in a one-key model (``- send: {...}``) and
-  lists it in the static union of steps;
+  lists it in the union of steps (its table ``_STEPS``);
 * a spec with ``SHORT_FIELD`` also accepts a scalar (``- wait: 2h``, ``- login: alice``),
   read as that one field: annotate a field holding it ``Annotated[Spec, short_form(Spec)]``
   (the schema shows both forms);

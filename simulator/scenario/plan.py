@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NoReturn, Protocol, TypeAlias
 
+from simulator.records import record
 from simulator.scenario.durations import format_duration
 from simulator.scenario.match import Pattern, render_pattern
 
@@ -89,7 +90,7 @@ function opening a new logged-in client each time, for a bot that logs in again 
 (typed as the first: cast such a function to ``BotFunction`` to pass it as an override)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Where:
     """Where a step is written: for failure reports and problems."""
 
@@ -105,7 +106,7 @@ class Where:
         return f"{self.path}{line}: at {self.step}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Party:
     """An account of the world as a scenario names it."""
 
@@ -117,7 +118,7 @@ class Party:
     name: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Options:
     """Scenario-wide settings (the ``options:`` key)."""
 
@@ -130,7 +131,7 @@ class Options:
 # -------------------------------------------------------------------- the bot
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class InProcessBot:
     """A bot callable run in the scenario's trio run, on its virtual clock."""
 
@@ -139,7 +140,7 @@ class InProcessBot:
     function: BotFunction = field(compare=False)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class CommandBot:
     """An external program that logs in over TCP, on the real clock.
 
@@ -152,7 +153,7 @@ class CommandBot:
     env: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class BotPlan:
     """The account under test and how to run it (``runner=None``: given at run time)."""
 
@@ -229,7 +230,7 @@ class Context(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Login:
     where: Where
     party: Party
@@ -242,7 +243,7 @@ class Login:
         return f"login {self.party.label}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Logout:
     where: Where
     party: Party
@@ -251,7 +252,7 @@ class Logout:
         return f"logout {self.party.label}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class StartBot:
     where: Where
     unless_running: bool = False
@@ -264,7 +265,7 @@ class StartBot:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class StopBot:
     where: Where
     if_running: bool = False
@@ -274,7 +275,7 @@ class StopBot:
         return "logout bot (stop it if it runs)" if self.if_running else "logout bot (stop it)"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Transmit:
     """A user sends a stanza (a node template: ``{{captures}}`` are filled in at run time).
 
@@ -294,7 +295,7 @@ class Transmit:
         return self.summary
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class SendIq:
     """A user sends an iq and checks the answer against ``result``."""
 
@@ -316,7 +317,7 @@ class SendIq:
 # Templates (``str`` holding ``{{captures}}``) are filled in when the action runs.
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class SetBlocked:
     """Block (or unblock) users one by one, as ``Client.block`` does (read the list, set it)."""
 
@@ -325,7 +326,7 @@ class SetBlocked:
     block: bool
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class SetPicture:
     """Set (``image``) or delete (None) the profile picture of ``to`` (the user or a group)."""
 
@@ -334,7 +335,7 @@ class SetPicture:
     image: bytes | None = field(repr=False)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Upload:
     """Upload a file over the HTTP side and send it, as ``Client.upload_media`` does."""
 
@@ -357,7 +358,7 @@ ClientOp: TypeAlias = SetBlocked | SetPicture | Upload
 # -------------------------------------------------------------------- what the service does
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class NotifyContacts:
     """Tell everyone who synced ``jid`` that it registered, left or changed."""
 
@@ -365,7 +366,7 @@ class NotifyContacts:
     change: Literal["add", "remove", "update"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Ring:
     """An incoming call offer from ``caller`` (``callee`` must be connected)."""
 
@@ -373,7 +374,7 @@ class Ring:
     callee: Party
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Pay:
     """A payment: ``party`` is paid for ``delta`` more days (by ``author``, if given)."""
 
@@ -383,7 +384,7 @@ class Pay:
     sku: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class MarkDirty:
     """Dirty flags for a connected party."""
 
@@ -391,7 +392,7 @@ class MarkDirty:
     categories: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class AskWebPairing:
     """WhatsApp Web asks ``jid`` to pair."""
 
@@ -401,7 +402,7 @@ class AskWebPairing:
     name: bytes
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class NotifyFeatures:
     """``sender``'s capabilities changed, told to ``jid``."""
 
@@ -410,7 +411,7 @@ class NotifyFeatures:
     encrypt: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class EndSession:
     """The service ends a connected party's session: a stream error (``disconnect``, with
     ``reason``), another login taking it (``conflict``), or a dropped connection (``kill``)."""
@@ -420,7 +421,7 @@ class EndSession:
     reason: str = "system-shutdown"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class RequestCode:
     """Ask for a registration code (``/v2/code``); the answer is checked as a node."""
 
@@ -430,7 +431,7 @@ class RequestCode:
     method: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class RegisterCode:
     """Submit a code (``/v2/register``): ``code`` (a template), or the one last sent; the
     password it issues is ``party``'s from then on."""
@@ -442,7 +443,7 @@ class RegisterCode:
     code: str | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class SetFault:
     """Set a fault on the server (kept as ``name``, if given)."""
 
@@ -450,14 +451,14 @@ class SetFault:
     name: str | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class ExpireAccount:
     """The account's subscription runs out."""
 
     party: Party
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class SuspendAccount:
     """The account is banned (for ``for_`` seconds, or until its fault is cleared)."""
 
@@ -466,14 +467,14 @@ class SuspendAccount:
     name: str | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class ReleaseFault:
     """What the named ``hold`` fault keeps goes on."""
 
     name: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class ClearFaults:
     """The named fault ends (``all``: every fault)."""
 
@@ -499,7 +500,7 @@ ServiceOp: TypeAlias = (
 """What a :class:`ServerAction` does."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class UserAction:
     """A user does something through its client library (two iqs, an upload...) and the
     service's answer must match ``result`` (an action with no answer of its own answered
@@ -516,7 +517,7 @@ class UserAction:
         return self.summary
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class ServerAction:
     """The service does something (a hook of a flow, a registration request, a fault...);
     an answer it returns must match ``result``."""
@@ -533,7 +534,7 @@ class ServerAction:
         return self.summary
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class ServerPing:
     """The server pings a connected party and waits for the answer."""
 
@@ -545,7 +546,7 @@ class ServerPing:
         return f"server pings {self.party.label}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class ServerDeliver:
     """The server delivers a stanza, kept until acknowledged (messages, receipts,
     notifications): live if the party is connected, else at its next login."""
@@ -558,7 +559,7 @@ class ServerDeliver:
         return f"server delivers <{self.node.tag}> to {self.party.label}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class ServerPush:
     """The server sends any stanza to a connected party, once."""
 
@@ -570,7 +571,7 @@ class ServerPush:
         return f"server pushes <{self.node.tag}> to {self.party.label}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Wait:
     where: Where
     seconds: float
@@ -579,7 +580,7 @@ class Wait:
         return f"wait {format_duration(self.seconds)}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Expectation:
     """What one party should (or should not) receive."""
 
@@ -597,7 +598,7 @@ class Expectation:
         return f"expect {self.party} <- {render_pattern(self.pattern, {}, indent=None)}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Expect:
     where: Where
     expectation: Expectation
@@ -606,7 +607,7 @@ class Expect:
         return self.expectation.describe()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class ExpectNone:
     where: Where
     expectation: Expectation
@@ -615,7 +616,7 @@ class ExpectNone:
         return "expect none: " + self.expectation.describe().removeprefix("expect ")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Unordered:
     where: Where
     expectations: tuple[Expectation, ...]
@@ -624,7 +625,7 @@ class Unordered:
         return f"unordered: {len(self.expectations)} expectations"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Restart:
     """The server restarts (``Server.restart``): every session drops; the users logged in
     by steps log in again."""

@@ -25,6 +25,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from simulator import stanzas
 from simulator.jid import SERVER, user_jid
+from simulator.records import record
 from simulator.scenario.document import STEP_TYPES, ScenarioFile
 from simulator.scenario.expectation import Expectation
 from simulator.scenario.match import CAPTURE
@@ -95,7 +96,7 @@ RECORDED_STEPS: Final[tuple[type[StepSpec], ...]] = (
 """The step classes the recorder writes (each its own ``record``, or its plain fields)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Tapped:
     """One event of a live session.
 
@@ -110,7 +111,7 @@ class Tapped:
     """Server time (Unix seconds, fractional)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class RecordOptions:
     """How a recording is written."""
 
@@ -130,7 +131,7 @@ class RecordOptions:
     contacts, pictures...)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Recording:
     """A recorded scenario: the file's text, its typed model, and what could not be
     recorded well."""
@@ -340,7 +341,7 @@ def _prefix(node: Node) -> str:
 # ==================================================================== pass 2: writing
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Ref:
     """How the file writes an id: a capture, or (when none is bound) a literal."""
 

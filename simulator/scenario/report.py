@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from simulator.patterns import ELIDE_AT as ELIDE_AT
 from simulator.patterns import FULL_PAYLOADS as FULL_PAYLOADS
+from simulator.records import record
 from simulator.scenario.durations import format_clock
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ TRANSCRIPT_LIMIT: Final = 200
 Arrow = Literal["tx", "rx", "--"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Entry:
     """One line of a transcript: a stanza a party sent (tx) or received (rx), or a note."""
 
@@ -124,7 +125,7 @@ def render_transcript(entries: Sequence[Entry], *, limit: int | None = None) -> 
     return "\n".join(lines)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Failure:
     """Why a run failed, with everything the report shows."""
 

@@ -55,7 +55,7 @@ import dataclasses
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, assert_never
 
@@ -66,6 +66,7 @@ from simulator.client.client import open_client
 from simulator.client.events import MediaMessageSent, MediaUploadFailed
 from simulator.errors import ClientError, ConnectionClosed, IqError, IqTimeout, StepFailed
 from simulator.jid import group_jid, phone_of
+from simulator.records import record
 from simulator.scenario.actions import run_client_op, run_service_op
 from simulator.scenario.bots import BotSupervisor
 from simulator.scenario.durations import format_duration
@@ -142,7 +143,7 @@ IN_PROCESS_HTTP = "http://media.simulator.invalid"
 """The base of media URLs when every party is in-process (their HTTP needs no socket)."""
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class _Session:
     client: Client
     login: Login

@@ -1,5 +1,6 @@
-"""What only the service can cause, and registration (step types and ``server`` actions of
-:class:`~simulator.scenario.steps.ServerSpec` and ``document.py``).
+"""What only the service can cause, and registration (step types, the ``server`` step
+:class:`ServerSpec` and its actions: the core ones, ``ping``, ``deliver`` and ``push``, are
+in ``steps``).
 
 ``server`` actions call the test hooks of the flows (``simulator.server.flows.account``,
 ``contacts``) and end sessions the way the service did::
@@ -33,7 +34,16 @@ from pydantic import Field
 
 from simulator.scenario import plan
 from simulator.scenario.match import Pattern
-from simulator.scenario.model import Name, Names, ServerActionSpec, StepSpec
+from simulator.scenario.model import (
+    Name,
+    Names,
+    OneOf,
+    ServerActionSpec,
+    StepSpec,
+    short_form,
+    summary,
+)
+from simulator.scenario.steps import DeliverAction, PingAction, PushAction
 from simulator.vocabulary import Choices, Id, Text
 
 if TYPE_CHECKING:
@@ -50,6 +60,7 @@ __all__ = [
     "FeaturesAction",
     "KillAction",
     "PaymentAction",
+    "ServerSpec",
     "WebAction",
 ]
 
@@ -354,3 +365,59 @@ class CodeRegisterSpec(_Registration):
             answer_note=f"{party.label}'s registration",
             party=party.label,
         )
+
+
+# ==================================================================== the server step
+
+
+class ServerSpec(OneOf, StepSpec):
+    """The fake service does something by itself: ``- server: {ping: bot}``."""
+
+    KEY: ClassVar[str] = "server"
+    WHAT: ClassVar[str] = "a server step"
+    ONE_OF: ClassVar[tuple[str, ...]] = (
+        "ping",
+        "deliver",
+        "push",
+        "contacts",
+        "call",
+        "payment",
+        "dirty",
+        "web",
+        "features",
+        "disconnect",
+        "conflict",
+        "kill",
+    )
+
+    ping: Annotated[PingAction, short_form(PingAction)] | None = Field(
+        default=None, description=summary(PingAction)
+    )
+    deliver: DeliverAction | None = Field(default=None, description=summary(DeliverAction))
+    push: PushAction | None = Field(default=None, description=summary(PushAction))
+    contacts: ContactsAction | None = Field(default=None, description=summary(ContactsAction))
+    call: CallAction | None = Field(default=None, description=summary(CallAction))
+    payment: Annotated[PaymentAction, short_form(PaymentAction)] | None = Field(
+        default=None, description=summary(PaymentAction)
+    )
+    dirty: Annotated[DirtyAction, short_form(DirtyAction)] | None = Field(
+        default=None, description=summary(DirtyAction)
+    )
+    web: Annotated[WebAction, short_form(WebAction)] | None = Field(
+        default=None, description=summary(WebAction)
+    )
+    features: FeaturesAction | None = Field(default=None, description=summary(FeaturesAction))
+    disconnect: Annotated[DisconnectAction, short_form(DisconnectAction)] | None = Field(
+        default=None, description=summary(DisconnectAction)
+    )
+    conflict: Annotated[ConflictAction, short_form(ConflictAction)] | None = Field(
+        default=None, description=summary(ConflictAction)
+    )
+    kill: Annotated[KillAction, short_form(KillAction)] | None = Field(
+        default=None, description=summary(KillAction)
+    )
+
+    def plan(self, b: Builder) -> plan.Step | None:
+        key, action = self.chosen()
+        assert isinstance(action, ServerActionSpec), f"{key} is a server action"
+        return action.plan(b.at(key))

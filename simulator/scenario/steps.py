@@ -4,11 +4,12 @@ Adding a step type: write a :class:`~simulator.scenario.model.StepSpec` subclass
 in a flow's own module) with ``KEY``, its fields (each with a docstring: it becomes the
 schema's description) and ``plan(b)``, which checks names and captures through the
 builder ``b`` and returns a plan step (usually an existing one: a user sending a node is a
-:class:`~simulator.scenario.plan.Transmit`); then give it its one-key wrapper in
-``document.py`` and add that to the union of steps there. An expectation kind
+:class:`~simulator.scenario.plan.Transmit`); then add its row (key, wrapper name, spec's
+module and name, short form) to the table of steps in ``document.py``. An expectation kind
 (:class:`~simulator.scenario.model.MatcherSpec`, ``pattern(b)``) is a field of
 :class:`~simulator.scenario.expectation.Expectation`, and a server action
-(:class:`~simulator.scenario.model.ServerActionSpec`) a field of :class:`ServerSpec`. The
+(:class:`~simulator.scenario.model.ServerActionSpec`) a field of
+:class:`~simulator.scenario.service_steps.ServerSpec`. The
 steps, kinds and actions of the flows are in ``flow_steps``, ``flow_matchers`` and
 ``service_steps``. Regenerate ``scenarios/scenario.schema.json`` (``simulator schema``).
 
@@ -32,30 +33,16 @@ from simulator import stanzas
 from simulator.client import payloads
 from simulator.scenario import plan
 from simulator.scenario.expectation import Expectation
-from simulator.scenario.flow_steps import upload_step
-from simulator.scenario.match import Template
+from simulator.scenario.match import Template, compile_node
 from simulator.scenario.model import (
     Duration,
     FileModel,
     Name,
-    OneOf,
     ServerActionSpec,
     StepSpec,
     short_form,
-    summary,
 )
 from simulator.scenario.recorded import printable
-from simulator.scenario.service_steps import (
-    CallAction,
-    ConflictAction,
-    ContactsAction,
-    DirtyAction,
-    DisconnectAction,
-    FeaturesAction,
-    KillAction,
-    PaymentAction,
-    WebAction,
-)
 from simulator.vocabulary import Id, NodeText, PathText, Text
 from simulator.wire.node import Node
 
@@ -80,7 +67,6 @@ __all__ = [
     "ReadSpec",
     "ReceiptSpec",
     "SendSpec",
-    "ServerSpec",
     "TypingSpec",
     "UnorderedSpec",
     "VCardSpec",
@@ -579,6 +565,52 @@ class WaitSpec(StepSpec):
         return plan.Wait(where=b.where, seconds=self.duration)
 
 
+def upload_step(
+    b: Builder,
+    sender: str,
+    to: str,
+    kind: str,
+    file: str,
+    *,
+    caption: str | None,
+    mimetype: str | None,
+    id: str | None,
+) -> plan.Step | None:
+    """A user uploads a file over the HTTP side and sends it (``send: {image: cat.jpg}``)."""
+    party = b.user(sender, "from")
+    target = b.peer(to, "to")
+    path = b.file(file, kind)
+    bind_id = None
+    if id is not None:
+        template = b.value(id, "id", regex=False)
+        bind_id = template.single_capture if isinstance(template, Template) else None
+        if bind_id is None or bind_id in b.bound:
+            b.problem("an upload makes its own id: write a new capture, id: '{{name}}'", "id")
+        else:
+            b.bind({bind_id})
+    if party is None or path is None:
+        return None
+    text = b.text(caption, kind, "caption") if caption is not None else None
+    # Read now, not in the run: a file read in a worker thread would let the virtual
+    # clock jump while it runs.
+    action = plan.Upload(
+        to=target,
+        data=path.read_bytes(),
+        kind=kind,
+        filename=path.name,
+        caption=text,
+        mimetype=mimetype,
+        bind_id=bind_id,
+    )
+    return plan.UserAction(
+        where=b.where,
+        party=party,
+        summary=f"{party.label} uploads {file} and sends it to {to}",
+        action=action,
+        result=compile_node('<iq type="result"/>'),
+    )
+
+
 # ==================================================================== the service's actions
 
 
@@ -635,59 +667,6 @@ class PushAction(ServerActionSpec):
         if party is None or node is None:
             return None
         return plan.ServerPush(where=b.where, party=party, node=node)
-
-
-class ServerSpec(OneOf, StepSpec):
-    """The fake service does something by itself: ``- server: {ping: bot}``."""
-
-    KEY: ClassVar[str] = "server"
-    WHAT: ClassVar[str] = "a server step"
-    ONE_OF: ClassVar[tuple[str, ...]] = (
-        "ping",
-        "deliver",
-        "push",
-        "contacts",
-        "call",
-        "payment",
-        "dirty",
-        "web",
-        "features",
-        "disconnect",
-        "conflict",
-        "kill",
-    )
-
-    ping: Annotated[PingAction, short_form(PingAction)] | None = Field(
-        default=None, description=summary(PingAction)
-    )
-    deliver: DeliverAction | None = Field(default=None, description=summary(DeliverAction))
-    push: PushAction | None = Field(default=None, description=summary(PushAction))
-    contacts: ContactsAction | None = Field(default=None, description=summary(ContactsAction))
-    call: CallAction | None = Field(default=None, description=summary(CallAction))
-    payment: Annotated[PaymentAction, short_form(PaymentAction)] | None = Field(
-        default=None, description=summary(PaymentAction)
-    )
-    dirty: Annotated[DirtyAction, short_form(DirtyAction)] | None = Field(
-        default=None, description=summary(DirtyAction)
-    )
-    web: Annotated[WebAction, short_form(WebAction)] | None = Field(
-        default=None, description=summary(WebAction)
-    )
-    features: FeaturesAction | None = Field(default=None, description=summary(FeaturesAction))
-    disconnect: Annotated[DisconnectAction, short_form(DisconnectAction)] | None = Field(
-        default=None, description=summary(DisconnectAction)
-    )
-    conflict: Annotated[ConflictAction, short_form(ConflictAction)] | None = Field(
-        default=None, description=summary(ConflictAction)
-    )
-    kill: Annotated[KillAction, short_form(KillAction)] | None = Field(
-        default=None, description=summary(KillAction)
-    )
-
-    def plan(self, b: Builder) -> plan.Step | None:
-        key, action = self.chosen()
-        assert isinstance(action, ServerActionSpec), f"{key} is a server action"
-        return action.plan(b.at(key))
 
 
 # ==================================================================== expectations

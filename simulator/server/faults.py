@@ -58,7 +58,6 @@ import random
 import socket
 import struct
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Final, Literal, TypeAlias, final
 
 import trio
@@ -66,6 +65,7 @@ import trio
 from simulator.errors import StanzaError
 from simulator.jid import user_jid
 from simulator.patterns import Pattern, compile_node, match
+from simulator.records import record
 from simulator.stanzas.errors import stream_error
 from simulator.transport import sockets
 
@@ -120,7 +120,7 @@ class FaultError(ValueError):
 # -------------------------------------------------------------------- actions
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Drop:
     """The stanza is lost: never handled (in) or never written (out). A dropped delivery
     stays in the recipient's mailbox, so it comes again at the next login (§4.4)."""
@@ -128,7 +128,7 @@ class Drop:
     name: ClassVar[str] = "drop"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Delay:
     """The stanza goes on ``seconds`` of server time later; later stanzas overtake it."""
 
@@ -136,14 +136,14 @@ class Delay:
     name: ClassVar[str] = "delay"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Duplicate:
     """The stanza is handled (in) or written (out) twice."""
 
     name: ClassVar[str] = "duplicate"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Hold:
     """The stanza is kept back until ``release_after`` seconds of server time have passed
     or :meth:`Fault.release` is called (``None``: only then). Holding ``<ack/>`` or
@@ -153,7 +153,7 @@ class Hold:
     name: ClassVar[str] = "hold"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Reorder:
     """Every ``count`` matching stanzas are held, then released in reverse order."""
 
@@ -161,7 +161,7 @@ class Reorder:
     name: ClassVar[str] = "reorder"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IqError:
     """A matching ``iq`` get/set (in) is answered ``<error code text [backoff]/>`` instead
     of being handled; other stanzas pass."""
@@ -172,7 +172,7 @@ class IqError:
     name: ClassVar[str] = "iq-error"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Throttle:
     """A matching stanza (in) is refused as too frequent. An ``iq`` (contact sync, key
     fetch, any) gets the protocol's throttling error, ``406 not-acceptable`` with
@@ -183,7 +183,7 @@ class Throttle:
     name: ClassVar[str] = "throttle"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EndSession:
     """The session ends with ``<stream:error><REASON/>[<text/>]</stream:error>`` instead of
     the stanza (§3.17)."""
@@ -193,14 +193,14 @@ class EndSession:
     name: ClassVar[str] = "stream-error"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Disconnect:
     """The connection is closed without a goodbye instead of the stanza."""
 
     name: ClassVar[str] = "disconnect"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RefuseLogin:
     """Logins of the selected party are answered ``<failure><REASON/></failure>`` (§2.10)
     after a correct password. Only ``party`` and the scope select; a hit is one refusal."""
@@ -209,7 +209,7 @@ class RefuseLogin:
     name: ClassVar[str] = "refuse-login"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Latency:
     """Network: every write to the party's byte stream waits ``seconds`` first."""
 
@@ -217,7 +217,7 @@ class Latency:
     name: ClassVar[str] = "latency"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SplitWrites:
     """Network: every write to the party's byte stream goes out in pieces of ``size``
     bytes, each a separate write."""
@@ -226,7 +226,7 @@ class SplitWrites:
     name: ClassVar[str] = "split-writes"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ResetMidFrame:
     """Network: the next write to the party's byte stream stops halfway through its
     first frame and the connection is reset (an RST on TCP)."""
@@ -234,7 +234,7 @@ class ResetMidFrame:
     name: ClassVar[str] = "reset"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Random:
     """Soak mode: each matching stanza draws from ``random.Random(seed)``; with
     probability ``rate`` an action applies (the first whose cumulative rate covers the
@@ -254,7 +254,7 @@ Action: TypeAlias = StanzaAction | NetworkAction | RefuseLogin | Random
 _NETWORK: Final = (Latency, SplitWrites, ResetMidFrame)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Restart:
     name: ClassVar[str] = "restart"
 
@@ -265,7 +265,7 @@ _RESTART: Final = _Restart()
 # -------------------------------------------------------------------- selector
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Selector:
     """Which stanzas: direction, the user on the session, a node pattern."""
 
@@ -297,7 +297,7 @@ class Selector:
 # -------------------------------------------------------------------- faults
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class _Held:
     direction: Direction
     session: Session
@@ -305,7 +305,7 @@ class _Held:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class FaultHit:
     """One application of a fault: when, which, to what."""
 

@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TypeAlias, final
 
+from simulator.records import record
 from simulator.server.web import HttpHandler, HttpRoute
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ _SHAPES: Final[tuple[tuple[bool, bool, bool], ...]] = (
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Route:
     """One row of the routing table."""
 

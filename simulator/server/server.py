@@ -43,7 +43,7 @@ from collections.abc import (
     Mapping,
 )
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, Final, Literal, final
 
 import trio
@@ -51,6 +51,7 @@ import trio
 from simulator import stanzas
 from simulator.errors import ServerBug, StanzaError
 from simulator.jid import SERVER, is_jid
+from simulator.records import record
 from simulator.server.clock import DEFAULT_EPOCH, IdSource, SecretSource, ServerClock
 from simulator.server.faults import FaultSet, FaultStream
 from simulator.server.flows import default_router
@@ -128,7 +129,7 @@ _ACTIVE_SESSION: Final = SessionState.ACTIVE
 """Read as a global: an enum member read off its class costs a metaclass lookup."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class ServerConfig:
     """Tunables of one server."""
 
@@ -208,7 +209,7 @@ _POSITIVE_FIELDS: Final = (
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class BugReport:
     """One server bug: where it happened, the stanza being handled, the traceback."""
 

@@ -16,10 +16,11 @@ import binascii
 import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Final, Literal, TypeVar, final
 
 from simulator.jid import phone_of, user_jid
+from simulator.records import record
 from simulator.server.parse import parse_version
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ def decode_password(password: str | bytes) -> bytes:
         raise ValueError(f"password {password!r} is not valid base64") from exc
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Account:
     """One registered phone number."""
 
@@ -213,7 +214,7 @@ class Mailbox:
         self._by_id.clear()
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Group:
     """A group chat (groups v2, §3.5)."""
 
@@ -239,7 +240,7 @@ class Group:
         return self.participants.get(jid) == "admin"
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class BroadcastList:
     """A broadcast list remembered from the messages sent to it (§3.6)."""
 
@@ -249,7 +250,7 @@ class BroadcastList:
     recipients: list[str]
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Picture:
     """A profile or group picture (§3.2): both blobs and the id (upload time)."""
 
@@ -258,7 +259,7 @@ class Picture:
     preview: bytes
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Status:
     """A status message (§3.3): raw bytes as sent, and when it was set."""
 
@@ -268,7 +269,7 @@ class Status:
     """The id of the iq that set it: yowsup 2.5.7 sends every status iq twice (§3.3)."""
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class MediaFile:
     """An uploaded file kept by the media endpoint (§3.9, §4.7)."""
 
@@ -284,7 +285,7 @@ class MediaFile:
     height: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UploadSlot:
     """An upload the ``w:m`` iq allowed: who, what type, and the announced hash and size."""
 
@@ -298,7 +299,7 @@ class UploadSlot:
 # ---- registration (§4.8)
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class PendingCode:
     """A verification code that went out by "SMS" and waits for ``/v2/register``."""
 
@@ -312,7 +313,7 @@ _UA_VERSION: Final = re.compile(r"WhatsApp/([0-9]+(?:\.[0-9]+)*)")
 _DAY: Final = 86_400
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Registrar:
     """Registration bookkeeping, and the knobs that decide each failure.
 
@@ -391,7 +392,7 @@ class Registrar:
 # ---- encryption keys
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class EncryptionKeys:
     """The public key material one user uploaded (§3.12); the service never decrypts.
 

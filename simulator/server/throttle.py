@@ -22,8 +22,10 @@ bounded: a number whose failures all left the window is dropped, and past
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Final, final
+
+from simulator.records import record
 
 __all__ = ["LOCKED_REASON", "MAX_TRACKED", "LoginThrottle", "LoginThrottler"]
 
@@ -33,7 +35,7 @@ MAX_TRACKED: Final = 100_000
 """Numbers with recent failures remembered at most (the oldest is forgotten first)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class LoginThrottle:
     """The policy; see the module docstring."""
 
@@ -53,7 +55,7 @@ class LoginThrottle:
             raise ValueError("login throttle: max_delay must be at least base_delay")
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class _Record:
     failures: deque[float] = field(default_factory=deque)
     locked_until: float = 0.0

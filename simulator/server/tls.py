@@ -19,11 +19,12 @@ import ipaddress
 import ssl
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import trio
+
+from simulator.records import record
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -41,7 +42,7 @@ HANDSHAKE_TIMEOUT: Final = 10.0
 """Seconds a peer may take for the TLS handshake before it is dropped."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LocalCA:
     """A CA certificate and the server certificate and key it signed (PEM)."""
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import http
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias, final
+
+from simulator.records import record
 
 if TYPE_CHECKING:
     from simulator.server.server import Server
@@ -19,7 +20,7 @@ __all__ = ["HttpHandler", "HttpRefusal", "HttpRequest", "HttpResponse", "HttpRou
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class HttpRequest:
     """One request as the handlers see it.
 
@@ -36,7 +37,7 @@ class HttpRequest:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class HttpResponse:
     """What a handler answers."""
 
@@ -68,7 +69,7 @@ class HttpRefusal(Exception):
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class HttpRoute:
     """One HTTP route: a path (or every path under a prefix), its methods and handler."""
 

@@ -3,9 +3,9 @@ messages (with its time) and receipts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import final
 
+from simulator.records import record
 from simulator.wire.node import Node
 
 __all__ = ["Ack", "for_stanza", "message_ack", "receipt_ack", "recognize"]
@@ -40,7 +40,7 @@ def receipt_ack(receipt: Node) -> Node:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Ack:
     cls: str
     id: str

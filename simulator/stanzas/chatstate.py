@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import final
 
+from simulator.records import record
 from simulator.wire.node import Node
 
 __all__ = ["ChatState", "build", "incoming", "recognize"]
@@ -26,7 +26,7 @@ def incoming(sender: str, states: Sequence[Node], *, participant: str | None = N
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class ChatState:
     state: str
     to: str | None

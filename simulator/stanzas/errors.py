@@ -3,9 +3,9 @@ connection (§3.17)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import final
 
+from simulator.records import record
 from simulator.wire.node import Node
 
 __all__ = [
@@ -41,7 +41,7 @@ def stream_error(reason: str, text: str | None = None) -> Node:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class IqError:
     id: str
     code: int | None
@@ -62,7 +62,7 @@ def recognize(node: Node) -> IqError | None:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class StreamError:
     reason: str
     """The tag of its first child (``conflict``, ``system-shutdown``...); empty if none."""

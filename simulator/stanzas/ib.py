@@ -4,10 +4,10 @@ the end of the offline backlog, dirty flags, account changes."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import final
 
 from simulator.jid import SERVER
+from simulator.records import record
 from simulator.wire.node import Node
 
 __all__ = ["Ib", "dirty", "ib", "offline_done", "recognize"]
@@ -29,7 +29,7 @@ def dirty(category: str, since: int) -> Node:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Ib:
     kinds: tuple[str, ...]
     """The tags of what it says (``offline``, ``dirty``, ``account``...)."""

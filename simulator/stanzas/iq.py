@@ -4,10 +4,10 @@ results, and the pings both sides send. Errors are in :mod:`simulator.stanzas.er
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Final, final
 
 from simulator.jid import SERVER
+from simulator.records import record
 from simulator.wire.node import Node
 
 __all__ = ["PING_XMLNS", "Iq", "pong", "recognize", "request", "result", "server_ping"]
@@ -53,7 +53,7 @@ def pong(ping: Node) -> Node:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Iq:
     id: str
     type: str

@@ -6,9 +6,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Final, final
 
+from simulator.records import record
 from simulator.wire.node import Node
 
 __all__ = [
@@ -131,7 +131,7 @@ def incoming(
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Message:
     """A message stanza, either way: what its envelope says and what it carries."""
 

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import final
 
+from simulator.records import record
 from simulator.wire.node import Node
 
 __all__ = ["Notification", "build", "recognize"]
@@ -22,7 +22,7 @@ def build(
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Notification:
     kind: str
     id: str

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import final
 
+from simulator.records import record
 from simulator.wire.node import Node
 
 __all__ = [
@@ -54,7 +54,7 @@ def unsubscribe(jid: str) -> Node:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Presence:
     type: str | None
     name: str | None

@@ -4,9 +4,9 @@ message or several (``<list><item id/></list>``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import final
 
+from simulator.records import record
 from simulator.wire.node import Node
 
 __all__ = [
@@ -69,7 +69,7 @@ def incoming(sent: Node, *, sender: str, t: str, participant: str | None = None)
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class Receipt:
     """A receipt, either way."""
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, TypedDict, Unpack, final
 
 import trio
 
 from simulator.client import Client, open_client
 from simulator.jid import user_jid
+from simulator.records import record
 from simulator.server import DEFAULT_EPOCH, ServerConfig, open_server
 from simulator.transport import MemoryConnector
 from simulator.wire.tokens import Dialect
@@ -163,7 +163,7 @@ async def _hold(
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class RunningBot:
     """The bot under test, logged in and running (see :func:`start_bot`)."""
 

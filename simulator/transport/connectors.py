@@ -21,12 +21,12 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, final, runtime_checkable
 from urllib.parse import urlsplit
 
 import trio
 
+from simulator.records import record
 from simulator.transport.link import Link, StreamLink, WriteBatch
 from simulator.wire.connection import Connection
 from simulator.wire.events import Role
@@ -110,7 +110,7 @@ def http_opener(target: Server | HttpOpener | None) -> HttpOpener | None:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class MemoryConnector:
     """Reach an in-process server without sockets."""
 
@@ -130,7 +130,7 @@ class MemoryConnector:
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@record
 class TcpConnector:
     """Reach a server over TCP."""
 

@@ -29,11 +29,12 @@ node that caused them, so a transcript can show exactly what crossed the wire.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from simulator.errors import LocalProtocolError
+from simulator.records import record
 from simulator.wire.node import Node
 
 if TYPE_CHECKING:
@@ -81,12 +82,12 @@ def _frozen_attrs(attrs: Mapping[str, str]) -> Mapping[str, str]:
 # ==================================================================== received
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Event:
     """Base of everything ``next_event()`` returns."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class StreamStarted(Event):
     """The peer opened its stream (§1.4.5). ``attrs``: ``to``/``resource`` from a client,
     ``from`` from a server. Informational: the login events that follow carry what matters."""
@@ -97,7 +98,7 @@ class StreamStarted(Event):
         object.__setattr__(self, "attrs", _frozen_attrs(self.attrs))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class LoginRequested(Event):
     """Server side: the client's stream start, features and ``auth`` are in (§2.1-§2.3).
 
@@ -113,7 +114,7 @@ class LoginRequested(Event):
     node: Node
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class LoginVerified(Event):
     """Server side: the response blob (or, ``fast``, the auth blob) verified (§2.7).
 
@@ -129,7 +130,7 @@ class LoginVerified(Event):
     after_nonce: bytes
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class LoginRejected(Event):
     """Server side: the response blob did not verify (wrong password, §2.7 step 5).
 
@@ -141,7 +142,7 @@ class LoginRejected(Event):
     node: Node
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Challenged(Event):
     """Client side: the server sent ``<challenge>`` (§2.4). Answer with :class:`Response`."""
 
@@ -149,7 +150,7 @@ class Challenged(Event):
     node: Node
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class LoginSucceeded(Event):
     """Client side: ``<success>`` arrived (§2.9); the connection is logged in.
 
@@ -159,7 +160,7 @@ class LoginSucceeded(Event):
     node: Node
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class LoginFailed(Event):
     """Client side: ``<failure>`` arrived (§2.10). ``reason`` is the first child's tag."""
 
@@ -167,19 +168,19 @@ class LoginFailed(Event):
     node: Node
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class NodeReceived(Event):
     """A stanza after login."""
 
     node: Node
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class StreamEnded(Event):
     """The peer sent ``</stream:stream>`` (§1.3); it will send nothing more."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class ConnectionClosed(Event):
     """The transport reached end of file (``receive_data(b"")``). Reported once."""
 
@@ -187,12 +188,12 @@ class ConnectionClosed(Event):
 # ==================================================================== sent
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class SendEvent:
     """Base of the login and stream events ``send()`` accepts besides a plain ``Node``."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Login(SendEvent):
     """Client: open the stream and authenticate (stream start, features, auth; §2.1-§2.3).
 
@@ -230,12 +231,12 @@ class Login(SendEvent):
             raise LocalProtocolError("stored_nonce must be None or non-empty")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Response(SendEvent):
     """Client: answer :class:`Challenged` with the blob for that nonce (§2.7)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Authenticate(SendEvent):
     """Server: answer :class:`LoginRequested` for a known account.
 
@@ -254,7 +255,7 @@ class Authenticate(SendEvent):
             raise LocalProtocolError("the challenge nonce must not be empty (§2.4)")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Success(SendEvent):
     """Server: accept the login (§2.9), after :class:`LoginVerified`.
 
@@ -271,7 +272,7 @@ class Success(SendEvent):
             raise LocalProtocolError("the success nonce must not be empty (§6.1: no empty data)")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class Failure(SendEvent):
     """Server: refuse the login (§2.10), right after :class:`LoginRequested` (unknown
     user: stream start and features go first, §2.3) or after :class:`LoginRejected`.
@@ -287,6 +288,6 @@ class Failure(SendEvent):
             raise LocalProtocolError("a failure needs a reason: clients read the child's tag")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class StreamEnd(SendEvent):
     """Either side, after login: send ``</stream:stream>`` (§1.3); send no stanza after it."""

@@ -19,10 +19,10 @@ the life of the connection.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final, final
 
 from simulator.errors import LocalProtocolError, RemoteProtocolError
+from simulator.records import record
 from simulator.wire.codec import XML_NOT_WELL_FORMED
 from simulator.wire.limits import MAX_FRAME
 
@@ -63,7 +63,7 @@ def frame_header(length: int, *, encrypted: bool) -> bytes:
     return bytes((flags << 4 | length >> 16, (length >> 8) & 0xFF, length & 0xFF))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Frame:
     """One frame as received.
 

@@ -78,10 +78,10 @@ first sealed frame wait in the buffer until the keys to read it exist.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, final
 
 from simulator.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from simulator.records import record
 from simulator.wire.codec import STREAM_END, STREAM_START, XML_NOT_WELL_FORMED
 from simulator.wire.crypto import KeyStream, derive_keys
 from simulator.wire.events import (
@@ -323,7 +323,7 @@ class LoginMachine:
         return self.state
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SwitchKeys:
     """Signal from the handshake: from now on, sealed kinds use these keystreams (§2.6).
 
@@ -350,7 +350,7 @@ def _user_bytes(user: str) -> bytes:
     return user.encode("utf-8", "surrogateescape")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Verified:
     c2s: KeyStream
     s2c: KeyStream

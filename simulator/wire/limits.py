@@ -11,8 +11,10 @@ Sans-IO like the rest of ``simulator.wire``: plain numbers, passed in by the cal
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import fields
 from typing import Final
+
+from simulator.records import record
 
 __all__ = ["DEFAULT_LIMITS", "MAX_FRAME", "WireLimits"]
 
@@ -20,7 +22,7 @@ MAX_FRAME: Final = 0xFFFFF
 """Largest payload a frame header can announce (20 bits, §1.5)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(kw_only=True)
 class WireLimits:
     """Limits on what a peer's bytes may make the reader build.
 
@@ -45,8 +47,8 @@ class WireLimits:
     """Longest tag, attribute, value or data item, in bytes."""
 
     def __post_init__(self) -> None:
-        for name in self.__slots__:
-            value = getattr(self, name)
+        for item in fields(self):
+            name, value = item.name, getattr(self, item.name)
             if value < 1:
                 raise ValueError(f"{name} must be at least 1, not {value}")
         if self.max_frame > MAX_FRAME or self.max_login_frame > MAX_FRAME:

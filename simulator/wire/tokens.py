@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache
 from importlib import resources
 from typing import Final
+
+from simulator.records import record
 
 __all__ = ["Dialect", "TokenTable", "token_table"]
 
@@ -44,7 +46,7 @@ class Dialect(enum.Enum):
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TokenTable:
     """One dictionary: ``primary[i]`` is the byte ``i``; ``secondary[i]`` is ``EC i``
     (or, 1.6 only, ``ED i-256``)."""

@@ -80,18 +80,26 @@ def test_the_command_list_names_each_module_with_its_own_help_line() -> None:
 
 def test_a_file_builds_the_validators_of_its_own_steps_only() -> None:
     code = (
-        "import json\n"
-        "from simulator.scenario import check_file\n"
-        "from simulator.scenario.document import STEP_TYPES\n"
+        "import json, sys\n"
+        "from simulator.scenario import check_file, document\n"
         f"scenario, problems = check_file({str(ECHO)!r})\n"
         "assert scenario is not None and not problems, problems\n"
-        "print(json.dumps(sorted(w.KEY for w in STEP_TYPES if w.__pydantic_complete__)))\n"
+        "made = sorted(document._MADE)\n"
+        "families = ('fault_steps', 'flow_steps', 'service_steps')\n"
+        "other = [f for f in families if 'simulator.scenario.' + f in sys.modules]\n"
+        "built = sorted(w.KEY for w in document.STEP_TYPES if w.__pydantic_complete__)\n"
+        "print(json.dumps([made, other, built]))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
-    built = json.loads(done.stdout.strip().splitlines()[-1])
-    assert built == ["expect", "expect_none", "login", "logout", "read", "send"]
+    made, other, built = json.loads(done.stdout.strip().splitlines()[-1])
+    # Only the wrappers of its steps are made, and no module of steps it does not use (the
+    # faults', the flows', the service's) is imported; of every wrapper, only those of its
+    # steps are built.
+    assert made == ["expect", "expect_none", "login", "logout", "read", "send"]
+    assert other == []
+    assert built == made
 
 
 def _modules_after(code: str, names: tuple[str, ...]) -> set[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing
+from pathlib import Path
 from typing import Any
 
 import pydantic
@@ -220,3 +221,47 @@ def test_schema_lists_every_step_with_its_short_form() -> None:
     wait = schema["$defs"]["WaitStep"]["properties"]["wait"]["anyOf"]
     assert wait[0]["type"] == "string" and "pattern" in wait[0]
     assert wait[1]["type"] == "number"
+
+
+def _outcome(model: type[pydantic.BaseModel], data: object) -> object:
+    from simulator.yamlfile import validate_yaml
+
+    # The problems as the loader words them (a misspelt key gets its "did you mean").
+    made, problems = validate_yaml(model, data, "x.yaml", context={"path": "x.yaml"})
+    if made is None:
+        return [str(problem) for problem in problems]
+    return made.model_dump(mode="json", by_alias=True)
+
+
+def test_the_file_model_and_the_schema_model_take_the_same_steps() -> None:
+    # ScenarioFile makes a step's wrapper when a file first uses the step; the JSON Schema is
+    # made from a twin holding every wrapper. Both must take and refuse the same files.
+    from simulator.scenario.document import _whole_file
+    from simulator.yamlfile import load_yaml, plain
+
+    whole = _whole_file()
+    assert whole is not ScenarioFile
+    here = Path(__file__).resolve().parent
+    files = sorted(
+        [*(here.parents[1] / "scenarios").glob("*.yaml"), *(here / "files").glob("*.yaml")]
+    )
+    documents: list[object] = [plain(load_yaml(p.read_text("utf-8"), str(p))) for p in files]
+    assert len(documents) >= 10
+    steps = [{"login": "alice"}, {"wait": "2h"}, {"expect": {"to": "alice", "node": "<x/>"}}]
+    head = {"name": "n", "world": WORLD}
+    documents += [
+        {**head, "steps": steps},
+        {**head, "steps": [{"nope": 1}]},
+        {**head, "steps": [{"expect": {"to": "alice", "mesage": {}}}, {"sendd": {}}]},
+        {**head, "steps": [{"login": "alice", "wait": 2}]},
+        {**head, "steps": [{"wait": "soon"}, {"fault": {"nope": 1}}, {"block": 3}]},
+        {
+            **head,
+            "steps": [{"restart": {}}, {"clear_faults": "x"}, {"release": 5}, {"receipt": {}}],
+        },
+        {**head, "steps": "login"},
+    ]
+    for document in documents:
+        assert _outcome(ScenarioFile, document) == _outcome(whole, document)
+    keys = [k for d in documents if isinstance(d, dict) for s in d.get("steps", []) for k in s]
+    assert sorted(set(STEP_KEYS.split(", ")) - set(keys)) == []

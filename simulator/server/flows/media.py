@@ -19,10 +19,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import struct
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from simulator.errors import StanzaError
+from simulator.records import record
 from simulator.server.parse import int_or, parse_size
 from simulator.server.state import MediaFile, UploadSlot
 from simulator.server.web import HttpRefusal, HttpResponse
@@ -223,7 +223,7 @@ def _url_path(url: str) -> str:
 # -------------------------------------------------------------------- multipart
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Part:
     name: str
     filename: str
