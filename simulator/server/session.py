@@ -155,6 +155,8 @@ class Session:
         self.profile = Profile.MODERN
         self.resource = ""
         self._cancel = trio.CancelScope()
+        self.counted = False
+        """Counted in the server's ``tcp_connections`` until :meth:`Server.forget`."""
         self.stopped = False
         """The session's task was told to stop (:meth:`_stop`): nothing more it reads is
         handled in push mode (:meth:`Server.dispatch` checks). Kept here rather than asked of the
@@ -189,46 +191,65 @@ class Session:
 
     # ---------------------------------------------------------------- the whole life
 
-    async def run(self) -> bool:
-        """The session's life; False if it was parked (:meth:`_park`): it goes on with
-        no task, and ends in a task of the server's started when the link needs one."""
+    async def run(self) -> None:
+        """The session's life, until it is out of the server's registry; or until it is
+        parked (:meth:`_may_park`): it goes on with no task, and ends in a task of the
+        server's started when the link needs one. What the session raises beyond what
+        the peer can cause is a server bug: it ends this session, never the server.
+
+        Over a socket (without ``idle_timeout``) the session waits for input here, in
+        the task's outermost frame: an idle session holds this one frame and trio's
+        wait, not the chain of a read (the link's ``receive_or_idle`` returns None
+        where that chain would wait)."""
         self.server.session_event("connected", self)
         parked = False
         try:
             with self._cancel:
                 account = await self._guarded(self._login_in_time)
                 if account is None:
-                    return True
+                    return
                 self.account = account
                 self.jid = account.jid
                 self.server.session_event("login", self)
-                if self._soon is not None:  # a byte stream: a writer only when stuck
+                link = self.link
+                if isinstance(link, StreamLink):  # a writer only when stuck (_flush)
                     self.state = SessionState.ACTIVE
                     self.server.attach(self)
-                    await self._guarded(self._reader)
+                    if link.can_idle and self.server.config.idle_timeout is None:
+                        while await self._guarded(self._catch_up) is False:
+                            try:  # noqa: SIM105 -- no suppress object held per idle session
+                                await link.input_ready()
+                            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                                pass  # the read that follows finds out what it means
+                    else:
+                        await self._guarded(self._reader)
                     # The stream ended: what is still to write goes out before the close.
                     with contextlib.suppress(LinkClosed):
-                        await self.link.flush()  # type: ignore[attr-defined]
-                    return True
+                        await link.flush()
+                    return
                 if self._out_tx is None:  # a direct link: no queue, no writer
                     self.state = SessionState.ACTIVE
                     idle = self._take_pushes()
                     self.server.attach(self)
                     read = self._catch_up if idle else self._reader
                     parked = await self._guarded(read) is False and self._may_park()
-                    return not parked
+                    return
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._writer)
                     self.state = SessionState.ACTIVE
                     self.server.attach(self)
                     await self._guarded(self._reader)
                     self._out_tx.send_nowait(None)  # let the writer drain, then stop
+        except Exception as exc:  # a server bug: it ends this session, never the server
+            self.server.report_bug(repr(self), None, exc)
         finally:
             if parked:
                 self._parked = True
             else:
-                await self._end()
-        return True
+                try:
+                    await self._end()
+                finally:
+                    self.server.forget(self)
 
     async def _end(self) -> None:
         self.state = SessionState.CLOSED
@@ -358,8 +379,9 @@ class Session:
     # their own held per waiting session.
 
     def _catch_up(self) -> Awaitable[bool]:
-        """The reader of a session in idle push mode (``NodeLink.consume_idle``): True
-        when the session is over, False once nothing waits (the session parks)."""
+        """The reader of a session in idle push mode (``NodeLink.consume_idle``), or of
+        one that waits for its socket in :meth:`run`: True when the session is over,
+        False once nothing waits (the session parks, or waits for input)."""
         return self._read(self.link.receive_or_idle)  # type: ignore[attr-defined]
 
     def _reader(self) -> Awaitable[bool]:

@@ -12,6 +12,8 @@
   carries several frames (a cut between two frames would not be a reset mid-frame).
 * A session on the in-process node link writes to the link directly: it runs no writer
   task and keeps no outbound queue (the memory of an idle session, issue 15).
+* An idle TCP session waits for its socket in its task's outermost frame, and wakes to
+  read (a message bigger than one read included); killed or closed while idle, it ends.
 * TCP links read and write sockets through their descriptors (``transport.sockets``):
   big writes arrive whole, resets and closed sockets raise what trio's streams raise,
   and a cancelled call does nothing.
@@ -491,6 +493,57 @@ async def test_open_tcp_by_address_or_by_name_and_a_refused_connection() -> None
     await listener.aclose()
     with pytest.raises(OSError):  # nobody listens there any more
         await open_tcp("127.0.0.1", port)
+
+
+def _session_waits_in_its_own_frame(server: Server, jid: str) -> bool:
+    """Whether ``jid``'s server session task waits for its socket in ``Session.run``
+    itself (trio's wait right below the task's only frame of ours)."""
+    session = server.live(jid)
+    assert session is not None
+    [task] = [
+        t
+        for t in _all_tasks()
+        if t.coro.cr_frame is not None and t.coro.cr_frame.f_locals.get("self") is session
+    ]
+    awaited = task.coro.cr_await
+    return task.coro.__qualname__ == "Session.run" and (
+        getattr(awaited, "__qualname__", "") == "wait_readable"
+    )
+
+
+async def test_an_idle_tcp_session_waits_in_its_outermost_frame_and_wakes_to_read() -> None:
+    async with open_server(accounts=[(p, PASSWORD) for p in (ALICE, BOB)]) as server:
+        address = await server.listen_tcp()
+        async with (
+            open_client(address, ALICE, PASSWORD, announce=False) as alice,
+            open_client(address, BOB, PASSWORD, announce=False) as bob,
+        ):
+            big = "x" * 100_000  # more than one read of the server's
+            for text in ("hello", big, "again"):
+                await trio.testing.wait_all_tasks_blocked()
+                assert _session_waits_in_its_own_frame(server, BOB_JID)
+                await alice.send_text(BOB_JID, text)
+                assert (await bob.wait_for(ev.GetMessage, timeout=10)).text == text
+                assert (await alice.wait_for(ev.MessageReceivedClient, timeout=10)).id
+            # Killed while idle: Bob hears the end, Alice is served on.
+            await trio.testing.wait_all_tasks_blocked()
+            assert _session_waits_in_its_own_frame(server, BOB_JID)
+            session = server.live(BOB_JID)
+            assert session is not None
+            session.kill("test")
+            await bob.wait_for(ev.Disconnected, timeout=10)
+            await alice.ping(timeout=10)
+        # Closed by its client while idle: the session ends, the connection is counted out.
+        ended = trio.Event()
+        server.watch_sessions(lambda event, _session: ended.set() if event == "ended" else None)
+        async with open_client(address, BOB, PASSWORD, announce=False) as bob:
+            await bob.ping(timeout=10)
+            await trio.testing.wait_all_tasks_blocked()
+            assert _session_waits_in_its_own_frame(server, BOB_JID)
+        with trio.fail_after(10):
+            await ended.wait()
+        await trio.testing.wait_all_tasks_blocked()
+        assert not server.all_sessions and server.tcp_connections == 0
 
 
 async def test_an_answer_right_after_a_message_goes_out_with_its_receipt() -> None:
