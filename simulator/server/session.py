@@ -246,10 +246,17 @@ class Session:
             if parked:
                 self._parked = True
             else:
-                try:
-                    await self._end()
-                finally:
-                    self.server.forget(self)
+                await self._end_and_forget()
+
+    async def _end_and_forget(self) -> None:
+        """:meth:`_end`, then out of the server's registry, whatever the end raised (a
+        server bug, say in a disconnect hook: reported, and it ends nothing else)."""
+        try:
+            await self._end()
+        except Exception as exc:
+            self.server.report_bug(repr(self), None, exc)
+        finally:
+            self.server.forget(self)
 
     async def _end(self) -> None:
         self.state = SessionState.CLOSED
@@ -285,10 +292,7 @@ class Session:
             if parked:
                 self._parked = True
             else:
-                try:
-                    await self._end()
-                finally:
-                    self.server.forget(self)
+                await self._end_and_forget()
 
     def stop(self) -> None:
         """The server stops: a parked session ends (a running one is cancelled with the
