@@ -260,10 +260,12 @@ class Session:
 
     async def _end(self) -> None:
         self.state = SessionState.CLOSED
-        self.server.detach(self)
-        self.server.session_event("ended", self)
-        with trio.CancelScope(shield=True), trio.move_on_after(1):
-            await self.link.aclose()
+        try:
+            self.server.detach(self)
+            self.server.session_event("ended", self)
+        finally:  # closed whatever a hook raised: no connection outlives its session
+            with trio.CancelScope(shield=True), trio.move_on_after(1):
+                await self.link.aclose()
 
     def _may_park(self) -> bool:
         """Nothing waits on the link: park, unless the session was killed or closed
