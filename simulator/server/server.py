@@ -16,7 +16,7 @@ whatever the handler raises. ``StanzaError`` is how a flow says no (an ``iq`` ge
 error). Anything else is a bug in the simulator: the stanza is answered like any refused
 one (an ``iq`` get/set with ``500 internal-server-error``; other stanzas get nothing, so
 a message is not acked and its sender sends it again), the traceback is logged with the
-stanza, and nothing else is touched. :meth:`Server.handle_link` does the same for
+stanza, and nothing else is touched. :meth:`Session.run` does the same for
 anything else a session raises (its writer, its login): that session ends, no other.
 
 With ``ServerConfig.strict`` (the default everywhere but ``simulator serve``) each such
@@ -302,13 +302,23 @@ class Server:
 
     # ---------------------------------------------------------------- connections
 
-    async def handle_stream(
+    def handle_stream(
         self, stream: trio.abc.Stream, peer: str = "stream", *, capped: bool = False
-    ) -> None:
-        """Serve one byte-stream connection (TCP or in-memory) until it ends.
+    ) -> Coroutine[Any, Any, None]:
+        """Serve one byte-stream connection (TCP or in-memory) until it ends: the
+        coroutine to await (or to start as a task), which is the session's own
+        :meth:`Session.run` (no frame of the server's held per connection).
 
         ``capped``: count it against ``max_pending_logins`` until it has logged in.
         """
+        return self._session(self._stream_link(stream, peer), capped=capped).run()
+
+    def handle_link(self, link: Link, *, capped: bool = False) -> Coroutine[Any, Any, None]:
+        """Serve one link until it ends: the coroutine of its session's
+        :meth:`Session.run` (which takes the session out of the registry at its end)."""
+        return self._session(link, capped=capped).run()
+
+    def _stream_link(self, stream: trio.abc.Stream, peer: str) -> StreamLink:
         config = self.config
         faulty = FaultStream(stream, self.faults)  # network faults (latency, resets...)
         link = StreamLink(
@@ -320,27 +330,24 @@ class Server:
             batch=self._write_batch,
         )
         faulty.link = link
-        await self.handle_link(link, capped=capped)
+        return link
 
-    async def handle_link(self, link: Link, *, capped: bool = False) -> None:
+    def _session(self, link: Link, *, capped: bool) -> Session:
+        """A new session in the registry (``capped``: among those logging in)."""
         session = Session(self, link, next(self._numbers))
         self.all_sessions.add(session)
         if capped:
             self._make_room_to_log_in()
             self.logging_in[session] = None
-        ended = True
-        try:
-            ended = await session.run()
-        except Exception as exc:  # a server bug: it ends this session, never the server
-            self.report_bug(repr(session), None, exc)
-        finally:
-            if ended:  # else parked: it ends in a task of its own later (Session._resume)
-                self.forget(session)
+        return session
 
     def forget(self, session: Session) -> None:
         """A session's connection is over: out of the registry."""
         self.all_sessions.discard(session)
         self.logging_in.pop(session, None)
+        if session.counted:
+            session.counted = False
+            self.tcp_connections -= 1
 
     def start_task(self, fn: Callable[[], Awaitable[None]]) -> None:
         """Run ``fn`` in a task of the server's (for sessions with none of their own);
@@ -384,17 +391,21 @@ class Server:
         """Start accepting TCP clients; returns the address actually bound."""
         return await listen_tcp(self._nursery, host, port, self._serve_tcp_peer)
 
-    async def _serve_tcp_peer(self, stream: trio.SocketStream) -> None:
+    def _serve_tcp_peer(self, stream: trio.SocketStream) -> Coroutine[Any, Any, None]:
+        """The task of one TCP peer: its session's run (counted in ``tcp_connections``
+        until :meth:`forget`), or the close of a connection over ``max_connections``."""
         if self.tcp_connections >= self.config.max_connections:
             log.warning("refusing a connection: %d are open", self.tcp_connections)
-            await stream.aclose()
-            return
-        self.tcp_connections += 1
+            return stream.aclose()
         try:
-            name = stream.socket.getpeername()
-            await self.handle_stream(stream, f"tcp {name[0]}:{name[1]}", capped=True)
-        finally:
-            self.tcp_connections -= 1
+            host, port = stream.socket.getpeername()[:2]
+            peer = f"tcp {host}:{port}"
+        except OSError:  # gone already: its session finds out at its first read
+            peer = "tcp (gone)"
+        session = self._session(self._stream_link(stream, peer), capped=True)
+        session.counted = True
+        self.tcp_connections += 1
+        return session.run()
 
     async def listen_http(
         self, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None

@@ -21,9 +21,11 @@ A session owns one :class:`~simulator.transport.link.Link` and runs in three pha
    goes out in one write per peer when that reader waits again (the server's
    ``WriteBatch``). The order the handlers produce is the order on the wire, and the
    RC4/MAC state advances in step. Only what the kernel does not take at once (or a
-   write with a network fault set) wakes the session's writer task, which finishes it;
-   a link without ``send_soon`` gets the older outbound queue, drained by the writer,
-   every stanza queued by the time it wakes in one write. On the in-process
+   write with a network fault set) starts a writer task for the session, in the
+   server's nursery, which finishes it and ends (an idle session holds no writer, no
+   queue and no nursery: about 5 KB less); a link without ``send_soon`` gets the older
+   outbound queue, drained by a writer task of its own, every stanza queued by the
+   time it wakes in one write. On the in-process
    node link, which never blocks a sender, stanzas go onto the link directly, in the
    same order, and there is no queue and no writer task; without ``idle_timeout`` the
    session also takes pushes (``_take_pushes``): the client's task hands each stanza to
@@ -85,8 +87,6 @@ __all__ = ["Session", "SessionState", "stream_error"]
 
 T = TypeVar("T")
 
-_FLUSH: Final = Node("flush")
-"""What ``on_stuck`` puts in the writer's queue: finish what the link could not write."""
 _MAX_BATCH: Final = 32
 """Most stanzas the writer puts in one write: a burst costs one syscall, and what is in
 flight beyond the outbound limit stays small."""
@@ -161,6 +161,8 @@ class Session:
         self.profile = Profile.MODERN
         self.resource = ""
         self._cancel = trio.CancelScope()
+        self.counted = False
+        """Counted in the server's ``tcp_connections`` until :meth:`Server.forget`."""
         self.stopped = False
         """The session's task was told to stop (:meth:`_stop`): nothing more it reads is
         handled in push mode (:meth:`Server.dispatch` checks). Kept here rather than asked of the
@@ -176,59 +178,100 @@ class Session:
         self._link_backlog: Callable[[], int] | None = getattr(link, "backlog", None)
         self._out_tx: trio.MemorySendChannel[Node | None] | None = None
         self._out_rx: trio.MemoryReceiveChannel[Node | None] | None = None
-        # A byte stream link seals and writes in the pusher's task (send_soon); the
-        # queue then carries only the writer's wake-ups (_FLUSH) and its stop (None).
+        # A byte stream link seals and writes in the pusher's task (send_soon): no queue,
+        # and a writer task only while the link holds what the kernel did not take.
         self._soon: Callable[[Node], None] | None = None
-        if self._direct is None:
+        self._flushing: trio.CancelScope | None = None
+        """The writer task's scope while one runs (:meth:`_flush`)."""
+        self._closing = False
+        """:meth:`close` was called on a ``send_soon`` link: the writer closes it once
+        everything is written."""
+        if isinstance(link, StreamLink):
+            self._soon = link.send_soon
+            link.on_stuck = self._stuck
+        elif self._direct is None:
             self._out_tx, self._out_rx = trio.open_memory_channel[Node | None](math.inf)
-            if isinstance(link, StreamLink):
-                self._soon = link.send_soon
-                link.on_stuck = self._stuck
 
     def __repr__(self) -> str:
         return f"<Session #{self.number} {self.jid or '(not logged in)'} {self.state.value}>"
 
     # ---------------------------------------------------------------- the whole life
 
-    async def run(self) -> bool:
-        """The session's life; False if it was parked (:meth:`_park`): it goes on with
-        no task, and ends in a task of the server's started when the link needs one."""
+    async def run(self) -> None:
+        """The session's life, until it is out of the server's registry; or until it is
+        parked (:meth:`_may_park`): it goes on with no task, and ends in a task of the
+        server's started when the link needs one. What the session raises beyond what
+        the peer can cause is a server bug: it ends this session, never the server.
+
+        Over a socket (without ``idle_timeout``) the session waits for input here, in
+        the task's outermost frame: an idle session holds this one frame and trio's
+        wait, not the chain of a read (the link's ``receive_or_idle`` returns None
+        where that chain would wait)."""
         self.server.session_event("connected", self)
         parked = False
         try:
             with self._cancel:
                 account = await self._guarded(self._login_in_time)
                 if account is None:
-                    return True
+                    return
                 self.account = account
                 self.jid = account.jid
                 self.server.session_event("login", self)
+                link = self.link
+                if isinstance(link, StreamLink):  # a writer only when stuck (_flush)
+                    self.state = SessionState.ACTIVE
+                    self.server.attach(self)
+                    if link.can_idle and self.server.config.idle_timeout is None:
+                        while await self._guarded(self._catch_up) is False:
+                            try:  # noqa: SIM105 -- no suppress object held per idle session
+                                await link.input_ready()
+                            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                                pass  # the read that follows finds out what it means
+                    else:
+                        await self._guarded(self._reader)
+                    # The stream ended: what is still to write goes out before the close.
+                    with contextlib.suppress(LinkClosed):
+                        await link.flush()
+                    return
                 if self._out_tx is None:  # a direct link: no queue, no writer
                     self.state = SessionState.ACTIVE
                     idle = self._take_pushes()
                     self.server.attach(self)
                     read = self._catch_up if idle else self._reader
                     parked = await self._guarded(read) is False and self._may_park()
-                    return not parked
+                    return
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._writer)
                     self.state = SessionState.ACTIVE
                     self.server.attach(self)
                     await self._guarded(self._reader)
                     self._out_tx.send_nowait(None)  # let the writer drain, then stop
+        except Exception as exc:  # a server bug: it ends this session, never the server
+            self.server.report_bug(repr(self), None, exc)
         finally:
             if parked:
                 self._parked = True
             else:
-                await self._end()
-        return True
+                await self._end_and_forget()
+
+    async def _end_and_forget(self) -> None:
+        """:meth:`_end`, then out of the server's registry, whatever the end raised (a
+        server bug, say in a disconnect hook: reported, and it ends nothing else)."""
+        try:
+            await self._end()
+        except Exception as exc:
+            self.server.report_bug(repr(self), None, exc)
+        finally:
+            self.server.forget(self)
 
     async def _end(self) -> None:
         self.state = SessionState.CLOSED
-        self.server.detach(self)
-        self.server.session_event("ended", self)
-        with trio.CancelScope(shield=True), trio.move_on_after(1):
-            await self.link.aclose()
+        try:
+            self.server.detach(self)
+            self.server.session_event("ended", self)
+        finally:  # closed whatever a hook raised: no connection outlives its session
+            with trio.CancelScope(shield=True), trio.move_on_after(1):
+                await self.link.aclose()
 
     def _may_park(self) -> bool:
         """Nothing waits on the link: park, unless the session was killed or closed
@@ -257,10 +300,7 @@ class Session:
             if parked:
                 self._parked = True
             else:
-                try:
-                    await self._end()
-                finally:
-                    self.server.forget(self)
+                await self._end_and_forget()
 
     def stop(self) -> None:
         """The server stops: a parked session ends (a running one is cancelled with the
@@ -351,8 +391,9 @@ class Session:
     # their own held per waiting session.
 
     def _catch_up(self) -> Awaitable[bool]:
-        """The reader of a session in idle push mode (``NodeLink.consume_idle``): True
-        when the session is over, False once nothing waits (the session parks)."""
+        """The reader of a session in idle push mode (``NodeLink.consume_idle``), or of
+        one that waits for its socket in :meth:`run`: True when the session is over,
+        False once nothing waits (the session parks, or waits for input)."""
         return self._read(self.link.receive_or_idle)  # type: ignore[attr-defined]
 
     def _reader(self) -> Awaitable[bool]:
@@ -417,31 +458,45 @@ class Session:
         raise LinkStalled(f"silent for {2 * idle:g} s, no answer to a ping")
 
     def _stuck(self) -> None:
-        """The link holds frames it could not write without waiting: wake the writer."""
-        if self._out_tx is not None:
-            self._out_tx.send_nowait(_FLUSH)
+        """The link holds frames it could not write without waiting (or :meth:`close`
+        wants it closed once written): a writer task finishes them, started now in the
+        server's nursery unless one runs. An idle session holds no writer."""
+        if self._flushing is None:
+            self._flushing = trio.CancelScope()
+            self.server.start_task(self._flush)
+
+    async def _flush(self) -> None:
+        """The writer of a ``send_soon`` link: write what the link holds, waiting as long
+        as that takes (with it, whatever the link is given meanwhile), then end; close
+        the link first if the session is closing or the link broke. :meth:`_stop` cancels
+        it (a write cut short leaves the link broken)."""
+        scope = self._flushing
+        assert scope is not None
+        link = self.link
+        assert isinstance(link, StreamLink)
+        try:
+            with scope:
+                with contextlib.suppress(LinkClosed):  # the reader hears of it too
+                    await link.flush()
+                if self._closing or link.closed:
+                    await link.aclose()
+                    self._stop()
+        except Exception as exc:  # a server bug: it ends this session, never the server
+            self.server.report_bug(repr(self), None, exc)
+            self.kill(f"writer failed: {exc!r}")
+        finally:
+            if self._flushing is scope:
+                self._flushing = None
 
     async def _writer(self) -> None:
-        """Finish the writes of a ``send_soon`` link when it says it is stuck, until the
-        ``None`` that says stop (flushing first). For a link without it: write what is
-        queued, in order: what is queued by the time the writer wakes (up to
-        ``_MAX_BATCH`` stanzas) goes out in one write (``send_many``: one syscall and one
-        wake-up at the peer for a burst). Stanzas being written no longer count as queued
-        (:meth:`backlog`)."""
+        """For a link without ``send_soon``: write what is queued, in order: what is
+        queued by the time the writer wakes (up to ``_MAX_BATCH`` stanzas) goes out in
+        one write (``send_many``: one syscall and one wake-up at the peer for a burst),
+        until the ``None`` that says stop. Stanzas being written no longer count as
+        queued (:meth:`backlog`)."""
         assert self._out_rx is not None
         receive, take = self._out_rx.receive, self._out_rx.receive_nowait
         link = self.link
-        if isinstance(link, StreamLink) and self._soon is not None:
-            item: Node | None = _FLUSH
-            while item is _FLUSH:
-                item = await receive()
-                with contextlib.suppress(LinkClosed):  # the reader hears of it too
-                    await link.flush()
-                if link.closed:
-                    break
-            await link.aclose()
-            self._stop()
-            return
         send_many: Callable[[list[Node]], Awaitable[None]] | None = getattr(link, "send_many", None)
         stop = False
         while not stop:
@@ -502,10 +557,9 @@ class Session:
         asking the faults; a delayed or held stanza going on)."""
         if self.state is not SessionState.ACTIVE:
             return
-        out_tx = self._out_tx
-        if out_tx is None:  # a direct link: what it holds for the peer is the backlog
-            direct, link_backlog = self._direct, self._link_backlog
-            assert direct is not None
+        direct = self._direct
+        if direct is not None:  # a direct link: what it holds for the peer is the backlog
+            link_backlog = self._link_backlog
             if not force and link_backlog is not None and link_backlog() >= self._outbox_limit:
                 self.kill("too slow: outbound queue full")
                 return
@@ -533,7 +587,8 @@ class Session:
                 self.server.report_bug(repr(self), node, exc)
                 self.kill(f"cannot send: {exc}")
             return
-        out_tx.send_nowait(node)
+        assert self._out_tx is not None
+        self._out_tx.send_nowait(node)
 
     def is_active(self) -> bool:
         return self.state is _ACTIVE
@@ -557,7 +612,10 @@ class Session:
         if error is not None:
             self.push(error, force=True)
         self.state = SessionState.CLOSING
-        if self._out_tx is None:  # a direct link: the error is already on it
+        if self._soon is not None:  # the writer closes the link once all is written
+            self._closing = True
+            self._stuck()
+        elif self._out_tx is None:  # a direct link: the error is already on it
             self._stop()  # run() closes the link, after what it holds (a parked one wakes)
         else:
             self._out_tx.send_nowait(None)
@@ -572,6 +630,8 @@ class Session:
         """End the session's task (its phases, its writer): the one way it is cancelled."""
         self.stopped = True
         self._cancel.cancel()
+        if self._flushing is not None:
+            self._flushing.cancel()
         self._wake()  # a parked session has no task to cancel: it ends in a new one
 
     def replay_pending(self) -> int:

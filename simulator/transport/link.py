@@ -257,6 +257,8 @@ class StreamLink(_LinkBase):
         self._reply_due = False
         self._lingering = False
         """The reader waits for the answer of the task it woke (:meth:`reply_due`)."""
+        self._waited = False
+        """The owner waited for input (:meth:`input_ready`) since the last read."""
 
     def reply_due(self) -> None:
         """The reading task has just woken a task that may well answer at once (a
@@ -275,7 +277,63 @@ class StreamLink(_LinkBase):
     def connection(self) -> Connection:
         return self._byte_conn
 
-    async def _feed(self) -> None:
+    @property
+    def can_idle(self) -> bool:
+        """Whether the owner may wait for input itself (:meth:`receive_or_idle`, then
+        :meth:`input_ready`): the link reads a socket."""
+        return self._socket is not None
+
+    def input_ready(self) -> Coroutine[Any, Any, None]:
+        """Wait until the socket has input (or is closed): trio's wait itself, no frame
+        of the link's own held while it waits. Only where :meth:`can_idle`."""
+        assert self._socket is not None
+        self._waited = True  # the read after this wait needs no scheduler round of its own
+        return trio.lowlevel.wait_readable(sockets.fileno(self._socket))  # noqa: ASYNC105 -- the caller awaits it
+
+    async def receive_or_idle(self) -> Event | None:
+        """:meth:`receive`, except that where it would wait for the socket between frames
+        it returns None instead (what the last read caused is written first): the owner
+        waits with :meth:`input_ready`, then calls this again. An idle owner then holds
+        one frame of its own and trio's wait, not the chain of a read (about 2 KB).
+        In the middle of a frame it waits here as :meth:`receive` does (timed)."""
+        socket = self._socket
+        while True:
+            if self._closed:
+                raise LinkClosed("link closed")
+            event = self._conn.next_event()
+            if event is not None:
+                if type(event) is NodeReceived:
+                    if self._batch is not None:
+                        self._batch.hold()
+                elif isinstance(event, ConnectionClosed):
+                    self._closed = True
+                return event
+            if self._eof:  # pragma: no cover - the connection reports EOF as an event
+                raise LinkClosed("link closed")
+            conn = self._byte_conn
+            if socket is None or (self._frame_timeout is not None and conn.buffered):
+                await self._feed()
+                continue
+            await trio.lowlevel.checkpoint_if_cancelled()
+            await self._release()
+            try:
+                data = sockets.read_nowait(socket, conn.receive_size)
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                if self._closed:
+                    raise LinkClosed("link closed") from exc
+                data = b""
+            if data is None:
+                return None
+            if self._waited:
+                self._waited = False
+            else:  # read at once: the others get their turn first
+                await trio.lowlevel.cancel_shielded_checkpoint()
+            self._take(data)
+
+    async def _release(self) -> None:
+        """About to wait for input: out goes what the last read caused (the batch this
+        reader holds; first, if the reader just woke a task that may answer, that
+        answer joins it: :meth:`reply_due`)."""
         batch = self._batch
         if batch is not None:
             if self._reply_due:
@@ -289,9 +347,12 @@ class StreamLink(_LinkBase):
                             await trio.lowlevel.cancel_shielded_checkpoint()
                     finally:
                         self._lingering = False
-            batch.release()  # about to wait for input: out goes what the last read caused
+            batch.release()
             if self._stuck and self.on_stuck is None:  # no writer task: finish it here
                 await self.flush()
+
+    async def _feed(self) -> None:
+        await self._release()
         conn = self._byte_conn
         timeout = self._frame_timeout if conn.buffered else None
         data: bytes | bytearray
@@ -313,6 +374,10 @@ class StreamLink(_LinkBase):
             if self._closed:
                 raise LinkClosed("link closed") from exc
             data = b""
+        self._take(data)
+
+    def _take(self, data: bytes | bytearray) -> None:
+        """Hand what was read to the connection (``b""``: the end of the stream)."""
         if not data:
             self._eof = True
         self._byte_conn.receive_data(data)

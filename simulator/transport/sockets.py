@@ -16,7 +16,8 @@ with the same checkpoints and the same errors:
   ``trio.ClosedResourceError``.
 
 A write the kernel does not take whole is finished by the stream's own ``send_all``.
-:func:`write_nowait` is the write without any waiting: what the kernel takes now.
+:func:`write_nowait` is the write without any waiting: what the kernel takes now, and
+:func:`read_nowait` the read: what the kernel has now.
 """
 
 from __future__ import annotations
@@ -25,39 +26,48 @@ import os
 
 import trio
 
-__all__ = ["receive_some", "send_all", "write_nowait"]
+__all__ = ["fileno", "read_nowait", "receive_some", "send_all", "write_nowait"]
 
 
-def _fd(stream: trio.SocketStream) -> int:
-    fd = stream.socket.fileno()
-    if fd < 0:
+def fileno(stream: trio.SocketStream) -> int:
+    """The descriptor of ``stream``'s socket; ``trio.ClosedResourceError`` once closed."""
+    number = stream.socket.fileno()
+    if number < 0:
         raise trio.ClosedResourceError("the socket was closed")
-    return fd
+    return number
 
 
 async def receive_some(stream: trio.SocketStream, max_bytes: int) -> bytes:
     """At most ``max_bytes`` from ``stream``; ``b""`` at end of file."""
     await trio.lowlevel.checkpoint_if_cancelled()
-    waited = False
-    while True:
-        fd = _fd(stream)
-        try:
-            data = os.read(fd, max_bytes)
-        except BlockingIOError:
-            await trio.lowlevel.wait_readable(fd)
-            waited = True
-            continue
-        except OSError as exc:  # reset by the peer, and the like
-            raise trio.BrokenResourceError(f"socket connection broken: {exc}") from exc
-        if not waited:
-            await trio.lowlevel.cancel_shielded_checkpoint()
+    data = read_nowait(stream, max_bytes)
+    if data is not None:
+        await trio.lowlevel.cancel_shielded_checkpoint()
         return data
+    while data is None:
+        # Waited outside the ``except`` of the read: a caught exception stays alive
+        # (with its traceback) as long as its handler runs, here the whole idle wait.
+        await trio.lowlevel.wait_readable(fileno(stream))
+        data = read_nowait(stream, max_bytes)
+    return data
+
+
+def read_nowait(stream: trio.SocketStream, max_bytes: int) -> bytes | None:
+    """At most ``max_bytes`` from ``stream`` if it has any now (``b""`` at end of file),
+    else None. Never blocks and is no checkpoint."""
+    fd = fileno(stream)
+    try:
+        return os.read(fd, max_bytes)
+    except BlockingIOError:
+        return None
+    except OSError as exc:  # reset by the peer, and the like
+        raise trio.BrokenResourceError(f"socket connection broken: {exc}") from exc
 
 
 async def send_all(stream: trio.SocketStream, data: bytes | bytearray | memoryview) -> None:
     """Write all of ``data`` to ``stream``."""
     await trio.lowlevel.checkpoint_if_cancelled()
-    fd = _fd(stream)
+    fd = fileno(stream)
     try:
         sent = os.write(fd, data)
     except BlockingIOError:
@@ -74,7 +84,7 @@ async def send_all(stream: trio.SocketStream, data: bytes | bytearray | memoryvi
 def write_nowait(stream: trio.SocketStream, data: bytes | bytearray | memoryview) -> int:
     """Write what the kernel takes of ``data`` right now; the number of bytes taken
     (``0`` if its buffer is full). Never blocks and is no checkpoint."""
-    fd = _fd(stream)
+    fd = fileno(stream)
     try:
         return os.write(fd, data)
     except BlockingIOError:

@@ -34,6 +34,9 @@ async def listen_tcp(
 async def _accept_loop(
     nursery: trio.Nursery, listener: trio.SocketListener, handler: Handler
 ) -> None:
+    # One name for every peer's task: trio would format one per task (about 100 bytes
+    # held by each connection).
+    name = f"{handler.__module__}.{getattr(handler, '__qualname__', handler)}"
     async with listener:
         while True:
             try:
@@ -45,4 +48,4 @@ async def _accept_loop(
                 continue
             with contextlib.suppress(OSError):
                 stream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            nursery.start_soon(handler, stream)
+            nursery.start_soon(handler, stream, name=name)

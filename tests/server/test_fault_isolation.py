@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 import trio
+import trio.testing
 
 from simulator.client import events as ev
 from simulator.client import open_client
@@ -19,7 +20,7 @@ from simulator.errors import IqError, ServerBug
 from simulator.server import HandlerContext, Router, Server, ServerConfig, open_server
 from simulator.server.flows import default_router
 from simulator.server.parse import BadValue
-from simulator.transport import MemoryConnector
+from simulator.transport import Connector, MemoryConnector, TcpConnector
 from simulator.wire.node import Node
 from tests.server.conftest import ALICE, BOB, PASSWORD, OpenUser
 
@@ -149,6 +150,37 @@ async def test_a_session_that_crashes_outside_a_handler_ends_alone() -> None:
 
     bug = await _bug_reported_after(body, router)
     assert "does not fit in a frame" in str(bug)
+
+
+@pytest.mark.parametrize("mode", ["nodes", "bytes", "tcp"])
+async def test_a_bug_while_a_session_ends_is_reported_and_ends_nothing_else(mode: str) -> None:
+    """A disconnect hook that crashes for Bob: his session still ends (and leaves the
+    registry), the bug is reported, the server and Alice go on."""
+    router = default_router()
+
+    @router.on_disconnect
+    def crash_for_bob(ctx: HandlerContext) -> None:
+        if ctx.session.jid == BOB_JID:
+            raise ZeroDivisionError("a disconnect hook bug")
+
+    async def body(server: Server) -> None:
+        connector: Connector
+        if mode == "tcp":
+            connector = TcpConnector(*await server.listen_tcp())
+        else:
+            connector = MemoryConnector(server, mode="nodes" if mode == "nodes" else "bytes")
+        async with open_client(connector, ALICE, PASSWORD) as alice:
+            async with open_client(connector, BOB, PASSWORD) as bob:
+                await bob.ping(timeout=5)
+            await trio.testing.wait_all_tasks_blocked()
+            assert [s.jid for s in server.all_sessions] == [alice.jid]
+            assert server.tcp_connections == (1 if mode == "tcp" else 0)
+            await alice.ping(timeout=5)
+            async with open_client(connector, BOB, PASSWORD) as bob:
+                await bob.ping(timeout=5)
+
+    bug = await _bug_reported_after(body, router)
+    assert "a disconnect hook bug" in str(bug)
 
 
 # ---------------------------------------------------------------- numbers from peers

@@ -5,10 +5,15 @@
 * Without a writer task: what the server makes of one read goes out in one write per
   peer, from the reading task, and a client's automatic answers to one read go out in
   one write too (``StreamLink.send_soon``, ``WriteBatch``).
+* A session's writer task runs only while the kernel leaves frames (or a closing
+  session's goodbye waits behind them): it finishes them in order and ends, and a
+  killed session's writer stops.
 * The reset fault cuts a write halfway through its *first* frame, also when the write
   carries several frames (a cut between two frames would not be a reset mid-frame).
 * A session on the in-process node link writes to the link directly: it runs no writer
   task and keeps no outbound queue (the memory of an idle session, issue 15).
+* An idle TCP session waits for its socket in its task's outermost frame, and wakes to
+  read (a message bigger than one read included); killed or closed while idle, it ends.
 * TCP links read and write sockets through their descriptors (``transport.sockets``):
   big writes arrive whole, resets and closed sockets raise what trio's streams raise,
   and a cancelled call does nothing.
@@ -32,6 +37,7 @@ from simulator.client import Client, open_client
 from simulator.client import events as ev
 from simulator.server import Server, open_server
 from simulator.server.faults import ResetMidFrame
+from simulator.server.session import SessionState
 from simulator.transport import sockets
 from simulator.transport.connectors import open_tcp
 from simulator.transport.link import Link, StreamLink, WriteBatch
@@ -90,6 +96,8 @@ class TappedStream(RecordingStream):
         self.reads: list[bytes] = []
         self.take_at_most: int | None = None
         """Like a full kernel buffer: ``write_nowait`` takes at most this many bytes."""
+        self.write_gate: trio.Event | None = None
+        """Like a peer that does not read: ``send_all`` waits until this is set."""
 
     def write_nowait(self, data: bytes | bytearray | memoryview) -> int:
         if self.take_at_most is not None:
@@ -100,6 +108,8 @@ class TappedStream(RecordingStream):
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         self.waited.append(bytes(data))
+        if self.write_gate is not None:
+            await self.write_gate.wait()
         await super().send_all(data)
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
@@ -247,6 +257,103 @@ async def test_what_a_write_without_waiting_leaves_the_writer_finishes_in_order(
         nursery.cancel_scope.cancel()
 
 
+def _writers() -> int:
+    """The session writer tasks running now (``Session._flush``)."""
+    return sum(1 for task in _all_tasks() if task.name.endswith("._flush"))
+
+
+async def test_a_writer_task_runs_only_while_the_kernel_leaves_frames() -> None:
+    async with (
+        open_server(accounts=[(ALICE, PASSWORD), (BOB, PASSWORD)]) as server,
+        trio.open_nursery() as nursery,
+    ):
+        connector = TappedConnector(server, nursery)
+        async with open_client(connector, BOB, PASSWORD, announce=False) as bob:
+            await trio.testing.wait_all_tasks_blocked()
+            [to_bob] = connector.streams
+            assert _writers() == 0  # an idle session writes from the pusher's task
+            server.deliver(BOB_JID, message("m0", "text 0"))
+            assert _writers() == 0  # the kernel took it all
+            assert (await bob.wait_for(ev.GetMessage, timeout=5)).id == "m0"
+            to_bob.take_at_most = 7  # the next frame is cut after 7 bytes
+            server.deliver(BOB_JID, message("m1", "text 1"))
+            assert _writers() == 1  # started for what was left
+            to_bob.take_at_most = None
+            server.deliver(BOB_JID, message("m2", "text 2"))  # behind it, in order
+            assert _writers() == 1
+            got = [await bob.wait_for(ev.GetMessage, timeout=5) for _ in range(2)]
+            assert [(m.id, m.text) for m in got] == [("m1", "text 1"), ("m2", "text 2")]
+            await trio.testing.wait_all_tasks_blocked()
+            assert _writers() == 0  # drained: it ended
+            # A write taken whole goes out from the pusher's task again.
+            server.deliver(BOB_JID, message("m3", "text 3"))
+            assert _writers() == 0
+            assert (await bob.wait_for(ev.GetMessage, timeout=5)).id == "m3"
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_closed_session_sends_what_the_kernel_left_before_its_goodbye() -> None:
+    async with (
+        open_server(accounts=[(ALICE, PASSWORD), (BOB, PASSWORD)]) as server,
+        trio.open_nursery() as nursery,
+    ):
+        connector = TappedConnector(server, nursery)
+        async with open_client(connector, BOB, PASSWORD, announce=False) as bob:
+            await trio.testing.wait_all_tasks_blocked()
+            [to_bob] = connector.streams
+            to_bob.take_at_most = 5
+            to_bob.write_gate = gate = trio.Event()  # Bob does not read for a while
+            for index in range(2):
+                server.deliver(BOB_JID, message(f"m{index}", f"text {index}"))
+            await trio.testing.wait_all_tasks_blocked()
+            assert _writers() == 1  # waiting to write the rest
+            # Bob logs in again elsewhere: the first session is replaced (its goodbye
+            # queued behind what waits), and then Bob's first client reads again.
+            async with open_client(server, BOB, PASSWORD, announce=False) as again:
+                await trio.testing.wait_all_tasks_blocked()
+                session = next(s for s in server.all_sessions if s.link.peer == "tapped")
+                assert session.state is SessionState.CLOSING
+                gate.set()
+                error = await bob.wait_for(ev.StreamError, timeout=5)
+                assert error.reason == "conflict"
+                await bob.wait_closed()
+                got = [e for e in bob.events_nowait() if isinstance(e, ev.GetMessage)]
+                assert [(m.id, m.text) for m in got] == [("m0", "text 0"), ("m1", "text 1")]
+                await again.ping(timeout=5)
+            await trio.testing.wait_all_tasks_blocked()
+            assert _writers() == 0
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_killed_session_stops_its_writer() -> None:
+    async with (
+        open_server(accounts=[(ALICE, PASSWORD), (BOB, PASSWORD)]) as server,
+        trio.open_nursery() as nursery,
+    ):
+        connector = TappedConnector(server, nursery)
+        async with (
+            open_client(connector, BOB, PASSWORD, announce=False) as bob,
+            open_client(connector, ALICE, PASSWORD, announce=False) as alice,
+        ):
+            await trio.testing.wait_all_tasks_blocked()
+            to_bob = connector.streams[0]
+            to_bob.take_at_most = 0  # Bob's kernel buffer is full: nothing goes out
+            to_bob.write_gate = trio.Event()  # and Bob never reads: the write waits for good
+            server.deliver(BOB_JID, message("m0", "text 0"))
+            await trio.testing.wait_all_tasks_blocked()
+            assert _writers() == 1  # waiting to write
+            session = server.live(BOB_JID)
+            assert session is not None
+            session.kill("test")
+            await bob.wait_for(ev.Disconnected, timeout=5)
+            await trio.testing.wait_all_tasks_blocked()
+            assert _writers() == 0
+            assert server.live(BOB_JID) is None
+            # Nobody else noticed: Alice is served as before.
+            await alice.ping(timeout=5)
+        nursery.cancel_scope.cancel()
+
+
 async def test_a_reset_cuts_the_first_of_several_queued_frames() -> None:
     async with (
         open_server(accounts=[(ALICE, PASSWORD), (BOB, PASSWORD)]) as server,
@@ -386,6 +493,57 @@ async def test_open_tcp_by_address_or_by_name_and_a_refused_connection() -> None
     await listener.aclose()
     with pytest.raises(OSError):  # nobody listens there any more
         await open_tcp("127.0.0.1", port)
+
+
+def _session_waits_in_its_own_frame(server: Server, jid: str) -> bool:
+    """Whether ``jid``'s server session task waits for its socket in ``Session.run``
+    itself (trio's wait right below the task's only frame of ours)."""
+    session = server.live(jid)
+    assert session is not None
+    [task] = [
+        t
+        for t in _all_tasks()
+        if t.coro.cr_frame is not None and t.coro.cr_frame.f_locals.get("self") is session
+    ]
+    awaited = task.coro.cr_await
+    return task.coro.__qualname__ == "Session.run" and (
+        getattr(awaited, "__qualname__", "") == "wait_readable"
+    )
+
+
+async def test_an_idle_tcp_session_waits_in_its_outermost_frame_and_wakes_to_read() -> None:
+    async with open_server(accounts=[(p, PASSWORD) for p in (ALICE, BOB)]) as server:
+        address = await server.listen_tcp()
+        async with (
+            open_client(address, ALICE, PASSWORD, announce=False) as alice,
+            open_client(address, BOB, PASSWORD, announce=False) as bob,
+        ):
+            big = "x" * 100_000  # more than one read of the server's
+            for text in ("hello", big, "again"):
+                await trio.testing.wait_all_tasks_blocked()
+                assert _session_waits_in_its_own_frame(server, BOB_JID)
+                await alice.send_text(BOB_JID, text)
+                assert (await bob.wait_for(ev.GetMessage, timeout=10)).text == text
+                assert (await alice.wait_for(ev.MessageReceivedClient, timeout=10)).id
+            # Killed while idle: Bob hears the end, Alice is served on.
+            await trio.testing.wait_all_tasks_blocked()
+            assert _session_waits_in_its_own_frame(server, BOB_JID)
+            session = server.live(BOB_JID)
+            assert session is not None
+            session.kill("test")
+            await bob.wait_for(ev.Disconnected, timeout=10)
+            await alice.ping(timeout=10)
+        # Closed by its client while idle: the session ends, the connection is counted out.
+        ended = trio.Event()
+        server.watch_sessions(lambda event, _session: ended.set() if event == "ended" else None)
+        async with open_client(address, BOB, PASSWORD, announce=False) as bob:
+            await bob.ping(timeout=10)
+            await trio.testing.wait_all_tasks_blocked()
+            assert _session_waits_in_its_own_frame(server, BOB_JID)
+        with trio.fail_after(10):
+            await ended.wait()
+        await trio.testing.wait_all_tasks_blocked()
+        assert not server.all_sessions and server.tcp_connections == 0
 
 
 async def test_an_answer_right_after_a_message_goes_out_with_its_receipt() -> None:
