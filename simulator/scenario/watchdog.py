@@ -169,7 +169,7 @@ def owned_frame(
     return None
 
 
-def _in_package(frame: FrameType | None, at: FrameType) -> bool:
+def _in_package(frame: FrameType | None, at: FrameType | None) -> bool:
     """Whether the code running at ``frame``, up to the bot's frame ``at``, passes
     through an installed package's (not the standard library's): the bot's code decides
     whose fault the round is, but a raise must not cut that package's state in half
