@@ -19,7 +19,8 @@ import tempfile
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, NoReturn
@@ -405,7 +406,8 @@ def _explore(
         _fail(finding.summary)
 
     try:
-        one_run()
+        with _no_code_constants():
+            one_run()
     except _Found:
         pass
     except Unsatisfiable:
@@ -430,6 +432,37 @@ def _explore(
     if report is not None:
         report(progress.line())
     return exploration
+
+
+@contextmanager
+def _no_code_constants() -> Iterator[None]:
+    """Hypothesis draws now and then a literal found in the modules of the project that
+    happen to be loaded ("local constants", Hypothesis 6.131 and later): a pool that
+    grows with every import, so a seed would explore other runs after a change to any
+    module, in another process, or once a step module is imported on first use. The
+    exploration's own strategies say what a run may hold: while it runs, that pool is
+    empty (and the cache of permitted constants drawn from it is cleared before and
+    after). Hypothesis has no setting for it: this reaches into its provider module, and
+    does nothing with a version that lacks those names."""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - a version without the module
+        yield
+        return
+    get = getattr(providers, "_get_local_constants", None)
+    cache = getattr(providers, "CONSTANTS_CACHE", None)
+    empty = getattr(providers, "Constants", None)
+    if get is None or cache is None or empty is None:  # pragma: no cover - other versions
+        yield
+        return
+    none = empty()
+    providers._get_local_constants = lambda: none
+    cache.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = get
+        cache.cache.clear()
 
 
 def _one_minimal(

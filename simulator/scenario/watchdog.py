@@ -21,20 +21,23 @@ the bot's, ``cryptography`` under the wire codec is the simulator's) to the firs
 frame: if it belongs to the simulator (the ``simulator`` package: server, client,
 transport, wire, scenario runner) or to trio (``trio``, ``outcome``, ``sniffio``), or
 trio protects the code from ``KeyboardInterrupt``, the handler does nothing and the
-watchdog signals again :data:`_RETRY` seconds later. The bot's code is everything else:
-its own modules (even installed ones: the runner names the bot's module), ``scenarios/``,
-tests. A round that ends meanwhile was not stuck. A bot that spins in its own code gets
-the next signal there. One whose loop calls the simulator on every turn (the client
-library, the stanza builders, the codec) would seldom get it: Python runs a signal
-handler at its next call or jump back, which is nearly always in the simulator's frames.
-So when a frame of the bot's called the simulator's code the signal landed in (further
-out in the running task), the handler sets a trace function on that frame. It raises
-there, at a line the frame jumps back to (another turn of its loop: the simulator's call
-returned whole), once the frame has been going round for ``limit`` more without the
-round ending. A bot that goes on to an await instead (a correct one, in a round made
-slow by the simulator or the machine) was slow, not spinning: the round ends and the
-trace goes at the next call. With another trace function set (a debugger, coverage) it
-sets none and relies on the retries.
+watchdog signals again :data:`_RETRY` seconds later. A bot's frame found past an
+installed package's frames is the bot's, but the handler does not raise inside that
+package either (its state, say hypothesis' collector callback, would be cut in half
+too): it treats the bot's frame as it treats one that called the simulator (below). The
+bot's code is everything else: its own modules (even installed ones: the runner names
+the bot's module), ``scenarios/``, tests. A round that ends meanwhile was not stuck. A
+bot that spins in its own code gets the next signal there. One whose loop calls the
+simulator on every turn (the client library, the stanza builders, the codec) would
+seldom get it: Python runs a signal handler at its next call or jump back, which is
+nearly always in the simulator's frames. So when a frame of the bot's called the
+simulator's code the signal landed in (further out in the running task), the handler
+sets a trace function on that frame. It raises there, at a line the frame jumps back to
+(another turn of its loop: the simulator's call returned whole), once the frame has been
+going round for ``limit`` more without the round ending. A bot that goes on to an await
+instead (a correct one, in a round made slow by the simulator or the machine) was slow,
+not spinning: the round ends and the trace goes at the next call. With another trace
+function set (a debugger, coverage) it sets none and relies on the retries.
 
 After a raise the watchdog counts ``limit`` again from then: the rest of that round
 (the bot's task ending, its session woken) is not the bot's doing.
@@ -166,6 +169,21 @@ def owned_frame(
     return None
 
 
+def _in_package(frame: FrameType | None, at: FrameType | None) -> bool:
+    """Whether the code running at ``frame``, up to the bot's frame ``at``, passes
+    through an installed package's (not the standard library's): the bot's code decides
+    whose fault the round is, but a raise must not cut that package's state in half
+    either (hypothesis' collector callback, a driver's buffers)."""
+    installed = _installed()
+    while frame is not None and frame is not at:
+        name = frame.f_globals.get("__name__")
+        top = name.partition(".")[0] if isinstance(name, str) else ""
+        if top not in _STDLIB and frame.f_code.co_filename.startswith(installed):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _calling_bot(
     frame: FrameType | None, root: FrameType, bot_modules: Collection[str]
 ) -> FrameType | None:
@@ -264,7 +282,7 @@ def watchdog(
         if trio.lowlevel.currently_ki_protected():
             return  # trio's own code: the watchdog tries again in a moment
         owner, at = owned_frame(frame, modules) or ("", frame)
-        if owner == _BOT:
+        if owner == _BOT and not _in_package(frame, at):
             raise hit(aim, NotYielding(limit, _place(at)))
         if aim.last_resort:
             raise hit(aim, NotYielding(limit, _place(at), in_simulator=True, held=aim.held))

@@ -114,6 +114,33 @@ def test_the_same_seed_explores_the_same_runs(faults: str) -> None:
     assert any(first_hits) == bool(faults)
 
 
+def test_the_same_seed_explores_the_same_runs_whatever_code_is_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Hypothesis draws now and then a literal found in any loaded module of the project
+    # ("local constants"): a pool that grows with every import (a lazily imported step
+    # module, a test file, a change to any module). The exploration must not draw from
+    # it, or a seed explores other runs in another process or after another change.
+    def explored() -> list[list[dict[str, object]]]:
+        seen: list[list[dict[str, object]]] = []
+
+        def spy(run: Run) -> None:
+            seen.append(run.steps)
+
+        assert explore_bot(_echo, seed=5, runs=40, properties=[spy]).passed
+        return seen
+
+    first = explored()
+    words = ", ".join(repr(f"{chr(97 + i % 26)}{i}") for i in range(400))
+    numbers = ", ".join(str(n) for n in range(2, 4000, 9))
+    (tmp_path / "literals_loaded_later.py").write_text(
+        f"WORDS = [{words}]\nNUMBERS = [{numbers}]\n", "utf-8"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    __import__("literals_loaded_later")  # stays loaded: Hypothesis rescans when the count grows
+    assert explored() == first
+
+
 def test_the_same_seed_shrinks_to_the_same_file(tmp_path: Path) -> None:
     def explore(out: Path) -> Exploration:
         return explore_bot(_echo, seed=5, max_steps=4, properties=[no_location], out=out)

@@ -15,6 +15,7 @@ import logging
 import os
 import queue
 import signal
+import site
 import sys
 import threading
 import warnings
@@ -262,6 +263,48 @@ def test_the_last_resort_raises_in_the_simulator_saying_so(signals: list[int]) -
     assert "in the simulator's own code, not the bot's" in found.summary
     assert f"{Path('simulator', 'server', 'server.py')}:" in found.where
     assert len(signals) >= 2  # tried again while it was the simulator's code
+
+
+def _installed_package_function() -> Callable[[int], bytes]:
+    """``held(fd)``: one blocking read, as code of an installed package (its file is in
+    site-packages, its module is not the standard library's)."""
+    path = os.path.join(site.getsitepackages()[0], "somepackage", "held.py")
+    space: dict[str, Any] = {"__name__": "somepackage.held", "os": os}
+    exec(compile("def held(fd):\n    return os.read(fd, 1)\n", path, "exec"), space)
+    held: Callable[[int], bytes] = space["held"]
+    return held
+
+
+def test_a_round_held_in_an_installed_package_the_bot_called_is_not_cut_there(
+    signals: list[int],
+) -> None:
+    # A bot calls a package that holds the loop once (say hypothesis' collector callback
+    # in a slow collection, a driver's blocking call): the signal lands in the package's
+    # frame. A raise there would leave that package's state half-updated; the bot's own
+    # frame then goes on to an await (it does not spin), so nothing fails.
+    held = _installed_package_function()
+    read_end, write_end = os.pipe()
+    wait = once_signalled(signals)
+
+    def release() -> None:
+        wait()
+        os.write(write_end, b"x")
+
+    async def bot() -> bytes:
+        await trio.sleep(1)  # virtual time: some rounds first
+        threading.Thread(target=release, daemon=True).start()
+        got = held(read_end)
+        await trio.sleep(1)
+        return got
+
+    try:
+        with watchdog(LIMIT) as instruments:
+            got = trio.run(bot, clock=MockClock(autojump_threshold=0), instruments=instruments)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert got == b"x"
+    assert len(signals) >= 2
 
 
 def test_whose_code_a_frame_runs() -> None:
