@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 import tempfile
 import time
 import unicodedata
@@ -23,11 +24,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Final, NoReturn
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky, Unsatisfiable
+from hypothesis.internal import constants_ast
+from hypothesis.internal.conjecture import providers
 
 from simulator.errors import ScenarioSyntaxError
 from simulator.explore.cast import Cast
@@ -70,9 +74,11 @@ DEFAULT_YIELD_LIMIT: Final = 1.0
 run allows :data:`simulator.scenario.watchdog.DEFAULT_YIELD_LIMIT`): every run that trips
 it, and every one while shrinking, costs that much."""
 
-SHRINK_RUNS: Final = 150
+SHRINK_RUNS: Final = 300
 """Runs Hypothesis' shrinker may spend on a failure; a step-by-step pass that leaves out
-one step at a time then makes the run 1-minimal (no step can go)."""
+one step at a time then makes the run 1-minimal (no step can go). With 150 the orders
+bot's redelivery failure stopped at 6 steps for seeds 0 and 1 (3 and 5 with 300), for a
+few seconds more per failure found."""
 
 
 @dataclass(frozen=True)
@@ -406,7 +412,7 @@ def _explore(
         _fail(finding.summary)
 
     try:
-        with _no_code_constants():
+        with _constants_of(_bot_module(bot)):
             one_run()
     except _Found:
         pass
@@ -434,29 +440,34 @@ def _explore(
     return exploration
 
 
+def _bot_module(bot: InProcessBot | CommandBot | BotFunction) -> ModuleType | None:
+    """The module of an in-process bot's function (None for a bot run as a command)."""
+    if isinstance(bot, CommandBot):
+        return None
+    function = bot.function if isinstance(bot, InProcessBot) else bot
+    name = getattr(function, "__module__", None)
+    return sys.modules.get(name) if isinstance(name, str) else None
+
+
 @contextmanager
-def _no_code_constants() -> Iterator[None]:
-    """Hypothesis draws now and then a literal found in the modules of the project that
-    happen to be loaded ("local constants", Hypothesis 6.131 and later): a pool that
-    grows with every import, so a seed would explore other runs after a change to any
-    module, in another process, or once a step module is imported on first use. The
-    exploration's own strategies say what a run may hold: while it runs, that pool is
-    empty (and the cache of permitted constants drawn from it is cleared before and
-    after). Hypothesis has no setting for it: this reaches into its provider module, and
-    does nothing with a version that lacks those names."""
-    try:
-        from hypothesis.internal.conjecture import providers
-    except ImportError:  # pragma: no cover - a version without the module
-        yield
-        return
+def _constants_of(module: ModuleType | None) -> Iterator[None]:
+    """Hypothesis draws now and then a literal found in the project's code ("local
+    constants", Hypothesis 6.131 and later): that is how a run says a bot's command word
+    (``STOP``). But its pool is every loaded module of the project, and it grows with
+    every import: a seed would explore other runs after a change to any module, in
+    another process, or once a step module is imported on first use. While an
+    exploration runs the pool is the bot's own module's literals, whatever else is
+    loaded (the cache of permitted constants drawn from it is cleared before and after).
+    Hypothesis has no setting for it: this reaches into its provider module, and does
+    nothing with a version that lacks those names."""
     get = getattr(providers, "_get_local_constants", None)
     cache = getattr(providers, "CONSTANTS_CACHE", None)
-    empty = getattr(providers, "Constants", None)
-    if get is None or cache is None or empty is None:  # pragma: no cover - other versions
+    of_module = getattr(constants_ast, "constants_from_module", None)
+    if get is None or cache is None or of_module is None:  # pragma: no cover - other versions
         yield
         return
-    none = empty()
-    providers._get_local_constants = lambda: none
+    pool = of_module(module) if module is not None else constants_ast.Constants()
+    providers._get_local_constants = lambda: pool
     cache.cache.clear()
     try:
         yield

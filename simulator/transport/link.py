@@ -636,7 +636,12 @@ class Relay:
                         pending = consumer(node)
                         if pending is not None:  # an async consumer
                             await pending
-                    except Exception as exc:  # the peer's handler failed: its owner hears
+                    except (trio.Cancelled, KeyboardInterrupt):
+                        raise  # the running task's (or the user's), not the handler's
+                    except BaseException as exc:
+                        # The peer's handler failed: its owner hears, in its own task.
+                        # A BaseException too (the scenario watchdog's, raised in a
+                        # bot's callback): it is the handler's, not this sender's.
                         sender._peer_failed(exc)
         finally:
             self._running = False
@@ -793,7 +798,7 @@ class NodeLink(_LinkBase):
         """Push mode is on: the peer hands stanzas to ``_consumer`` (the channel is empty)."""
         self._idle_wake: Callable[[], None] | None = None
         """The owner's ``wake`` while live with no reader (:meth:`consume_idle`)."""
-        self._failure: Exception | None = None
+        self._failure: BaseException | None = None
         self._in_relay = 0
         """Nodes this end sent that wait in the relay."""
         self._in_channel = 0
@@ -920,7 +925,7 @@ class NodeLink(_LinkBase):
             raise LinkClosed("link closed")
         raise failure
 
-    def _fail(self, exc: Exception) -> None:
+    def _fail(self, exc: BaseException) -> None:
         """The consumer raised: push mode ends, and the receive in progress raises it."""
         if self._failure is None:
             self._failure = exc
@@ -1048,7 +1053,7 @@ class NodeLink(_LinkBase):
         self._in_channel += 1
         return None
 
-    def _peer_failed(self, exc: Exception) -> None:
+    def _peer_failed(self, exc: BaseException) -> None:
         """The peer's consumer raised for a stanza this end sent: its owner hears of it."""
         assert self._other is not None
         self._other._fail(exc)

@@ -227,6 +227,21 @@ def test_a_spinning_bot_whose_loop_runs_through_the_client_library_is_caught(
     assert "every await" in result.report
 
 
+def test_a_bot_spinning_in_a_callback_run_by_another_task_fails_its_step(
+    write: WriteScenario,
+) -> None:
+    # The callback runs in the sender's task (the scenario's user, through the relay):
+    # the exception reaches the bot's own task like any error of its callbacks, and the
+    # run fails with the watchdog's sentence instead of ending in an exception group.
+    result = run_file(
+        write(ECHO, bot="tests.scenario.bots.spinning:in_a_callback"), yield_limit=LIMIT
+    )
+    assert not result.passed
+    assert result.failure is not None
+    assert result.failure.summary.startswith(SPUN), result.report
+    assert "spinning.py:" in result.failure.summary
+
+
 def test_a_bot_blocked_in_a_wait_of_the_standard_library_is_caught_at_its_line(
     write: WriteScenario,
 ) -> None:

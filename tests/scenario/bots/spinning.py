@@ -26,3 +26,16 @@ async def blocked(client: Client) -> None:
     in the bot's code)."""
     await client.wait_for(GetMessage)
     threading.Event().wait()
+
+
+async def in_a_callback(client: Client) -> None:
+    """Spins in a callback the client library calls for each message: on the in-process
+    push path that runs in the task that sent the stanza, not the bot's."""
+
+    def on_message(event: GetMessage) -> None:
+        while True:
+            event.text.upper()
+
+    client.on(GetMessage, on_message)
+    async for _event in client.events():
+        pass
