@@ -142,20 +142,27 @@ class _LinkBase:
     def closed(self) -> bool:
         return self._closed
 
+    def _next_event(self) -> Event | None:
+        """The next event the connection has ready (None: it needs bytes first)."""
+        if self._closed:
+            raise LinkClosed("link closed")
+        event = self._conn.next_event()
+        if event is not None:
+            if type(event) is NodeReceived:
+                if self._batch is not None:
+                    self._batch.hold()
+            elif isinstance(event, ConnectionClosed):
+                self._closed = True
+            return event
+        if self._eof:  # pragma: no cover - the connection reports EOF as an event
+            raise LinkClosed("link closed")
+        return None
+
     async def receive(self) -> Event:
         while True:
-            if self._closed:
-                raise LinkClosed("link closed")
-            event = self._conn.next_event()
+            event = self._next_event()
             if event is not None:
-                if type(event) is NodeReceived:
-                    if self._batch is not None:
-                        self._batch.hold()
-                elif isinstance(event, ConnectionClosed):
-                    self._closed = True
                 return event
-            if self._eof:  # pragma: no cover - the connection reports EOF as an event
-                raise LinkClosed("link closed")
             await self._feed()
 
     async def _feed(self) -> None:
@@ -298,18 +305,9 @@ class StreamLink(_LinkBase):
         In the middle of a frame it waits here as :meth:`receive` does (timed)."""
         socket = self._socket
         while True:
-            if self._closed:
-                raise LinkClosed("link closed")
-            event = self._conn.next_event()
+            event = self._next_event()
             if event is not None:
-                if type(event) is NodeReceived:
-                    if self._batch is not None:
-                        self._batch.hold()
-                elif isinstance(event, ConnectionClosed):
-                    self._closed = True
                 return event
-            if self._eof:  # pragma: no cover - the connection reports EOF as an event
-                raise LinkClosed("link closed")
             conn = self._byte_conn
             if socket is None or (self._frame_timeout is not None and conn.buffered):
                 await self._feed()
