@@ -135,11 +135,13 @@ def _installed() -> tuple[str, ...]:
 
 _BOT: Final = "bot"
 _SIMULATOR: Final = "simulator"
+_PACKAGE: Final = "package"
 
 
 def _owner(frame: FrameType, bot_modules: Collection[str], installed: tuple[str, ...]) -> str:
-    """Whose code ``frame`` runs: the bot's, the simulator's (or trio's), or "" for the
-    standard library and installed packages (whoever called them)."""
+    """Whose code ``frame`` runs: the bot's, the simulator's (or trio's), an installed
+    package's, or "" for the standard library (for these two, whoever called them
+    decides whose the round is)."""
     name = frame.f_globals.get("__name__")
     if not isinstance(name, str):
         name = ""
@@ -148,8 +150,10 @@ def _owner(frame: FrameType, bot_modules: Collection[str], installed: tuple[str,
     top = name.partition(".")[0]
     if top in _LIBRARY:
         return _SIMULATOR
-    if top in _STDLIB or frame.f_code.co_filename.startswith(installed):
+    if top in _STDLIB:
         return ""
+    if frame.f_code.co_filename.startswith(installed):
+        return _PACKAGE
     return _BOT
 
 
@@ -163,22 +167,22 @@ def owned_frame(
     installed = _installed()
     while frame is not None:
         owner = _owner(frame, bot_modules, installed)
-        if owner:
+        if owner and owner != _PACKAGE:
             return owner, frame
         frame = frame.f_back
     return None
 
 
-def _in_package(frame: FrameType | None, at: FrameType | None) -> bool:
+def _in_package(
+    frame: FrameType | None, at: FrameType | None, bot_modules: Collection[str]
+) -> bool:
     """Whether the code running at ``frame``, up to the bot's frame ``at``, passes
     through an installed package's (not the standard library's): the bot's code decides
     whose fault the round is, but a raise must not cut that package's state in half
     either (hypothesis' collector callback, a driver's buffers)."""
     installed = _installed()
     while frame is not None and frame is not at:
-        name = frame.f_globals.get("__name__")
-        top = name.partition(".")[0] if isinstance(name, str) else ""
-        if top not in _STDLIB and frame.f_code.co_filename.startswith(installed):
+        if _owner(frame, bot_modules, installed) == _PACKAGE:
             return True
         frame = frame.f_back
     return False
@@ -282,7 +286,7 @@ def watchdog(
         if trio.lowlevel.currently_ki_protected():
             return  # trio's own code: the watchdog tries again in a moment
         owner, at = owned_frame(frame, modules) or ("", frame)
-        if owner == _BOT and not _in_package(frame, at):
+        if owner == _BOT and not _in_package(frame, at, modules):
             raise hit(aim, NotYielding(limit, _place(at)))
         if aim.last_resort:
             raise hit(aim, NotYielding(limit, _place(at), in_simulator=True, held=aim.held))
