@@ -249,10 +249,15 @@ class Session:
         except Exception as exc:  # a server bug: it ends this session, never the server
             self.server.report_bug(repr(self), None, exc)
         finally:
-            if parked:
-                self._parked = True
-            else:
-                await self._end_and_forget()
+            await self._park_or_end(parked)
+
+    async def _park_or_end(self, parked: bool) -> None:
+        """After the session's task: parked, it goes on with no task (:meth:`_wake`
+        starts one); else it ends."""
+        if parked:
+            self._parked = True
+        else:
+            await self._end_and_forget()
 
     async def _end_and_forget(self) -> None:
         """:meth:`_end`, then out of the server's registry, whatever the end raised (a
@@ -297,10 +302,7 @@ class Session:
         except Exception as exc:  # a server bug: it ends this session, never the server
             self.server.report_bug(repr(self), None, exc)
         finally:
-            if parked:
-                self._parked = True
-            else:
-                await self._end_and_forget()
+            await self._park_or_end(parked)
 
     def stop(self) -> None:
         """The server stops: a parked session ends (a running one is cancelled with the
