@@ -45,8 +45,9 @@ import trio
 
 from simulator import stanzas
 from simulator.client import events as ev
+from simulator.client.parse import LAZY as _LAZY
 from simulator.client.parse import PARSERS as _PARSERS
-from simulator.client.parse import parse
+from simulator.client.parse import Kinds, parse
 from simulator.errors import (
     ClientError,
     ConnectionClosed,
@@ -81,7 +82,10 @@ _OPEN = ClientState.OPEN
 """A global, not ``ClientState.OPEN``: an enum member read off its class costs a lookup
 through the enum's metaclass, and every stanza sent asks."""
 
-_Queue = list[tuple[int, ev.Event]] | deque[tuple[int, ev.Event]]
+_Entry = tuple[int, ev.Event] | tuple[int, Node, Callable[[Node], ev.Event]]
+"""An event in the inbox: ``(seq, event)``, or ``(seq, node, make)`` for an event not made
+yet (``make(node)`` makes it; see :data:`simulator.client.parse.LAZY`)."""
+_Queue = list[_Entry] | deque[_Entry]
 _SHORT_QUEUE = 16
 """Events of one class an inbox keeps in a list; from there on, a deque."""
 
@@ -108,16 +112,27 @@ class _Inbox:
 
     def append(self, event: ev.Event) -> None:
         self._seq += 1
-        queue = self._by_type.get(type(event))
+        self._queue(type(event)).append((self._seq, event))
+
+    def append_lazy(
+        self, cls: type[ev.Event], node: Node, make: Callable[[Node], ev.Event]
+    ) -> None:
+        """File an event of class ``cls`` that ``make(node)`` makes when it is taken."""
+        self._seq += 1
+        self._queue(cls).append((self._seq, node, make))
+
+    def _queue(self, cls: type[ev.Event]) -> _Queue:
+        """The queue of ``cls``, made or grown as needed."""
+        queue = self._by_type.get(cls)
         if queue is None:
             # A list while short: an empty deque costs over 600 bytes, and most queues
             # of an idle client hold one event or two (the offline count, a presence).
-            queue = self._by_type[type(event)] = []
+            queue = self._by_type[cls] = []
             self._matching.clear()  # the new class may match what was asked before
         elif len(queue) == _SHORT_QUEUE and type(queue) is list:
-            queue = self._by_type[type(event)] = deque(queue)  # long: cheap at the front
+            queue = self._by_type[cls] = deque(queue)  # long: cheap at the front
             self._matching.clear()  # the lists held there are not the queue any more
-        queue.append((self._seq, event))
+        return queue
 
     def _queues(self, cls: type[ev.Event]) -> list[_Queue]:
         """The queues of every class of event that is ``cls`` or a subclass of it."""
@@ -137,33 +152,53 @@ class _Inbox:
                     head, head_seq = queue, queue[0][0]
             if head is None:
                 return None
-            found = (head.pop(0) if isinstance(head, list) else head.popleft())[1]
+            found = _made(head.pop(0) if isinstance(head, list) else head.popleft())
             assert isinstance(found, cls)
             return found
         best: tuple[int, _Queue, int] | None = None
         for queue in self._queues(cls):
             if not queue:
                 continue
-            for index, (seq, event) in enumerate(queue):
+            for index, entry in enumerate(queue):
+                seq = entry[0]
                 if best is not None and seq > best[0]:
                     break
+                if len(entry) == 3:  # made once, for the predicate and for the taker
+                    made = _made(entry)
+                    queue[index] = (seq, made)
+                else:
+                    made = entry[1]
                 # Always true (its class is a subclass of cls); it tells the type checker.
-                if isinstance(event, cls) and (predicate is None or predicate(event)):
+                if isinstance(made, cls) and (predicate is None or predicate(made)):
                     best = (seq, queue, index)
                     break
         if best is None:
             return None
         _seq, queue, index = best
-        event = queue[index][1]
+        event = _made(queue[index])
         del queue[index]
         assert isinstance(event, cls)
         return event
 
     def drain(self) -> list[ev.Event]:
-        items = sorted(item for queue in self._by_type.values() for item in queue)
+        items = sorted(
+            (entry for queue in self._by_type.values() for entry in queue),
+            key=_seq_of,
+        )
         self._by_type.clear()
         self._matching.clear()
-        return [event for _seq, event in items]
+        return [_made(entry) for entry in items]
+
+
+def _made(entry: _Entry) -> ev.Event:
+    """The event of an inbox entry, made now if it was not yet."""
+    if len(entry) == 2:
+        return entry[1]
+    return entry[2](entry[1])
+
+
+def _seq_of(entry: _Entry) -> int:
+    return entry[0]
 
 
 class _EventIterator:
@@ -404,37 +439,51 @@ class ClientCore:
 
     async def _handle(self, node: Node) -> None:
         """One stanza from the server, read by the reader task."""
-        answer, events = self._take(node)
+        answer, events, kinds = self._take(node)
         if answer is not None and not await self._send_answer(answer):
             return
-        for event in events:
-            self._emit(event)
+        self._show(node, events, kinds)
 
     def _take_pushed(self, send_nowait: Callable[[Node], None], node: Node) -> None:
         """:meth:`_handle` for a stanza pushed in the sender's task (see :meth:`_reader`):
         the same steps, the answer sent with the link's ``send_nowait``, no schedule
         point anywhere."""
-        answer, events = self._take(node)
+        answer, events, kinds = self._take(node)
         if answer is not None and not self._send_answer_now(answer, send_nowait):
             return
-        for event in events:
-            self._emit(event)
+        self._show(node, events, kinds)
 
-    def _take(self, node: Node) -> tuple[Node | None, Sequence[ev.Event]]:
+    def _take(self, node: Node) -> tuple[Node | None, Sequence[ev.Event], Kinds]:
         """What to answer to ``node`` by itself, and the events to show once that answer
-        went out (none if it could not go out).
+        went out (none if it could not go out): made (a list), or their classes and
+        makers (:data:`~simulator.client.parse.LAZY`), made only when looked at.
 
         The automatic receipt or ack goes out BEFORE the application sees the event, and
         an event whose answer could not go out (we already ended the stream) is not shown
         at all: the server keeps it and delivers it again next time. So with orderly
         goodbyes every stanza reaches the application exactly once."""
-        if node.tag == "iq":
-            return self._take_iq(node), ()
-        events = _PARSERS.get(node.tag, parse)(node)  # parse(), one call less
-        answer = self._auto_answer(node, events)
-        if answer is None and self._ending and node.tag != "stream:error":
-            return None, ()
-        return answer, events
+        tag = node.tag
+        if tag == "iq":
+            return self._take_iq(node), (), ()
+        classify = _LAZY.get(tag)
+        kinds = classify(node) if classify is not None else None
+        if kinds is not None:
+            events: Sequence[ev.Event] = ()
+            answer = self._auto_answer(node, events, kinds)
+        else:
+            kinds = ()
+            events = _PARSERS.get(tag, parse)(node)  # parse(), one call less
+            answer = self._auto_answer(node, events, kinds)
+        if answer is None and self._ending and tag != "stream:error":
+            return None, (), ()
+        return answer, events, kinds
+
+    def _show(self, node: Node, events: Sequence[ev.Event], kinds: Kinds) -> None:
+        """Show the events of ``node`` (see :meth:`_take`)."""
+        for event in events:
+            self._emit(event)
+        for cls, make in kinds:
+            self._emit_lazy(cls, node, make)
 
     def _take_iq(self, node: Node) -> Node | None:
         """An iq from the server: the answer our own iq waits for, or a server ping
@@ -454,8 +503,9 @@ class ClientCore:
         self._emit(ev.Unhandled(node=node))
         return None
 
-    def _auto_answer(self, node: Node, events: Sequence[ev.Event]) -> Node | None:
-        """What a real client answers to ``node`` by itself (None: nothing)."""
+    def _auto_answer(self, node: Node, events: Sequence[ev.Event], kinds: Kinds) -> Node | None:
+        """What a real client answers to ``node`` by itself (None: nothing), given the
+        events it raises (made, or their classes: see :meth:`_take`)."""
         tag = node.tag
         if tag == "receipt":
             return stanzas.ack.for_stanza(node, "receipt") if self.auto_ack else None
@@ -463,6 +513,9 @@ class ClientCore:
             if self.auto_receipt:
                 for event in events:
                     if isinstance(event, ev.MessageEvent):
+                        return stanzas.receipt.delivery_for(node)
+                for cls, _make in kinds:
+                    if issubclass(cls, ev.MessageEvent):
                         return stanzas.receipt.delivery_for(node)
             return None
         if tag == "notification":
@@ -505,6 +558,27 @@ class ClientCore:
         self._inbox.append(event)
         arrived = self._arrived
         if arrived is not None and isinstance(event, self._awaited):
+            self._arrived = None
+            arrived.set()
+            if self._reply_due is not None:
+                self._reply_due()
+
+    def _emit_lazy(self, cls: type[ev.Event], node: Node, make: Callable[[Node], ev.Event]) -> None:
+        """:meth:`_emit` of the event of class ``cls`` that ``make(node)`` makes, made
+        only if a callback takes it now, else when the application takes it."""
+        callbacks = self._callbacks
+        if callbacks:
+            for kind, _callback in callbacks:
+                if issubclass(cls, kind):
+                    self._emit(make(node))
+                    return
+        if not self._idle_tasks:
+            if not self._unasked:
+                self._unasked_since = trio.current_time()
+            self._unasked += 1
+        self._inbox.append_lazy(cls, node, make)
+        arrived = self._arrived
+        if arrived is not None and issubclass(cls, self._awaited):
             self._arrived = None
             arrived.set()
             if self._reply_due is not None:
