@@ -46,6 +46,7 @@ import trio
 from simulator import stanzas
 from simulator.client import events as ev
 from simulator.client.parse import LAZY as _LAZY
+from simulator.client.parse import MAKERS as _MAKERS
 from simulator.client.parse import PARSERS as _PARSERS
 from simulator.client.parse import Kinds, parse
 from simulator.errors import (
@@ -82,12 +83,14 @@ _OPEN = ClientState.OPEN
 """A global, not ``ClientState.OPEN``: an enum member read off its class costs a lookup
 through the enum's metaclass, and every stanza sent asks."""
 
-_Entry = tuple[int, ev.Event] | tuple[int, Node, Callable[[Node], ev.Event]]
-"""An event in the inbox: ``(seq, event)``, or ``(seq, node, make)`` for an event not made
-yet (``make(node)`` makes it; see :data:`simulator.client.parse.LAZY`)."""
-_Queue = list[_Entry] | deque[_Entry]
-_SHORT_QUEUE = 16
-"""Events of one class an inbox keeps in a list; from there on, a deque."""
+_Queue = list[Any] | deque[Any]
+"""The events of one class in an inbox, flat: ``[seq, item, seq, item, ...]``, where an item
+is the event, or the stanza of an event not made yet (``MAKERS[cls](node)`` makes it;
+see :data:`simulator.client.parse.LAZY`). Flat, not a ``(seq, event)`` pair per event: a
+pair is one more object for the collector per event, and a client the application does
+not read keeps every event it got."""
+_SHORT_QUEUE = 32
+"""Items (two per event) of one class an inbox keeps in a list; from there on, a deque."""
 
 
 class _Inbox:
@@ -102,24 +105,19 @@ class _Inbox:
 
     def __init__(self) -> None:
         self._by_type: dict[type[ev.Event], _Queue] = {}
-        self._matching: dict[type[ev.Event], list[_Queue]] = {}
+        self._matching: dict[type[ev.Event], list[tuple[type[ev.Event], _Queue]]] = {}
         """The queues of the classes that match a class asked for, as asked before (made
         again when a new class of event comes, or a queue grows from a list to a deque)."""
         self._seq = 0
 
     def __len__(self) -> int:
-        return sum(len(q) for q in self._by_type.values())
+        return sum(len(q) for q in self._by_type.values()) // 2
 
     def append(self, event: ev.Event) -> None:
         self._seq += 1
-        self._queue(type(event)).append((self._seq, event))
-
-    def append_lazy(
-        self, cls: type[ev.Event], node: Node, make: Callable[[Node], ev.Event]
-    ) -> None:
-        """File an event of class ``cls`` that ``make(node)`` makes when it is taken."""
-        self._seq += 1
-        self._queue(cls).append((self._seq, node, make))
+        queue = self._queue(type(event))
+        queue.append(self._seq)
+        queue.append(event)
 
     def _queue(self, cls: type[ev.Event]) -> _Queue:
         """The queue of ``cls``, made or grown as needed."""
@@ -134,11 +132,11 @@ class _Inbox:
             self._matching.clear()  # the lists held there are not the queue any more
         return queue
 
-    def _queues(self, cls: type[ev.Event]) -> list[_Queue]:
+    def _queues(self, cls: type[ev.Event]) -> list[tuple[type[ev.Event], _Queue]]:
         """The queues of every class of event that is ``cls`` or a subclass of it."""
         queues = self._matching.get(cls)
         if queues is None:
-            queues = [q for kind, q in self._by_type.items() if issubclass(kind, cls)]
+            queues = [(kind, q) for kind, q in self._by_type.items() if issubclass(kind, cls)]
             self._matching[cls] = queues
         return queues
 
@@ -146,58 +144,57 @@ class _Inbox:
         """Remove and return the oldest event of class ``cls`` that matches."""
         if predicate is None:  # the oldest of the queues' heads: no scan of a queue
             head: _Queue | None = None
+            head_kind: type[ev.Event] = cls
             head_seq = 0
-            for queue in self._queues(cls):
-                if queue and (head is None or queue[0][0] < head_seq):
-                    head, head_seq = queue, queue[0][0]
+            for kind, queue in self._queues(cls):
+                if queue and (head is None or queue[0] < head_seq):
+                    head, head_kind, head_seq = queue, kind, queue[0]
             if head is None:
                 return None
-            found = _made(head.pop(0) if isinstance(head, list) else head.popleft())
+            if isinstance(head, list):
+                item = head[1]
+                del head[:2]
+            else:
+                head.popleft()
+                item = head.popleft()
+            found = _MAKERS[head_kind](item) if type(item) is Node else item
             assert isinstance(found, cls)
             return found
         best: tuple[int, _Queue, int] | None = None
-        for queue in self._queues(cls):
-            if not queue:
-                continue
-            for index, entry in enumerate(queue):
-                seq = entry[0]
+        for kind, queue in self._queues(cls):
+            for index in range(0, len(queue), 2):
+                seq = queue[index]
                 if best is not None and seq > best[0]:
                     break
-                if len(entry) == 3:  # made once, for the predicate and for the taker
-                    made = _made(entry)
-                    queue[index] = (seq, made)
-                else:
-                    made = entry[1]
+                item = queue[index + 1]
+                if type(item) is Node:  # made once, for the predicate and for the taker
+                    item = queue[index + 1] = _MAKERS[kind](item)
                 # Always true (its class is a subclass of cls); it tells the type checker.
-                if isinstance(made, cls) and (predicate is None or predicate(made)):
+                if isinstance(item, cls) and predicate(item):
                     best = (seq, queue, index)
                     break
         if best is None:
             return None
         _seq, queue, index = best
-        event = _made(queue[index])
+        event = queue[index + 1]
+        del queue[index]
         del queue[index]
         assert isinstance(event, cls)
         return event
 
     def drain(self) -> list[ev.Event]:
-        items = sorted(
-            (entry for queue in self._by_type.values() for entry in queue),
-            key=_seq_of,
-        )
+        found: list[tuple[int, ev.Event]] = []
+        for kind, queue in self._by_type.items():
+            for index in range(0, len(queue), 2):
+                item = queue[index + 1]
+                found.append((queue[index], _MAKERS[kind](item) if type(item) is Node else item))
+        found.sort(key=_seq_of)
         self._by_type.clear()
         self._matching.clear()
-        return [_made(entry) for entry in items]
+        return [event for _seq, event in found]
 
 
-def _made(entry: _Entry) -> ev.Event:
-    """The event of an inbox entry, made now if it was not yet."""
-    if len(entry) == 2:
-        return entry[1]
-    return entry[2](entry[1])
-
-
-def _seq_of(entry: _Entry) -> int:
+def _seq_of(entry: tuple[int, ev.Event]) -> int:
     return entry[0]
 
 
@@ -448,10 +445,24 @@ class ClientCore:
         """:meth:`_handle` for a stanza pushed in the sender's task (see :meth:`_reader`):
         the same steps, the answer sent with the link's ``send_nowait``, no schedule
         point anywhere."""
-        answer, events, kinds = self._take(node)
-        if answer is not None and not self._send_answer_now(answer, send_nowait):
+        classify = _LAZY.get(node.tag)
+        kinds = classify(node) if classify is not None else None
+        if kinds is None:
+            answer, events, kinds = self._take(node)
+            if answer is not None and not self._send_answer_now(answer, send_nowait):
+                return
+            self._show(node, events, kinds)
             return
-        self._show(node, events, kinds)
+        # What _take and _show do for a stanza of LAZY (never an iq or a stream:error),
+        # spelled out: the commonest stanzas of a conversation, two calls less.
+        answer = self._auto_answer(node, (), kinds)
+        if answer is None:
+            if self._ending:
+                return
+        elif not self._send_answer_now(answer, send_nowait):
+            return
+        for cls in kinds:
+            self._emit_lazy(cls, node)
 
     def _take(self, node: Node) -> tuple[Node | None, Sequence[ev.Event], Kinds]:
         """What to answer to ``node`` by itself, and the events to show once that answer
@@ -482,8 +493,8 @@ class ClientCore:
         """Show the events of ``node`` (see :meth:`_take`)."""
         for event in events:
             self._emit(event)
-        for cls, make in kinds:
-            self._emit_lazy(cls, node, make)
+        for cls in kinds:
+            self._emit_lazy(cls, node)
 
     def _take_iq(self, node: Node) -> Node | None:
         """An iq from the server: the answer our own iq waits for, or a server ping
@@ -514,7 +525,7 @@ class ClientCore:
                 for event in events:
                     if isinstance(event, ev.MessageEvent):
                         return stanzas.receipt.delivery_for(node)
-                for cls, _make in kinds:
+                for cls in kinds:
                     if issubclass(cls, ev.MessageEvent):
                         return stanzas.receipt.delivery_for(node)
             return None
@@ -563,20 +574,27 @@ class ClientCore:
             if self._reply_due is not None:
                 self._reply_due()
 
-    def _emit_lazy(self, cls: type[ev.Event], node: Node, make: Callable[[Node], ev.Event]) -> None:
-        """:meth:`_emit` of the event of class ``cls`` that ``make(node)`` makes, made
-        only if a callback takes it now, else when the application takes it."""
+    def _emit_lazy(self, cls: type[ev.Event], node: Node) -> None:
+        """:meth:`_emit` of the event of class ``cls`` that ``MAKERS[cls](node)`` makes,
+        made only if a callback takes it now, else when the application takes it."""
         callbacks = self._callbacks
         if callbacks:
             for kind, _callback in callbacks:
                 if issubclass(cls, kind):
-                    self._emit(make(node))
+                    self._emit(_MAKERS[cls](node))
                     return
         if not self._idle_tasks:
             if not self._unasked:
                 self._unasked_since = trio.current_time()
             self._unasked += 1
-        self._inbox.append_lazy(cls, node, make)
+        # The inbox files it, made when taken (its append, spelled out: one per stanza).
+        inbox = self._inbox
+        seq = inbox._seq = inbox._seq + 1
+        queue = inbox._by_type.get(cls)
+        if queue is None or (len(queue) == _SHORT_QUEUE and type(queue) is list):
+            queue = inbox._queue(cls)
+        queue.append(seq)
+        queue.append(node)
         arrived = self._arrived
         if arrived is not None and issubclass(cls, self._awaited):
             self._arrived = None

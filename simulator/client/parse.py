@@ -11,12 +11,12 @@ from simulator.client._events_base import constructor
 from simulator.client.events import int_attr as _int
 from simulator.wire.node import Node
 
-__all__ = ["LAZY", "Kinds", "parse"]
+__all__ = ["LAZY", "MAKERS", "Kinds", "parse"]
 
 Parser = Callable[[Node], list[ev.Event]]
-Kinds = tuple[tuple[type[ev.Event], Callable[[Node], ev.Event]], ...]
-"""The events a stanza raises, not made yet: each event's class, and what makes it from
-the stanza (see :data:`LAZY`)."""
+Kinds = tuple[type[ev.Event], ...]
+"""The events a stanza raises, not made yet: their classes (:data:`MAKERS` makes each from
+the stanza; see :data:`LAZY`)."""
 
 
 _new = constructor  # the events of the common stanzas, made without their __init__
@@ -120,11 +120,11 @@ def _ack(node: Node) -> list[ev.Event]:
 #
 # The commonest stanzas (text messages, single receipts, acks) raise events that nobody
 # may ever look at: the server's ack of each delivery receipt a client sends, the
-# receipts of every member of a group reaching its author. The client files such an
-# event by its class, with what makes it (below), and makes it only when something takes
-# it (``wait_for``, ``events``, a callback of that class): the same event, field for
-# field, as the parser above makes at once, since the stanza it is made from cannot
-# change. A stanza these cannot tell for sure (media, a receipt for a list of messages)
+# receipts of every member of a group reaching its author. The client files the
+# stanza under such an event's class (:data:`MAKERS` says what makes it), and makes it
+# only when something takes it (``wait_for``, ``events``, a callback of that class):
+# the same event, field for field, as the parser above makes at once, since the stanza
+# it is made from cannot change. A stanza these cannot tell for sure (media, a receipt for a list of messages)
 # goes to the parser above.
 
 
@@ -186,14 +186,22 @@ def _unhandled(node: Node) -> ev.Event:
     return _UNHANDLED(node=node)
 
 
-_UNHANDLED_KINDS: Final[Kinds] = ((ev.Unhandled, _unhandled),)
-_TEXT_KINDS: Final[Kinds] = ((ev.GetMessage, _text_message),)
-_GROUP_TEXT_KINDS: Final[Kinds] = ((ev.GetGroupMessage, _text_message),)
-_RECEIPT_KINDS: Final[Kinds] = (
-    (ev.GetReceipt, _single_receipt),
-    (ev.MessageReceivedClient, _single_received),
-)
-_RECEIVED_SERVER_KINDS: Final[Kinds] = ((ev.MessageReceivedServer, _received_server),)
+MAKERS: Final[dict[type[ev.Event], Callable[[Node], ev.Event]]] = {
+    ev.Unhandled: _unhandled,
+    ev.GetMessage: _text_message,
+    ev.GetGroupMessage: _text_message,
+    ev.GetReceipt: _single_receipt,
+    ev.MessageReceivedClient: _single_received,
+    ev.MessageReceivedServer: _received_server,
+}
+"""Event class -> what makes it from its stanza, for the classes :data:`LAZY` names (one
+maker per class: the inbox files the stanza alone, under the class)."""
+
+_UNHANDLED_KINDS: Final[Kinds] = (ev.Unhandled,)
+_TEXT_KINDS: Final[Kinds] = (ev.GetMessage,)
+_GROUP_TEXT_KINDS: Final[Kinds] = (ev.GetGroupMessage,)
+_RECEIPT_KINDS: Final[Kinds] = (ev.GetReceipt, ev.MessageReceivedClient)
+_RECEIVED_SERVER_KINDS: Final[Kinds] = (ev.MessageReceivedServer,)
 
 
 def _message_kinds(node: Node) -> Kinds | None:
