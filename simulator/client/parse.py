@@ -124,8 +124,8 @@ def _ack(node: Node) -> list[ev.Event]:
 # stanza under such an event's class (:data:`MAKERS` says what makes it), and makes it
 # only when something takes it (``wait_for``, ``events``, a callback of that class):
 # the same event, field for field, as the parser above makes at once, since the stanza
-# it is made from cannot change. A stanza these cannot tell for sure (media, a receipt for a list of messages)
-# goes to the parser above.
+# it is made from cannot change. A stanza these cannot tell for sure (media, a receipt
+# for a list of messages) goes to the parser above.
 
 
 def _text_message(node: Node) -> ev.Event:
