@@ -461,8 +461,7 @@ class ClientCore:
                 return
         elif not self._send_answer_now(answer, send_nowait):
             return
-        for cls in kinds:
-            self._emit_lazy(cls, node)
+        self._emit_lazy(kinds, node)
 
     def _take(self, node: Node) -> tuple[Node | None, Sequence[ev.Event], Kinds]:
         """What to answer to ``node`` by itself, and the events to show once that answer
@@ -493,8 +492,7 @@ class ClientCore:
         """Show the events of ``node`` (see :meth:`_take`)."""
         for event in events:
             self._emit(event)
-        for cls in kinds:
-            self._emit_lazy(cls, node)
+        self._emit_lazy(kinds, node)
 
     def _take_iq(self, node: Node) -> Node | None:
         """An iq from the server: the answer our own iq waits for, or a server ping
@@ -574,33 +572,33 @@ class ClientCore:
             if self._reply_due is not None:
                 self._reply_due()
 
-    def _emit_lazy(self, cls: type[ev.Event], node: Node) -> None:
-        """:meth:`_emit` of the event of class ``cls`` that ``MAKERS[cls](node)`` makes,
-        made only if a callback takes it now, else when the application takes it."""
+    def _emit_lazy(self, kinds: Kinds, node: Node) -> None:
+        """:meth:`_emit` of each event of ``node``, of the classes ``kinds``, in order: made
+        (``MAKERS[cls](node)``) only if a callback takes it now, else when the
+        application takes it."""
         callbacks = self._callbacks
-        if callbacks:
-            for kind, _callback in callbacks:
-                if issubclass(cls, kind):
-                    self._emit(_MAKERS[cls](node))
-                    return
-        if not self._idle_tasks:
-            if not self._unasked:
-                self._unasked_since = trio.current_time()
-            self._unasked += 1
-        # The inbox files it, made when taken (its append, spelled out: one per stanza).
         inbox = self._inbox
-        seq = inbox._seq = inbox._seq + 1
-        queue = inbox._by_type.get(cls)
-        if queue is None or (len(queue) == _SHORT_QUEUE and type(queue) is list):
-            queue = inbox._queue(cls)
-        queue.append(seq)
-        queue.append(node)
-        arrived = self._arrived
-        if arrived is not None and issubclass(cls, self._awaited):
-            self._arrived = None
-            arrived.set()
-            if self._reply_due is not None:
-                self._reply_due()
+        for cls in kinds:
+            if callbacks and any(issubclass(cls, kind) for kind, _callback in callbacks):
+                self._emit(_MAKERS[cls](node))
+                continue
+            if not self._idle_tasks:
+                if not self._unasked:
+                    self._unasked_since = trio.current_time()
+                self._unasked += 1
+            # The inbox files it, made when taken (its append, spelled out).
+            seq = inbox._seq = inbox._seq + 1
+            queue = inbox._by_type.get(cls)
+            if queue is None or (len(queue) == _SHORT_QUEUE and type(queue) is list):
+                queue = inbox._queue(cls)
+            queue.append(seq)
+            queue.append(node)
+            arrived = self._arrived
+            if arrived is not None and issubclass(cls, self._awaited):
+                self._arrived = None
+                arrived.set()
+                if self._reply_due is not None:
+                    self._reply_due()
 
     def _arrival(self, cls: type[ev.Event] = ev.Event) -> trio.Event:
         """What a waiter for the next event of class ``cls`` waits on."""
