@@ -1,18 +1,20 @@
 """A/B in instructions: what a probe costs per unit, counted by valgrind, not timed.
 
-    .venv/bin/python bench/instructions.py OLD_CHECKOUT NEW_CHECKOUT [fan-out] [echo-node]
+    .venv/bin/python bench/instructions.py OLD NEW [fan-out] [fan-out-33] [echo-node]
+                                           [echo-node-pipe]
 
 On a shared machine the CPU-time A/B of ``ab.py`` moves by ±10-30 % from run to run
 (the other jobs' cache and hyperthread pressure lands on both sides unevenly). The
 number of instructions a run executes does not: this runs each probe under
 ``valgrind --tool=cachegrind --cache-sim=no`` (about 40 times slower than normal) at two
 sizes, in each checkout, and prints the difference divided by the units between them
-(deliveries of the fan-out, round trips of the echo): the setup (imports, logins) cancels
-out. The collector is off in these runs (``gc.disable()``): whether a full collection
-falls inside the window depends on the allocation counts of the whole run, and one full
-collection would move the figure by a quarter; what the collector costs is left to the
-timed probes. ``PYTHONHASHSEED=0`` and a seeded trio scheduler make the string hashes
-and the order of the tasks, and so the runs, repeatable.
+(deliveries of the fan-out, round trips of the echoes, sequential or 64 in flight): the
+setup (imports, logins) cancels out. The collector is off in these runs
+(``gc.disable()``): whether a full collection falls inside the window depends on the
+allocation counts of the whole run, and one full collection would move the figure by a
+quarter; what the collector costs is left to the timed probes. ``PYTHONHASHSEED=0`` and
+a seeded trio scheduler make the string hashes and the order of the tasks, and so the
+runs, repeatable.
 
 Instructions are not time (a cache miss costs more than an add), but on the hot paths,
 which are Python bytecode over small objects, the two move together; use this to tell
@@ -38,8 +40,23 @@ PROBES = {
         9,
         256,
     ),
+    "fan-out-33": (
+        # The same, 8,192 deliveries between the sizes instead of 2,048: the logins of the
+        # 257 clients (most of a run) vary by some 0.5 % from run to run, which the
+        # shorter step puts at ±4 % of a delivery's count.
+        "t.group_fan_out(256, SIZE)",
+        1,
+        33,
+        256,
+    ),
     "echo-node": (
         "t.echo('node', SIZE, pipelined=False)",
+        100,
+        500,
+        1,
+    ),
+    "echo-node-pipe": (
+        "t.echo('node', SIZE, pipelined=True)",
         100,
         500,
         1,
@@ -99,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     for probe in args.probes:
         old = per_unit(args.old.resolve(), probe)
         new = per_unit(args.new.resolve(), probe)
-        unit = "delivery" if probe == "fan-out" else "round trip"
+        unit = "delivery" if probe.startswith("fan-out") else "round trip"
         print(
             f"{probe}: instructions per {unit}: A {old:,.0f}  B {new:,.0f}  "
             f"A/B {old / new:.3f} (B does the work in {new / old:.0%} of A's instructions)"

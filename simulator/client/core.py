@@ -45,8 +45,10 @@ import trio
 
 from simulator import stanzas
 from simulator.client import events as ev
+from simulator.client.parse import LAZY as _LAZY
+from simulator.client.parse import MAKERS as _MAKERS
 from simulator.client.parse import PARSERS as _PARSERS
-from simulator.client.parse import parse
+from simulator.client.parse import Kinds, parse
 from simulator.errors import (
     ClientError,
     ConnectionClosed,
@@ -81,9 +83,14 @@ _OPEN = ClientState.OPEN
 """A global, not ``ClientState.OPEN``: an enum member read off its class costs a lookup
 through the enum's metaclass, and every stanza sent asks."""
 
-_Queue = list[tuple[int, ev.Event]] | deque[tuple[int, ev.Event]]
-_SHORT_QUEUE = 16
-"""Events of one class an inbox keeps in a list; from there on, a deque."""
+_Queue = list[Any] | deque[Any]
+"""The events of one class in an inbox, flat: ``[seq, item, seq, item, ...]``, where an item
+is the event, or the stanza of an event not made yet (``MAKERS[cls](node)`` makes it;
+see :data:`simulator.client.parse.LAZY`). Flat, not a ``(seq, event)`` pair per event: a
+pair is one more object for the collector per event, and a client the application does
+not read keeps every event it got."""
+_SHORT_QUEUE = 32
+"""Items (two per event) of one class an inbox keeps in a list; from there on, a deque."""
 
 
 class _Inbox:
@@ -98,32 +105,38 @@ class _Inbox:
 
     def __init__(self) -> None:
         self._by_type: dict[type[ev.Event], _Queue] = {}
-        self._matching: dict[type[ev.Event], list[_Queue]] = {}
+        self._matching: dict[type[ev.Event], list[tuple[type[ev.Event], _Queue]]] = {}
         """The queues of the classes that match a class asked for, as asked before (made
         again when a new class of event comes, or a queue grows from a list to a deque)."""
         self._seq = 0
 
     def __len__(self) -> int:
-        return sum(len(q) for q in self._by_type.values())
+        return sum(len(q) for q in self._by_type.values()) // 2
 
     def append(self, event: ev.Event) -> None:
         self._seq += 1
-        queue = self._by_type.get(type(event))
+        queue = self._queue(type(event))
+        queue.append(self._seq)
+        queue.append(event)
+
+    def _queue(self, cls: type[ev.Event]) -> _Queue:
+        """The queue of ``cls``, made or grown as needed."""
+        queue = self._by_type.get(cls)
         if queue is None:
             # A list while short: an empty deque costs over 600 bytes, and most queues
             # of an idle client hold one event or two (the offline count, a presence).
-            queue = self._by_type[type(event)] = []
+            queue = self._by_type[cls] = []
             self._matching.clear()  # the new class may match what was asked before
         elif len(queue) == _SHORT_QUEUE and type(queue) is list:
-            queue = self._by_type[type(event)] = deque(queue)  # long: cheap at the front
+            queue = self._by_type[cls] = deque(queue)  # long: cheap at the front
             self._matching.clear()  # the lists held there are not the queue any more
-        queue.append((self._seq, event))
+        return queue
 
-    def _queues(self, cls: type[ev.Event]) -> list[_Queue]:
+    def _queues(self, cls: type[ev.Event]) -> list[tuple[type[ev.Event], _Queue]]:
         """The queues of every class of event that is ``cls`` or a subclass of it."""
         queues = self._matching.get(cls)
         if queues is None:
-            queues = [q for kind, q in self._by_type.items() if issubclass(kind, cls)]
+            queues = [(kind, q) for kind, q in self._by_type.items() if issubclass(kind, cls)]
             self._matching[cls] = queues
         return queues
 
@@ -131,39 +144,58 @@ class _Inbox:
         """Remove and return the oldest event of class ``cls`` that matches."""
         if predicate is None:  # the oldest of the queues' heads: no scan of a queue
             head: _Queue | None = None
+            head_kind: type[ev.Event] = cls
             head_seq = 0
-            for queue in self._queues(cls):
-                if queue and (head is None or queue[0][0] < head_seq):
-                    head, head_seq = queue, queue[0][0]
+            for kind, queue in self._queues(cls):
+                if queue and (head is None or queue[0] < head_seq):
+                    head, head_kind, head_seq = queue, kind, queue[0]
             if head is None:
                 return None
-            found = (head.pop(0) if isinstance(head, list) else head.popleft())[1]
+            if isinstance(head, list):
+                item = head[1]
+                del head[:2]
+            else:
+                head.popleft()
+                item = head.popleft()
+            found = _MAKERS[head_kind](item) if type(item) is Node else item
             assert isinstance(found, cls)
             return found
         best: tuple[int, _Queue, int] | None = None
-        for queue in self._queues(cls):
-            if not queue:
-                continue
-            for index, (seq, event) in enumerate(queue):
+        for kind, queue in self._queues(cls):
+            for index in range(0, len(queue), 2):
+                seq = queue[index]
                 if best is not None and seq > best[0]:
                     break
+                item = queue[index + 1]
+                if type(item) is Node:  # made once, for the predicate and for the taker
+                    item = queue[index + 1] = _MAKERS[kind](item)
                 # Always true (its class is a subclass of cls); it tells the type checker.
-                if isinstance(event, cls) and (predicate is None or predicate(event)):
+                if isinstance(item, cls) and predicate(item):
                     best = (seq, queue, index)
                     break
         if best is None:
             return None
         _seq, queue, index = best
-        event = queue[index][1]
+        event = queue[index + 1]
+        del queue[index]
         del queue[index]
         assert isinstance(event, cls)
         return event
 
     def drain(self) -> list[ev.Event]:
-        items = sorted(item for queue in self._by_type.values() for item in queue)
+        found: list[tuple[int, ev.Event]] = []
+        for kind, queue in self._by_type.items():
+            for index in range(0, len(queue), 2):
+                item = queue[index + 1]
+                found.append((queue[index], _MAKERS[kind](item) if type(item) is Node else item))
+        found.sort(key=_seq_of)
         self._by_type.clear()
         self._matching.clear()
-        return [event for _seq, event in items]
+        return [event for _seq, event in found]
+
+
+def _seq_of(entry: tuple[int, ev.Event]) -> int:
+    return entry[0]
 
 
 class _EventIterator:
@@ -404,37 +436,63 @@ class ClientCore:
 
     async def _handle(self, node: Node) -> None:
         """One stanza from the server, read by the reader task."""
-        answer, events = self._take(node)
+        answer, events, kinds = self._take(node)
         if answer is not None and not await self._send_answer(answer):
             return
-        for event in events:
-            self._emit(event)
+        self._show(node, events, kinds)
 
     def _take_pushed(self, send_nowait: Callable[[Node], None], node: Node) -> None:
         """:meth:`_handle` for a stanza pushed in the sender's task (see :meth:`_reader`):
         the same steps, the answer sent with the link's ``send_nowait``, no schedule
         point anywhere."""
-        answer, events = self._take(node)
-        if answer is not None and not self._send_answer_now(answer, send_nowait):
+        classify = _LAZY.get(node.tag)
+        kinds = classify(node) if classify is not None else None
+        if kinds is None:
+            answer, events, kinds = self._take(node)
+            if answer is not None and not self._send_answer_now(answer, send_nowait):
+                return
+            self._show(node, events, kinds)
             return
-        for event in events:
-            self._emit(event)
+        # What _take and _show do for a stanza of LAZY (never an iq or a stream:error),
+        # spelled out: the commonest stanzas of a conversation, two calls less.
+        answer = self._auto_answer(node, (), kinds)
+        if answer is None:
+            if self._ending:
+                return
+        elif not self._send_answer_now(answer, send_nowait):
+            return
+        self._emit_lazy(kinds, node)
 
-    def _take(self, node: Node) -> tuple[Node | None, Sequence[ev.Event]]:
+    def _take(self, node: Node) -> tuple[Node | None, Sequence[ev.Event], Kinds]:
         """What to answer to ``node`` by itself, and the events to show once that answer
-        went out (none if it could not go out).
+        went out (none if it could not go out): made (a list), or their classes and
+        makers (:data:`~simulator.client.parse.LAZY`), made only when looked at.
 
         The automatic receipt or ack goes out BEFORE the application sees the event, and
         an event whose answer could not go out (we already ended the stream) is not shown
         at all: the server keeps it and delivers it again next time. So with orderly
         goodbyes every stanza reaches the application exactly once."""
-        if node.tag == "iq":
-            return self._take_iq(node), ()
-        events = _PARSERS.get(node.tag, parse)(node)  # parse(), one call less
-        answer = self._auto_answer(node, events)
-        if answer is None and self._ending and node.tag != "stream:error":
-            return None, ()
-        return answer, events
+        tag = node.tag
+        if tag == "iq":
+            return self._take_iq(node), (), ()
+        classify = _LAZY.get(tag)
+        kinds = classify(node) if classify is not None else None
+        if kinds is not None:
+            events: Sequence[ev.Event] = ()
+            answer = self._auto_answer(node, events, kinds)
+        else:
+            kinds = ()
+            events = _PARSERS.get(tag, parse)(node)  # parse(), one call less
+            answer = self._auto_answer(node, events, kinds)
+        if answer is None and self._ending and tag != "stream:error":
+            return None, (), ()
+        return answer, events, kinds
+
+    def _show(self, node: Node, events: Sequence[ev.Event], kinds: Kinds) -> None:
+        """Show the events of ``node`` (see :meth:`_take`)."""
+        for event in events:
+            self._emit(event)
+        self._emit_lazy(kinds, node)
 
     def _take_iq(self, node: Node) -> Node | None:
         """An iq from the server: the answer our own iq waits for, or a server ping
@@ -454,8 +512,9 @@ class ClientCore:
         self._emit(ev.Unhandled(node=node))
         return None
 
-    def _auto_answer(self, node: Node, events: Sequence[ev.Event]) -> Node | None:
-        """What a real client answers to ``node`` by itself (None: nothing)."""
+    def _auto_answer(self, node: Node, events: Sequence[ev.Event], kinds: Kinds) -> Node | None:
+        """What a real client answers to ``node`` by itself (None: nothing), given the
+        events it raises (made, or their classes: see :meth:`_take`)."""
         tag = node.tag
         if tag == "receipt":
             return stanzas.ack.for_stanza(node, "receipt") if self.auto_ack else None
@@ -463,6 +522,9 @@ class ClientCore:
             if self.auto_receipt:
                 for event in events:
                     if isinstance(event, ev.MessageEvent):
+                        return stanzas.receipt.delivery_for(node)
+                for cls in kinds:
+                    if issubclass(cls, ev.MessageEvent):
                         return stanzas.receipt.delivery_for(node)
             return None
         if tag == "notification":
@@ -509,6 +571,34 @@ class ClientCore:
             arrived.set()
             if self._reply_due is not None:
                 self._reply_due()
+
+    def _emit_lazy(self, kinds: Kinds, node: Node) -> None:
+        """:meth:`_emit` of each event of ``node``, of the classes ``kinds``, in order: made
+        (``MAKERS[cls](node)``) only if a callback takes it now, else when the
+        application takes it."""
+        callbacks = self._callbacks
+        inbox = self._inbox
+        for cls in kinds:
+            if callbacks and any(issubclass(cls, kind) for kind, _callback in callbacks):
+                self._emit(_MAKERS[cls](node))
+                continue
+            if not self._idle_tasks:
+                if not self._unasked:
+                    self._unasked_since = trio.current_time()
+                self._unasked += 1
+            # The inbox files it, made when taken (its append, spelled out).
+            seq = inbox._seq = inbox._seq + 1
+            queue = inbox._by_type.get(cls)
+            if queue is None or (len(queue) == _SHORT_QUEUE and type(queue) is list):
+                queue = inbox._queue(cls)
+            queue.append(seq)
+            queue.append(node)
+            arrived = self._arrived
+            if arrived is not None and issubclass(cls, self._awaited):
+                self._arrived = None
+                arrived.set()
+                if self._reply_due is not None:
+                    self._reply_due()
 
     def _arrival(self, cls: type[ev.Event] = ev.Event) -> trio.Event:
         """What a waiter for the next event of class ``cls`` waits on."""

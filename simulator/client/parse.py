@@ -11,9 +11,12 @@ from simulator.client._events_base import constructor
 from simulator.client.events import int_attr as _int
 from simulator.wire.node import Node
 
-__all__ = ["parse"]
+__all__ = ["LAZY", "MAKERS", "Kinds", "parse"]
 
 Parser = Callable[[Node], list[ev.Event]]
+Kinds = tuple[type[ev.Event], ...]
+"""The events a stanza raises, not made yet: their classes (:data:`MAKERS` makes each from
+the stanza; see :data:`LAZY`)."""
 
 
 _new = constructor  # the events of the common stanzas, made without their __init__
@@ -113,6 +116,111 @@ def _ack(node: Node) -> list[ev.Event]:
     return [_UNHANDLED(node=node)]
 
 
+# ------------------------------------------------------------ events made when looked at
+#
+# The commonest stanzas (text messages, single receipts, acks) raise events that nobody
+# may ever look at: the server's ack of each delivery receipt a client sends, the
+# receipts of every member of a group reaching its author. The client files the
+# stanza under such an event's class (:data:`MAKERS` says what makes it), and makes it
+# only when something takes it (``wait_for``, ``events``, a callback of that class):
+# the same event, field for field, as the parser above makes at once, since the stanza
+# it is made from cannot change. A stanza these cannot tell for sure (media, a receipt
+# for a list of messages) goes to the parser above.
+
+
+def _text_message(node: Node) -> ev.Event:
+    """The event of a text message (:func:`_message`, after its class is known)."""
+    get = node.attrs.get
+    participant = get("participant")
+    body = node.child("body")
+    return (_GET_GROUP_MESSAGE if participant else _GET_MESSAGE)(
+        node=node,
+        from_=get("from", ""),
+        id=get("id", ""),
+        t=_int(get("t")),
+        notify=get("notify", ""),
+        offline=get("offline", "0") not in ("0", ""),
+        participant=participant,
+        body=(body.data if body is not None else None) or b"",
+    )
+
+
+def _single_receipt(node: Node) -> ev.Event:
+    """The ``GetReceipt`` of a receipt without children (:func:`_receipt`)."""
+    get = node.attrs.get
+    first = get("id", "")
+    return _GET_RECEIPT(
+        node=node,
+        from_=get("from", ""),
+        id=first,
+        ids=(first,),
+        type=get("type") or "delivery",
+        participant=get("participant"),
+        offline=get("offline", "0") not in ("0", ""),
+        t=_int(get("t")),
+    )
+
+
+def _single_received(node: Node) -> ev.Event:
+    """The ``MessageReceivedClient`` of a receipt without children (:func:`_receipt`)."""
+    get = node.attrs.get
+    return _MESSAGE_RECEIVED_CLIENT(
+        node=node,
+        from_=get("from", ""),
+        id=get("id", ""),
+        type=get("type") or "delivery",
+        participant=get("participant"),
+        t=_int(get("t")),
+    )
+
+
+def _received_server(node: Node) -> ev.Event:
+    """The ``MessageReceivedServer`` of a message's ack (:func:`_ack`)."""
+    get = node.attrs.get
+    return _MESSAGE_RECEIVED_SERVER(
+        node=node, to=get("from", ""), id=get("id", ""), t=_int(get("t"))
+    )
+
+
+def _unhandled(node: Node) -> ev.Event:
+    return _UNHANDLED(node=node)
+
+
+MAKERS: Final[dict[type[ev.Event], Callable[[Node], ev.Event]]] = {
+    ev.Unhandled: _unhandled,
+    ev.GetMessage: _text_message,
+    ev.GetGroupMessage: _text_message,
+    ev.GetReceipt: _single_receipt,
+    ev.MessageReceivedClient: _single_received,
+    ev.MessageReceivedServer: _received_server,
+}
+"""Event class -> what makes it from its stanza, for the classes :data:`LAZY` names (one
+maker per class: the inbox files the stanza alone, under the class)."""
+
+_UNHANDLED_KINDS: Final[Kinds] = (ev.Unhandled,)
+_TEXT_KINDS: Final[Kinds] = (ev.GetMessage,)
+_GROUP_TEXT_KINDS: Final[Kinds] = (ev.GetGroupMessage,)
+_RECEIPT_KINDS: Final[Kinds] = (ev.GetReceipt, ev.MessageReceivedClient)
+_RECEIVED_SERVER_KINDS: Final[Kinds] = (ev.MessageReceivedServer,)
+
+
+def _message_kinds(node: Node) -> Kinds | None:
+    get = node.attrs.get
+    if get("type") == "media":
+        return None
+    if node.child("body") is None:
+        return _UNHANDLED_KINDS
+    return _GROUP_TEXT_KINDS if get("participant") else _TEXT_KINDS
+
+
+def _receipt_kinds(node: Node) -> Kinds | None:
+    return None if node.children else _RECEIPT_KINDS
+
+
+def _ack_kinds(node: Node) -> Kinds | None:
+    return _RECEIVED_SERVER_KINDS if node.attrs.get("class") == "message" else _UNHANDLED_KINDS
+
+
 def _presence(node: Node) -> list[ev.Event]:
     sender = node.get("from", "")
     if node.get("type") == "unavailable":
@@ -194,6 +302,15 @@ PARSERS: Final[dict[str, Parser]] = {
     "notification": _notification,
     "call": _call,
 }
+
+
+LAZY: Final[dict[str, Callable[[Node], Kinds | None]]] = {
+    "message": _message_kinds,
+    "receipt": _receipt_kinds,
+    "ack": _ack_kinds,
+}
+"""Tag -> the classes of the events a stanza raises and their makers, for the events
+that may be made only when looked at; None: not sure, :func:`parse` it now."""
 
 
 def parse(node: Node) -> list[ev.Event]:

@@ -131,7 +131,10 @@ class Mailbox:
 
     def __init__(self) -> None:
         self._entries: dict[PendingKey, Node] = {}
-        self._by_id: dict[tuple[PendingKind, str], list[PendingKey]] = {}
+        self._by_id: dict[str, list[PendingKey]] = {}
+        """Stanza id -> the keys kept with that id, oldest first, of every kind (by the id
+        alone: a string keeps its hash, a ``(kind, id)`` pair would be made and hashed
+        again for every stanza kept and every acknowledgement)."""
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -147,17 +150,16 @@ class Mailbox:
         its oldest (returned). A key already kept (a client retry, re-sent with the same
         id) keeps its place and gets the new content."""
         entries = self._entries
-        if key in entries:
-            entries[key] = stanza
+        size = len(entries)
+        entries[key] = stanza  # a key already kept keeps its place in the dict
+        if len(entries) == size:
             return None
         dropped = None
-        if limit is not None and len(entries) >= limit:
-            dropped = self.drop_oldest()
-        entries[key] = stanza
-        id_key = (key[0], key[1])
-        keys = self._by_id.get(id_key)
+        if limit is not None and size >= limit and size:
+            dropped = self.drop_oldest()  # the oldest before this one (size > 0)
+        keys = self._by_id.get(key[1])
         if keys is None:
-            self._by_id[id_key] = [key]
+            self._by_id[key[1]] = [key]
         else:
             keys.append(key)
         return dropped
@@ -165,10 +167,10 @@ class Mailbox:
     def remove(self, key: PendingKey) -> bool:
         if self._entries.pop(key, None) is None:
             return False
-        keys = self._by_id[(key[0], key[1])]
+        keys = self._by_id[key[1]]
         keys.remove(key)
         if not keys:
-            del self._by_id[(key[0], key[1])]
+            del self._by_id[key[1]]
         return True
 
     def remove_by_id(self, kind: PendingKind, stanza_id: str, peer: str | None = None) -> bool:
@@ -179,21 +181,23 @@ class Mailbox:
         Clients acknowledge by (class, id) and not always with ``to`` (§3.11), so the peer
         is a preference, not a requirement.
         """
-        id_key = (kind, stanza_id)
-        keys = self._by_id.get(id_key)
-        if not keys:
+        keys = self._by_id.get(stanza_id)
+        if keys is None:
             return False
-        index = 0
-        if peer is not None and keys[0][2] != peer:  # the oldest is the common answer
-            size = len(peer)
-            for at, key in enumerate(keys):
-                kept = key[2]
-                if kept.startswith(peer) and (len(kept) == size or kept[size] in "/#"):
-                    index = at
-                    break
+        first = keys[0]
+        kept = first[2]
+        if first[0] == kind and (  # the oldest is the common answer (_is_peer, spelled out)
+            peer is None
+            or (kept.startswith(peer) and (len(kept) == len(peer) or kept[len(peer)] in "/#"))
+        ):
+            index = 0
+        else:
+            index = _pick(keys, kind, peer)
+            if index < 0:
+                return False
         del self._entries[keys[index]]
         if len(keys) == 1:
-            del self._by_id[id_key]
+            del self._by_id[stanza_id]
         else:
             del keys[index]
         return True
@@ -212,6 +216,26 @@ class Mailbox:
     def clear(self) -> None:
         self._entries.clear()
         self._by_id.clear()
+
+
+def _is_peer(kept: str, peer: str) -> bool:
+    """Whether a kept stanza's peer (``from[/participant][#type]``) is ``peer``'s."""
+    return kept.startswith(peer) and (len(kept) == len(peer) or kept[len(peer)] in "/#")
+
+
+def _pick(keys: list[PendingKey], kind: PendingKind, peer: str | None) -> int:
+    """Which of ``keys`` (one id's, oldest first) an acknowledgement of ``kind`` from
+    ``peer`` removes: the oldest of that kind with that peer, else the oldest of that
+    kind; -1 if none is of that kind."""
+    oldest = -1
+    for at, key in enumerate(keys):
+        if key[0] != kind:
+            continue
+        if peer is None or _is_peer(key[2], peer):
+            return at
+        if oldest < 0:
+            oldest = at
+    return oldest
 
 
 @record(frozen=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import final
 
 from simulator.records import record
-from simulator.wire.node import Node
+from simulator.wire.node import Node, element
 
 __all__ = ["Ack", "for_stanza", "message_ack", "receipt_ack", "recognize"]
 
@@ -19,12 +19,12 @@ def for_stanza(node: Node, cls: str) -> Node:
         attrs["type"] = get("type", "")
     if get("participant"):
         attrs["participant"] = get("participant", "")
-    return Node("ack", attrs)
+    return element("ack", attrs)
 
 
 def message_ack(msg_id: str, to: str, t: str) -> Node:
     """The server's ack of a message: ``from`` its ``to``, with the server time (§3.10)."""
-    return Node("ack", {"class": "message", "id": msg_id, "from": to, "t": t})
+    return element("ack", {"class": "message", "id": msg_id, "from": to, "t": t})
 
 
 def receipt_ack(receipt: Node) -> Node:
@@ -36,7 +36,7 @@ def receipt_ack(receipt: Node) -> Node:
         attrs["type"] = get("type", "")
     if get("participant"):
         attrs["participant"] = get("participant", "")
-    return Node("ack", attrs)
+    return element("ack", attrs)
 
 
 @final

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import final
 
 from simulator.records import record
-from simulator.wire.node import Node
+from simulator.wire.node import Node, element
 
 __all__ = [
     "Receipt",
@@ -44,7 +44,7 @@ def delivery_for(message: Node) -> Node:
     participant = get("participant")
     if participant is not None:
         attrs["participant"] = participant
-    return Node("receipt", attrs)
+    return element("receipt", attrs)
 
 
 def call_receipt(to: str, stanza_id: str, offer: Node) -> Node:
@@ -65,7 +65,7 @@ def incoming(sent: Node, *, sender: str, t: str, participant: str | None = None)
     if rtype:
         attrs["type"] = rtype
     attrs["offline"] = "0"
-    return Node("receipt", attrs, sent.children)
+    return element("receipt", attrs, sent.children)
 
 
 @final

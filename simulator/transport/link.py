@@ -628,7 +628,14 @@ class Relay:
         try:
             while queue:
                 sender, node = queue.popleft()
-                consumer = sender._hand_over(node)
+                # The turn of ``node``, sent on ``sender``: to the peer's consumer if the
+                # peer is in push mode and ``node`` a stanza (the commonest hop, spelled
+                # out here: one call less per hop), else _hand_over.
+                sender._in_relay -= 1
+                other = sender._other
+                consumer = other._consumer if other is not None and other._live else None
+                if consumer is None or node.tag in _NOT_STANZA_TAGS:
+                    consumer = sender._hand_over(node)
                 if consumer is not None:
                     try:
                         pending = consumer(node)
@@ -1032,11 +1039,11 @@ class NodeLink(_LinkBase):
         self._in_channel += 1
 
     def _hand_over(self, node: Node) -> Consumer | None:
-        """The relay's turn for ``node``, sent on this end: the peer's consumer, for the
-        relay to run with it, if the peer is in push mode and ``node`` a stanza; else
-        into the channel here (or nowhere, if the peer is gone), and None. A plain call,
-        not a coroutine: the relay awaits the consumer itself, one frame less per hop."""
-        self._in_relay -= 1
+        """The relay's turn for ``node``, sent on this end (the relay counted it out): the
+        peer's consumer, for the relay to run with it, if the peer is in push mode and
+        ``node`` a stanza; else into the channel here (or nowhere, if the peer is gone),
+        and None. A plain call, not a coroutine: the relay awaits the consumer itself, one
+        frame less per hop."""
         other = self._other
         assert other is not None, "only paired links queue in a relay"
         consumer = other._consumer

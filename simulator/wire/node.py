@@ -34,7 +34,7 @@ from simulator.errors import LocalProtocolError
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
 
-__all__ = ["Attrs", "Node"]
+__all__ = ["Attrs", "Node", "element"]
 
 
 @final
@@ -289,6 +289,23 @@ _SET_ATTRS: Final = Node.__dict__["attrs"].__set__
 _SET_CHILDREN: Final = Node.__dict__["children"].__set__
 _SET_DATA: Final = Node.__dict__["data"].__set__
 _SET_HASH: Final = Node.__dict__["_hash"].__set__
+_NEW: Final = object.__new__
+
+
+def element(tag: str, attrs: Mapping[str, str], children: tuple[Node, ...] = ()) -> Node:
+    """``Node(tag, attrs, children)`` for a node without data, made in about half the time.
+
+    The same node, value for value; what it skips is the class call (``Node.__init__``
+    through ``type.__call__``, which costs more than the node's own four fields): the
+    builders of the stanzas every delivery makes (receipts, acks, the forwarded receipt)
+    use it. ``children`` is a tuple (a node's own ``children`` is one).
+    """
+    node: Node = _NEW(Node)
+    _SET_TAG(node, tag)
+    _SET_ATTRS(node, attrs if type(attrs) is Attrs else Attrs(attrs) if attrs else _EMPTY_ATTRS)
+    _SET_CHILDREN(node, children)
+    _SET_DATA(node, None)
+    return node
 
 
 def _render(

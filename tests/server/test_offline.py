@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from simulator import stanzas
 from simulator.client import events as ev
 from simulator.server import Server
-from tests.server.conftest import ALICE, BOB, OpenUser
+from simulator.wire.node import Node
+from tests.server.conftest import ALICE, BOB, CAROL, OpenUser
 
 ALICE_JID = f"{ALICE}@s.whatsapp.net"
 BOB_JID = f"{BOB}@s.whatsapp.net"
+CAROL_JID = f"{CAROL}@s.whatsapp.net"
 
 
 async def test_messages_for_an_offline_user_arrive_in_order_at_the_next_login(
@@ -70,3 +73,32 @@ async def test_receipts_for_an_offline_sender_wait_for_it(server: Server, user: 
     assert (delivered.id, delivered.type) == (msg_id, "delivery")
     assert (read.id, read.type) == (msg_id, "read")
     assert done.count == 2
+
+
+async def test_an_ack_clears_the_stanza_of_its_kind_when_ids_are_shared(
+    server: Server, user: OpenUser
+) -> None:
+    """Ids are unique per sender only: bob keeps a message from alice and a receipt from
+    carol that share an id. His ack of the receipt (by class and id, no ``to``) clears the
+    receipt alone, not the older message: the message comes again at his next login, the
+    receipt does not."""
+    async with user(ALICE) as alice:
+        msg_id = await alice.send_text(BOB_JID, "from alice")
+        await alice.wait_for(ev.MessageReceivedServer, timeout=5)
+    async with user(CAROL), user(BOB, auto_ack=False, auto_receipt=False) as bob:
+        first = await bob.wait_for(ev.GetMessage, timeout=5)
+        sent = stanzas.message.outgoing(CAROL_JID, msg_id, [stanzas.message.text("same id")])
+        await bob.send(sent)
+        receipt = await bob.wait_for(ev.GetReceipt, timeout=5)
+        assert (receipt.id, receipt.from_) == (msg_id, CAROL_JID)
+        assert len(server.state.mailbox(BOB_JID)) == 2
+        # An ack by (class, id) alone, as some clients send it (§3.11): no ``to``.
+        await bob.send(Node("ack", {"class": "receipt", "id": msg_id}))
+        await bob.ping(timeout=5)
+        assert len(server.state.mailbox(BOB_JID)) == 1
+    async with user(BOB) as bob:
+        again = await bob.wait_for(ev.GetMessage, timeout=5)
+        done = await bob.wait_for(ev.OfflineDone, timeout=5)
+        late = [e for e in bob.events_nowait() if isinstance(e, ev.GetReceipt)]
+    assert first.id == again.id == msg_id and again.from_ == ALICE_JID
+    assert done.count == 1 and late == []

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 
 from simulator.errors import LocalProtocolError
-from simulator.wire.node import Node
+from simulator.wire.node import Attrs, Node, element
 from tests.strategies import text_nodes
 
 
@@ -180,3 +180,20 @@ def test_text_round_trip(node: Node) -> None:
         assert parsed == node
         assert list(parsed.attrs) == list(node.attrs)
         assert repr(parsed) == repr(node)
+
+
+@given(text_nodes())
+def test_element_makes_the_node_Node_makes(node: Node) -> None:
+    """``element`` (the builders' quick constructor) gives the same value: equal, the same
+    hash, text form and attribute order, read-only attributes, immutable."""
+    if node.data is not None:
+        return  # element() makes nodes without data
+    made = element(node.tag, dict(node.attrs), node.children)
+    assert made == node and hash(made) == hash(node) and str(made) == str(node)
+    assert list(made.attrs) == list(node.attrs) and type(made.attrs) is Attrs
+    assert made.children == node.children and made.data is None
+    with pytest.raises(AttributeError):
+        made.tag = "x"
+    with pytest.raises(TypeError):
+        made.attrs["id"] = "x"
+    assert element(node.tag, {}) == Node(node.tag)
