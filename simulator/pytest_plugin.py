@@ -66,6 +66,7 @@ scenario engine, trio and the server load when something is configured or used.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import glob
@@ -425,7 +426,11 @@ class ScenarioItem(pytest.Item):
         if scenario is None:
             from simulator.scenario import check_file
 
-            scenario, problems = check_file(self.shown)
+            # Loaded where pytest started, as collection would have: the reports' paths
+            # are relative to it and the bot module is looked for there too, even if a
+            # test left the process in another directory.
+            with contextlib.chdir(self.config.invocation_params.dir):
+                scenario, problems = check_file(self.shown)
             if problems or scenario is None:
                 raise _FileProblems(_problems_text(problems))
         settings = self.config.stash[SETTINGS]

@@ -134,6 +134,21 @@ def test_collection_names_the_items_without_loading_the_files(project: pytest.Py
     result.stdout.no_fnmatch_line("*problem*")
 
 
+def test_a_scenario_loads_after_a_test_left_another_working_directory(
+    project: pytest.Pytester,
+) -> None:
+    configure(project, 'testpaths = ["a", "scenarios"]\nsimulator_scenarios = ["scenarios"]')
+    write(project, "scenarios/bad.yaml", BAD)
+    # Collected and run before the scenarios: it leaves the process in another directory.
+    write(project, "a/test_chdir.py", "import os\ndef test_away():\n    os.chdir('a')\n")
+    result = project.runpytest("-v")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["scenarios/echo.yaml::the echo bot answers PASSED*"])
+    result.stdout.fnmatch_lines(
+        [escape("scenarios/bad.yaml:11: at steps[1].send.from: unknown user 'zed'") + "*"]
+    )
+
+
 def test_a_file_whose_name_needs_loading_lists_every_problem_at_collection(
     project: pytest.Pytester,
 ) -> None:
