@@ -238,16 +238,3 @@ class Router:
         for register in registrations:
             register(self)
         return self
-
-    def copy(self) -> Router:
-        """A router with the same routes and hooks, changed apart from this one from now on
-        (the routes themselves are immutable and shared)."""
-        twin = Router()
-        twin._table = dict(self._table)
-        twin._shapes = {tag: list(shapes) for tag, shapes in self._shapes.items()}
-        twin.by_tag = dict(self.by_tag)
-        twin._http = dict(self._http)
-        twin._http_prefixes = list(self._http_prefixes)
-        twin.login_hooks = list(self.login_hooks)
-        twin.disconnect_hooks = list(self.disconnect_hooks)
-        return twin

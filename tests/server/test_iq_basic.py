@@ -7,9 +7,6 @@ import pytest
 from simulator.client import IqError
 from simulator.client import events as ev
 from simulator.server import Server
-from simulator.server.context import HandlerContext
-from simulator.server.flows import FLOWS, default_router
-from simulator.server.router import Router
 from simulator.server.server import DEFAULT_PROPS
 from simulator.wire.node import Node
 from tests.server.conftest import ALICE, OpenUser
@@ -86,24 +83,3 @@ async def test_a_bad_request_is_answered_400(server: Server, user: OpenUser) -> 
                 )
             )
     assert caught.value.code == 400
-
-
-async def _answer_mine(ctx: HandlerContext, node: Node) -> None:
-    """Answer the test's own iq."""
-    ctx.result(node)
-
-
-async def test_a_route_added_to_one_router_is_served_by_no_other_server(
-    server: Server, user: OpenUser
-) -> None:
-    # Every server's router is a copy of the flows' table, registered once per process.
-    other = default_router()
-    other.add("iq", _answer_mine, type="get", xmlns="test:mine")
-    assert server.router.routes() == Router().extend(FLOWS).routes()
-    async with user(ALICE) as alice:
-        with pytest.raises(IqError) as caught:
-            await alice.iq(
-                Node("iq", {"type": "get", "xmlns": "test:mine", "to": "s.whatsapp.net"})
-            )
-    assert caught.value.code == 501
-    assert default_router().routes() == server.router.routes()

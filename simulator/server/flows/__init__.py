@@ -6,7 +6,6 @@ table, ``simulator routes`` and the generated docs pick it up from there.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Final
 
@@ -47,15 +46,5 @@ FLOWS: Final[tuple[Callable[[Router], None], ...]] = (
 
 
 def default_router() -> Router:
-    """A router with every flow registered, the server's own to add to.
-
-    Registering every flow reads each handler's docstring (``inspect``), once per server
-    made: about 3 % of a short scenario's run. The routes are registered once per process
-    and each server gets a copy of the table.
-    """
-    return _registered().copy()
-
-
-@functools.cache
-def _registered() -> Router:
+    """A router with every flow registered."""
     return Router().extend(FLOWS)
