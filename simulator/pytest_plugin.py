@@ -55,9 +55,10 @@ its ids come from ``simulator_config.seed``.
 Every test using these fixtures, and every scenario item, gets the ``simulator`` marker
 (``-m simulator`` / ``-m "not simulator"``).
 
-*Garbage collection.* After each scenario file is checked, what collection made so far
-is frozen (``gc.freeze``) until the session ends, so that the collector does not scan
-every plan again and again (see :func:`_freeze_collected`).
+*Garbage collection.* After each scenario file is collected, what collection made so far
+(the items, and the plans of files loaded at collection) is frozen (``gc.freeze``) until
+the session ends, so that the collector does not scan it again and again (see
+:func:`_freeze_collected`).
 
 *Imports.* pytest imports this module in every session of every project that has the
 simulator installed, so it imports only pytest and the standard library at the top; the
@@ -470,11 +471,12 @@ _FROZEN: Final = pytest.StashKey[bool]()
 def _freeze_collected(config: pytest.Config) -> None:
     """Move what collection made so far out of the garbage collector's sight.
 
-    The plans of the files already checked live until the session ends; left in the
-    collector's generations, every full collection scans them all again, more often the
-    more files there are (a fifth of the CPU of collecting 1,000 files, paid by every
-    xdist worker). Frozen objects are still freed when nothing refers to them; only
-    reference cycles among them wait for :func:`pytest_sessionfinish`, which unfreezes.
+    The items (and the plans of the files loaded at collection) live until the session
+    ends; left in the collector's generations, every full collection scans them all
+    again, more often the more files there are (a fifth of the CPU of collecting 1,000
+    files when collection loaded every file). Frozen objects are still freed when nothing
+    refers to them; only reference cycles among them wait for
+    :func:`pytest_sessionfinish`, which unfreezes.
     """
     gc.freeze()
     config.stash[_FROZEN] = True
