@@ -1,14 +1,15 @@
 """A/B in instructions: what a probe costs per unit, counted by valgrind, not timed.
 
     .venv/bin/python bench/instructions.py OLD NEW [fan-out] [fan-out-33] [echo-node]
-                                           [echo-node-pipe]
+                                           [echo-node-pipe] [scenario-file]
 
 On a shared machine the CPU-time A/B of ``ab.py`` moves by ±10-30 % from run to run
 (the other jobs' cache and hyperthread pressure lands on both sides unevenly). The
 number of instructions a run executes does not: this runs each probe under
 ``valgrind --tool=cachegrind --cache-sim=no`` (about 40 times slower than normal) at two
 sizes, in each checkout, and prints the difference divided by the units between them
-(deliveries of the fan-out, round trips of the echoes, sequential or 64 in flight): the
+(deliveries of the fan-out, round trips of the echoes, sequential or 64 in flight, files
+of ``scenario-file``: the load, check and run of a copy of ``scenarios/echo.yaml``): the
 setup (imports, logins) cancels out. The collector is off in these runs
 (``gc.disable()``): whether a full collection falls inside the window depends on the
 allocation counts of the whole run, and one full collection would move the figure by a
@@ -59,6 +60,22 @@ PROBES = {
         "t.echo('node', SIZE, pipelined=True)",
         100,
         500,
+        1,
+    ),
+    # What ``simulator run DIR`` does per file, without its output: load and check a copy
+    # of scenarios/echo.yaml (its own name), then run it.
+    "scenario-file": (
+        "import pathlib, shutil, tempfile; "
+        "from simulator.scenario.loader import check_file; "
+        "from simulator.scenario.runner import run_scenario_sync; "
+        "d = pathlib.Path(tempfile.mkdtemp()); shutil.copytree('scenarios/bots', d / 'bots'); "
+        "text = pathlib.Path('scenarios/echo.yaml').read_text(); "
+        "paths = [d / f'echo_{i}.yaml' for i in range(SIZE)]; "
+        "[p.write_text(text.replace('\\nname: ', f'\\nname: {p.stem} ', 1)) for p in paths]; "
+        "assert all(run_scenario_sync(check_file(p)[0]).passed for p in paths); "
+        "shutil.rmtree(d)",
+        4,
+        24,
         1,
     ),
 }
@@ -116,7 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     for probe in args.probes:
         old = per_unit(args.old.resolve(), probe)
         new = per_unit(args.new.resolve(), probe)
-        unit = "delivery" if probe.startswith("fan-out") else "round trip"
+        unit = (
+            "delivery"
+            if probe.startswith("fan-out")
+            else {"scenario-file": "file"}.get(probe, "round trip")
+        )
         print(
             f"{probe}: instructions per {unit}: A {old:,.0f}  B {new:,.0f}  "
             f"A/B {old / new:.3f} (B does the work in {new / old:.0%} of A's instructions)"

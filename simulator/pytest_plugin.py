@@ -21,10 +21,16 @@ command line, or alone if there are none. ``pytest tests/unit`` runs no scenario
 xdist worker decides this from the same command line, so all collect the same items.
 
 *Collection.* :func:`pytest_collect_file` turns a configured file into a
-:class:`ScenarioFile`; its ``collect`` loads and checks the file (YAML, model, world,
-bot import, every step) and yields one :class:`ScenarioItem` named after the scenario,
-or raises ``CollectError`` listing every problem as ``file:line: at steps[3]...: ...``
-(shown without a traceback; like ``simulator run``, pytest then runs nothing).
+:class:`ScenarioFile`; its ``collect`` yields one :class:`ScenarioItem` named after the
+scenario. The name is read from the file's first lines without loading it
+(:func:`~simulator.scenario.heading.read_name`): every xdist worker collects every file,
+and loading and checking them all (YAML, model, world, bot import, every step) there
+made each worker repeat the whole suite's checks. The item loads and checks its file
+when it runs, in the one worker that runs it; a file with problems fails its item, the
+report listing every problem as ``file:line: at steps[3]...: ...`` (without a
+traceback), and the other scenarios still run. A file whose name cannot be read that way
+(broken YAML before it, no name, a name that is not plain text) is loaded at collection:
+its problems are a ``CollectError`` (then, like ``simulator run``, pytest runs nothing).
 
 *Running.* :meth:`ScenarioItem.runtest` runs the scenario in its own ``trio.run``
 (:func:`~simulator.scenario.run_scenario_sync`: an autojump ``MockClock`` for an in-process
@@ -49,9 +55,10 @@ its ids come from ``simulator_config.seed``.
 Every test using these fixtures, and every scenario item, gets the ``simulator`` marker
 (``-m simulator`` / ``-m "not simulator"``).
 
-*Garbage collection.* After each scenario file is checked, what collection made so far
-is frozen (``gc.freeze``) until the session ends, so that the collector does not scan
-every plan again and again (see :func:`_freeze_collected`).
+*Garbage collection.* After each scenario file is collected, what collection made so far
+(the items, and the plans of files loaded at collection) is frozen (``gc.freeze``) until
+the session ends, so that the collector does not scan it again and again (see
+:func:`_freeze_collected`).
 
 *Imports.* pytest imports this module in every session of every project that has the
 simulator installed, so it imports only pytest and the standard library at the top; the
@@ -60,6 +67,7 @@ scenario engine, trio and the server load when something is configured or used.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import glob
@@ -356,23 +364,54 @@ class ScenarioFile(pytest.File):
     """A scenario file: one :class:`ScenarioItem`, or a collection error with every problem."""
 
     def collect(self) -> Iterator[ScenarioItem]:
+        from simulator.scenario.heading import read_name
+
+        shown = _relative(self.path, self.config.invocation_params.dir)
+        try:
+            named = read_name(self.path.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError):
+            named = None  # the loader says why
+        if named is not None:
+            _freeze_collected(self.config)
+            name, line = named
+            yield ScenarioItem.from_parent(self, name=name, line=line, shown=shown)
+            return
         from simulator.scenario import check_file
 
-        scenario, problems = check_file(_relative(self.path, self.config.invocation_params.dir))
+        scenario, problems = check_file(shown)
         _freeze_collected(self.config)
         if problems or scenario is None:
-            count = len(problems)
-            heading = f"{count} problem{'s' if count != 1 else ''} in this scenario file:"
-            raise self.CollectError("\n".join([heading, *(str(p) for p in problems)]))
-        yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+            raise self.CollectError(_problems_text(problems))
+        yield ScenarioItem.from_parent(
+            self, name=scenario.name, line=scenario.line, shown=shown, scenario=scenario
+        )
+
+
+def _problems_text(problems: Sequence[object]) -> str:
+    count = len(problems)
+    heading = f"{count} problem{'s' if count != 1 else ''} in this scenario file:"
+    return "\n".join([heading, *(str(p) for p in problems)])
+
+
+class _FileProblems(Exception):
+    """The file of a scenario item has problems (found when the item runs)."""
 
 
 @final
 class ScenarioItem(pytest.Item):
-    """One scenario, run against a fresh server in its own ``trio.run``."""
+    """One scenario, run against a fresh server in its own ``trio.run``.
 
-    def __init__(self, *, scenario: Scenario, **kwargs: Any) -> None:
+    Collected from the scenario's name alone (:mod:`simulator.scenario.heading`), the file
+    is loaded and checked when the item runs; problems fail the item with every one
+    listed. ``scenario`` is the plan when collection had to load the file.
+    """
+
+    def __init__(
+        self, *, line: int | None, shown: Path, scenario: Scenario | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
+        self.line = line
+        self.shown = shown
         self.scenario = scenario
         self.add_marker("simulator")
         # pytest-trio 0.8's trio mode reads ``item.obj`` of every item and crashes without
@@ -384,9 +423,20 @@ class ScenarioItem(pytest.Item):
         from simulator.errors import StepFailed
         from simulator.scenario import run_scenario_sync
 
+        scenario = self.scenario
+        if scenario is None:
+            from simulator.scenario import check_file
+
+            # Loaded where pytest started, as collection would have: the reports' paths
+            # are relative to it and the bot module is looked for there too, even if a
+            # test left the process in another directory.
+            with contextlib.chdir(self.config.invocation_params.dir):
+                scenario, problems = check_file(self.shown)
+            if problems or scenario is None:
+                raise _FileProblems(_problems_text(problems))
         settings = self.config.stash[SETTINGS]
         result = run_scenario_sync(
-            self.scenario,
+            scenario,
             bot_override=settings.bot,
             time_scale=settings.time_scale,
             yield_limit=settings.yield_limit,
@@ -406,10 +456,12 @@ class ScenarioItem(pytest.Item):
             # The report's own "FAILED " says what pytest's heading and summary already
             # say; without it the first line (the summary's message) is file:line: why.
             return str(excinfo.value).removeprefix("FAILED ")
+        if isinstance(excinfo.value, _FileProblems):
+            return str(excinfo.value)
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        line = self.scenario.line - 1 if self.scenario.line is not None else None
+        line = self.line - 1 if self.line is not None else None
         return self.path, line, f"scenario: {self.name}"
 
 
@@ -419,11 +471,12 @@ _FROZEN: Final = pytest.StashKey[bool]()
 def _freeze_collected(config: pytest.Config) -> None:
     """Move what collection made so far out of the garbage collector's sight.
 
-    The plans of the files already checked live until the session ends; left in the
-    collector's generations, every full collection scans them all again, more often the
-    more files there are (a fifth of the CPU of collecting 1,000 files, paid by every
-    xdist worker). Frozen objects are still freed when nothing refers to them; only
-    reference cycles among them wait for :func:`pytest_sessionfinish`, which unfreezes.
+    The items (and the plans of the files loaded at collection) live until the session
+    ends; left in the collector's generations, every full collection scans them all
+    again, more often the more files there are (a fifth of the CPU of collecting 1,000
+    files when collection loaded every file). Frozen objects are still freed when nothing
+    refers to them; only reference cycles among them wait for
+    :func:`pytest_sessionfinish`, which unfreezes.
     """
     gc.freeze()
     config.stash[_FROZEN] = True

@@ -117,6 +117,29 @@ class _FastResolver(VersionedResolver):
             rules = self.__dict__["_rules"] = super().versioned_resolver
         return rules
 
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        """ruamel's answer, remembered for the plain scalars that are strings.
+
+        The parser asks for every scalar of a file, and a scenario's are mostly the same
+        words (keys, names, ids) file after file; ruamel tries each rule for the first
+        character's regular expressions every time. Under YAML 1.2 with no path
+        resolvers, what a plain scalar resolves to depends on its text alone. Other tags
+        are not remembered: ruamel makes a new ``Tag`` each time, and so does this.
+        """
+        if kind is ScalarNode and implicit[0]:
+            if value in _PLAIN_STRINGS:
+                return _STR
+            tag = super().resolve(kind, value, implicit)
+            if tag is _STR and len(_PLAIN_STRINGS) < _PLAIN_STRINGS_KEPT:
+                _PLAIN_STRINGS.add(value)
+            return tag
+        return super().resolve(kind, value, implicit)
+
+
+_PLAIN_STRINGS: Final[set[str]] = set()
+"""Plain scalars known to resolve to strings (see :meth:`_FastResolver.resolve`)."""
+_PLAIN_STRINGS_KEPT: Final = 50_000
+
 
 if _CParser is not None:
     # The C extension has no type information: its class is Any to mypy.

@@ -31,6 +31,10 @@ LAZY_BY_DESIGN: dict[str, str] = {
     # Every server imports it (the HTTPS layer); cryptography's x509, slower to import
     # than the rest of a server, only when a certificate is made (`serve --tls`).
     "simulator/server/tls.py": "start-up time of every server",
+    # h11 when the first HTTP request is made or served: a scenario run (and most servers
+    # and clients) never speaks HTTP, and every `simulator run` imported h11 for nothing.
+    "simulator/server/http.py": "start-up time of every server",
+    "simulator/client/_http.py": "start-up time of every client",
     # Imported by the CLI at start-up (``simulator routes``); reads client and server.
     "simulator/catalog.py": "start-up time of the command line",
     # The scenario half of the restructuring is on its own branch; this one import (the

@@ -182,3 +182,12 @@ def test_lines_of_nested_items() -> None:
     assert line_of(data, ("steps", 1, "expect", "body")) == 6
     assert line_of(data, ("steps", 0)) == 3
     assert line_of(data, ("name",)) == 1
+
+
+def test_plain_scalars_resolve_by_their_text_in_every_file() -> None:
+    # The fast reader remembers which plain texts are strings: a text quoted in one file
+    # (a string) is still a number, a boolean or null when plain in the next.
+    first, _ = parse_yaml("a: '42'\nb: 'true'\nc: 'null'\nd: words\n", "first.yaml")
+    second, _ = parse_yaml("a: 42\nb: true\nc: null\nd: words\n", "second.yaml")
+    assert [first[k] for k in "abcd"] == ["42", "true", "null", "words"]
+    assert [second[k] for k in "abcd"] == [42, True, None, "words"]

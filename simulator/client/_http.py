@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
-import h11
 import trio
 
 from simulator.errors import ClientError
@@ -22,6 +21,8 @@ from simulator.records import record
 from simulator.transport.connectors import HttpOpener, http_opener, open_http_tcp
 
 if TYPE_CHECKING:
+    import h11
+
     from simulator.server.server import Server
 
 __all__ = ["HttpError", "HttpReply", "http_request"]
@@ -67,6 +68,8 @@ async def http_request(
         HttpError: no connection, a malformed answer, or no answer within ``timeout``
             seconds (of trio time).
     """
+    import h11  # on the first request: a client that never speaks HTTP does not pay for it
+
     parts = urlsplit(url)
     opener = http_opener(via)
     host = parts.hostname or "127.0.0.1"
@@ -100,6 +103,8 @@ async def http_request(
 
 
 async def _read_reply(stream: trio.abc.Stream, conn: h11.Connection) -> HttpReply:
+    import h11
+
     response: h11.Response | None = None
     body = bytearray()
     while True:

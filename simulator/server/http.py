@@ -62,7 +62,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, final
 from urllib.parse import parse_qsl, urlsplit
 
-import h11
 import trio
 
 from simulator.server.tls import tls_handler
@@ -71,6 +70,8 @@ from simulator.transport.memory import memory_stream_pair
 from simulator.transport.tcp import listen_tcp
 
 if TYPE_CHECKING:
+    import h11
+
     from simulator.server.server import Server
     from simulator.server.state import Registrar, UploadSlot
 
@@ -187,6 +188,8 @@ class HttpService:
 
     async def handle_stream(self, stream: trio.abc.Stream) -> None:
         """Serve one request on ``stream``, answer it, close."""
+        import h11  # on the first HTTP connection: a run without one does not pay for it
+
         config = self.server.config
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=config.http_max_head)
         slot = _Slot()
@@ -266,6 +269,8 @@ class HttpService:
         self, stream: trio.abc.Stream, conn: h11.Connection, slot: _Slot
     ) -> HttpRequest | None:
         """Read one request, routing it on its head; ``None`` if the peer closed first."""
+        import h11
+
         config = self.server.config
         pending = bytearray()  # held back until the request line is complete
         line_seen = False
@@ -364,6 +369,8 @@ def _request(event: h11.Request, body: bytes) -> HttpRequest:
 async def _send_response(
     stream: trio.abc.Stream, conn: h11.Connection, response: HttpResponse
 ) -> None:
+    import h11
+
     status = response.status
     headers = [
         ("Content-Type", response.content_type),

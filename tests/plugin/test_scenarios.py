@@ -85,11 +85,7 @@ def test_a_crashing_bot_fails_the_step_with_the_bots_traceback(project: pytest.P
     result.stdout.no_fnmatch_line("*pytest_plugin.py*")
 
 
-def test_a_malformed_file_lists_every_problem_at_collection(project: pytest.Pytester) -> None:
-    write(
-        project,
-        "scenarios/bad.yaml",
-        """\
+BAD = """\
 name: broken
 world:
   accounts:
@@ -103,12 +99,14 @@ steps:
   - send: {from: zed, to: bot, text: hello}
   - expectt: {to: alice, message: {from: bot, body: hello}}
   - wait: forever
-""",
-    )
+"""
+
+
+def test_a_malformed_file_fails_its_item_with_every_problem(project: pytest.Pytester) -> None:
+    write(project, "scenarios/bad.yaml", BAD)
     result = project.runpytest()
-    assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.assert_outcomes(errors=1)
-    # The list of step names after "the steps are:" grows with the registry: left out.
+    result.assert_outcomes(passed=1, failed=1)  # the other scenario still ran
+    # The list of step names after "the steps are: " grows with the registry: left out.
     lines = [line.partition("; the steps are: ")[0] for line in result.stdout.lines]
     start = lines.index("4 problems in this scenario file:")
     assert lines[start - 1 : start + 6] == [
@@ -120,6 +118,49 @@ steps:
         "scenarios/bad.yaml:13: at steps[3].wait: a duration is a number of seconds or a number"
         " with a unit: 500ms, 5s, 2m, 1h, 1d; got 'forever'",
         "=========================== short test summary info ============================",
+    ]
+    assert "scenario: broken" in lines[start - 1]
+    result.stdout.fnmatch_lines(
+        ["FAILED scenarios/bad.yaml::broken - 4 problems in this scenario file:"]
+    )
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_collection_names_the_items_without_loading_the_files(project: pytest.Pytester) -> None:
+    write(project, "scenarios/bad.yaml", BAD)
+    result = project.runpytest("--collect-only", "-q")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["scenarios/bad.yaml::broken", "scenarios/echo.yaml::the echo*"])
+    result.stdout.no_fnmatch_line("*problem*")
+
+
+def test_a_scenario_loads_after_a_test_left_another_working_directory(
+    project: pytest.Pytester,
+) -> None:
+    configure(project, 'testpaths = ["a", "scenarios"]\nsimulator_scenarios = ["scenarios"]')
+    write(project, "scenarios/bad.yaml", BAD)
+    # Collected and run before the scenarios: it leaves the process in another directory.
+    write(project, "a/test_chdir.py", "import os\ndef test_away():\n    os.chdir('a')\n")
+    result = project.runpytest("-v")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["scenarios/echo.yaml::the echo bot answers PASSED*"])
+    result.stdout.fnmatch_lines(
+        [escape("scenarios/bad.yaml:11: at steps[1].send.from: unknown user 'zed'") + "*"]
+    )
+
+
+def test_a_file_whose_name_needs_loading_lists_every_problem_at_collection(
+    project: pytest.Pytester,
+) -> None:
+    write(project, "scenarios/bad.yaml", BAD.replace("name: broken", "name: 42"))
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.assert_outcomes(errors=1)
+    lines = [line.partition("; the steps are: ")[0] for line in result.stdout.lines]
+    start = lines.index("5 problems in this scenario file:")
+    assert lines[start + 1 : start + 3] == [
+        'scenarios/bad.yaml:1: at name: expected text, got the number 42: quote it ("42")',
+        "scenarios/bad.yaml:8: at bot.python: the bot module 'mybot' has no 'nothere'",
     ]
     assert "ERROR collecting scenarios/bad.yaml" in lines[start - 1]
     result.stdout.fnmatch_lines(
