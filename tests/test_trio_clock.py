@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import trio
 import trio.testing
 
@@ -35,3 +36,23 @@ def test_the_clock_runs_virtual_time() -> None:
         return trio.current_time() - start
 
     assert trio.run(main, clock=trio_clock.MockClock(autojump_threshold=0)) == 3600
+
+
+async def test_an_async_test_runs_on_virtual_time() -> None:
+    # tests/conftest.py gives every async test an autojumping MockClock.
+    clock = trio.lowlevel.current_clock()
+    assert isinstance(clock, trio.testing.MockClock)
+    start = trio.current_time()
+    await trio.sleep(86_400)
+    assert trio.current_time() - start == 86_400
+
+
+async def test_a_clock_the_test_asks_for_is_the_one_it_gets(
+    mock_clock: trio.testing.MockClock,
+) -> None:
+    assert trio.lowlevel.current_clock() is mock_clock
+
+
+@pytest.mark.real_clock
+async def test_a_real_clock_test_runs_on_trios_own_clock() -> None:
+    assert not isinstance(trio.lowlevel.current_clock(), trio.testing.MockClock)

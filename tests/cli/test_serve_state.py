@@ -143,6 +143,7 @@ async def _one_run(tmp_path: Path, seed: int) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.real_clock  # a simulator serve subprocess
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_kill_9_in_a_message_stream_loses_and_repeats_nothing_acked(
     tmp_path: Path, seed: int
@@ -151,6 +152,7 @@ async def test_kill_9_in_a_message_stream_loses_and_repeats_nothing_acked(
 
 
 @pytest.mark.long
+@pytest.mark.real_clock  # a simulator serve subprocess
 @pytest.mark.parametrize("seed", range(100, 130))
 async def test_kill_9_soak(tmp_path: Path, seed: int) -> None:
     await _one_run(tmp_path, seed)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-pytestmark = pytest.mark.interop
+pytestmark = [pytest.mark.interop, pytest.mark.real_clock]
 
 PHONES = ("491110000011", "491110000012", "491110000013")
 JIDS = tuple(user_jid(p) for p in PHONES)

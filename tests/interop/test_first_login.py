@@ -79,7 +79,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
     from pathlib import Path
 
-pytestmark = pytest.mark.interop
+pytestmark = [pytest.mark.interop, pytest.mark.real_clock]
 
 WORKFLOW_VERSIONS: Final = ("2.4.102", "2.5.7")
 """The releases that implement the workflow's steps (see the module docstring)."""

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-pytestmark = pytest.mark.interop
+pytestmark = [pytest.mark.interop, pytest.mark.real_clock]
 
 ADMIN_PHONE = "491110000009"
 ADMIN_JID = user_jid(ADMIN_PHONE)

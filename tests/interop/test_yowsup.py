@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
     from simulator.wire.node import Node
 
-pytestmark = pytest.mark.interop
+pytestmark = [pytest.mark.interop, pytest.mark.real_clock]
 
 TEXT = "Grüße ✓ echo me 👋"
 """Non-ASCII on purpose: bodies are opaque bytes and must come back byte for byte."""

@@ -34,6 +34,7 @@ def test_a_bot_reads_virtual_time_in_a_scenario(write: WriteScenario) -> None:
 WORLD = World.model_validate({"accounts": [{"phone": "491110000001", "name": "Alice"}]})
 
 
+@pytest.mark.real_clock
 async def test_against_a_real_clock_the_time_is_the_real_time() -> None:
     before = time.time()
     async with (

@@ -23,6 +23,9 @@ from tests.server.conftest import ALICE, BOB, PASSWORD
 
 BOB_JID = f"{BOB}@s.whatsapp.net"
 
+# The CLI runs in a thread and `simulator serve` in a subprocess: real time.
+pytestmark = pytest.mark.real_clock
+
 
 @pytest.fixture
 async def served() -> AsyncIterator[tuple[Server, int]]:
