@@ -12,8 +12,8 @@ collection finds nothing to free, and with 9,000 sessions one such scan took 0.8
 * :class:`SessionFreezer`: once the servers of the process hold
   ``ServerConfig.gc_freeze_sessions`` sessions, the settled population is moved into the
   collector's permanent generation (``gc.freeze``), again each time it has grown by
-  :data:`GC_FREEZE_GROWTH` (each freeze first collects only what came since the last
-  one: O(1) per session, amortised), and let out again (``gc.unfreeze``) once
+  :data:`GC_FREEZE_GROWTH` (each freeze first collects the young generations only: O(1)
+  per session), and let out again (``gc.unfreeze``) once
   :data:`GC_THAW_SHARE` of the sessions frozen has ended, so that the reference cycles
   of ended sessions are collected: what ended sessions leave frozen is bounded by a
   share of the live ones. The last server to stop lets everything out and puts back the caller's own
@@ -52,11 +52,12 @@ uncollected meanwhile is at most that many young objects."""
 
 GC_FREEZE_GROWTH: Final = 0.1
 """How far the sessions of the process grow between two freezes (see
-:class:`SessionFreezer`). Each freeze first collects what is not frozen yet (what the
-logins since the last freeze made), so freezing costs O(1) per session whatever this
-share; a small one spreads that cost evenly over the logins instead of in lumps, and
-comes before CPython's own full collection would (at a quarter more long-lived
-objects)."""
+:class:`SessionFreezer`). A freeze first collects the young and middle generations (at
+most some 100,000 objects, whatever the sessions), so freezing costs O(1) per session;
+a small share spreads the freezes over the logins, and comes before CPython's own full
+collection would (at a quarter more long-lived objects), which then finds little to
+scan. Measured with 10,000 TCP sessions of both ends in one process, a full collection
+before each freeze found nothing to free, 25 times."""
 
 GC_THAW_SHARE: Final = 0.25
 """The share of the sessions frozen that may end before everything is let out again
@@ -88,13 +89,14 @@ class SessionFreezer:
     running servers applies to the sessions of all of them.
 
     * A session logged in (:meth:`logged_in`): with at least the threshold of sessions,
-      and a tenth more (:data:`GC_FREEZE_GROWTH`) than at the last freeze, collect
-      what is not frozen (the garbage of the logins since the last freeze) and freeze
-      the rest.
+      and a tenth more (:data:`GC_FREEZE_GROWTH`) than at the last freeze, collect the
+      young generations (the garbage of the latest logins) and freeze all that is left.
+      Cyclic garbage that had already reached the old generation is frozen with it,
+      until the next thaw: at most what became garbage since the last freeze.
     * A session ended (:meth:`ended`): once :data:`GC_THAW_SHARE` of the sessions frozen
-      has ended,
-      let everything out (``gc.unfreeze``); the next login freezes again after a full
-      collection, which frees the cycles of the ended sessions.
+      has ended, let everything out (``gc.unfreeze``); the next login freezes again
+      after a full collection, which frees the cycles of the ended sessions (and any
+      other garbage frozen so far).
     * The last server stops: let everything out; if the caller had frozen objects when
       the first server started (``gc.get_freeze_count()``), collect and freeze again, so
       what the caller froze stays frozen (with whatever else outlives the servers).
@@ -113,6 +115,8 @@ class SessionFreezer:
         self._caller_froze = False
         self._engaged = False
         """Whether we froze anything since the first server started."""
+        self._thawed = False
+        """Let out since the last freeze: the next freeze collects every generation."""
         self.freezes = 0
         """Freezes so far (for tests and benchmarks)."""
         self.unfreezes = 0
@@ -156,8 +160,10 @@ class SessionFreezer:
             return
         if not self._collector_on():
             return
-        gc.collect()  # what is not frozen yet: the garbage since the last freeze goes now
+        # The young garbage goes now; after a thaw, all of it (the ended sessions').
+        gc.collect(2 if self._thawed else 1)
         gc.freeze()
+        self._thawed = False
         self._frozen_sessions = sessions
         self._engaged = True
         self.freezes += 1
@@ -172,6 +178,7 @@ class SessionFreezer:
 
     def _let_out(self) -> None:
         gc.unfreeze()
+        self._thawed = True
         self._frozen_sessions = 0
         self._ended = 0
         self.unfreezes += 1
