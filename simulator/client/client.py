@@ -25,6 +25,7 @@ from simulator.client._api_contacts import ContactsApi
 from simulator.client._api_encrypt import EncryptApi
 from simulator.client._api_groups import GroupsApi
 from simulator.client.core import ClientCore, ClientState
+from simulator.collector import FREEZER, collector_for_client
 from simulator.jid import SERVER, user_jid
 from simulator.transport.connectors import (
     Connector,
@@ -307,13 +308,17 @@ async def open_client(
         with trio.CancelScope(shield=True):
             await link.aclose()
         raise
-    async with trio.open_nursery() as nursery:
-        client._start_reading(nursery)
-        if announce and not passive:
-            await client.set_presence("available")
-        try:
-            yield client
-        finally:
-            with trio.CancelScope(shield=True):
-                await client.aclose()
-            nursery.cancel_scope.cancel()
+    # Counted among the process's clients while logged in (simulator.collector): many
+    # idle clients are frozen out of the collector's scans as a server's sessions are.
+    with collector_for_client():
+        FREEZER.logged_in()
+        async with trio.open_nursery() as nursery:
+            client._start_reading(nursery)
+            if announce and not passive:
+                await client.set_presence("available")
+            try:
+                yield client
+            finally:
+                with trio.CancelScope(shield=True):
+                    await client.aclose()
+                nursery.cancel_scope.cancel()

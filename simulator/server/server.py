@@ -47,11 +47,11 @@ from typing import TYPE_CHECKING, Any, Final, Literal, final
 import trio
 
 from simulator import stanzas
+from simulator.collector import FREEZER, collector_for_server
 from simulator.errors import ServerBug, StanzaError
 from simulator.jid import SERVER, is_jid
 from simulator.records import record
 from simulator.server.clock import DEFAULT_EPOCH, IdSource, SecretSource, ServerClock
-from simulator.server.collector import FREEZER, collector_for_server
 from simulator.server.faults import FaultSet, FaultStream
 from simulator.server.flows import default_router
 from simulator.server.http import HttpService
@@ -184,7 +184,7 @@ class ServerConfig:
     gc_freeze_sessions: int | None = 1_000
     """Sessions (of all the servers of the process) from which the settled ones are kept
     out of CPython's collector's scans (``gc.freeze``), so that logins stay as fast with
-    10,000 sessions as with 1,000; ``None``: never. See ``simulator.server.collector``."""
+    10,000 sessions as with 1,000; ``None``: never. See ``simulator.collector``."""
     props_version: str = "4"
     props: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_PROPS))
 

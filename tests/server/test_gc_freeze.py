@@ -1,8 +1,9 @@
 """While the servers of a process hold many sessions, the settled ones are frozen out of
-the collector's scans (``ServerConfig.gc_freeze_sessions``, ``simulator.server.collector``);
+the collector's scans (``ServerConfig.gc_freeze_sessions``, ``simulator.collector``);
 what ended sessions leave behind is let out again and collected, and the caller's own
-freeze is put back when the last server stops. Here with a threshold of 4 sessions,
-through real servers and clients on every transport."""
+freeze is put back when the last server stops. The process's clients count too (one
+population of their own). Here with a threshold of 8: 4 logged-in pairs of a server
+session and its client, through real servers and clients on every transport."""
 
 from __future__ import annotations
 
@@ -18,14 +19,16 @@ import trio.testing
 
 from simulator.client import Client, open_client
 from simulator.client import events as ev
+from simulator.collector import CLIENTS, FREEZER, GC_THAW_SHARE
 from simulator.server import Server, ServerConfig, open_server
-from simulator.server.collector import FREEZER, GC_THAW_SHARE
 from simulator.server.session import Session
 from simulator.transport import Connector, MemoryConnector, TcpConnector
 from tests.server.conftest import PASSWORD
 
 PHONES = [f"4922200000{index:02d}" for index in range(8)]
-THRESHOLD = 4
+THRESHOLD = 8
+PAIRS = THRESHOLD // 2
+"""Logins that reach the threshold: each is a server session and a client."""
 
 
 class Hung:
@@ -94,7 +97,7 @@ async def test_settled_sessions_are_frozen_from_the_threshold_and_stanzas_still_
         connector = await _connector(server, mode)
         async with AsyncExitStack() as stack:
             clients: list[Client] = []
-            for phone in PHONES[: THRESHOLD - 1]:
+            for phone in PHONES[: PAIRS - 1]:
                 clients.append(
                     await stack.enter_async_context(open_client(connector, phone, PASSWORD))
                 )
@@ -105,15 +108,15 @@ async def test_settled_sessions_are_frozen_from_the_threshold_and_stanzas_still_
             assert not _frozen(first)
 
             clients.append(
-                await stack.enter_async_context(open_client(connector, PHONES[3], PASSWORD))
+                await stack.enter_async_context(open_client(connector, PHONES[PAIRS - 1], PASSWORD))
             )
             assert FREEZER.freezes == freezes + 1
             assert gc.get_freeze_count() > 0
             assert _frozen(first)
             del first
 
-            msg_id = await clients[0].send_text(clients[3].jid, "frozen, still served")
-            got = await clients[3].wait_for(ev.GetMessage, timeout=5)
+            msg_id = await clients[0].send_text(clients[-1].jid, "frozen, still served")
+            got = await clients[-1].wait_for(ev.GetMessage, timeout=5)
             assert (got.node.get("id"), got.text) == (msg_id, "frozen, still served")
             assert got.node.get("from") == clients[0].jid
     assert gc.get_freeze_count() == 0  # the caller had nothing frozen: nothing stays
@@ -152,7 +155,8 @@ async def test_ended_sessions_are_let_out_and_collected_once_a_share_has_ended(
             unfreezes = FREEZER.unfreezes
             frozen_sessions = FREEZER._frozen_sessions
             assert frozen_sessions >= THRESHOLD
-            allowed = math.ceil(frozen_sessions * GC_THAW_SHARE)
+            # Each leaving pair ends a client and its server session.
+            allowed = math.ceil(math.ceil(frozen_sessions * GC_THAW_SHARE) / 2)
             assert 1 < allowed < len(PHONES) - 2
 
             leaves[0].set()
@@ -228,6 +232,34 @@ async def test_with_the_collector_off_nothing_is_frozen(nothing_frozen: None) ->
             assert gc.get_freeze_count() == 0
     finally:
         gc.enable()
+
+
+async def test_the_clients_of_a_process_are_a_population_of_their_own(
+    nothing_frozen: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clients' own threshold freezes (a load generator's process; here the server
+    never asks for a freeze, and its sessions count with the clients), and the last
+    client to close lets them out."""
+    monkeypatch.setattr(CLIENTS, "threshold", THRESHOLD)  # the sessions count too
+    freezes = FREEZER.freezes
+    config = ServerConfig(gc_freeze_sessions=None)
+    async with open_server(accounts=[(p, PASSWORD) for p in PHONES], config=config) as server:
+        connector = await _connector(server, "tcp")
+        async with AsyncExitStack() as stack:
+            clients = [
+                await stack.enter_async_context(open_client(connector, phone, PASSWORD))
+                for phone in PHONES[: PAIRS - 1]
+            ]
+            assert FREEZER.freezes == freezes
+            clients.append(
+                await stack.enter_async_context(open_client(connector, PHONES[PAIRS - 1], PASSWORD))
+            )
+            assert FREEZER.freezes == freezes + 1
+            assert gc.get_freeze_count() > 0
+            await clients[0].send_text(clients[-1].jid, "from a frozen client")
+            got = await clients[-1].wait_for(ev.GetMessage, timeout=5)
+            assert (got.node.get("from"), got.text) == (clients[0].jid, "from a frozen client")
+        assert gc.get_freeze_count() == 0  # a quarter of them closed: let out
 
 
 def test_the_threshold_must_be_above_zero() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from simulator.client import open_client
 from simulator.server import open_server
-from simulator.server.collector import GC_YOUNG_THRESHOLD
+from simulator.collector import GC_YOUNG_THRESHOLD
 from tests.server.conftest import ALICE, PASSWORD
 
 
