@@ -44,7 +44,6 @@ __all__ = [
     "GC_YOUNG_THRESHOLD",
     "Member",
     "SessionFreezer",
-    "collector_for_client",
     "collector_for_server",
 ]
 
@@ -247,7 +246,9 @@ def collector_for_server(freeze_sessions: int | None) -> Iterator[Member]:
 @final
 class _Clients:
     """The open clients of the process: one :data:`FREEZER` population while any is
-    open (the young threshold is left alone: a client alone is not a server)."""
+    open (the young threshold is left alone: a client alone is not a server). A client
+    calls :meth:`opened` once logged in, then :meth:`SessionFreezer.logged_in` on
+    :data:`FREEZER`, and :meth:`closed` at its end."""
 
     __slots__ = ("_count", "_leave", "threshold")
 
@@ -277,14 +278,3 @@ class _Clients:
 
 
 CLIENTS: Final = _Clients()
-
-
-@contextmanager
-def collector_for_client() -> Iterator[None]:
-    """One client's life in :data:`CLIENTS`; call :meth:`SessionFreezer.logged_in` on
-    :data:`FREEZER` once it has logged in."""
-    CLIENTS.opened()
-    try:
-        yield
-    finally:
-        CLIENTS.closed()

@@ -25,7 +25,7 @@ from simulator.client._api_contacts import ContactsApi
 from simulator.client._api_encrypt import EncryptApi
 from simulator.client._api_groups import GroupsApi
 from simulator.client.core import ClientCore, ClientState
-from simulator.collector import FREEZER, collector_for_client
+from simulator.collector import CLIENTS, FREEZER
 from simulator.jid import SERVER, user_jid
 from simulator.transport.connectors import (
     Connector,
@@ -310,7 +310,9 @@ async def open_client(
         raise
     # Counted among the process's clients while logged in (simulator.collector): many
     # idle clients are frozen out of the collector's scans as a server's sessions are.
-    with collector_for_client():
+    # (A try, not a context manager: no object held per idle client for it.)
+    CLIENTS.opened()
+    try:
         FREEZER.logged_in()
         async with trio.open_nursery() as nursery:
             client._start_reading(nursery)
@@ -322,3 +324,5 @@ async def open_client(
                 with trio.CancelScope(shield=True):
                     await client.aclose()
                 nursery.cancel_scope.cancel()
+    finally:
+        CLIENTS.closed()
