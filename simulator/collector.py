@@ -96,9 +96,9 @@ class SessionFreezer:
     """The process's freeze policy (one instance, :data:`FREEZER`), fed by the servers.
 
     A server joins it for its life (:meth:`serving`, its whole nursery included) with
-    its ``gc_freeze_sessions``
-    (``None``: this server never asks for a freeze); the smallest threshold of the
-    running servers applies to the sessions of all of them.
+    its ``gc_freeze_sessions`` (``None``: this server never asks for a freeze); the
+    logged-in clients of the process join as one more member (:data:`CLIENTS`). The
+    smallest threshold of the members applies to the sessions and clients of all.
 
     * A session logged in (:meth:`logged_in`): with at least the threshold of sessions,
       and a tenth more (:data:`GC_FREEZE_GROWTH`) than at the last freeze, collect the
@@ -109,7 +109,7 @@ class SessionFreezer:
       has ended, let everything out (``gc.unfreeze``); the next login freezes again
       after a full collection, which frees the cycles of the ended sessions (and any
       other garbage frozen so far).
-    * The last server stops: let everything out; if the caller had frozen objects when
+    * The last member stops: let everything out; if the caller had frozen objects when
       the first server started (``gc.get_freeze_count()``), collect and freeze again, so
       what the caller froze stays frozen (with whatever else outlives the servers).
 
