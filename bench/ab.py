@@ -22,7 +22,9 @@ processes), ``echo-node`` / ``echo-node-pipe`` (in-process echo, sequential /
 ``--sessions N``; the TCP one also gives the login rates of the first and the last
 tenth), ``sessions-tcp-cpu`` (the same, the login
 rates per CPU second), ``sessions-server`` (KiB per idle session of the server
-process alone, the clients in another process, and the login rates, wall time).
+process alone, the clients in another process, and the login rates, wall time),
+``sessions-server-cpu`` (the same from this folder's probe, which adds the CPU
+milliseconds per login of the clients' process and of the server's).
 ``start-pass`` / ``start-import`` / ``start-validate`` / ``start-run`` (milliseconds of CPU of
 ``python -c pass``, of importing the scenario engine, of ``simulator validate`` and
 ``simulator run`` of one scenario file) and ``suite-run`` / ``suite-pytest-n0`` /
@@ -87,6 +89,13 @@ PROBES = {
     "suite-pytest-n2": _START.format(what="pytest-n2", files=1000),
     "sessions-server": (
         "import sys; sys.path.insert(0, 'bench'); import probes_sessions as p; "
+        "print(json.dumps(p.server_end_sessions('simulator', SESSIONS)))"
+    ),
+    "sessions-server-cpu": (
+        # This folder's probe (its server child too) drives either checkout's simulator,
+        # so that a checkout older than the probe gives the CPU per login of each process.
+        f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); "
+        "import probes_sessions as p; "
         "print(json.dumps(p.server_end_sessions('simulator', SESSIONS)))"
     ),
 }

@@ -170,7 +170,8 @@ def serve_child(who: str, count: int) -> None:
     """The server side of :func:`server_end_sessions`, in its own process: a simulator
     server with ``count + 1`` accounts (or a bare trio server with a task reading each
     connection) on a loopback port, which it prints; then, for each line on stdin, a
-    full collection and this process's RSS in bytes on stdout; it ends at stdin's end."""
+    full collection and this process's RSS in bytes on stdout (for a line ``cpu``: this
+    process's CPU seconds so far, and no collection); it ends at stdin's end."""
     raise_fd_limit(count + 200)
 
     async def drain_stream(stream: trio.SocketStream) -> None:
@@ -184,7 +185,10 @@ def serve_child(who: str, count: int) -> None:
         async for chunk in stdin:
             pending += chunk
             while b"\n" in pending:
-                _line, pending = pending.split(b"\n", 1)
+                line, pending = pending.split(b"\n", 1)
+                if line == b"cpu":
+                    print(time.process_time(), flush=True)
+                    continue
                 gc.collect()
                 print(rss_bytes(), flush=True)
 
@@ -207,7 +211,9 @@ def serve_child(who: str, count: int) -> None:
 
 def server_end_sessions(who: str, count: int) -> dict[str, float]:
     """Memory per session of the server end alone (its own process) and the login (or
-    connect) rates, the clients in this process: ``who`` is ``simulator`` or ``bare``."""
+    connect) rates, the clients in this process: ``who`` is ``simulator`` or ``bare``.
+    Also the CPU milliseconds per login of each process over the logins (``client_ms``:
+    this one, ``server_ms``: the server's): which one a login waits for."""
     count = min(count, (raise_fd_limit(count + 200) - 200))
     here = Path(__file__).resolve().parent
     server = subprocess.Popen(
@@ -229,6 +235,11 @@ def server_end_sessions(who: str, count: int) -> dict[str, float]:
         ask.write("rss\n")
         ask.flush()
         return int(answer.readline())
+
+    def server_cpu() -> float:
+        ask.write("cpu\n")
+        ask.flush()
+        return float(answer.readline())
 
     try:
         port = int(answer.readline())
@@ -255,6 +266,7 @@ def server_end_sessions(who: str, count: int) -> dict[str, float]:
                     await nursery.start(connect)
                 await trio.sleep(0.2)  # the server is done with the warm-up
                 before = server_rss()
+                cpu_before = (time.process_time(), server_cpu())
                 stamps = [time.perf_counter()]
                 for index in range(1, count + 1):
                     if who == "simulator":
@@ -262,10 +274,15 @@ def server_end_sessions(who: str, count: int) -> dict[str, float]:
                     else:
                         await nursery.start(connect)
                     stamps.append(time.perf_counter())
+                cpu_after = (time.process_time(), server_cpu())
                 await trio.sleep(0.2)
                 after = server_rss()
                 nursery.cancel_scope.cancel()
-            return _figures(after - before, stamps)
+            figures = _figures(after - before, stamps)
+            names = ("client_ms", "server_ms")
+            for key, start, end in zip(names, cpu_before, cpu_after, strict=True):
+                figures[key] = (end - start) / count * 1000
+            return figures
 
         return trio.run(main)
     finally:

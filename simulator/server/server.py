@@ -28,7 +28,6 @@ hit a server bug fails loudly with the traceback, while the other sessions ran o
 from __future__ import annotations
 
 import contextlib
-import gc
 import itertools
 import logging
 import ssl
@@ -39,16 +38,16 @@ from collections.abc import (
     Callable,
     Coroutine,
     Iterable,
-    Iterator,
     Mapping,
 )
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from dataclasses import field
 from typing import TYPE_CHECKING, Any, Final, Literal, final
 
 import trio
 
 from simulator import stanzas
+from simulator.collector import FREEZER, collector_for_server
 from simulator.errors import ServerBug, StanzaError
 from simulator.jid import SERVER, is_jid
 from simulator.records import record
@@ -182,6 +181,10 @@ class ServerConfig:
     :func:`open_server` raise :class:`~simulator.errors.ServerBug` at the end, so tests
     and scenario runs fail loudly. Either way the bug ends nothing but that stanza (or
     that session) and is logged; ``simulator serve`` turns this off and just logs."""
+    gc_freeze_sessions: int | None = 1_000
+    """Sessions (of all the servers of the process) from which the settled ones are kept
+    out of CPython's collector's scans (``gc.freeze``), so that logins stay as fast with
+    10,000 sessions as with 1,000; ``None``: never. See ``simulator.collector``."""
     props_version: str = "4"
     props: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_PROPS))
 
@@ -205,6 +208,7 @@ _POSITIVE_FIELDS: Final = (
     "http_max_body",
     "http_max_form",
     "http_request_timeout",
+    "gc_freeze_sessions",
 )
 
 
@@ -344,6 +348,7 @@ class Server:
     def forget(self, session: Session) -> None:
         """A session's connection is over: out of the registry."""
         self.all_sessions.discard(session)
+        FREEZER.ended()
         self.logging_in.pop(session, None)
         if session.counted:
             session.counted = False
@@ -701,6 +706,7 @@ class Server:
         if event == "connected":
             log.info("%s from %s: connected", who, session.link.peer)
         elif event == "login":
+            FREEZER.logged_in()
             passive = ", passive" if session.passive else ""
             log.info("%s: %s logged in (%s%s)", who, session.jid, session.resource, passive)
         else:
@@ -727,42 +733,6 @@ def pending_peer(node: Node) -> str:
     return peer
 
 
-GC_YOUNG_THRESHOLD: Final = 10_000
-"""The young-generation threshold of CPython's collector while a server runs (default
-700). Every ten young collections a middle one, every ten of those a full one, which
-scans every object of the process: with thousands of sessions open, full collections
-took most of a login's time, and more as sessions piled up (TCP logins, 6,000 sessions
-in one process: 12 full collections, over 60 % of the CPU time). Collecting the young
-generation 14 times less often makes every generation that much rarer; what stays
-uncollected meanwhile is at most that many young objects."""
-
-_gc_users = 0
-_gc_saved: tuple[int, int, int] | None = None
-
-
-@contextmanager
-def _roomy_gc() -> Iterator[None]:
-    """Raise the collector's young threshold to :data:`GC_YOUNG_THRESHOLD` while any
-    server runs (never lower it); the last server to end puts the thresholds back as
-    they were, unless somebody else changed them meanwhile."""
-    global _gc_users, _gc_saved
-    if _gc_users == 0:
-        before = gc.get_threshold()
-        if before[0] and before[0] < GC_YOUNG_THRESHOLD:  # 0: collection off, leave it
-            gc.set_threshold(GC_YOUNG_THRESHOLD, *before[1:])
-            _gc_saved = before
-    _gc_users += 1
-    try:
-        yield
-    finally:
-        _gc_users -= 1
-        if _gc_users == 0 and _gc_saved is not None:
-            ours = (GC_YOUNG_THRESHOLD, *_gc_saved[1:])
-            if gc.get_threshold() == ours:
-                gc.set_threshold(*_gc_saved)
-            _gc_saved = None
-
-
 @asynccontextmanager
 async def open_server(
     *,
@@ -781,9 +751,11 @@ async def open_server(
         router: a custom routing table (default: every flow).
         store: a state file to serve from and keep up to date (instead of ``state``).
     """
-    with _roomy_gc():
+    config = config or ServerConfig()
+    with collector_for_server(config.gc_freeze_sessions) as member:
         async with trio.open_nursery() as nursery:
             server = Server(nursery, state=state, router=router, config=config, store=store)
+            member.sessions = server.all_sessions
             for phone, password, *name in accounts:
                 server.add_account(phone, password, name[0] if name else "")
             server.persist()

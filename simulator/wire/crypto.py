@@ -41,15 +41,47 @@ _OPAD: Final = bytes(byte ^ 0x5C for byte in range(256))
 """``bytes.translate`` table: every key byte XOR 0x5C (the HMAC outer pad)."""
 
 
+_KEY_SALT_TAILS: Final = tuple(bytes((i, 0, 0, 0, 1)) for i in (1, 2, 3, 4))
+"""What follows the nonce in each key's first PBKDF2 block: ``byte(i)`` (§2.5), then the
+block index 1 (big-endian, RFC 8018 §5.2)."""
+
+
+def _hmac_states(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    """HMAC-SHA1 (RFC 2104) keyed with ``key``: the inner and outer SHA-1 states primed
+    with the padded key, to be copied per message."""
+    if len(key) > _SHA1_BLOCK:
+        key = hashlib.sha1(key).digest()
+    padded = key.ljust(_SHA1_BLOCK, b"\0")
+    return hashlib.sha1(padded.translate(_IPAD)), hashlib.sha1(padded.translate(_OPAD))
+
+
 def derive_keys(password: bytes, nonce: bytes) -> tuple[bytes, bytes, bytes, bytes]:
     """K1..K4 for one login (§2.5): c->s RC4, c->s HMAC, s->c RC4, s->c HMAC.
 
     ``password`` is the raw 20-byte account secret (base64-decoded), ``nonce`` the
     challenge nonce, or the stored success nonce of a fast re-login (§2.8).
+
+    Each key is PBKDF2-HMAC-SHA1 with 2 iterations and one 20-byte block: ``U1 =
+    HMAC(password, nonce || byte(i) || 00000001)``, ``U2 = HMAC(password, U1)``, ``K_i =
+    U1 xor U2``, computed here with the password's HMAC states primed once for all four
+    keys (``hashlib.pbkdf2_hmac`` sets up HMAC and the digest anew for each key: 2.7x the
+    time); a test holds it equal to ``hashlib.pbkdf2_hmac``.
     """
-    k1, k2, k3, k4 = (
-        hashlib.pbkdf2_hmac("sha1", password, nonce + bytes([i]), 2, 20) for i in (1, 2, 3, 4)
-    )
+    inner, outer = _hmac_states(password)
+    keys = []
+    for tail in _KEY_SALT_TAILS:
+        first = inner.copy()
+        first.update(nonce)
+        first.update(tail)
+        mac = outer.copy()
+        mac.update(first.digest())
+        u1 = mac.digest()
+        second = inner.copy()
+        second.update(u1)
+        mac = outer.copy()
+        mac.update(second.digest())
+        keys.append((int.from_bytes(u1) ^ int.from_bytes(mac.digest())).to_bytes(20))
+    k1, k2, k3, k4 = keys
     return k1, k2, k3, k4
 
 
@@ -68,14 +100,10 @@ class KeyStream:
         # One encryptor context for the whole connection: RC4 state carries across frames.
         self._cipher = Cipher(ARC4(cipher_key), mode=None).encryptor()
         self._cipher.update(bytes(DROP))
-        # HMAC-SHA1 (RFC 2104) as two SHA-1 states primed with the padded key, copied per
-        # frame: the key blocks are hashed once per connection, and a frame costs two
-        # C-level copies and hashes (about half of what copying an ``hmac.HMAC`` costs).
-        if len(mac_key) > _SHA1_BLOCK:
-            mac_key = hashlib.sha1(mac_key).digest()
-        padded = mac_key.ljust(_SHA1_BLOCK, b"\0")
-        self._inner = hashlib.sha1(padded.translate(_IPAD))
-        self._outer = hashlib.sha1(padded.translate(_OPAD))
+        # HMAC-SHA1 as two primed SHA-1 states, copied per frame: the key blocks are
+        # hashed once per connection, and a frame costs two C-level copies and hashes
+        # (about half of what copying an ``hmac.HMAC`` costs).
+        self._inner, self._outer = _hmac_states(mac_key)
         self._seq = 0
 
     @property

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from simulator.client import open_client
+from simulator.collector import GC_YOUNG_THRESHOLD
 from simulator.server import open_server
-from simulator.server.server import GC_YOUNG_THRESHOLD
 from tests.server.conftest import ALICE, PASSWORD
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from simulator.errors import RemoteProtocolError
 from simulator.wire.crypto import DROP, MAC_SIZE, KeyStream, derive_keys
@@ -83,6 +87,16 @@ CLIENT_PRESENCE = {
 
 def test_derive_keys_worked_example() -> None:
     assert derive_keys(PASSWORD, NONCE) == (K1, K2, K3, K4)
+
+
+@given(password=st.binary(max_size=100), nonce=st.binary(max_size=40))
+def test_derive_keys_is_pbkdf2_hmac_sha1_with_2_iterations(password: bytes, nonce: bytes) -> None:
+    """The derivation's own HMAC states give what ``hashlib.pbkdf2_hmac`` gives, for any
+    password (also one longer than a SHA-1 block, which HMAC hashes first) and nonce."""
+    expected = tuple(
+        hashlib.pbkdf2_hmac("sha1", password, nonce + bytes([i]), 2, 20) for i in (1, 2, 3, 4)
+    )
+    assert derive_keys(password, nonce) == expected
 
 
 def test_seal_blob_worked_example() -> None:
