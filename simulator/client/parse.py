@@ -55,31 +55,20 @@ def _message(node: Node) -> list[ev.Event]:
                     media=media,
                 )
             ]
-    body = node.child("body")
-    if body is None:
+    if node.child("body") is None:
         return [_UNHANDLED(node=node)]
-    return [
-        (_GET_GROUP_MESSAGE if participant else _GET_MESSAGE)(
-            node=node,
-            from_=get("from", ""),
-            id=get("id", ""),
-            t=_int(get("t")),
-            notify=get("notify", ""),
-            offline=get("offline", "0") not in ("0", ""),
-            participant=participant,
-            body=body.data or b"",
-        )
-    ]
+    return [_text_message(node)]
 
 
 def _receipt(node: Node) -> list[ev.Event]:
+    if not node.children:  # most receipts confirm one message and have none
+        return [_single_receipt(node), _single_received(node)]
     get = node.attrs.get  # hot: one bound method for every attribute read
     first = get("id", "")
     ids = [first]
-    if node.children:  # most receipts confirm one message and have none
-        listing = node.child("list")
-        if listing is not None:
-            ids.extend(item.attrs.get("id", "") for item in listing.children if item.tag == "item")
+    listing = node.child("list")
+    if listing is not None:
+        ids.extend(item.attrs.get("id", "") for item in listing.children if item.tag == "item")
     rtype = get("type") or "delivery"
     t = _int(get("t"))
     participant = get("participant")
@@ -106,13 +95,8 @@ def _receipt(node: Node) -> list[ev.Event]:
 
 
 def _ack(node: Node) -> list[ev.Event]:
-    get = node.attrs.get
-    if get("class") == "message":
-        return [
-            _MESSAGE_RECEIVED_SERVER(
-                node=node, to=get("from", ""), id=get("id", ""), t=_int(get("t"))
-            )
-        ]
+    if node.attrs.get("class") == "message":
+        return [_received_server(node)]
     return [_UNHANDLED(node=node)]
 
 
@@ -123,13 +107,14 @@ def _ack(node: Node) -> list[ev.Event]:
 # receipts of every member of a group reaching its author. The client files the
 # stanza under such an event's class (:data:`MAKERS` says what makes it), and makes it
 # only when something takes it (``wait_for``, ``events``, a callback of that class):
-# the same event, field for field, as the parser above makes at once, since the stanza
-# it is made from cannot change. A stanza these cannot tell for sure (media, a receipt
-# for a list of messages) goes to the parser above.
+# the same event as the parser above makes at once (it calls these same makers), since
+# the stanza it is made from cannot change. A stanza these cannot tell for sure (media, a
+# receipt for a list of messages) goes to the parser above.
 
 
 def _text_message(node: Node) -> ev.Event:
-    """The event of a text message (:func:`_message`, after its class is known)."""
+    """The event of a text message (a message with a body that is not media); the parser's
+    own, too (:func:`_message`)."""
     get = node.attrs.get
     participant = get("participant")
     body = node.child("body")
@@ -146,7 +131,7 @@ def _text_message(node: Node) -> ev.Event:
 
 
 def _single_receipt(node: Node) -> ev.Event:
-    """The ``GetReceipt`` of a receipt without children (:func:`_receipt`)."""
+    """The ``GetReceipt`` of a receipt without children (the parser's too: :func:`_receipt`)."""
     get = node.attrs.get
     first = get("id", "")
     return _GET_RECEIPT(
@@ -162,7 +147,7 @@ def _single_receipt(node: Node) -> ev.Event:
 
 
 def _single_received(node: Node) -> ev.Event:
-    """The ``MessageReceivedClient`` of a receipt without children (:func:`_receipt`)."""
+    """The ``MessageReceivedClient`` of a receipt without children (the parser's too)."""
     get = node.attrs.get
     return _MESSAGE_RECEIVED_CLIENT(
         node=node,
@@ -175,7 +160,7 @@ def _single_received(node: Node) -> ev.Event:
 
 
 def _received_server(node: Node) -> ev.Event:
-    """The ``MessageReceivedServer`` of a message's ack (:func:`_ack`)."""
+    """The ``MessageReceivedServer`` of a message's ack (the parser's too: :func:`_ack`)."""
     get = node.attrs.get
     return _MESSAGE_RECEIVED_SERVER(
         node=node, to=get("from", ""), id=get("id", ""), t=_int(get("t"))
