@@ -208,30 +208,27 @@ async def test_the_last_server_puts_back_what_the_caller_froze(nothing_frozen: N
 async def test_below_the_threshold_or_without_one_nothing_is_frozen(nothing_frozen: None) -> None:
     freezes = FREEZER.freezes
     for threshold in (1_000, None):
-        config = ServerConfig(gc_freeze_sessions=threshold)
-        async with (
-            open_server(accounts=[(p, PASSWORD) for p in PHONES], config=config) as server,
-            AsyncExitStack() as stack,
-        ):
-            for phone in PHONES:
-                await stack.enter_async_context(open_client(server, phone, PASSWORD))
-            assert gc.get_freeze_count() == 0
+        await _every_phone_logged_in(ServerConfig(gc_freeze_sessions=threshold))
     assert FREEZER.freezes == freezes
 
 
 async def test_with_the_collector_off_nothing_is_frozen(nothing_frozen: None) -> None:
     gc.disable()
     try:
-        config = ServerConfig(gc_freeze_sessions=THRESHOLD)
-        async with (
-            open_server(accounts=[(p, PASSWORD) for p in PHONES], config=config) as server,
-            AsyncExitStack() as stack,
-        ):
-            for phone in PHONES:
-                await stack.enter_async_context(open_client(server, phone, PASSWORD))
-            assert gc.get_freeze_count() == 0
+        await _every_phone_logged_in(ServerConfig(gc_freeze_sessions=THRESHOLD))
     finally:
         gc.enable()
+
+
+async def _every_phone_logged_in(config: ServerConfig) -> None:
+    """Log every phone in to a server of ``config``; nothing is frozen meanwhile."""
+    async with (
+        open_server(accounts=[(p, PASSWORD) for p in PHONES], config=config) as server,
+        AsyncExitStack() as stack,
+    ):
+        for phone in PHONES:
+            await stack.enter_async_context(open_client(server, phone, PASSWORD))
+        assert gc.get_freeze_count() == 0
 
 
 async def test_the_clients_of_a_process_are_a_population_of_their_own(
