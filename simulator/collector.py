@@ -109,9 +109,9 @@ class SessionFreezer:
       has ended, let everything out (``gc.unfreeze``); the next login freezes again
       after a full collection, which frees the cycles of the ended sessions (and any
       other garbage frozen so far).
-    * The last member stops: let everything out; if the caller had frozen objects when
-      the first server started (``gc.get_freeze_count()``), collect and freeze again, so
-      what the caller froze stays frozen (with whatever else outlives the servers).
+    * The last member stops: let everything out; if the caller had frozen objects before
+      our first freeze (``gc.get_freeze_count()``, asked then), collect and freeze again,
+      so what the caller froze stays frozen (with whatever else outlives the servers).
 
     Nothing happens while the collector is off (``gc.disable``) or its young threshold
     is 0: whoever did that manages the collector.
@@ -138,8 +138,6 @@ class SessionFreezer:
     def serving(self, threshold: int | None) -> Iterator[Member]:
         """A server counts inside the block: its threshold, and the sessions the caller
         puts in the :class:`Member` it gets."""
-        if not self._servers:
-            self._caller_froze = gc.get_freeze_count() > 0
         member = Member(threshold)
         self._servers.append(member)
         self._threshold = self._lowest()
@@ -172,6 +170,11 @@ class SessionFreezer:
             return
         if not self._collector_on():
             return
+        if not self._engaged:
+            # Asked only now, not as the first server starts: CPython counts the frozen
+            # objects one by one (13 ms for what the command line froze, which every
+            # scenario of `simulator run DIR` paid once).
+            self._caller_froze = gc.get_freeze_count() > 0
         # The young garbage goes now; after a thaw, all of it (the ended sessions').
         gc.collect(2 if self._thawed else 1)
         gc.freeze()
@@ -202,6 +205,7 @@ class SessionFreezer:
         if self._frozen_sessions:
             self._let_out()
         if self._caller_froze:
+            self._caller_froze = False
             gc.collect()
             gc.freeze()
 
