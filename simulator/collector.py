@@ -29,7 +29,7 @@ Below the thresholds (every test, every scenario run) nothing is frozen.
 from __future__ import annotations
 
 import gc
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Final, final
 
 if TYPE_CHECKING:
@@ -139,15 +139,23 @@ class SessionFreezer:
         """A server counts inside the block: its threshold, and the sessions the caller
         puts in the :class:`Member` it gets."""
         member = Member(threshold)
-        self._servers.append(member)
-        self._threshold = self._lowest()
+        self.join(member)
         try:
             yield member
         finally:
-            self._servers.remove(member)
-            self._threshold = self._lowest()
-            if not self._servers:
-                self._stop()
+            self.leave(member)
+
+    def join(self, member: Member) -> None:
+        """``member`` counts from now on (:meth:`serving` as a plain call)."""
+        self._servers.append(member)
+        self._threshold = self._lowest()
+
+    def leave(self, member: Member) -> None:
+        """``member`` counts no more; the last one to leave stops the policy."""
+        self._servers.remove(member)
+        self._threshold = self._lowest()
+        if not self._servers:
+            self._stop()
 
     def _lowest(self) -> int | None:
         thresholds = [each.threshold for each in self._servers if each.threshold is not None]
@@ -249,16 +257,15 @@ def collector_for_server(freeze_sessions: int | None) -> Iterator[Member]:
 
 @final
 class _Clients:
-    """The open clients of the process: one :data:`FREEZER` population while any is
-    open (the young threshold is left alone: a client alone is not a server). A client
-    calls :meth:`opened` once logged in, then :meth:`SessionFreezer.logged_in` on
-    :data:`FREEZER`, and :meth:`closed` at its end."""
+    """The open clients of the process: one :data:`FREEZER` member while any is open
+    (the young threshold is left alone: a client alone is not a server). A client calls
+    :meth:`opened` once logged in and :meth:`closed` at its end."""
 
-    __slots__ = ("_count", "_leave", "threshold")
+    __slots__ = ("_count", "_member", "threshold")
 
     def __init__(self) -> None:
         self._count = 0
-        self._leave: ExitStack | None = None
+        self._member: Member | None = None
         self.threshold: int | None = CLIENT_FREEZE_SESSIONS
         """The clients' threshold, read when the first of them opens (``None``: never)."""
 
@@ -266,19 +273,20 @@ class _Clients:
         return self._count
 
     def opened(self) -> None:
+        """A client has logged in: counted, and a login for :data:`FREEZER`."""
         if self._count == 0:
-            stack = ExitStack()
-            member = stack.enter_context(FREEZER.serving(self.threshold))
-            member.sessions = self
-            self._leave = stack
+            self._member = Member(self.threshold)
+            self._member.sessions = self
+            FREEZER.join(self._member)
         self._count += 1
+        FREEZER.logged_in()
 
     def closed(self) -> None:
         self._count -= 1
         FREEZER.ended()
-        if self._count == 0 and self._leave is not None:
-            leave, self._leave = self._leave, None
-            leave.close()
+        if self._count == 0 and self._member is not None:
+            member, self._member = self._member, None
+            FREEZER.leave(member)
 
 
 CLIENTS: Final = _Clients()

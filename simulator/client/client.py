@@ -25,7 +25,7 @@ from simulator.client._api_contacts import ContactsApi
 from simulator.client._api_encrypt import EncryptApi
 from simulator.client._api_groups import GroupsApi
 from simulator.client.core import ClientCore, ClientState
-from simulator.collector import CLIENTS, FREEZER
+from simulator.collector import CLIENTS
 from simulator.jid import SERVER, user_jid
 from simulator.transport.connectors import (
     Connector,
@@ -313,7 +313,6 @@ async def open_client(
     # (A try, not a context manager: no object held per idle client for it.)
     CLIENTS.opened()
     try:
-        FREEZER.logged_in()
         async with trio.open_nursery() as nursery:
             client._start_reading(nursery)
             if announce and not passive:
