@@ -185,12 +185,8 @@ class Mailbox:
         if keys is None:
             return False
         first = keys[0]
-        kept = first[2]
-        if first[0] == kind and (  # the oldest is the common answer (_is_peer, spelled out)
-            peer is None
-            or (kept.startswith(peer) and (len(kept) == len(peer) or kept[len(peer)] in "/#"))
-        ):
-            index = 0
+        if first[0] == kind and (peer is None or _is_peer(first[2], peer)):
+            index = 0  # the oldest is the common answer
         else:
             index = _pick(keys, kind, peer)
             if index < 0:
