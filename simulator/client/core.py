@@ -114,13 +114,11 @@ class _Inbox:
         return sum(len(q) for q in self._by_type.values()) // 2
 
     def append(self, event: ev.Event) -> None:
-        self._seq += 1
-        queue = self._queue(type(event))
-        queue.append(self._seq)
-        queue.append(event)
+        self.file(type(event), event)
 
-    def _queue(self, cls: type[ev.Event]) -> _Queue:
-        """The queue of ``cls``, made or grown as needed."""
+    def file(self, cls: type[ev.Event], item: ev.Event | Node) -> None:
+        """File an event of class ``cls``: the event, or its stanza (made when taken)."""
+        seq = self._seq = self._seq + 1
         queue = self._by_type.get(cls)
         if queue is None:
             # A list while short: an empty deque costs over 600 bytes, and most queues
@@ -130,7 +128,8 @@ class _Inbox:
         elif len(queue) == _SHORT_QUEUE and type(queue) is list:
             queue = self._by_type[cls] = deque(queue)  # long: cheap at the front
             self._matching.clear()  # the lists held there are not the queue any more
-        return queue
+        queue.append(seq)
+        queue.append(item)
 
     def _queues(self, cls: type[ev.Event]) -> list[tuple[type[ev.Event], _Queue]]:
         """The queues of every class of event that is ``cls`` or a subclass of it."""
@@ -586,13 +585,7 @@ class ClientCore:
                 if not self._unasked:
                     self._unasked_since = trio.current_time()
                 self._unasked += 1
-            # The inbox files it, made when taken (its append, spelled out).
-            seq = inbox._seq = inbox._seq + 1
-            queue = inbox._by_type.get(cls)
-            if queue is None or (len(queue) == _SHORT_QUEUE and type(queue) is list):
-                queue = inbox._queue(cls)
-            queue.append(seq)
-            queue.append(node)
+            inbox.file(cls, node)  # made when taken
             arrived = self._arrived
             if arrived is not None and issubclass(cls, self._awaited):
                 self._arrived = None
